@@ -1,0 +1,67 @@
+/**
+ * One table of every error semsearch raises. A caller branches on `code`, never on the message text;
+ * the message always names the file, field or argument at fault so a user can fix it without a debugger.
+ */
+export const ERROR_CODES = {
+  // arguments and inputs
+  INVALID_ARGUMENT: 'An argument has the wrong type or value',
+  EMPTY_INPUT: 'An input list is empty',
+  // model folders
+  MODEL_NOT_FOUND: 'The model folder or a required file in it does not exist',
+  CONFIG_MISSING: 'A required configuration file is missing',
+  CONFIG_INVALID: 'A configuration file is not valid JSON or lacks a required field',
+  UNSUPPORTED_MODEL: 'The model type or module is not supported',
+  UNSUPPORTED_POOLING: 'The pooling mode is not supported',
+  TOKENIZER_INVALID: 'The tokenizer files cannot be read or use an unsupported component',
+  ONNX_MISSING: 'The ONNX file for the transformer is missing',
+  ONNX_INVALID: 'The ONNX file cannot be loaded',
+  ONNX_RUN_FAILED: 'ONNX Runtime failed while running the model',
+  MODEL_DISPOSED: 'The model was disposed',
+  // quantization and scoring
+  SHAPE_MISMATCH: 'Two matrices do not have compatible shapes',
+  QUANTIZATION_INVALID: 'Quantization ranges or precision are invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface SemsearchErrorDetails {
+  /** File the problem is in, when there is one. */
+  file?: string;
+  /** Line number (1-based) within `file`. */
+  line?: number;
+  /** Field, option or argument name at fault. */
+  field?: string;
+  /** The lower-level error, kept for debugging but never shown as a stack to end users. */
+  cause?: unknown;
+}
+
+export class SemsearchError extends Error {
+  readonly code: ErrorCode;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: SemsearchErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'SemsearchError';
+    this.code = code;
+    this.file = details.file;
+    this.line = details.line;
+    this.field = details.field;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; file?: string; line?: number; field?: string } {
+    const out: { code: ErrorCode; message: string; file?: string; line?: number; field?: string } = {
+      code: this.code,
+      message: this.message,
+    };
+    if (this.file !== undefined) out.file = this.file;
+    if (this.line !== undefined) out.line = this.line;
+    if (this.field !== undefined) out.field = this.field;
+    return out;
+  }
+}
+
+export function isSemsearchError(e: unknown, code?: ErrorCode): e is SemsearchError {
+  return e instanceof SemsearchError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,3 @@
+// Public API of semsearch. Everything a user imports comes from here.
+export { SemsearchError, isSemsearchError, ERROR_CODES } from './errors.js';
+export type { ErrorCode, SemsearchErrorDetails } from './errors.js';
