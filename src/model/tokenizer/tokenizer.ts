@@ -1,0 +1,118 @@
+import { SemsearchError } from '../../errors.js';
+import { AddedTokenMatcher, type AddedToken } from './added-tokens.js';
+import { bertNormalizer, type Normalizer } from './normalizer.js';
+import { bertPreTokenize, type PreTokenizer } from './pre-tokenizer.js';
+import type { SingleTemplate } from './post-processor.js';
+import { WordPiece } from './wordpiece.js';
+
+/** A padded batch, laid out as ONNX Runtime wants it (int64, row-major batch × seqLen). */
+export interface TokenizedBatch {
+  batchSize: number;
+  seqLen: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  /** Number of real (unpadded) tokens per row. */
+  lengths: Int32Array;
+}
+
+export interface TokenizerParts {
+  normalizer: Normalizer | null;
+  preTokenizer: PreTokenizer | null;
+  model: WordPiece;
+  template: SingleTemplate;
+  addedTokens: AddedToken[];
+  padId: number;
+}
+
+/**
+ * A WordPiece tokenizer that reproduces the Rust `tokenizers` pipeline: added tokens, normalizer,
+ * pre-tokenizer, model, truncation, then the special tokens of the post-processor.
+ */
+export class Tokenizer {
+  readonly padId: number;
+  readonly template: SingleTemplate;
+  private readonly normalizer: Normalizer | null;
+  private readonly preTokenizer: PreTokenizer;
+  private readonly model: WordPiece;
+  private readonly rawMatcher: AddedTokenMatcher;
+  private readonly normalizedMatcher: AddedTokenMatcher;
+
+  constructor(parts: TokenizerParts) {
+    this.normalizer = parts.normalizer;
+    this.preTokenizer = parts.preTokenizer ?? ((t: string) => [t]);
+    this.model = parts.model;
+    this.template = parts.template;
+    this.padId = parts.padId;
+    this.rawMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => !t.normalized));
+    this.normalizedMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => t.normalized));
+  }
+
+  get vocab(): ReadonlyMap<string, number> {
+    return this.model.vocab;
+  }
+
+  /** Number of special tokens the post-processor adds to one sequence. */
+  get numSpecialTokens(): number {
+    return this.template.prefix.length + this.template.suffix.length;
+  }
+
+  /** Token ids of one text without special tokens or truncation. */
+  tokenize(text: string): number[] {
+    const ids: number[] = [];
+    for (const seg of this.rawMatcher.split(text)) {
+      if ('id' in seg) {
+        ids.push(seg.id);
+        continue;
+      }
+      const normalized = this.normalizer === null ? seg.text : this.normalizer(seg.text);
+      for (const part of this.normalizedMatcher.split(normalized)) {
+        if ('id' in part) {
+          ids.push(part.id);
+          continue;
+        }
+        for (const word of this.preTokenizer(part.text)) this.model.encodeWord(word, ids);
+      }
+    }
+    return ids;
+  }
+
+  /** Token ids with special tokens, truncated from the right so the total is at most `maxLength`. */
+  encode(text: string, maxLength?: number): number[] {
+    if (typeof text !== 'string') {
+      throw new SemsearchError('INVALID_ARGUMENT', `tokenizer input must be a string, got ${typeof text}`, { field: 'text' });
+    }
+    let ids = this.tokenize(text);
+    if (maxLength !== undefined) {
+      const room = Math.max(0, maxLength - this.numSpecialTokens);
+      if (ids.length > room) ids = ids.slice(0, room);
+    }
+    return [...this.template.prefix, ...ids, ...this.template.suffix];
+  }
+
+  /** Encode and pad to the longest member, as `tokenizer(texts, padding=True, truncation=True)` does. */
+  encodeBatch(texts: readonly string[], maxLength?: number): TokenizedBatch {
+    const all = texts.map((t) => this.encode(t, maxLength));
+    return this.pad(all);
+  }
+
+  pad(all: readonly number[][]): TokenizedBatch {
+    const batchSize = all.length;
+    let seqLen = 0;
+    for (const ids of all) if (ids.length > seqLen) seqLen = ids.length;
+    const inputIds = new BigInt64Array(batchSize * seqLen).fill(BigInt(this.padId));
+    const attentionMask = new BigInt64Array(batchSize * seqLen);
+    const lengths = new Int32Array(batchSize);
+    all.forEach((ids, r) => {
+      lengths[r] = ids.length;
+      const base = r * seqLen;
+      for (let c = 0; c < ids.length; c++) {
+        inputIds[base + c] = BigInt(ids[c] as number);
+        attentionMask[base + c] = 1n;
+      }
+    });
+    return { batchSize, seqLen, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(batchSize * seqLen), lengths };
+  }
+}
+
+export { bertNormalizer, bertPreTokenize };
