@@ -6,6 +6,12 @@ export const ERROR_CODES = {
   // arguments and inputs
   INVALID_ARGUMENT: 'An argument has the wrong type or value',
   EMPTY_INPUT: 'An input list is empty',
+  // evaluation inputs (qrels, runs, topics, corpora)
+  FILE_NOT_FOUND: 'An input file does not exist or cannot be read',
+  FILE_WRITE_FAILED: 'An output file cannot be written',
+  MALFORMED_LINE: 'A line or record of an input file has the wrong number of fields or a value that cannot be parsed',
+  DUPLICATE_ENTRY: 'An input file lists the same query, document or query-document pair twice',
+  UNKNOWN_QUERY: 'A run or judgment names a query that the given topics do not have',
   // model folders
   MODEL_NOT_FOUND: 'The model folder or a required file in it does not exist',
   CONFIG_MISSING: 'A required configuration file is missing',
@@ -20,6 +26,13 @@ export const ERROR_CODES = {
   // quantization and scoring
   SHAPE_MISMATCH: 'Two matrices do not have compatible shapes',
   QUANTIZATION_INVALID: 'Quantization ranges or precision are invalid',
+  // hub downloads
+  HUB_NOT_FOUND: 'The repository, revision or file does not exist on the hub',
+  HUB_UNAUTHORIZED: 'The hub refused access: the repository is private or gated, or the token is invalid',
+  HUB_OFFLINE_MISSING: 'Offline mode is on and a needed file is not in the local cache',
+  HUB_HASH_MISMATCH: 'A downloaded file does not match the size or sha256 the hub announced',
+  HUB_HTTP_ERROR: 'The hub answered with an HTTP error or a response semsearch cannot use',
+  HUB_NETWORK_ERROR: 'The hub could not be reached or did not answer in time',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
