@@ -1,0 +1,33 @@
+// The evaluation folder's public surface; src/index.ts re-exports it.
+export { readTrecQrels, toQrels, relevantDocs } from './qrels.js';
+export type { Qrels, QueryIds, ReadQrelsOptions } from './qrels.js';
+export { readTrecRun, iterateTrecRun, toRun, writeTrecRun, formatTrecRun, trecRunLines } from './run.js';
+export type { Run, RankedList, RunLine, ReadRunOptions, WriteRunOptions } from './run.js';
+export { readTrecTopics, readSgmlTopics } from './topics.js';
+export type { TrecTopic, ReadTopicsOptions } from './topics.js';
+export {
+  readMsMarcoQueries,
+  readMsMarcoCollection,
+  iterateMsMarcoCollection,
+  iterateTsvRecords,
+  readTsvRecords,
+} from './msmarco.js';
+export type { TsvRecord } from './msmarco.js';
+export { iterateBeirCorpus, readBeirCorpus, readBeirQueries, readBeirQrels, beirDocumentText } from './beir.js';
+export type { BeirRecord } from './beir.js';
+export {
+  iterateSmartRecords,
+  readSmartDocs,
+  readSmartQueries,
+  readCranfieldQueries,
+  readCranfieldQrels,
+  readCacmQueries,
+  readCacmQrels,
+  smartDocumentText,
+  normalizeSmartId,
+} from './smart.js';
+export type { SmartRecord, SmartDoc, ReadSmartQueriesOptions, ReadCranfieldQrelsOptions } from './smart.js';
+export { readCandidateLists, candidatesToRun, candidatePassages } from './candidates.js';
+export type { CandidateList, CandidateHit, ReadCandidatesOptions } from './candidates.js';
+export { WarningTally, WARNING_CODES } from './warnings.js';
+export type { InputWarning, WarningCode, WarningCount, WarningHandler } from './warnings.js';
