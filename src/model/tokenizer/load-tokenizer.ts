@@ -8,26 +8,7 @@ import { postProcessorFromJson } from './post-processor.js';
 import { Tokenizer } from './tokenizer.js';
 import { WordPiece } from './wordpiece.js';
 
-type Json = Record<string, unknown>;
-
-function readJson(file: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new SemsearchError('CONFIG_MISSING', `cannot read ${file}`, { file, cause });
-  }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new SemsearchError('TOKENIZER_INVALID', `${file} must hold a JSON object`, { file });
-    }
-    return v as Json;
-  } catch (cause) {
-    if (cause instanceof SemsearchError) throw cause;
-    throw new SemsearchError('TOKENIZER_INVALID', `${file} is not valid JSON: ${(cause as Error).message}`, { file, cause });
-  }
-}
+import { readJsonObject as readJson, type JsonObject as Json } from '../json-file.js';
 
 /** A special token in tokenizer_config.json is either a string or an AddedToken-shaped object. */
 function tokenContent(v: unknown): string | undefined {

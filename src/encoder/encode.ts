@@ -1,0 +1,141 @@
+import { SemsearchError } from '../errors.js';
+import type { ModelConfig, PoolingConfig } from '../model/config.js';
+import type { TransformerSession } from '../model/onnx-session.js';
+import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
+import { Matrix } from '../tensor/matrix.js';
+import { isPrecision, quantizeEmbeddings, type Precision, type QuantizationRanges, type QuantizedMatrix } from '../tensor/quantize.js';
+import type { DenseLayer } from './dense.js';
+import { normalizeRows } from './normalize.js';
+import { pool, type PoolingSpans } from './pooling.js';
+
+export interface EncodeProgress {
+  /** Texts encoded so far. */
+  done: number;
+  total: number;
+}
+
+export interface EncodeOptions {
+  /** Texts per forward pass (default 32). */
+  batchSize?: number;
+  /** L2-normalise the output (default false; models with a Normalize module already do). */
+  normalize?: boolean;
+  /** Output precision (default float32), with sentence-transformers' quantize_embeddings semantics. */
+  precision?: Precision;
+  /** int8/uint8 only: per-dimension [min, max] instead of ranges computed from the output itself. */
+  ranges?: QuantizationRanges;
+  /** int8/uint8 only: embeddings to compute the ranges from. */
+  calibrationEmbeddings?: Matrix;
+  /** Prompt text put before every input. Wins over promptName. */
+  prompt?: string;
+  /** Name of a prompt in config_sentence_transformers.json, e.g. "query". */
+  promptName?: string;
+  onProgress?: (p: EncodeProgress) => void;
+}
+
+/** The modules after the transformer, built from the model's own files. */
+export type PostModule = { kind: 'pooling'; config: PoolingConfig } | { kind: 'dense'; layer: DenseLayer } | { kind: 'normalize' };
+
+export interface EncoderParts {
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  session: TransformerSession;
+  modules: PostModule[];
+}
+
+// Python's str.isspace set, so strip() trims exactly what sentence-transformers trimmed.
+const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
+function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+
+export function resolvePrompt(config: ModelConfig, options: EncodeOptions): string | undefined {
+  if (options.prompt !== undefined) {
+    if (typeof options.prompt !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'prompt must be a string', { field: 'prompt' });
+    return options.prompt;
+  }
+  const name = options.promptName ?? config.defaultPromptName ?? undefined;
+  if (name === undefined) return undefined;
+  const p = config.prompts[name];
+  if (p === undefined) {
+    const known = Object.keys(config.prompts);
+    throw new SemsearchError('INVALID_ARGUMENT', `prompt name ${JSON.stringify(name)} is not defined by the model (${known.length ? known.join(', ') : 'it has no prompts'})`, {
+      field: 'promptName',
+    });
+  }
+  return p;
+}
+
+function validateTexts(texts: readonly unknown[]): void {
+  if (texts.length === 0) throw new SemsearchError('EMPTY_INPUT', 'encode() needs at least one text; got an empty list', { field: 'texts' });
+  texts.forEach((t, i) => {
+    if (typeof t !== 'string') {
+      throw new SemsearchError('INVALID_ARGUMENT', `texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}`, { field: `texts[${i}]` });
+    }
+  });
+}
+
+/**
+ * Encode texts as sentence-transformers' encode does: sort by length (longest first) so batches pad little,
+ * run the transformer per batch, apply the model's modules in order, restore the caller's order.
+ */
+export async function encodeTexts(parts: EncoderParts, texts: readonly string[], options: EncodeOptions = {}): Promise<Matrix | QuantizedMatrix> {
+  validateTexts(texts);
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new SemsearchError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}`, { field: 'batchSize' });
+  }
+  const precision = options.precision ?? 'float32';
+  if (!isPrecision(precision)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `precision must be one of float32, int8, uint8, binary, ubinary; got ${JSON.stringify(precision)}`, {
+      field: 'precision',
+    });
+  }
+  const { config, tokenizer, session } = parts;
+  const prompt = resolvePrompt(config, options);
+  const pooling = parts.modules.find((m) => m.kind === 'pooling');
+  const excludePrompt = prompt !== undefined && pooling !== undefined && !pooling.config.includePrompt;
+  let promptLength = 0;
+  if (excludePrompt) {
+    // sentence-transformers counts the prompt's tokens with special tokens, less a trailing one.
+    promptLength = tokenizer.encode(prompt, config.maxSeqLength).length - tokenizer.template.suffix.length;
+  }
+
+  const stripped = texts.map((t) => t.replace(PY_SPACE, ''));
+  const order = stripped.map((_, i) => i);
+  const lengths = stripped.map(codePointLength);
+  order.sort((a, b) => (lengths[b] as number) - (lengths[a] as number));
+
+  let out: Matrix | undefined;
+  let done = 0;
+  for (let start = 0; start < order.length; start += batchSize) {
+    const idx = order.slice(start, start + batchSize);
+    const batchTexts = idx.map((i) => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string)));
+    const batch = tokenizer.encodeBatch(batchTexts, config.maxSeqLength);
+    const tokens = await session.run(batch);
+    const spans: PoolingSpans = { start: new Int32Array(batch.batchSize).fill(excludePrompt ? promptLength : 0), end: batch.lengths };
+    let emb: Matrix | undefined;
+    for (const m of parts.modules) {
+      if (m.kind === 'pooling') emb = pool(tokens, spans, m.config);
+      else if (m.kind === 'dense') emb = m.layer.forward(emb as Matrix);
+      else normalizeRows(emb as Matrix);
+    }
+    const result = emb as Matrix;
+    if (options.normalize === true) normalizeRows(result);
+    out ??= new Matrix(texts.length, result.dim);
+    idx.forEach((orig, r) => (out as Matrix).data.set(result.row(r), orig * result.dim));
+    done += idx.length;
+    options.onProgress?.({ done, total: texts.length });
+  }
+  const all = out as Matrix;
+  if (precision === 'float32') return all;
+  return quantizeEmbeddings(all, precision, {
+    ...(options.ranges !== undefined ? { ranges: options.ranges } : {}),
+    ...(options.calibrationEmbeddings !== undefined ? { calibrationEmbeddings: options.calibrationEmbeddings } : {}),
+  });
+}

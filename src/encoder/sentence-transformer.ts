@@ -1,0 +1,98 @@
+import { SemsearchError } from '../errors.js';
+import type { ModelConfig, SimilarityFnName } from '../model/config.js';
+import type { TransformerSession } from '../model/onnx-session.js';
+import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
+import { SIMILARITY_FUNCTIONS } from '../score/similarity.js';
+import type { Matrix, MatrixLike } from '../tensor/matrix.js';
+import type { Precision, QuantizedMatrix } from '../tensor/quantize.js';
+import { encodeTexts, type EncodeOptions, type PostModule } from './encode.js';
+
+type FloatOptions = EncodeOptions & { precision?: 'float32' };
+type QuantOptions = EncodeOptions & { precision: Exclude<Precision, 'float32'> };
+
+/**
+ * A loaded bi-encoder, the counterpart of Python's SentenceTransformer: `encode`, `similarity`, and the
+ * model's own settings read from its folder.
+ */
+export class SentenceTransformer {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** The ONNX file in use. */
+  readonly onnxFile: string;
+  private readonly session: TransformerSession;
+  private readonly modules: PostModule[];
+  private disposed = false;
+
+  constructor(config: ModelConfig, tokenizer: Tokenizer, session: TransformerSession, modules: PostModule[]) {
+    this.config = config;
+    this.tokenizer = tokenizer;
+    this.session = session;
+    this.modules = modules;
+    this.onnxFile = session.file;
+  }
+
+  get maxSeqLength(): number {
+    return this.config.maxSeqLength;
+  }
+
+  get similarityFnName(): SimilarityFnName {
+    return this.config.similarityFnName;
+  }
+
+  /** Output dimension: the last Dense module's size, else the pooled size. */
+  get dimension(): number {
+    let dim = this.config.hiddenSize;
+    for (const m of this.modules) {
+      if (m.kind === 'pooling') dim = m.config.embeddingDimension * m.config.modes.length;
+      else if (m.kind === 'dense') dim = m.layer.config.outFeatures;
+    }
+    return dim;
+  }
+
+  encode(text: string, options?: FloatOptions): Promise<Float32Array>;
+  encode(texts: readonly string[], options?: FloatOptions): Promise<Matrix>;
+  encode(text: string, options: QuantOptions): Promise<Int8Array | Uint8Array>;
+  encode(texts: readonly string[], options: QuantOptions): Promise<QuantizedMatrix>;
+  async encode(input: string | readonly string[], options: EncodeOptions = {}): Promise<Float32Array | Int8Array | Uint8Array | Matrix | QuantizedMatrix> {
+    if (this.disposed) throw new SemsearchError('MODEL_DISPOSED', 'the model was disposed; load it again', {});
+    const single = typeof input === 'string';
+    if (!single && !Array.isArray(input)) {
+      throw new SemsearchError('INVALID_ARGUMENT', `encode() takes a string or an array of strings, got ${input === null ? 'null' : typeof input}`, {
+        field: 'texts',
+      });
+    }
+    const texts = single ? [input] : (input as readonly string[]);
+    const out = await encodeTexts({ config: this.config, tokenizer: this.tokenizer, session: this.session, modules: this.modules }, texts, options);
+    if (!single) return out;
+    return 'precision' in out ? out.data : out.row(0);
+  }
+
+  /** encode with the model's "query" prompt when it has one, as sentence-transformers' encode_query. */
+  encodeQuery(texts: readonly string[], options: FloatOptions = {}): Promise<Matrix> {
+    const promptName = options.promptName ?? (this.config.prompts['query'] !== undefined ? 'query' : undefined);
+    return this.encode(texts, { ...options, ...(promptName !== undefined ? { promptName } : {}) });
+  }
+
+  /** encode with the model's "document" prompt when it has one, as sentence-transformers' encode_document. */
+  encodeDocument(texts: readonly string[], options: FloatOptions = {}): Promise<Matrix> {
+    const name = ['document', 'passage', 'corpus'].find((n) => this.config.prompts[n] !== undefined);
+    const promptName = options.promptName ?? name;
+    return this.encode(texts, { ...options, ...(promptName !== undefined ? { promptName } : {}) });
+  }
+
+  /** Score every a against every b with the model's own similarity function (similarity_fn_name). */
+  similarity(a: MatrixLike, b: MatrixLike): Matrix {
+    return SIMILARITY_FUNCTIONS[this.config.similarityFnName](a, b);
+  }
+
+  /** Token ids with special tokens and the model's truncation, one list per text. */
+  tokenize(texts: readonly string[]): number[][] {
+    return texts.map((t) => this.tokenizer.encode(t, this.config.maxSeqLength));
+  }
+
+  /** Release the ONNX Runtime session. The model cannot encode afterwards. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.session.dispose();
+  }
+}
