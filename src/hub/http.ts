@@ -149,6 +149,12 @@ function hubErrorMessage(res: Response): string {
 /** The SemsearchError for a final error status, with the fix in the message. */
 export function statusError(res: Response, url: string, s: HttpSettings, what: string, attempts: number): SemsearchError {
   const where = `${res.status} from ${displayUrl(url)}${hubErrorMessage(res)}`;
+  if ((res.status === 401 || res.status === 403) && !sameHost(url, s.endpoint)) {
+    return new SemsearchError(
+      'HUB_UNAUTHORIZED',
+      `${what}: ${where}. The file host refused the signed download link, which may have expired; run again to get a fresh one`,
+    );
+  }
   if (res.status === 401 || res.status === 403) {
     const tokenHint =
       s.token === undefined
@@ -181,9 +187,14 @@ export async function hubRequest(url: string, s: HttpSettings, req: HubRequest):
       sent = await followRedirects(url, s, req);
     } catch (e) {
       const retryable = e instanceof SemsearchError && e.code === 'HUB_NETWORK_ERROR';
-      if (!retryable || attempt >= s.retries) {
-        if (retryable && attempt > 0) e.message = `${e.message} (after ${attempt + 1} attempts)`;
-        throw e;
+      if (!retryable) throw e;
+      if (attempt >= s.retries) {
+        throw new SemsearchError(
+          'HUB_NETWORK_ERROR',
+          `${e.message}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}. Check the connection and HF_ENDPOINT, ` +
+            'or set HF_HUB_OFFLINE=1 to use only what is already in the cache',
+          { cause: e.cause },
+        );
       }
       await sleep(backoffMs(attempt, s));
       continue;

@@ -160,23 +160,28 @@ export async function resolveModel(nameOrPath: string, options: ResolveModelOpti
       filesDone,
       filesTotal,
     });
-  const ctx = (file: string): CacheFileContext => ({
+  const ctx = (file: string, tracked: boolean): CacheFileContext => ({
     http,
     cache,
     downloadTimeoutMs: net.downloadTimeoutMs ?? env.downloadTimeoutMs,
     ...(options.lock === undefined ? {} : { lock: options.lock }),
     ...(options.symlink === undefined ? {} : { symlink: options.symlink }),
-    onBytes: (n) => {
-      onDisk.set(file, n);
-      report(file);
-    },
+    ...(tracked
+      ? {
+          onBytes: (n: number) => {
+            onDisk.set(file, n);
+            report(file);
+          },
+        }
+      : {}),
   });
   const fetchOne = async (file: string, meta?: FileMetadata): Promise<string> => {
     const pointer = pointerPath(cache, commit, file);
     if (await exists(pointer)) return pointer;
-    return cacheFile(ctx(file), commit, file, meta ?? (await fetchFileMetadata(http, repoId, commit, file)));
+    return cacheFile(ctx(file, meta !== undefined), commit, file, meta ?? (await fetchFileMetadata(http, repoId, commit, file)));
   };
 
+  // modules.json first, untracked: it says which module folders the rest of the selection needs.
   let modules: ModuleEntry[] = [];
   if (info.files.includes('modules.json')) {
     const p = await fetchOne('modules.json');
