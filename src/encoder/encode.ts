@@ -42,7 +42,9 @@ export interface EncoderParts {
   modules: PostModule[];
 }
 
-// Python's str.isspace set, so strip() trims exactly what sentence-transformers trimmed.
+// Python's str.isspace set, so strip() trims exactly what sentence-transformers trimmed; the control
+// characters (\x1c-\x1f) are part of that set on purpose.
+// eslint-disable-next-line no-control-regex
 const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 function codePointLength(s: string): number {
@@ -108,7 +110,8 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
 
   const stripped = texts.map((t) => t.replace(PY_SPACE, ''));
   const order = stripped.map((_, i) => i);
-  const lengths = stripped.map(codePointLength);
+  // sentence-transformers sorts by the length of the text as given, before any stripping.
+  const lengths = texts.map(codePointLength);
   order.sort((a, b) => (lengths[b] as number) - (lengths[a] as number));
 
   let out: Matrix | undefined;
