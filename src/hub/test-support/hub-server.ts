@@ -45,6 +45,8 @@ export interface Fault {
   headers?: Record<string, string>;
   /** Wait this long before sending the status line. */
   delayHeadersMs?: number;
+  /** Wait for this before sending the status line: lets a test line up two clients. */
+  gate?: Promise<void>;
   /** Send the body in chunks of `chunkBytes`, pausing `delayMs` between them. */
   slow?: { chunkBytes: number; delayMs: number };
   /** Send this many body bytes, then drop the connection (Content-Length still announces the full size). */
@@ -184,6 +186,7 @@ export class HubServer {
     const fault = this.takeFault(server, method, path);
     try {
       if (fault?.delayHeadersMs !== undefined) await sleep(fault.delayHeadersMs);
+      if (fault?.gate !== undefined) await fault.gate;
       if (res.destroyed) return;
       if (fault?.status !== undefined) {
         res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
