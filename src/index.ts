@@ -24,3 +24,7 @@ export { dotScore, cosSim, euclideanSim, manhattanSim, SIMILARITY_FUNCTIONS } fr
 export type { ScoreFunction } from './score/similarity.js';
 export { semanticSearch } from './score/semantic-search.js';
 export type { SearchHit, SemanticSearchOptions } from './score/semantic-search.js';
+
+// Models by name: fetched from the Hugging Face hub into its shared cache
+export { resolveModel } from './hub/index.js';
+export type { ResolveModelOptions, NetworkOptions, DownloadProgress, ProgressListener } from './hub/index.js';

@@ -21,6 +21,7 @@ test('a variant picks onnx/model_<variant>.onnx, with its external data file whe
   assert.ok(o4.includes('onnx/model_O4.onnx') && o4.includes('onnx/model_O4.onnx_data'));
   assert.equal(onnxFilePath('qint8_avx512_vnni'), 'onnx/model_qint8_avx512_vnni.onnx');
   assert.equal(onnxFilePath(), 'onnx/model.onnx');
+  assert.equal(onnxFilePath('default'), 'onnx/model.onnx');
 });
 
 test('a variant the repo lacks is HUB_NOT_FOUND naming the ones it has', () => {

@@ -26,7 +26,7 @@ export const CONFIG_FILES = [
 export const KNOWN_VARIANTS = ['qint8_arm64', 'qint8_avx512', 'qint8_avx512_vnni', 'quint8_avx2', 'O1', 'O2', 'O3', 'O4'] as const;
 
 export function onnxFilePath(variant?: string): string {
-  if (variant === undefined || variant === '') return 'onnx/model.onnx';
+  if (variant === undefined || variant === '' || variant === 'default') return 'onnx/model.onnx';
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(variant)) {
     throw new SemsearchError(
       'INVALID_ARGUMENT',
