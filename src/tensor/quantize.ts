@@ -12,10 +12,13 @@ export interface QuantizedMatrix {
   data: Int8Array | Uint8Array;
 }
 
-/** Per-dimension [min; max] rows, the `ranges` array of sentence-transformers (shape 2 × dim). */
+/**
+ * Per-dimension [min; max] rows, the `ranges` array of sentence-transformers (shape 2 × dim). As in
+ * numpy, Float64Array ranges make the bucket arithmetic run in float64, Float32Array ranges in float32.
+ */
 export interface QuantizationRanges {
-  min: Float32Array;
-  max: Float32Array;
+  min: Float32Array | Float64Array;
+  max: Float32Array | Float64Array;
 }
 
 export interface QuantizeOptions {
@@ -63,8 +66,8 @@ export function quantizeEmbeddings(emb: Matrix, precision: Exclude<Precision, 'f
         field: 'ranges',
       });
     }
-    const f = Math.fround;
-    const steps = new Float32Array(dim);
+    const f = ranges.min instanceof Float64Array || ranges.max instanceof Float64Array ? (x: number) => x : Math.fround;
+    const steps = new Float64Array(dim);
     for (let i = 0; i < dim; i++) {
       const s = f(f((ranges.max[i] as number) - (ranges.min[i] as number)) / 255);
       steps[i] = s === 0 ? 1 : s;
