@@ -31,3 +31,8 @@ export { readCandidateLists, candidatesToRun, candidatePassages } from './candid
 export type { CandidateList, CandidateHit, ReadCandidatesOptions } from './candidates.js';
 export { WarningTally, WARNING_CODES } from './warnings.js';
 export type { InputWarning, WarningCode, WarningCount, WarningHandler } from './warnings.js';
+export { trecEval, trecEvalQuery, trecRanking, parseTrecMeasures, DEFAULT_TREC_MEASURES } from './trec-metrics.js';
+export type { TrecEvalOptions, TrecEvalResult } from './trec-metrics.js';
+export { stIrEvaluate, stQueryMetrics, stRanking, stMeasureNames, ST_DEFAULT_K } from './st-metrics.js';
+export type { StIrOptions, StIrResult } from './st-metrics.js';
+export { compareCodePoints } from './codepoint-order.js';
