@@ -5,13 +5,12 @@ export type { ErrorCode, SemsearchErrorDetails } from './errors.js';
 export * from './eval/index.js';
 
 // Models and encoding
-export { loadModelFromDir } from './encoder/load-model.js';
+export { loadModel, loadModelFromDir } from './encoder/load-model.js';
 export type { LoadModelOptions } from './encoder/load-model.js';
 export { SentenceTransformer } from './encoder/sentence-transformer.js';
 export type { EncodeOptions, EncodeProgress } from './encoder/encode.js';
 export { readModelConfig } from './model/config.js';
 export type { ModelConfig, ModelType, PoolingMode, PoolingConfig, SimilarityFnName } from './model/config.js';
-export { ONNX_VARIANTS } from './model/onnx-session.js';
 export { loadTokenizer } from './model/tokenizer/load-tokenizer.js';
 export { Tokenizer } from './model/tokenizer/tokenizer.js';
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { onnxFilePath, resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { readModelConfig } from '../model/config.js';
-import { onnxFileName, TransformerSession } from '../model/onnx-session.js';
+import { TransformerSession } from '../model/onnx-session.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
@@ -15,6 +16,9 @@ export interface LoadModelOptions {
   threads?: number;
 }
 
+/** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
+export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions, 'variant' | 'lock' | 'symlink'>;
+
 /** Load a sentence-transformers model folder (hub layout, with an ONNX export) into a SentenceTransformer. */
 export async function loadModelFromDir(dir: string, options: LoadModelOptions = {}): Promise<SentenceTransformer> {
   const config = readModelConfig(dir);
@@ -25,7 +29,21 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'dense') modules.push({ kind: 'dense', layer: new DenseLayer(m.config) });
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
-  const file = join(dir, options.onnxFile ?? onnxFileName(options.variant));
+  const file = join(dir, options.onnxFile ?? onnxFilePath(options.variant));
   const session = await TransformerSession.create(file, options.threads !== undefined ? { intraOpThreads: options.threads } : {});
   return new SentenceTransformer(config, tokenizer, session, modules);
+}
+
+/**
+ * Load a model as `SentenceTransformer(name)` does: a local folder as is; a hub name ("msmarco-distilbert-dot-v5"
+ * gets the "sentence-transformers/" owner) fetched once into the huggingface_hub cache and reused offline after.
+ */
+export async function loadModel(nameOrPath: string, options: LoadModelByNameOptions = {}): Promise<SentenceTransformer> {
+  const { onnxFile, threads, ...hub } = options;
+  const dir = await resolveModel(nameOrPath, hub);
+  return loadModelFromDir(dir, {
+    ...(options.variant !== undefined ? { variant: options.variant } : {}),
+    ...(onnxFile !== undefined ? { onnxFile } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  });
 }

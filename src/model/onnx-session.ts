@@ -3,20 +3,6 @@ import ort from 'onnxruntime-node';
 import { SemsearchError } from '../errors.js';
 import type { TokenizedBatch } from './tokenizer/tokenizer.js';
 
-/** The ONNX files the hub ships for sentence-transformers models, by the name users pass as `variant`. */
-export const ONNX_VARIANTS = ['qint8_avx512_vnni', 'qint8_avx512', 'qint8_arm64', 'quint8_avx2', 'O1', 'O2', 'O3', 'O4'] as const;
-export type OnnxVariant = (typeof ONNX_VARIANTS)[number];
-
-export function onnxFileName(variant?: string): string {
-  if (variant === undefined || variant === '' || variant === 'default') return 'onnx/model.onnx';
-  if (!(ONNX_VARIANTS as readonly string[]).includes(variant)) {
-    throw new SemsearchError('INVALID_ARGUMENT', `unknown ONNX variant ${JSON.stringify(variant)}; known: ${ONNX_VARIANTS.join(', ')}`, {
-      field: 'variant',
-    });
-  }
-  return `onnx/model_${variant}.onnx`;
-}
-
 export interface SessionOptions {
   /** Threads used inside one operator (ONNX Runtime's intra-op pool). Default: ONNX Runtime's own choice. */
   intraOpThreads?: number;

@@ -103,10 +103,23 @@ function fromVocabTxt(file: string, config: Json, modelType: string, options: Lo
     return id;
   };
   const lower = config['do_lower_case'] !== false;
-  const specials = [...new Set([pad, unk, cls, sep, mask])];
-  const added: AddedToken[] = specials
-    .filter((t) => vocab.has(t))
-    .map((t) => ({ id: idOf(t), content: t, singleWord: false, lstrip: isMpnet && t === mask, rstrip: false, normalized: false, special: true }));
+  // transformers records every added token with its matching flags in added_tokens_decoder; older
+  // folders only name the special tokens, which are matched verbatim (MPNet's mask also eats the space before it).
+  const decoder = config['added_tokens_decoder'] as Record<string, Json> | undefined;
+  const added: AddedToken[] =
+    decoder !== undefined && typeof decoder === 'object'
+      ? Object.entries(decoder).map(([id, t]) => ({
+          id: Number(id),
+          content: String(t['content']),
+          singleWord: t['single_word'] === true,
+          lstrip: t['lstrip'] === true,
+          rstrip: t['rstrip'] === true,
+          normalized: t['normalized'] === true,
+          special: t['special'] === true,
+        }))
+      : [...new Set([pad, unk, cls, sep, mask])]
+          .filter((t) => vocab.has(t))
+          .map((t) => ({ id: idOf(t), content: t, singleWord: false, lstrip: isMpnet && t === mask, rstrip: false, normalized: false, special: true }));
   let normalizer: Normalizer = bertNormalizer({
     cleanText: true,
     handleChineseChars: config['tokenize_chinese_chars'] !== false,
