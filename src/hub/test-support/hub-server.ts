@@ -175,6 +175,17 @@ export class HubServer {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.requests));
       return;
     }
+    if (path === '/__faults') {
+      // Lets a script in another language (the Python interoperation check) inject faults: POST one, DELETE all.
+      if (method === 'DELETE') this.clearFaults();
+      else {
+        let body = '';
+        for await (const chunk of req) body += String(chunk);
+        this.addFault(JSON.parse(body) as Fault);
+      }
+      res.writeHead(204).end();
+      return;
+    }
     this.requests.push({
       server,
       method,
