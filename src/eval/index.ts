@@ -36,3 +36,5 @@ export type { TrecEvalOptions, TrecEvalResult } from './trec-metrics.js';
 export { stIrEvaluate, stQueryMetrics, stRanking, stMeasureNames, ST_DEFAULT_K } from './st-metrics.js';
 export type { StIrOptions, StIrResult } from './st-metrics.js';
 export { compareCodePoints } from './codepoint-order.js';
+export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from './report.js';
+export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
