@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   MALFORMED_LINE: 'A line or record of an input file has the wrong number of fields or a value that cannot be parsed',
   DUPLICATE_ENTRY: 'An input file lists the same query, document or query-document pair twice',
   UNKNOWN_QUERY: 'A run or judgment names a query that the given topics do not have',
+  MISSING_TEXT: 'A query or document to encode has no text in the given queries or collection',
   // model folders
   MODEL_NOT_FOUND: 'The model folder or a required file in it does not exist',
   CONFIG_MISSING: 'A required configuration file is missing',

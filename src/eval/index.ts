@@ -38,3 +38,5 @@ export type { StIrOptions, StIrResult } from './st-metrics.js';
 export { compareCodePoints } from './codepoint-order.js';
 export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from './report.js';
 export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
+export { rerankRun, rerankCandidates } from './rerank.js';
+export type { RerankEncoder, RerankOptions } from './rerank.js';

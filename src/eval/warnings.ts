@@ -11,6 +11,7 @@ export const WARNING_CODES = {
   EMPTY_QUERY: 'A query record has no text and was skipped',
   CANDIDATES_WITHOUT_HITS: 'A candidate list has no hits, so its query id is unknown; it was skipped',
   UNDEFINED_RELEVANCE_CODE: 'A relevance code outside the documented ones was read as not relevant',
+  DOCUMENT_WITHOUT_TEXT: 'A run document has no text to encode and was left out of the re-ranking',
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;
