@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as api from '../index.js';
+import { scratch, skipWithoutShared } from './test-support/files.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const section = readme.slice(readme.indexOf('\n## Evaluation\n'));
+const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+
+interface Block {
+  measures: string[];
+  aggregate: number[];
+}
+const fixture = JSON.parse(readFileSync(join(ROOT, 'src/eval/fixtures/parity/BM25.dl19.json'), 'utf8')) as { trec: Block[] };
+
+test('the README Evaluation section has its two examples, importing only what semsearch exports', () => {
+  assert.ok(section.length > 20, 'README has an "## Evaluation" section');
+  assert.equal(blocks.length, 2);
+  for (const b of blocks) {
+    const names = /import \{([^}]*)\} from 'semsearch'/.exec(b)?.[1]?.split(',').map((s) => s.trim()) ?? [];
+    assert.ok(names.length > 0);
+    for (const n of names) assert.equal(typeof (api as Record<string, unknown>)[n], 'function', n);
+  }
+});
+
+test('the README evaluation example runs and prints the reference trec_eval means', { skip: skipWithoutShared('msmarco-passage-trec-dl-candidates', 'BM25') }, async () => {
+  const s = await scratch();
+  try {
+    const code = (blocks[0] as string).replace("from 'semsearch'", `from '${pathToFileURL(join(ROOT, 'src/index.ts')).href}'`);
+    const file = await s.write('readme-evaluation.mts', code);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    const json = JSON.parse(lines.at(-1) as string) as { trecEval: { summary: Record<string, number> } };
+    const trec = fixture.trec[0] as Block;
+    for (const m of ['ndcg_cut_10', 'recip_rank', 'map', 'recall_1000']) {
+      const ref = trec.aggregate[trec.measures.indexOf(m)] as number;
+      assert.ok(Math.abs((json.trecEval.summary[m] as number) - ref) <= 1e-6, m);
+    }
+    const ndcg = trec.aggregate[trec.measures.indexOf('ndcg_cut_10')] as number;
+    assert.ok(lines.some((l) => /^\s+ndcg_cut_10\s/.test(l) && l.trim().endsWith(ndcg.toFixed(4))), 'table row for ndcg_cut_10');
+    assert.ok(lines.some((l) => /^\s+MRR@10\s/.test(l)));
+  } finally {
+    await s.remove();
+  }
+});
