@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobPath, linkPointer, pointerPath, readRef, repoCache, snapshotDir, writeRef } from './cache.js';
@@ -9,8 +9,11 @@ import { isSemsearchError } from '../errors.js';
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const OTHER = 'fedcba9876543210fedcba9876543210fedcba98';
 
+const root = mkdtempSync(join(tmpdir(), 'semsearch-cache-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'semsearch-cache-'));
+  return mkdtempSync(join(root, 'c-'));
 }
 
 test('folder names follow huggingface_hub: models--owner--name/{blobs,snapshots,refs}', () => {

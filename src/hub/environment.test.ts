@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_ENDPOINT, readHubEnvironment } from './environment.js';
@@ -39,6 +39,7 @@ test('token: HF_TOKEN, then HUGGING_FACE_HUB_TOKEN, then the token file under HF
   assert.equal(readHubEnvironment({ HF_HOME: home }).token, 'hf_fromfile');
   writeFileSync(join(home, 'other'), 'hf_other');
   assert.equal(readHubEnvironment({ HF_HOME: home, HF_TOKEN_PATH: join(home, 'other') }).token, 'hf_other');
+  rmSync(home, { recursive: true, force: true });
 });
 
 test('timeouts from HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT, in seconds', () => {

@@ -1,14 +1,17 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireLock, withLock } from './lock.js';
 
+const root = mkdtempSync(join(tmpdir(), 'semsearch-lock-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
 function lockFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'semsearch-lock-')), 'sub', 'x.semsearch.lock');
+  return join(mkdtempSync(join(root, 'l-')), 'sub', 'x.semsearch.lock');
 }
 
 test('holders of the same lock run one at a time, and the file is gone afterwards', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isCommitHash, parseModelRef, validateRevision } from './names.js';
@@ -19,8 +19,12 @@ test('owner/name is used as is, and so are the original transformers checkpoints
 
 test('an existing folder is a local model, relative or absolute', () => {
   const dir = mkdtempSync(join(tmpdir(), 'semsearch-names-'));
-  assert.deepEqual(parseModelRef(dir), { kind: 'local', dir });
-  assert.deepEqual(parseModelRef(relative(process.cwd(), dir)), { kind: 'local', dir });
+  try {
+    assert.deepEqual(parseModelRef(dir), { kind: 'local', dir });
+    assert.deepEqual(parseModelRef(relative(process.cwd(), dir)), { kind: 'local', dir });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a path that does not exist is MODEL_NOT_FOUND, not a hub lookup', () => {

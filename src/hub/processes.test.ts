@@ -1,7 +1,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, rmSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,10 @@ before(async () => {
   fixture = makeFixture(root, { onnxBytes: 120_000 });
   server = await startHubServer([fixture.repo]);
 });
-after(() => server.close());
+after(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
 beforeEach(() => {
   server.clearFaults();
   server.clearRequests();

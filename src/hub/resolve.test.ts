@@ -1,6 +1,6 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -23,7 +23,10 @@ before(async () => {
   privateFixture = makeFixture(join(root, 'private'), { id: 'acme/private-model', private: true });
   server = await startHubServer([fixture.repo, privateFixture.repo], TOKEN);
 });
-after(() => server.close());
+after(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
 beforeEach(() => {
   server.clearFaults();
   server.clearRequests();
