@@ -2,7 +2,7 @@ import { SemsearchError } from '../errors.js';
 import { cosSim } from '../score/similarity.js';
 import { Matrix } from '../tensor/matrix.js';
 import type { CandidateList } from './candidates.js';
-import type { Run } from './run.js';
+import { assertUniqueDocids, type Run } from './run.js';
 import type { WarningHandler } from './warnings.js';
 
 /**
@@ -75,6 +75,7 @@ export async function rerankRun(encoder: RerankEncoder, run: Run, options: Reran
   const queryIds: string[] = [];
   const queryTexts: string[] = [];
   for (const [qid, list] of run) {
+    assertUniqueDocids(qid, list);
     const q = options.queries.get(qid);
     if (q === undefined) {
       throw new SemsearchError('MISSING_TEXT', `run query ${qid} has no text among the given queries`, { field: 'queries' });

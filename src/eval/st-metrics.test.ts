@@ -56,3 +56,8 @@ test('stIrEvaluate skips queries with nothing relevant, scores judged queries mi
   assert.deepEqual([...stIrEvaluate(qrels, run, { queries: new Set(['q2', 'q1']) }).perQuery.keys()], ['q2', 'q1']);
   assert.throws(() => stIrEvaluate(qrels, run, { mrrAtK: [] }), (e) => isSemsearchError(e, 'INVALID_ARGUMENT'));
 });
+
+test('a run built in code that ranks a document twice is refused', () => {
+  const run = new Map([['q', { docids: ['a', 'a'], scores: [3, 2] }]]);
+  assert.throws(() => stIrEvaluate(toQrels({ q: { a: 1 } }), run), (e) => isSemsearchError(e, 'DUPLICATE_ENTRY'));
+});

@@ -1,7 +1,7 @@
 import { SemsearchError } from '../errors.js';
 import { compareCodePoints } from './codepoint-order.js';
 import { relevantDocs, type QueryIds, type Qrels } from './qrels.js';
-import type { RankedList, Run } from './run.js';
+import { assertUniqueDocids, type RankedList, type Run } from './run.js';
 import type { WarningHandler } from './warnings.js';
 
 /*
@@ -241,6 +241,7 @@ export function stIrEvaluate(qrels: Qrels, run: Run, options: StIrOptions = {}):
         query: qid,
       });
     }
+    if (list !== undefined) assertUniqueDocids(qid, list);
     const top = list === undefined ? [] : stRanking(list, maxK);
     perQuery.set(qid, stQueryMetrics(top, relevant, options));
   }

@@ -71,3 +71,11 @@ test('trecEval skips and counts run queries without judgments and judged queries
   // num_* are summed in the summary, as trec_eval's "all" line does.
   assert.equal(c.summary['num_rel'], 2);
 });
+
+test('a run built in code that ranks a document twice is refused, as trec_eval refuses it', () => {
+  const qrels = toQrels({ q: { a: 1 } });
+  const run = new Map([['q', { docids: ['a', 'b', 'a'], scores: [3, 2, 1] }]]);
+  assert.throws(() => trecEval(qrels, run), (e) => isSemsearchError(e, 'DUPLICATE_ENTRY') && e.field === 'run');
+  const ragged = new Map([['q', { docids: ['a', 'b'], scores: [3] }]]);
+  assert.throws(() => trecEval(qrels, ragged), (e) => isSemsearchError(e, 'SHAPE_MISMATCH'));
+});

@@ -1,7 +1,7 @@
 import { SemsearchError } from '../errors.js';
 import { compareCodePoints } from './codepoint-order.js';
 import type { Qrels } from './qrels.js';
-import type { RankedList, Run } from './run.js';
+import { assertUniqueDocids, type RankedList, type Run } from './run.js';
 import type { WarningHandler } from './warnings.js';
 
 /*
@@ -258,6 +258,7 @@ export function trecEval(qrels: Qrels, run: Run, options: TrecEvalOptions = {}):
       });
       continue;
     }
+    assertUniqueDocids(qid, list);
     perQuery.set(qid, trecEvalQuery(judgments, trecRanking(list), measures, relevanceLevel));
   }
   for (const [qid, judgments] of qrels) {
