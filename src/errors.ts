@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   // quantization and scoring
   SHAPE_MISMATCH: 'Two matrices do not have compatible shapes',
   QUANTIZATION_INVALID: 'Quantization ranges or precision are invalid',
+  // indexes
+  INDEX_NOT_FOUND: 'The folder is not a semsearch index',
+  INDEX_CORRUPT: 'An index file is missing, truncated or fails its checksum',
+  INDEX_MISMATCH: 'The index was built with another model, precision or corpus',
+  CORPUS_CHANGED: 'The corpus no longer matches what a partial index was built from',
+  EMPTY_PASSAGE: 'A passage has no text',
   // hub downloads
   HUB_NOT_FOUND: 'The repository, revision or file does not exist on the hub',
   HUB_UNAUTHORIZED: 'The hub refused access: the repository is private or gated, or the token is invalid',

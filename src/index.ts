@@ -27,3 +27,13 @@ export type { SearchHit, SemanticSearchOptions } from './score/semantic-search.j
 // Models by name: fetched from the Hugging Face hub into its shared cache
 export { resolveModel } from './hub/index.js';
 export type { ResolveModelOptions, NetworkOptions, DownloadProgress, ProgressListener } from './hub/index.js';
+
+// Indexes: build (streaming, resumable), open, search
+export { buildIndex } from './index/build-index.js';
+export type { BuildIndexOptions, BuildProgress, BuildResult } from './index/build-index.js';
+export { openIndex, SearchIndex } from './index/search-index.js';
+export type { IndexHit, IndexInfo, OpenIndexOptions } from './index/search-index.js';
+export { INDEX_PRECISIONS } from './index/manifest.js';
+export type { IndexManifest, IndexPrecision } from './index/manifest.js';
+export { iteratePassages, splitIntoPassages, CORPUS_FORMATS } from './corpus/passages.js';
+export type { Passage, CorpusFormat } from './corpus/passages.js';

@@ -1,0 +1,74 @@
+import { SemsearchError } from '../../errors.js';
+import { buildIndex, type BuildProgress } from '../../index/build-index.js';
+import { INDEX_PRECISIONS, type IndexPrecision } from '../../index/manifest.js';
+import { CORPUS_FORMATS, type CorpusFormat } from '../../corpus/passages.js';
+import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+
+const FLAGS: FlagSpec = {
+  model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
+  out: { type: 'string', short: 'o', description: 'index folder to create or resume (required)' },
+  precision: { type: 'string', description: `stored precision: ${INDEX_PRECISIONS.join(', ')} (default float32)` },
+  format: { type: 'string', description: `corpus format: ${CORPUS_FORMATS.join(', ')} (default: from the extension)` },
+  'shard-size': { type: 'number', description: 'passages per shard, the unit of resume (default 8192)' },
+  'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
+  'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
+  limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
+  variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
+  threads: { type: 'number', description: 'ONNX Runtime threads' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+function formatEta(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+}
+
+/** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
+export const indexCommand: Command = {
+  name: 'index',
+  summary: 'encode a corpus into an index folder (resumable: run it again after a crash)',
+  async run(argv, io) {
+    const { positionals, flags } = parseArgs(argv, FLAGS);
+    if (flags['help'] === true) {
+      io.stdout.write(helpText('usage: semsearch index <corpus> -m <model> -o <index-dir>', FLAGS));
+      return 0;
+    }
+    const corpus = positionals[0];
+    if (corpus === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'index needs a corpus path', { field: 'corpus' });
+    const model = flags['model'];
+    const out = flags['out'];
+    if (typeof model !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --model <folder or hub name>', { field: '--model' });
+    if (typeof out !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --out <index folder>', { field: '--out' });
+    const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+    const onProgress = (p: BuildProgress): void => {
+      const of = p.total !== undefined ? `/${p.total}` : '';
+      const eta = p.etaSeconds !== undefined ? `, ETA ${formatEta(p.etaSeconds)}` : '';
+      const line = `indexed ${p.indexed}${of} passages, ${p.passagesPerSecond.toFixed(1)} passages/s${eta}`;
+      io.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    };
+    const r = await buildIndex({
+      corpus,
+      out,
+      model,
+      onProgress,
+      ...(typeof flags['precision'] === 'string' ? { precision: flags['precision'] as IndexPrecision } : {}),
+      ...(typeof flags['format'] === 'string' ? { format: flags['format'] as CorpusFormat } : {}),
+      ...(typeof flags['shard-size'] === 'number' ? { shardSize: flags['shard-size'] } : {}),
+      ...(typeof flags['batch-size'] === 'number' ? { batchSize: flags['batch-size'] } : {}),
+      ...(flags['skip-bad'] === true ? { skipBad: true } : {}),
+      ...(typeof flags['limit'] === 'number' ? { limit: flags['limit'] } : {}),
+      ...(typeof flags['variant'] === 'string' ? { variant: flags['variant'] } : {}),
+      ...(typeof flags['threads'] === 'number' ? { threads: flags['threads'] } : {}),
+    });
+    if (tty) io.stderr.write('\n');
+    const m = r.manifest;
+    io.stdout.write(
+      `${m.complete ? 'complete' : 'partial'}: ${m.count} passages in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
+        `added ${r.added}${r.resumedFrom > 0 ? `, resumed from ${r.resumedFrom}` : ''}${r.skipped > 0 ? `, skipped ${r.skipped} bad records` : ''}\n`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,47 @@
+import { SemsearchError } from '../../errors.js';
+import { openIndex } from '../../index/search-index.js';
+import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+
+const FLAGS: FlagSpec = {
+  json: { type: 'boolean', description: 'print JSON' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+function mib(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/** `semsearch info <index>`: what an index holds and how big it is. */
+export const infoCommand: Command = {
+  name: 'info',
+  summary: "show an index's model, size, dimensions and precision",
+  async run(argv, io) {
+    const { positionals, flags } = parseArgs(argv, FLAGS);
+    if (flags['help'] === true) {
+      io.stdout.write(helpText('usage: semsearch info <index-dir>', FLAGS));
+      return 0;
+    }
+    const dir = positionals[0];
+    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'info needs an index folder', { field: 'index' });
+    const index = await openIndex(dir);
+    try {
+      const i = index.info();
+      if (flags['json'] === true) io.stdout.write(JSON.stringify(i) + '\n');
+      else {
+        io.stdout.write(
+          [
+            `index      ${i.dir}`,
+            `model      ${i.model} (${i.modelType}, ${i.similarity})`,
+            `passages   ${i.count}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}`,
+            `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${mib(i.vectorBytes)}`,
+            `documents  ${mib(i.docStoreBytes)}`,
+          ].join('\n') + '\n',
+        );
+      }
+      return 0;
+    } finally {
+      await index.close();
+    }
+  },
+};

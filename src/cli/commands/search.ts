@@ -1,0 +1,65 @@
+import { createInterface } from 'node:readline';
+import { SemsearchError } from '../../errors.js';
+import { openIndex, type IndexHit } from '../../index/search-index.js';
+import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import type { CliIO, Command } from '../command.js';
+
+const FLAGS: FlagSpec = {
+  k: { type: 'number', short: 'k', description: 'hits per query (default 10)' },
+  json: { type: 'boolean', description: 'print JSON instead of a listing' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
+  if (json) {
+    io.stdout.write(JSON.stringify({ query, ms: Number(ms.toFixed(2)), hits: hits.map((h) => ({ id: h.id, score: h.score, text: h.text })) }) + '\n');
+    return;
+  }
+  io.stdout.write(`query: ${query}  (${ms.toFixed(1)} ms)\n`);
+  hits.forEach((h, i) => io.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.text.length > 160 ? `${h.text.slice(0, 157)}...` : h.text}\n`));
+}
+
+/** `semsearch search <index> "query" [-k 10] [--json]`; with no query, an interactive prompt. */
+export const searchCommand: Command = {
+  name: 'search',
+  summary: 'search an index; without a query, read queries interactively (one per line)',
+  async run(argv, io) {
+    const { positionals, flags } = parseArgs(argv, FLAGS);
+    if (flags['help'] === true) {
+      io.stdout.write(helpText('usage: semsearch search <index-dir> ["query" ...]', FLAGS));
+      return 0;
+    }
+    const dir = positionals[0];
+    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'search needs an index folder', { field: 'index' });
+    const k = (flags['k'] as number | undefined) ?? 10;
+    const json = flags['json'] === true;
+    const index = await openIndex(dir);
+    try {
+      const queries = positionals.slice(1);
+      const ask = async (q: string): Promise<void> => {
+        const t = performance.now();
+        const [hits] = await index.search([q], k);
+        printHits(io, q, hits ?? [], json, performance.now() - t);
+      };
+      if (queries.length > 0) {
+        for (const q of queries) await ask(q);
+        return 0;
+      }
+      const tty = (io.stdin as NodeJS.ReadStream).isTTY === true;
+      const rl = createInterface({ input: io.stdin, terminal: false });
+      if (tty) io.stdout.write(`${index.count} passages. Type a query, empty line or Ctrl-D to quit.\n> `);
+      for await (const line of rl) {
+        const q = line.trim();
+        if (q === '') {
+          if (tty) break;
+          continue;
+        }
+        await ask(q);
+        if (tty) io.stdout.write('> ');
+      }
+      return 0;
+    } finally {
+      await index.close();
+    }
+  },
+};

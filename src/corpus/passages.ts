@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
+import { SemsearchError } from '../errors.js';
+// The line-level parsers live with the evaluation readers, which were written first; this module only
+// chooses one by format and gives the index a uniform stream of passages.
+import { iterateBeirCorpus, beirDocumentText } from '../eval/beir.js';
+import { candidatePassages, readCandidateLists } from '../eval/candidates.js';
+import { iterateTsvRecords } from '../eval/msmarco.js';
+
+/** One passage to index: its id, the text to encode, and where it came from for error messages. */
+export interface Passage {
+  id: string;
+  text: string;
+  file: string;
+  /** 1-based line in `file`, when the format is line based. */
+  line?: number;
+}
+
+export type CorpusFormat = 'msmarco' | 'beir' | 'candidates' | 'folder';
+export const CORPUS_FORMATS: readonly CorpusFormat[] = ['msmarco', 'beir', 'candidates', 'folder'];
+
+export interface CorpusOptions {
+  format?: CorpusFormat;
+  /** folder format: the most words one passage may hold (default 200). */
+  maxWords?: number;
+}
+
+/** The format a path implies: a folder, .tsv, .jsonl, or .json (candidate lists). */
+export async function detectFormat(path: string): Promise<CorpusFormat> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (cause) {
+    throw new SemsearchError('FILE_NOT_FOUND', `corpus ${path} does not exist`, { file: path, cause });
+  }
+  if (s.isDirectory()) return 'folder';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.tsv' || ext === '.txt') return 'msmarco';
+  if (ext === '.jsonl') return 'beir';
+  if (ext === '.json') return 'candidates';
+  throw new SemsearchError('INVALID_ARGUMENT', `cannot tell the corpus format of ${path} from its extension; pass format (${CORPUS_FORMATS.join(', ')})`, {
+    file: path,
+    field: 'format',
+  });
+}
+
+async function* textFiles(root: string, dir: string): AsyncGenerator<string> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* textFiles(root, p);
+    else if (/\.(txt|md|markdown)$/i.test(e.name)) yield p;
+  }
+}
+
+/**
+ * Split a document into passages: paragraphs (blank-line separated) are packed together up to maxWords,
+ * and a paragraph longer than that is cut at word boundaries, so passages stay within what a bi-encoder reads.
+ */
+export function splitIntoPassages(text: string, maxWords: number): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  const flush = (): void => {
+    if (current.length > 0) out.push(current.join(' '));
+    current = [];
+  };
+  for (const para of text.split(/\r?\n\s*\r?\n/)) {
+    const words = para.split(/\s+/).filter((w) => w.length > 0);
+    if (words.length === 0) continue;
+    if (current.length + words.length > maxWords) flush();
+    for (let i = 0; i < words.length; i += maxWords) {
+      const piece = words.slice(i, i + maxWords);
+      if (current.length + piece.length > maxWords) flush();
+      current.push(...piece);
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Stream a corpus as passages, whatever its format; memory stays flat for the line-based formats. */
+export async function* iteratePassages(path: string, options: CorpusOptions = {}): AsyncGenerator<Passage> {
+  const format = options.format ?? (await detectFormat(path));
+  switch (format) {
+    case 'msmarco':
+      for await (const r of iterateTsvRecords(path)) yield { id: r.id, text: r.text, file: path, line: r.line };
+      return;
+    case 'beir':
+      for await (const r of iterateBeirCorpus(path)) yield { id: r.id, text: beirDocumentText(r), file: path, line: r.line };
+      return;
+    case 'candidates':
+      // Candidate lists are small (top-100 per query) and repeat passages across queries: read whole, dedupe.
+      for (const [id, text] of candidatePassages(await readCandidateLists(path))) yield { id, text, file: path };
+      return;
+    case 'folder': {
+      const maxWords = options.maxWords ?? 200;
+      for await (const file of textFiles(path, path)) {
+        const rel = relative(path, file);
+        const parts = splitIntoPassages(await readFile(file, 'utf8'), maxWords);
+        for (let i = 0; i < parts.length; i++) yield { id: `${rel}#${i}`, text: parts[i] as string, file };
+      }
+      return;
+    }
+    default:
+      throw new SemsearchError('INVALID_ARGUMENT', `unknown corpus format ${JSON.stringify(format)}; use ${CORPUS_FORMATS.join(', ')}`, { field: 'format' });
+  }
+}
+
+/** How many lines a file has, counted on raw bytes: a cheap total for progress and ETA on line formats. */
+export async function countLines(path: string): Promise<number> {
+  let n = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+  }
+  return last === 10 ? n : n + 1;
+}

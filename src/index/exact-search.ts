@@ -1,0 +1,119 @@
+import { fromFloat16Bits } from '../tensor/float16.js';
+import type { Matrix } from '../tensor/matrix.js';
+import type { IndexPrecision } from './manifest.js';
+import type { ShardVectors } from './shards.js';
+import { TopK } from './top-k.js';
+
+export interface ScoredRow {
+  row: number;
+  score: number;
+}
+
+export interface ExactSearchOptions {
+  k: number;
+  precision: IndexPrecision;
+  dim: number;
+  /** int8 and binary: the quantisation ranges, to score against dequantised vectors. */
+  ranges?: { min: ArrayLike<number>; max: ArrayLike<number> };
+  /** binary: how many hamming candidates per hit to rescore (default 4, the sentence-transformers recipe). */
+  rescoreMultiplier?: number;
+}
+
+const POPCOUNT = new Uint8Array(256).map((_, i) => {
+  let n = 0;
+  for (let x = i; x > 0; x >>= 1) n += x & 1;
+  return n;
+});
+
+/**
+ * For int8 rows q·x with x = start + (code + 128.5)·step, the bucket centre, is c + Σ a_i·code_i: precompute
+ * a = q⊙step and c once per query and the inner loop is a plain dot product with the stored codes.
+ */
+function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: ArrayLike<number> }): { a: Float64Array; c: number } {
+  const a = new Float64Array(q.length);
+  let c = 0;
+  for (let i = 0; i < q.length; i++) {
+    const lo = Math.fround(ranges.min[i] as number);
+    let step = Math.fround(Math.fround((ranges.max[i] as number) - lo) / 255);
+    if (step === 0) step = 1;
+    a[i] = (q[i] as number) * step;
+    c += (q[i] as number) * (lo + 128.5 * step);
+  }
+  return { a, c };
+}
+
+/** Exact top-k of each query over the shards, by dot product (vectors of cosine models are stored normalised). */
+export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
+  const { dim, k, precision } = o;
+  const results: ScoredRow[][] = [];
+  const scratch = new Float32Array(dim);
+  for (let qi = 0; qi < queries.rows; qi++) {
+    const q = queries.row(qi);
+    const top = new TopK(k);
+    if (precision === 'binary') {
+      results.push(binarySearch(q, shards, o, top));
+      continue;
+    }
+    const affine = precision === 'int8' && o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
+    let base = 0;
+    for (const s of shards) {
+      const d = s.data;
+      for (let r = 0; r < s.rows; r++) {
+        const off = r * dim;
+        let score = 0;
+        if (precision === 'float32') {
+          const f = d as Float32Array;
+          for (let i = 0; i < dim; i++) score += (q[i] as number) * (f[off + i] as number);
+          score = Math.fround(score);
+        } else if (precision === 'float16') {
+          const h = d as Uint16Array;
+          for (let i = 0; i < dim; i++) scratch[i] = fromFloat16Bits(h[off + i] as number);
+          for (let i = 0; i < dim; i++) score += (q[i] as number) * (scratch[i] as number);
+        } else {
+          const c = d as Int8Array;
+          const a = (affine as { a: Float64Array }).a;
+          for (let i = 0; i < dim; i++) score += (a[i] as number) * (c[off + i] as number);
+          score += (affine as { c: number }).c;
+        }
+        if (score >= top.threshold) top.push(score, base + r);
+      }
+      base += s.rows;
+    }
+    results.push(top.sorted());
+  }
+  return results;
+}
+
+/** Hamming search on sign bits, then the best candidates rescored against their int8 rows. */
+function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: ExactSearchOptions, top: TopK): ScoredRow[] {
+  const { dim, k } = o;
+  const bytes = Math.ceil(dim / 8);
+  const qbits = new Uint8Array(bytes);
+  for (let i = 0; i < dim; i++) if ((q[i] as number) > 0) qbits[i >> 3] = (qbits[i >> 3] as number) | (0x80 >> (i & 7));
+  const candidates = new TopK(k * (o.rescoreMultiplier ?? 4));
+  const where: { shard: number; row: number }[] = [];
+  let base = 0;
+  shards.forEach((s, si) => {
+    const d = s.data as Uint8Array;
+    for (let r = 0; r < s.rows; r++) {
+      let dist = 0;
+      const off = r * bytes;
+      for (let b = 0; b < bytes; b++) dist += POPCOUNT[((d[off + b] as number) ^ (qbits[b] as number)) & 0xff] as number;
+      if (-dist >= candidates.threshold) candidates.push(-dist, base + r);
+    }
+    where.push({ shard: si, row: base });
+    base += s.rows;
+  });
+  const affine = o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
+  for (const { row } of candidates.sorted()) {
+    let si = where.length - 1;
+    while (si > 0 && (where[si] as { row: number }).row > row) si--;
+    const shard = shards[si] as ShardVectors;
+    const local = row - (where[si] as { row: number }).row;
+    const codes = shard.rescore as Int8Array;
+    let score = affine?.c ?? 0;
+    for (let i = 0; i < dim; i++) score += ((affine?.a[i] ?? (q[i] as number)) as number) * (codes[local * dim + i] as number);
+    top.push(score, row);
+  }
+  return top.sorted();
+}

@@ -1,0 +1,214 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModelFromDir } from '../encoder/load-model.js';
+import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { semanticSearch } from '../score/semantic-search.js';
+import { cosSim } from '../score/similarity.js';
+import { buildIndex } from './build-index.js';
+import { DocStore } from './doc-store.js';
+import { readManifest } from './manifest.js';
+import { openIndex } from './search-index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BERT = join(ROOT, 'src/model/fixtures/models/bert');
+const MPNET = join(ROOT, 'src/model/fixtures/models/mpnet');
+const SHARED = join(ROOT, '../shared/data');
+const QUERIES = ['how big is london', 'what is the capital of france', 'symptoms of flu', 'how to cook rice', 'when did world war 2 end'];
+
+let tmp: string;
+let corpus: string;
+let lines: string[];
+let model: SentenceTransformer;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'semsearch-index-'));
+  // A slice of the real MS MARCO passages in shared/data, as a collection.tsv of our own.
+  lines = readFileSync(join(SHARED, 'msmarco-passage-dl19-relevant-subset/collection.tsv'), 'utf8').split('\n').filter((l) => l !== '').slice(0, 700);
+  corpus = join(tmp, 'collection.tsv');
+  writeFileSync(corpus, lines.join('\n') + '\n');
+  model = await loadModelFromDir(BERT);
+});
+after(async () => {
+  await model.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('building and searching an index', () => {
+  test('float32 exact search gives the same hits as semanticSearch over the same embeddings', async () => {
+    const out = join(tmp, 'f32');
+    const r = await buildIndex({ corpus, out, model: BERT, shardSize: 128 });
+    assert.equal(r.manifest.count, lines.length);
+    assert.equal(r.manifest.shards.length, Math.ceil(lines.length / 128));
+    assert.ok(r.manifest.complete);
+    const index = await openIndex(out, { model });
+    const hits = await index.search(QUERIES, 10);
+    const emb = await model.encode(lines.map((l) => l.slice(l.indexOf('\t') + 1)));
+    const q = await model.encodeQuery(QUERIES);
+    const want = semanticSearch(q, emb, { topK: 10, scoreFunction: cosSim });
+    hits.forEach((h, i) => {
+      assert.deepEqual(
+        h.map((x) => x.index),
+        (want[i] ?? []).map((w) => w.corpusId),
+      );
+      h.forEach((x, j) => assert.ok(Math.abs(x.score - (want[i]?.[j]?.score as number)) < 1e-5));
+      h.forEach((x) => assert.equal(x.id, (lines[x.index] as string).split('\t')[0]));
+    });
+    const info = index.info();
+    assert.equal(info.count, lines.length);
+    assert.equal(info.vectorBytes, lines.length * 32 * 4);
+    await index.close();
+  });
+
+  test('float16 and int8 indexes find nearly what float32 finds; binary stores sign bits plus int8 rescoring rows', async () => {
+    const exact = await openIndex(join(tmp, 'f32'), { model });
+    const truth = await exact.search(QUERIES, 10);
+    await exact.close();
+    // The tiny test model's vectors share one dominant direction, so their sign bits carry little: binary recall
+    // is measured on real-shaped vectors in exact-search.test.ts; here it only has to return valid passages.
+    for (const [precision, minRecall] of [['float16', 0.98], ['int8', 0.9], ['binary', 0]] as const) {
+      const out = join(tmp, precision);
+      await buildIndex({ corpus, out, model, modelRef: BERT, precision, shardSize: 256 });
+      const index = await openIndex(out, { model });
+      const got = await index.search(QUERIES, 10);
+      let found = 0;
+      got.forEach((h, i) => (found += h.filter((x) => truth[i]?.some((t) => t.index === x.index)).length));
+      const recall = found / (QUERIES.length * 10);
+      assert.ok(recall >= minRecall, `${precision} recall@10 ${recall}`);
+      got.forEach((h) => {
+        assert.equal(h.length, 10);
+        h.forEach((x) => assert.equal(x.id, (lines[x.index] as string).split('\t')[0]));
+      });
+      const bytesPerRow = { float16: 64, int8: 32, binary: 4 + 32 }[precision];
+      assert.equal(index.info().vectorBytes, lines.length * bytesPerRow);
+      await index.close();
+    }
+  });
+
+  test('other corpus formats: BEIR jsonl, candidate JSON lists, a folder of text files', async () => {
+    const beir = join(tmp, 'corpus.jsonl');
+    writeFileSync(beir, ['{"_id":"d1","title":"London","text":"London is big."}', '{"_id":"d2","title":"","text":"Paris is the capital of France."}'].join('\n'));
+    const b = await buildIndex({ corpus: beir, out: join(tmp, 'beir'), model, modelRef: BERT });
+    assert.equal(b.manifest.count, 2);
+    const cand = await buildIndex({ corpus: join(SHARED, 'msmarco-passage-trec-dl-candidates/BM25/retrieve_results_dl19.json'), out: join(tmp, 'cand'), model, modelRef: BERT, limit: 300, shardSize: 100 });
+    assert.equal(cand.manifest.count, 300);
+    const folder = join(tmp, 'docs');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    writeFileSync(join(folder, 'a.md'), '# Title\n\nFirst paragraph about London.\n\nSecond paragraph about Paris.\n');
+    writeFileSync(join(folder, 'sub', 'b.txt'), Array.from({ length: 450 }, (_, i) => `word${i}`).join(' '));
+    writeFileSync(join(folder, 'skip.bin'), 'not text');
+    const f = await buildIndex({ corpus: folder, out: join(tmp, 'folder'), model, modelRef: BERT });
+    // a.md fits one passage; b.txt's 450 words split into 200 + 200 + 50.
+    assert.equal(f.manifest.count, 4);
+    const index = await openIndex(join(tmp, 'folder'), { model });
+    const ids = [0, 1, 2, 3].map((i) => index.searchEmbeddings(new Float32Array(32).fill(1), 4)[0]?.find((h) => h.index === i)?.id);
+    assert.deepEqual(ids, ['a.md#0', 'sub/b.txt#0', 'sub/b.txt#1', 'sub/b.txt#2']);
+    await index.close();
+  });
+});
+
+describe('resume and crash safety', () => {
+  test('a stopped build resumes where it stopped: same passages, same order, no duplicates', async () => {
+    const out = join(tmp, 'resume');
+    const first = await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 100, limit: 250 });
+    assert.equal(first.manifest.complete, false);
+    assert.equal(first.manifest.count, 250);
+    const second = await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 100 });
+    assert.equal(second.resumedFrom, 250);
+    assert.equal(second.added, lines.length - 250);
+    assert.ok(second.manifest.complete);
+    const docs = new DocStore(join(out, 'docs.sqlite'), { readonly: true });
+    assert.equal(docs.count(), lines.length);
+    for (const i of [0, 249, 250, lines.length - 1]) assert.equal(docs.get(i)?.id, (lines[i] as string).split('\t')[0]);
+    docs.close();
+    const third = await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 100 });
+    assert.equal(third.added, 0);
+  });
+
+  test('kill -9 during a build, run the same command again: nothing lost or duplicated, results as a clean build', async () => {
+    const out = join(tmp, 'killed');
+    const args = ['--conditions=source', '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'index', corpus, '-m', BERT, '-o', out, '--shard-size', '50', '--batch-size', '8'];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let killedAt = -1;
+    for (let i = 0; i < 600 && killedAt < 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (existsSync(join(out, 'manifest.json'))) {
+        try {
+          const m = readManifest(out);
+          if (m.count >= 100 && !m.complete) {
+            child.kill('SIGKILL');
+            killedAt = m.count;
+          }
+        } catch {
+          // the manifest is replaced atomically, but a read can race the first write of the folder
+        }
+      }
+    }
+    assert.ok(killedAt >= 100, 'the build was killed part way');
+    await exited;
+    assert.ok(!readManifest(out).complete);
+    const rerun = spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+    assert.equal(await new Promise<number | null>((res) => rerun.on('exit', (code) => res(code))), 0);
+    const m = readManifest(out);
+    assert.ok(m.complete);
+    assert.equal(m.count, lines.length);
+    const docs = new DocStore(join(out, 'docs.sqlite'), { readonly: true });
+    assert.equal(docs.count(), lines.length);
+    for (let i = 0; i < lines.length; i += 37) assert.equal(docs.get(i)?.id, (lines[i] as string).split('\t')[0]);
+    docs.close();
+    const a = await openIndex(out, { model });
+    const b = await openIndex(join(tmp, 'f32'), { model });
+    const ha = await a.search(QUERIES, 10);
+    const hb = await b.search(QUERIES, 10);
+    ha.forEach((h, i) => assert.deepEqual(h.map((x) => x.id), hb[i]?.map((x) => x.id)));
+    await a.close();
+    await b.close();
+  });
+
+  test('a damaged or truncated shard refuses to load, naming the file', async () => {
+    const out = join(tmp, 'damaged');
+    await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 300 });
+    const m = readManifest(out);
+    const shard = join(out, m.shards[1]?.file as string);
+    const bytes = readFileSync(shard);
+    bytes[17] = (bytes[17] as number) ^ 0xff;
+    writeFileSync(shard, bytes);
+    await assert.rejects(openIndex(out, { model }), (e: { code: string; file: string }) => e.code === 'INDEX_CORRUPT' && e.file === shard);
+    writeFileSync(shard, bytes.subarray(0, 100));
+    await assert.rejects(openIndex(out, { model }), (e: { code: string; message: string }) => e.code === 'INDEX_CORRUPT' && /has 100 bytes/.test(e.message));
+  });
+});
+
+describe('bad input', () => {
+  test('a query with another model, or resuming with another model, is refused', async () => {
+    const other = await loadModelFromDir(MPNET);
+    await assert.rejects(openIndex(join(tmp, 'f32'), { model: other }), { code: 'INDEX_MISMATCH', field: 'model' });
+    await assert.rejects(buildIndex({ corpus, out: join(tmp, 'resume'), model: other, modelRef: MPNET }), { code: 'INDEX_MISMATCH' });
+    await other.dispose();
+  });
+
+  test('malformed lines, empty passages and repeated ids: a coded error with the line, or skipped and counted', async () => {
+    const bad = join(tmp, 'bad.tsv');
+    writeFileSync(bad, ['1\tfirst passage', '2\tsecond passage', 'no tab on this line', '3\tthird'].join('\n'));
+    await assert.rejects(buildIndex({ corpus: bad, out: join(tmp, 'bad1'), model, modelRef: BERT }), { code: 'MALFORMED_LINE', line: 3, file: bad });
+    assert.ok(!existsSync(join(tmp, 'bad1', 'manifest.json')), 'nothing was committed');
+
+    const dup = join(tmp, 'dup.tsv');
+    writeFileSync(dup, ['1\tfirst passage', '2\t   ', '1\tagain', '3\tthird'].join('\n'));
+    await assert.rejects(buildIndex({ corpus: dup, out: join(tmp, 'dup1'), model, modelRef: BERT }), { code: 'EMPTY_PASSAGE', line: 2 });
+    writeFileSync(dup, ['1\tfirst passage', '2\tsecond', '1\tagain', '3\tthird'].join('\n'));
+    await assert.rejects(buildIndex({ corpus: dup, out: join(tmp, 'dup2'), model, modelRef: BERT }), { code: 'DUPLICATE_ENTRY', line: 3 });
+    appendFileSync(dup, '\n4\t \n');
+    const skipped = await buildIndex({ corpus: dup, out: join(tmp, 'dup3'), model, modelRef: BERT, skipBad: true });
+    assert.equal(skipped.manifest.count, 3);
+    assert.equal(skipped.skipped, 2);
+
+    await assert.rejects(buildIndex({ corpus: join(tmp, 'missing.tsv'), out: join(tmp, 'x'), model, modelRef: BERT }), { code: 'FILE_NOT_FOUND' });
+    await assert.rejects(openIndex(join(tmp, 'nowhere')), { code: 'INDEX_NOT_FOUND' });
+  });
+});

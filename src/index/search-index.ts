@@ -1,0 +1,159 @@
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadModel } from '../encoder/load-model.js';
+import { normalizeRows } from '../encoder/normalize.js';
+import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { SemsearchError } from '../errors.js';
+import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
+import { DocStore } from './doc-store.js';
+import { exactSearch } from './exact-search.js';
+import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
+import { modelFingerprint } from './model-fingerprint.js';
+import { readShard, type ShardVectors } from './shards.js';
+
+export interface IndexHit {
+  /** Row number in the index. */
+  index: number;
+  /** The passage id from the corpus. */
+  id: string;
+  score: number;
+  text: string;
+}
+
+export interface OpenIndexOptions {
+  /** A loaded model to encode queries with; it must be the one the index was built with. */
+  model?: SentenceTransformer;
+  /** Check every shard's sha256 (default true); size is always checked. */
+  verify?: boolean;
+  threads?: number;
+}
+
+export interface IndexInfo {
+  dir: string;
+  model: string;
+  modelType: string;
+  similarity: string;
+  count: number;
+  dim: number;
+  precision: string;
+  shards: number;
+  complete: boolean;
+  vectorBytes: number;
+  docStoreBytes: number;
+}
+
+/** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
+export class SearchIndex {
+  readonly dir: string;
+  readonly manifest: IndexManifest;
+  readonly model: SentenceTransformer;
+  private readonly shards: ShardVectors[];
+  private readonly docs: DocStore;
+  private readonly ownModel: boolean;
+
+  private constructor(dir: string, manifest: IndexManifest, model: SentenceTransformer, shards: ShardVectors[], docs: DocStore, ownModel: boolean) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.model = model;
+    this.shards = shards;
+    this.docs = docs;
+    this.ownModel = ownModel;
+  }
+
+  static async open(dirIn: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
+    const dir = resolve(dirIn);
+    const manifest = readManifest(dir);
+    const verify = options.verify !== false;
+    const shards = manifest.shards.map((e) => readShard(dir, e, manifest.precision, manifest.dim, verify));
+    const docs = new DocStore(join(dir, 'docs.sqlite'), { readonly: true });
+    if (docs.count() < manifest.count) {
+      docs.close();
+      throw new SemsearchError('INDEX_CORRUPT', `${join(dir, 'docs.sqlite')} holds fewer passages than ${join(dir, MANIFEST)} lists`, {
+        file: join(dir, 'docs.sqlite'),
+      });
+    }
+    let model = options.model;
+    const ownModel = model === undefined;
+    try {
+      model ??= await loadModel(manifest.model.ref, {
+        onnxFile: manifest.model.onnxFile,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      });
+      if (modelFingerprint(model) !== manifest.model.fingerprint) {
+        throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${manifest.model.ref}; queries must be encoded with that same model`, {
+          file: join(dir, MANIFEST),
+          field: 'model',
+        });
+      }
+    } catch (e) {
+      docs.close();
+      if (ownModel && model !== undefined) await model.dispose();
+      throw e;
+    }
+    return new SearchIndex(dir, manifest, model, shards, docs, ownModel);
+  }
+
+  get count(): number {
+    return this.manifest.count;
+  }
+
+  /** Encode the queries with the index's model (its query prompt, if any) and return the k best passages of each. */
+  async search(queries: string | readonly string[], k = 10): Promise<IndexHit[][]> {
+    const list = typeof queries === 'string' ? [queries] : queries;
+    const q = await this.model.encodeQuery(list);
+    return this.searchEmbeddings(q, k);
+  }
+
+  /** Search with query embeddings already computed by the index's model. */
+  searchEmbeddings(queries: MatrixLike, k = 10): IndexHit[][] {
+    if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+    const q0 = toMatrix(queries, 'queries');
+    if (q0.dim !== this.manifest.dim) {
+      throw new SemsearchError('SHAPE_MISMATCH', `query embeddings have dim ${q0.dim}, the index ${this.manifest.dim}`, { field: 'queries' });
+    }
+    const q = this.manifest.normalized ? normalizeRows(new Matrix(q0.rows, q0.dim, Float32Array.from(q0.data))) : q0;
+    const rows = exactSearch(q, this.shards, {
+      k: Math.min(k, this.manifest.count),
+      precision: this.manifest.precision,
+      dim: this.manifest.dim,
+      ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
+    });
+    return rows.map((hits) =>
+      hits.map((h) => {
+        const doc = this.docs.get(h.row);
+        return { index: h.row, id: doc?.id ?? '', score: h.score, text: doc?.text ?? '' };
+      }),
+    );
+  }
+
+  info(): IndexInfo {
+    const m = this.manifest;
+    let vectorBytes = 0;
+    for (const s of m.shards) {
+      vectorBytes += statSync(join(this.dir, s.file)).size;
+      if (s.rescoreFile !== undefined) vectorBytes += statSync(join(this.dir, s.rescoreFile)).size;
+    }
+    return {
+      dir: this.dir,
+      model: m.model.ref,
+      modelType: m.model.modelType,
+      similarity: m.model.similarityFnName,
+      count: m.count,
+      dim: m.dim,
+      precision: m.precision,
+      shards: m.shards.length,
+      complete: m.complete,
+      vectorBytes,
+      docStoreBytes: statSync(join(this.dir, 'docs.sqlite')).size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.docs.close();
+    if (this.ownModel) await this.model.dispose();
+  }
+}
+
+export function openIndex(dir: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
+  return SearchIndex.open(dir, options);
+}
