@@ -37,3 +37,6 @@ export { INDEX_PRECISIONS } from './index/manifest.js';
 export type { IndexManifest, IndexPrecision } from './index/manifest.js';
 export { iteratePassages, splitIntoPassages, CORPUS_FORMATS } from './corpus/passages.js';
 export type { Passage, CorpusFormat } from './corpus/passages.js';
+export { buildAnnIndex, ANN_QUANTIZATIONS } from './index/ann.js';
+export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './index/ann.js';
+export type { SearchOptions } from './index/search-index.js';

@@ -212,3 +212,28 @@ describe('bad input', () => {
     await assert.rejects(openIndex(join(tmp, 'nowhere')), { code: 'INDEX_NOT_FOUND' });
   });
 });
+
+describe('approximate search', () => {
+  test('an HNSW graph (usearch) finds what exact search finds, and a damaged graph refuses to load', async () => {
+    const { buildAnnIndex } = await import('./ann.js');
+    const out = join(tmp, 'ann');
+    await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+    const ann = await buildAnnIndex(out, { quantization: 'f16' });
+    assert.equal(readManifest(out).ann?.file, ann.file);
+    const index = await openIndex(out, { model });
+    assert.ok(index.hasAnn);
+    const approx = await index.search(QUERIES, 10);
+    const exact = await index.search(QUERIES, 10, { exact: true });
+    let found = 0;
+    approx.forEach((h, i) => (found += h.filter((x) => exact[i]?.some((e) => e.index === x.index)).length));
+    assert.ok(found / (QUERIES.length * 10) >= 0.9, `recall@10 ${found / 50}`);
+    approx.forEach((h, i) => h.forEach((x) => assert.equal(x.id, (lines[x.index] as string).split('\t')[0], `query ${i}`)));
+    assert.equal(index.info().ann?.quantization, 'f16');
+    await index.close();
+    const f = join(out, ann.file);
+    const bytes = readFileSync(f);
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
+    writeFileSync(f, bytes);
+    await assert.rejects(openIndex(out, { model }), (e: { code: string; file: string }) => e.code === 'INDEX_CORRUPT' && e.file === f);
+  });
+});

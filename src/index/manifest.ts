@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import type { SimilarityFnName } from '../model/config.js';
+import type { AnnEntry } from './ann.js';
 
 export type IndexPrecision = 'float32' | 'float16' | 'int8' | 'binary';
 export const INDEX_PRECISIONS: readonly IndexPrecision[] = ['float32', 'float16', 'int8', 'binary'];
@@ -47,6 +48,8 @@ export interface IndexManifest {
   shards: ShardEntry[];
   corpus: { path: string; format: string; consumed: number; skipped: number; lastId: string | null };
   complete: boolean;
+  /** An HNSW graph over the vectors, when one was built. */
+  ann?: AnnEntry;
   createdAt: string;
   updatedAt: string;
 }

@@ -5,6 +5,7 @@ import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
+import { AnnGraph } from './ann.js';
 import { DocStore } from './doc-store.js';
 import { exactSearch } from './exact-search.js';
 import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
@@ -18,6 +19,11 @@ export interface IndexHit {
   id: string;
   score: number;
   text: string;
+}
+
+export interface SearchOptions {
+  /** Scan every vector even when the index has an HNSW graph (default: use the graph when there is one). */
+  exact?: boolean;
 }
 
 export interface OpenIndexOptions {
@@ -40,6 +46,8 @@ export interface IndexInfo {
   complete: boolean;
   vectorBytes: number;
   docStoreBytes: number;
+  /** The HNSW graph, when built: its quantization and size. */
+  ann?: { quantization: string; bytes: number };
 }
 
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
@@ -50,14 +58,24 @@ export class SearchIndex {
   private readonly shards: ShardVectors[];
   private readonly docs: DocStore;
   private readonly ownModel: boolean;
+  private readonly ann: AnnGraph | undefined;
 
-  private constructor(dir: string, manifest: IndexManifest, model: SentenceTransformer, shards: ShardVectors[], docs: DocStore, ownModel: boolean) {
+  private constructor(
+    dir: string,
+    manifest: IndexManifest,
+    model: SentenceTransformer,
+    shards: ShardVectors[],
+    docs: DocStore,
+    ownModel: boolean,
+    ann: AnnGraph | undefined,
+  ) {
     this.dir = dir;
     this.manifest = manifest;
     this.model = model;
     this.shards = shards;
     this.docs = docs;
     this.ownModel = ownModel;
+    this.ann = ann;
   }
 
   static async open(dirIn: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
@@ -74,7 +92,9 @@ export class SearchIndex {
     }
     let model = options.model;
     const ownModel = model === undefined;
+    let ann: AnnGraph | undefined;
     try {
+      if (manifest.ann !== undefined) ann = await AnnGraph.open(dir, manifest.ann, manifest.dim, verify);
       model ??= await loadModel(manifest.model.ref, {
         onnxFile: manifest.model.onnxFile,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -90,7 +110,7 @@ export class SearchIndex {
       if (ownModel && model !== undefined) await model.dispose();
       throw e;
     }
-    return new SearchIndex(dir, manifest, model, shards, docs, ownModel);
+    return new SearchIndex(dir, manifest, model, shards, docs, ownModel, ann);
   }
 
   get count(): number {
@@ -98,26 +118,35 @@ export class SearchIndex {
   }
 
   /** Encode the queries with the index's model (its query prompt, if any) and return the k best passages of each. */
-  async search(queries: string | readonly string[], k = 10): Promise<IndexHit[][]> {
+  async search(queries: string | readonly string[], k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     const list = typeof queries === 'string' ? [queries] : queries;
     const q = await this.model.encodeQuery(list);
-    return this.searchEmbeddings(q, k);
+    return this.searchEmbeddings(q, k, options);
+  }
+
+  /** Whether searches go through an HNSW graph by default. */
+  get hasAnn(): boolean {
+    return this.ann !== undefined;
   }
 
   /** Search with query embeddings already computed by the index's model. */
-  searchEmbeddings(queries: MatrixLike, k = 10): IndexHit[][] {
+  searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): IndexHit[][] {
     if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
     const q0 = toMatrix(queries, 'queries');
     if (q0.dim !== this.manifest.dim) {
       throw new SemsearchError('SHAPE_MISMATCH', `query embeddings have dim ${q0.dim}, the index ${this.manifest.dim}`, { field: 'queries' });
     }
     const q = this.manifest.normalized ? normalizeRows(new Matrix(q0.rows, q0.dim, Float32Array.from(q0.data))) : q0;
-    const rows = exactSearch(q, this.shards, {
-      k: Math.min(k, this.manifest.count),
-      precision: this.manifest.precision,
-      dim: this.manifest.dim,
-      ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
-    });
+    const kk = Math.min(k, this.manifest.count);
+    const rows =
+      this.ann !== undefined && options.exact !== true
+        ? this.ann.search(q.data, q.dim, kk)
+        : exactSearch(q, this.shards, {
+            k: kk,
+            precision: this.manifest.precision,
+            dim: this.manifest.dim,
+            ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
+          });
     return rows.map((hits) =>
       hits.map((h) => {
         const doc = this.docs.get(h.row);
@@ -145,6 +174,7 @@ export class SearchIndex {
       complete: m.complete,
       vectorBytes,
       docStoreBytes: statSync(join(this.dir, 'docs.sqlite')).size,
+      ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import { SemsearchError } from '../../errors.js';
+import { ANN_QUANTIZATIONS, buildAnnIndex, type AnnQuantization } from '../../index/ann.js';
 import { buildIndex, type BuildProgress } from '../../index/build-index.js';
 import { INDEX_PRECISIONS, type IndexPrecision } from '../../index/manifest.js';
 import { CORPUS_FORMATS, type CorpusFormat } from '../../corpus/passages.js';
@@ -14,6 +15,7 @@ const FLAGS: FlagSpec = {
   'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
   'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
   limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
+  ann: { type: 'string', description: `also build an HNSW graph with this quantization: ${ANN_QUANTIZATIONS.join(', ')}` },
   variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
   threads: { type: 'number', description: 'ONNX Runtime threads' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -65,6 +67,15 @@ export const indexCommand: Command = {
     });
     if (tty) io.stderr.write('\n');
     const m = r.manifest;
+    const annQ = flags['ann'];
+    if (typeof annQ === 'string' && m.complete) {
+      if (!(ANN_QUANTIZATIONS as readonly string[]).includes(annQ)) {
+        throw new SemsearchError('INVALID_ARGUMENT', `--ann must be one of ${ANN_QUANTIZATIONS.join(', ')}`, { field: '--ann' });
+      }
+      const t = Date.now();
+      const ann = await buildAnnIndex(out, { quantization: annQ as AnnQuantization });
+      io.stdout.write(`HNSW graph (${ann.quantization}, M=${ann.connectivity}) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ann.file}\n`);
+    }
     io.stdout.write(
       `${m.complete ? 'complete' : 'partial'}: ${m.count} passages in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
         `added ${r.added}${r.resumedFrom > 0 ? `, resumed from ${r.resumedFrom}` : ''}${r.skipped > 0 ? `, skipped ${r.skipped} bad records` : ''}\n`,

@@ -7,6 +7,7 @@ import type { CliIO, Command } from '../command.js';
 const FLAGS: FlagSpec = {
   k: { type: 'number', short: 'k', description: 'hits per query (default 10)' },
   json: { type: 'boolean', description: 'print JSON instead of a listing' },
+  exact: { type: 'boolean', description: 'scan every vector even when the index has an HNSW graph' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -38,7 +39,7 @@ export const searchCommand: Command = {
       const queries = positionals.slice(1);
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
-        const [hits] = await index.search([q], k);
+        const [hits] = await index.search([q], k, { exact: flags['exact'] === true });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };
       if (queries.length > 0) {

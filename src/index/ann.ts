@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
+import { SemsearchError } from '../errors.js';
+import { decodeFloat16 } from '../tensor/float16.js';
+import { readManifest, writeManifest, type IndexManifest } from './manifest.js';
+import { readShard, type ShardVectors } from './shards.js';
+
+export type AnnQuantization = 'f32' | 'f16' | 'i8';
+export const ANN_QUANTIZATIONS: readonly AnnQuantization[] = ['f32', 'f16', 'i8'];
+
+export interface AnnEntry {
+  file: string;
+  quantization: AnnQuantization;
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+  sha256: string;
+  bytes: number;
+}
+
+export interface BuildAnnOptions {
+  quantization?: AnnQuantization;
+  /** HNSW graph degree M (default 16). */
+  connectivity?: number;
+  /** ef at construction (default 128). */
+  expansionAdd?: number;
+  /** ef at search time (default 64): higher is slower and closer to exact. */
+  expansionSearch?: number;
+  /** Threads for usearch (default 0: all cores). */
+  threads?: number;
+  onProgress?: (added: number, total: number) => void;
+}
+
+/** Float rows of a shard, whatever its stored precision (int8 rows become their bucket centres). */
+export function shardFloats(s: ShardVectors, m: IndexManifest): Float32Array {
+  if (s.data instanceof Float32Array) return s.data;
+  if (s.data instanceof Uint16Array) return decodeFloat16(s.data);
+  if (m.precision === 'int8' && s.data instanceof Int8Array && m.ranges !== undefined) {
+    const out = new Float32Array(s.data.length);
+    const dim = m.dim;
+    for (let i = 0; i < out.length; i++) {
+      const d = i % dim;
+      const lo = m.ranges.min[d] as number;
+      let step = Math.fround(Math.fround((m.ranges.max[d] as number) - lo) / 255);
+      if (step === 0) step = 1;
+      out[i] = lo + ((s.data[i] as number) + 128.5) * step;
+    }
+    return out;
+  }
+  throw new SemsearchError('INVALID_ARGUMENT', `an HNSW graph needs float, float16 or int8 vectors; a ${m.precision} index is searched exactly (hamming + int8 rescoring)`, {
+    field: 'precision',
+  });
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function metricFor(): MetricKind {
+  // Vectors of cosine models are stored normalised, so inner product ranks as cosine does and as dot models need.
+  return MetricKind.IP;
+}
+
+/**
+ * Build an HNSW graph (usearch) over an index's vectors and record it in the manifest. The graph file is written
+ * under a temporary name and renamed, so a crash leaves either no graph or a whole one.
+ */
+export async function buildAnnIndex(dir: string, options: BuildAnnOptions = {}): Promise<AnnEntry> {
+  const m = readManifest(dir);
+  const quantization = options.quantization ?? 'f16';
+  if (!ANN_QUANTIZATIONS.includes(quantization)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `quantization must be one of ${ANN_QUANTIZATIONS.join(', ')}`, { field: 'quantization' });
+  }
+  const connectivity = options.connectivity ?? 16;
+  const expansionAdd = options.expansionAdd ?? 128;
+  const expansionSearch = options.expansionSearch ?? 64;
+  const index = new UsearchIndex({
+    dimensions: m.dim,
+    metric: metricFor(),
+    quantization: quantization as ScalarKind,
+    connectivity,
+    expansion_add: expansionAdd,
+    expansion_search: expansionSearch,
+    multi: false,
+  });
+  let base = 0;
+  for (const entry of m.shards) {
+    const s = readShard(dir, entry, m.precision, m.dim, true);
+    const keys = new BigUint64Array(s.rows);
+    for (let r = 0; r < s.rows; r++) keys[r] = BigInt(base + r);
+    index.add(keys, shardFloats(s, m), options.threads ?? 0);
+    base += s.rows;
+    options.onProgress?.(base, m.count);
+  }
+  const file = `ann-${quantization}.usearch`;
+  const tmp = join(dir, `${file}.tmp`);
+  index.save(tmp);
+  renameSync(tmp, join(dir, file));
+  const ann: AnnEntry = {
+    file,
+    quantization,
+    connectivity,
+    expansionAdd,
+    expansionSearch,
+    sha256: await sha256File(join(dir, file)),
+    bytes: statSync(join(dir, file)).size,
+  };
+  const fresh = readManifest(dir);
+  fresh.ann = ann;
+  writeManifest(dir, fresh);
+  return ann;
+}
+
+/** A loaded HNSW graph: memory-mapped (usearch `view`), so opening costs no copy of the graph. */
+export class AnnGraph {
+  readonly entry: AnnEntry;
+  private readonly index: UsearchIndex;
+
+  private constructor(entry: AnnEntry, index: UsearchIndex) {
+    this.entry = entry;
+    this.index = index;
+  }
+
+  static async open(dir: string, entry: AnnEntry, dim: number, verify: boolean): Promise<AnnGraph> {
+    const file = join(dir, entry.file);
+    let bytes: number;
+    try {
+      bytes = statSync(file).size;
+    } catch (cause) {
+      throw new SemsearchError('INDEX_CORRUPT', `ANN graph ${file} is missing; rebuild it with buildAnnIndex / semsearch index --ann`, { file, cause });
+    }
+    if (bytes !== entry.bytes || (verify && (await sha256File(file)) !== entry.sha256)) {
+      throw new SemsearchError('INDEX_CORRUPT', `ANN graph ${file} fails its size or sha256 check; rebuild it`, { file });
+    }
+    const index = new UsearchIndex({
+      dimensions: dim,
+      metric: metricFor(),
+      quantization: entry.quantization as ScalarKind,
+      connectivity: entry.connectivity,
+      expansion_add: entry.expansionAdd,
+      expansion_search: entry.expansionSearch,
+      multi: false,
+    });
+    index.view(file);
+    return new AnnGraph(entry, index);
+  }
+
+  /** The k nearest rows of each query, best first, scored as a dot product. */
+  search(queries: Float32Array, dim: number, k: number): { row: number; score: number }[][] {
+    const n = queries.length / dim;
+    const out: { row: number; score: number }[][] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.index.search(queries.subarray(i * dim, (i + 1) * dim), k, 0) as Matches;
+      const hits: { row: number; score: number }[] = [];
+      for (let j = 0; j < r.keys.length; j++) hits.push({ row: Number(r.keys[j]), score: 1 - (r.distances[j] as number) });
+      out.push(hits);
+    }
+    return out;
+  }
+}
