@@ -72,7 +72,7 @@ def similarity_cases(rng: np.random.Generator) -> list[dict]:
     # More than 25 rows on both sides: torch.cdist(p=2) then computes through matrix products.
     a = f32(rng.standard_normal((30, 32)))
     b = f32(rng.standard_normal((40, 32)))
-    b[:5] = a[:5]  # identical pairs: distance 0 exactly? (not guaranteed on the mm path, see the values)
+    b[:5] = a[:5]  # identical pairs: distance 0 (stored as -0.0: the functions return the negated distance)
     cases.append(("large-32", a, b))
 
     out = []
