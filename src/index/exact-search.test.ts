@@ -55,3 +55,36 @@ test('int8 scoring against bucket centres and binary search with rescoring keep 
   // Each query's own source row is its best float32 hit.
   truth.forEach((h, i) => assert.equal(h[0]?.row, i));
 });
+
+test('exact search on worker threads returns what one thread returns (binary: at least as good)', async () => {
+  const { ParallelSearcher } = await import('./parallel-search.js');
+  const dim = 64;
+  const corpus = gaussian(5000, dim, 7);
+  const queries = gaussian(6, dim, 8);
+  const ranges = rangesOf(corpus);
+  for (const precision of ['float32', 'float16', 'int8', 'binary'] as const) {
+    const shards = [0, 1200, 2600, 4100].map((start, i, a) => {
+      const part = corpus.slice(start, a[i + 1] ?? corpus.rows);
+      const enc = encodeShard(new Matrix(part.rows, dim, Float32Array.from(part.data)), precision, ranges);
+      // Shared memory, as readShard gives, so the workers read the same bytes.
+      const copy = (x: Float32Array | Uint16Array | Int8Array | Uint8Array) => {
+        const sab = new SharedArrayBuffer(x.byteLength);
+        new Uint8Array(sab).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+        return new (x.constructor as new (b: SharedArrayBuffer) => typeof x)(sab);
+      };
+      return { rows: enc.rows, data: copy(enc.data), ...(enc.rescore !== undefined ? { rescore: copy(enc.rescore) as Int8Array } : {}) };
+    });
+    const options = { k: 7, dim, precision, ranges };
+    const one = exactSearch(queries, shards, options);
+    const pool = new ParallelSearcher(shards, 2);
+    assert.equal(pool.threads, 2);
+    const two = await pool.search(queries, options);
+    await pool.close();
+    if (precision !== 'binary') assert.deepEqual(two, one, precision);
+    else {
+      // Each worker keeps its own hamming candidates: a superset of the single thread's, so after rescoring
+      // every rank scores at least as well.
+      two.forEach((h, i) => h.forEach((x, j) => assert.ok(x.score >= (one[i]?.[j]?.score as number) - 1e-12, `binary query ${i} rank ${j}`)));
+    }
+  }
+});

@@ -17,6 +17,8 @@ export interface ExactSearchOptions {
   ranges?: { min: ArrayLike<number>; max: ArrayLike<number> };
   /** binary: how many hamming candidates per hit to rescore (default 4, the sentence-transformers recipe). */
   rescoreMultiplier?: number;
+  /** binary: false ranks by hamming distance alone, score = −distance (default true). */
+  rescore?: boolean;
 }
 
 const POPCOUNT = new Uint8Array(256).map((_, i) => {
@@ -90,7 +92,7 @@ function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: Exact
   const bytes = Math.ceil(dim / 8);
   const qbits = new Uint8Array(bytes);
   for (let i = 0; i < dim; i++) if ((q[i] as number) > 0) qbits[i >> 3] = (qbits[i >> 3] as number) | (0x80 >> (i & 7));
-  const candidates = new TopK(k * (o.rescoreMultiplier ?? 4));
+  const candidates = new TopK(o.rescore === false ? k : k * (o.rescoreMultiplier ?? 4));
   const where: { shard: number; row: number }[] = [];
   let base = 0;
   shards.forEach((s, si) => {
@@ -104,6 +106,7 @@ function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: Exact
     where.push({ shard: si, row: base });
     base += s.rows;
   });
+  if (o.rescore === false) return candidates.sorted();
   const affine = o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
   for (const { row } of candidates.sorted()) {
     let si = where.length - 1;

@@ -105,7 +105,8 @@ describe('building and searching an index', () => {
     // a.md fits one passage; b.txt's 450 words split into 200 + 200 + 50.
     assert.equal(f.manifest.count, 4);
     const index = await openIndex(join(tmp, 'folder'), { model });
-    const ids = [0, 1, 2, 3].map((i) => index.searchEmbeddings(new Float32Array(32).fill(1), 4)[0]?.find((h) => h.index === i)?.id);
+    const all = (await index.searchEmbeddings(new Float32Array(32).fill(1), 4))[0];
+    const ids = [0, 1, 2, 3].map((i) => all?.find((h) => h.index === i)?.id);
     assert.deepEqual(ids, ['a.md#0', 'sub/b.txt#0', 'sub/b.txt#1', 'sub/b.txt#2']);
     await index.close();
   });

@@ -8,6 +8,7 @@ import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph } from './ann.js';
 import { DocStore } from './doc-store.js';
 import { exactSearch } from './exact-search.js';
+import { ParallelSearcher } from './parallel-search.js';
 import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
@@ -24,6 +25,8 @@ export interface IndexHit {
 export interface SearchOptions {
   /** Scan every vector even when the index has an HNSW graph (default: use the graph when there is one). */
   exact?: boolean;
+  /** binary indexes: rescore the hamming candidates with their int8 rows (default true); other precisions ignore it. */
+  rescore?: boolean;
 }
 
 export interface OpenIndexOptions {
@@ -31,8 +34,14 @@ export interface OpenIndexOptions {
   model?: SentenceTransformer;
   /** Check every shard's sha256 (default true); size is always checked. */
   verify?: boolean;
+  /** ONNX Runtime threads for query encoding. */
   threads?: number;
+  /** Worker threads for exact search (default: one per core; 1 searches on the calling thread). */
+  searchThreads?: number;
 }
+
+// Below this many stored values a scan takes well under a millisecond and workers would only add latency.
+const PARALLEL_MIN_VALUES = 4_000_000;
 
 export interface IndexInfo {
   dir: string;
@@ -59,6 +68,7 @@ export class SearchIndex {
   private readonly docs: DocStore;
   private readonly ownModel: boolean;
   private readonly ann: AnnGraph | undefined;
+  private readonly parallel: ParallelSearcher | undefined;
 
   private constructor(
     dir: string,
@@ -68,6 +78,7 @@ export class SearchIndex {
     docs: DocStore,
     ownModel: boolean,
     ann: AnnGraph | undefined,
+    searchThreads: number | undefined,
   ) {
     this.dir = dir;
     this.manifest = manifest;
@@ -76,6 +87,8 @@ export class SearchIndex {
     this.docs = docs;
     this.ownModel = ownModel;
     this.ann = ann;
+    const values = manifest.count * manifest.dim;
+    this.parallel = searchThreads !== 1 && values >= PARALLEL_MIN_VALUES && shards.length > 1 ? new ParallelSearcher(shards, searchThreads) : undefined;
   }
 
   static async open(dirIn: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
@@ -110,7 +123,7 @@ export class SearchIndex {
       if (ownModel && model !== undefined) await model.dispose();
       throw e;
     }
-    return new SearchIndex(dir, manifest, model, shards, docs, ownModel, ann);
+    return new SearchIndex(dir, manifest, model, shards, docs, ownModel, ann, options.searchThreads);
   }
 
   get count(): number {
@@ -130,7 +143,7 @@ export class SearchIndex {
   }
 
   /** Search with query embeddings already computed by the index's model. */
-  searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): IndexHit[][] {
+  async searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
     const q0 = toMatrix(queries, 'queries');
     if (q0.dim !== this.manifest.dim) {
@@ -138,15 +151,17 @@ export class SearchIndex {
     }
     const q = this.manifest.normalized ? normalizeRows(new Matrix(q0.rows, q0.dim, Float32Array.from(q0.data))) : q0;
     const kk = Math.min(k, this.manifest.count);
-    const rows =
-      this.ann !== undefined && options.exact !== true
-        ? this.ann.search(q.data, q.dim, kk)
-        : exactSearch(q, this.shards, {
-            k: kk,
-            precision: this.manifest.precision,
-            dim: this.manifest.dim,
-            ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
-          });
+    const exactOptions = {
+      k: kk,
+      precision: this.manifest.precision,
+      dim: this.manifest.dim,
+      ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
+      ...(options.rescore === false ? { rescore: false } : {}),
+    };
+    let rows;
+    if (this.ann !== undefined && options.exact !== true) rows = this.ann.search(q.data, q.dim, kk);
+    else if (this.parallel !== undefined) rows = await this.parallel.search(q, exactOptions);
+    else rows = exactSearch(q, this.shards, exactOptions);
     return rows.map((hits) =>
       hits.map((h) => {
         const doc = this.docs.get(h.row);
@@ -179,6 +194,7 @@ export class SearchIndex {
   }
 
   async close(): Promise<void> {
+    await this.parallel?.close();
     this.docs.close();
     if (this.ownModel) await this.model.dispose();
   }

@@ -99,8 +99,8 @@ function readVerified(dir: string, rel: string, sha256: string, expectedBytes: n
 /** Read one shard, checking its size (always) and its sha256 (when `verify`). */
 export function readShard(dir: string, entry: ShardEntry, precision: IndexPrecision, dim: number, verify: boolean): ShardVectors {
   const buf = readVerified(dir, entry.file, entry.sha256, entry.rows * rowBytes(precision, dim), verify);
-  // Copy into an aligned buffer of its own: typed arrays need aligned offsets and this outlives `buf`.
-  const ab = new ArrayBuffer(buf.length);
+  // Copy into aligned shared memory: typed arrays need aligned offsets, and search workers read it in place.
+  const ab = new SharedArrayBuffer(buf.length);
   new Uint8Array(ab).set(buf);
   let data: ShardVectors['data'];
   if (precision === 'float32') data = new Float32Array(ab);
@@ -110,7 +110,9 @@ export function readShard(dir: string, entry: ShardEntry, precision: IndexPrecis
   const out: ShardVectors = { rows: entry.rows, data };
   if (entry.rescoreFile !== undefined) {
     const r = readVerified(dir, entry.rescoreFile, entry.rescoreSha256 ?? '', entry.rows * dim, verify);
-    out.rescore = new Int8Array(r.buffer.slice(r.byteOffset, r.byteOffset + r.length));
+    const rb = new SharedArrayBuffer(r.length);
+    new Uint8Array(rb).set(r);
+    out.rescore = new Int8Array(rb);
   }
   return out;
 }
