@@ -1,9 +1,8 @@
 import type { Command } from '../command.js';
 import { encodeCommand } from './encode.js';
-import { evalCommand } from './eval.js';
 import { indexCommand } from './index-corpus.js';
 import { infoCommand } from './info.js';
 import { searchCommand } from './search.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, evalCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand];
