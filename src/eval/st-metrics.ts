@@ -1,4 +1,5 @@
 import { SemsearchError } from '../errors.js';
+import { heapPush, heapPushPop } from '../score/heapq.js';
 import { compareCodePoints } from './codepoint-order.js';
 import { relevantDocs, type QueryIds, type Qrels } from './qrels.js';
 import { assertUniqueDocids, type RankedList, type Run } from './run.js';
@@ -49,50 +50,6 @@ function tupleLess(a: Hit, b: Hit): boolean {
   return compareCodePoints(a.id, b.id) < 0;
 }
 
-// CPython's heapq, step for step (Lib/heapq.py; _heapq.c does the same), so ties land where they land there.
-function siftDown(heap: Hit[], start: number, pos: number): void {
-  const item = heap[pos] as Hit;
-  while (pos > start) {
-    const parentPos = (pos - 1) >> 1;
-    const parent = heap[parentPos] as Hit;
-    if (tupleLess(item, parent)) {
-      heap[pos] = parent;
-      pos = parentPos;
-      continue;
-    }
-    break;
-  }
-  heap[pos] = item;
-}
-
-function siftUp(heap: Hit[], pos: number): void {
-  const end = heap.length;
-  const start = pos;
-  const item = heap[pos] as Hit;
-  let child = 2 * pos + 1;
-  while (child < end) {
-    const right = child + 1;
-    if (right < end && !tupleLess(heap[child] as Hit, heap[right] as Hit)) child = right;
-    heap[pos] = heap[child] as Hit;
-    pos = child;
-    child = 2 * pos + 1;
-  }
-  heap[pos] = item;
-  siftDown(heap, start, pos);
-}
-
-function heapPush(heap: Hit[], item: Hit): void {
-  heap.push(item);
-  siftDown(heap, 0, heap.length - 1);
-}
-
-function heapPushPop(heap: Hit[], item: Hit): void {
-  if (heap.length > 0 && tupleLess(heap[0] as Hit, item)) {
-    heap[0] = item;
-    siftUp(heap, 0);
-  }
-}
-
 /**
  * The evaluator's ranking of one query: hits are pushed, in the order given, onto a min-heap of
  * (score, corpus_id) tuples holding `maxK` of them (so at the cut, equal scores keep the larger id), then
@@ -103,8 +60,8 @@ export function stRanking(list: RankedList, maxK: number): string[] {
   const heap: Hit[] = [];
   for (let i = 0; i < list.docids.length; i++) {
     const hit = { score: list.scores[i] as number, id: list.docids[i] as string };
-    if (heap.length < maxK) heapPush(heap, hit);
-    else heapPushPop(heap, hit);
+    if (heap.length < maxK) heapPush(heap, hit, tupleLess);
+    else heapPushPop(heap, hit, tupleLess);
   }
   // Array.prototype.sort is stable, like Python's sorted(..., reverse=True) on equal keys.
   return heap.sort((a, b) => b.score - a.score).map((h) => h.id);

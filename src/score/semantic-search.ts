@@ -1,5 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import { toMatrix, type MatrixLike } from '../tensor/matrix.js';
+import { heapPush, heapPushPop } from './heapq.js';
 import { cosSim, type ScoreFunction } from './similarity.js';
 import { torchTopkIndices } from './torch-topk.js';
 
@@ -24,50 +25,6 @@ type Entry = [score: number, corpusId: number];
 // Python's tuple order: score first, then corpus id.
 function less(a: Entry, b: Entry): boolean {
   return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-}
-
-// heapq's _siftdown and _siftup, so the heap's array layout (and hence tie order) matches Python's.
-function siftDown(heap: Entry[], startPos: number, pos: number): void {
-  const item = heap[pos] as Entry;
-  while (pos > startPos) {
-    const parentPos = (pos - 1) >> 1;
-    const parent = heap[parentPos] as Entry;
-    if (less(item, parent)) {
-      heap[pos] = parent;
-      pos = parentPos;
-      continue;
-    }
-    break;
-  }
-  heap[pos] = item;
-}
-
-function siftUp(heap: Entry[], pos: number): void {
-  const endPos = heap.length;
-  const startPos = pos;
-  const item = heap[pos] as Entry;
-  let child = 2 * pos + 1;
-  while (child < endPos) {
-    const right = child + 1;
-    if (right < endPos && !less(heap[child] as Entry, heap[right] as Entry)) child = right;
-    heap[pos] = heap[child] as Entry;
-    pos = child;
-    child = 2 * pos + 1;
-  }
-  heap[pos] = item;
-  siftDown(heap, startPos, pos);
-}
-
-function heapPush(heap: Entry[], item: Entry): void {
-  heap.push(item);
-  siftDown(heap, 0, heap.length - 1);
-}
-
-function heapPushPop(heap: Entry[], item: Entry): void {
-  if (heap.length > 0 && less(heap[0] as Entry, item)) {
-    heap[0] = item;
-    siftUp(heap, 0);
-  }
 }
 
 function positiveInt(v: number, name: string): number {
@@ -105,8 +62,8 @@ export function semanticSearch(queryEmbeddings: MatrixLike, corpusEmbeddings: Ma
         const heap = heaps[qs + i] as Entry[];
         for (const j of torchTopkIndices(row, k)) {
           const entry: Entry = [row[j] as number, cs + j];
-          if (heap.length < topK) heapPush(heap, entry);
-          else heapPushPop(heap, entry);
+          if (heap.length < topK) heapPush(heap, entry, less);
+          else heapPushPop(heap, entry, less);
         }
       }
     }
