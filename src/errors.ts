@@ -40,6 +40,16 @@ export const ERROR_CODES = {
   HUB_HASH_MISMATCH: 'A downloaded file does not match the size or sha256 the hub announced',
   HUB_HTTP_ERROR: 'The hub answered with an HTTP error or a response semsearch cannot use',
   HUB_NETWORK_ERROR: 'The hub could not be reached or did not answer in time',
+  // HTTP server (semsearch serve): each maps to one HTTP status in src/server/http-errors.ts
+  INVALID_JSON: 'A request body is not valid JSON',
+  REQUEST_TOO_LARGE: 'A request body is larger than the server accepts',
+  LIMIT_EXCEEDED: 'A request exceeds a server limit: number of texts, text length or k',
+  UNSUPPORTED_MEDIA_TYPE: 'A request body is not sent as application/json',
+  ROUTE_NOT_FOUND: 'No endpoint has this path',
+  METHOD_NOT_ALLOWED: 'The endpoint does not accept this HTTP method',
+  SERVER_BUSY: 'The request queue is full; retry after the Retry-After delay',
+  SERVER_NOT_READY: 'The model is still loading, or the server is shutting down',
+  INTERNAL_ERROR: 'The server failed for a reason that is not the request\'s fault',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -40,3 +40,8 @@ export type { Passage, CorpusFormat } from './corpus/passages.js';
 export { buildAnnIndex, ANN_QUANTIZATIONS } from './index/ann.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './index/ann.js';
 export type { SearchOptions } from './index/search-index.js';
+
+// Serving an index over HTTP: search, encode, similarity, metrics and a search page
+export { createServer } from './server/server.js';
+export type { ServeOptions, SemsearchServer } from './server/server.js';
+export type { Limits as ServeLimits } from './server/schemas.js';

@@ -3,6 +3,7 @@ import { encodeCommand } from './encode.js';
 import { indexCommand } from './index-corpus.js';
 import { infoCommand } from './info.js';
 import { searchCommand } from './search.js';
+import { serveCommand } from './serve.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, serveCommand];

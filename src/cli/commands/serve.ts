@@ -1,0 +1,69 @@
+import { SemsearchError } from '../../errors.js';
+import { createServer } from '../../server/server.js';
+import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+
+const FLAGS: FlagSpec = {
+  port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
+  host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
+  workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
+  threads: { type: 'number', description: 'ONNX Runtime threads per worker' },
+  'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
+  'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
+  'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
+  'max-queue': { type: 'number', description: 'requests waiting for a worker before 503 (default 256)' },
+  'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
+  'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
+  'max-body': { type: 'number', description: 'request body limit in bytes (default 1048576)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+/** `semsearch serve <index> [--port 8080] [--host 127.0.0.1]`: the HTTP API and the search page, until SIGTERM or Ctrl-C. */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve an index over HTTP: search, encode and similarity endpoints and a search page',
+  async run(argv, io) {
+    const { positionals, flags } = parseArgs(argv, FLAGS);
+    if (flags['help'] === true) {
+      io.stdout.write(helpText('usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]', FLAGS));
+      return 0;
+    }
+    const dir = positionals[0];
+    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'serve needs an index folder', { field: 'index' });
+    const num = (name: string): number | undefined => flags[name] as number | undefined;
+    const limits = {
+      ...(num('max-texts') !== undefined ? { maxTexts: num('max-texts') } : {}),
+      ...(num('max-k') !== undefined ? { maxK: num('max-k') } : {}),
+      ...(num('max-body') !== undefined ? { maxBodyBytes: num('max-body') } : {}),
+    };
+    const server = await createServer({
+      index: dir,
+      port: num('port') ?? 8080,
+      host: (flags['host'] as string | undefined) ?? '127.0.0.1',
+      batching: flags['no-batching'] !== true,
+      limits,
+      log: (line) => io.stderr.write(`${line}\n`),
+      ...(num('workers') !== undefined ? { workers: num('workers') } : {}),
+      ...(num('threads') !== undefined ? { threads: num('threads') } : {}),
+      ...(num('max-batch') !== undefined ? { maxBatch: num('max-batch') } : {}),
+      ...(num('max-wait-ms') !== undefined ? { maxWaitMs: num('max-wait-ms') } : {}),
+      ...(num('max-queue') !== undefined ? { maxQueue: num('max-queue') } : {}),
+    });
+    io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
+    // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        io.stderr.write(`semsearch serve: ${signal}: finishing requests in flight, then exiting\n`);
+        void server.close().then(resolve);
+      };
+      const onTerm = (): void => stop('SIGTERM');
+      const onInt = (): void => stop('SIGINT');
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+    io.stderr.write('semsearch serve: stopped\n');
+    return 0;
+  },
+};

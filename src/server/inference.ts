@@ -1,0 +1,191 @@
+import { basename, isAbsolute } from 'node:path';
+import { resolvePrompt } from '../encoder/encode.js';
+import { isSemsearchError, type ErrorCode } from '../errors.js';
+import type { SearchIndex } from '../index/search-index.js';
+import { normalizeRows } from '../encoder/normalize.js';
+import { Matrix } from '../tensor/matrix.js';
+import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
+
+/** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
+export type Job =
+  | { kind: 'search'; queries: string[]; k: number; rescore?: boolean; exact?: boolean }
+  | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
+  | { kind: 'similarity'; queries: string[]; passages: string[] };
+
+export type JobResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string; field?: string } };
+
+/** What the worker tells the server once the index is open: enough for /info without opening it twice. */
+export interface IndexSummary {
+  model: string;
+  modelType: string;
+  similarity: string;
+  count: number;
+  dim: number;
+  precision: string;
+  shards: number;
+  ann: boolean;
+  maxSeqLength: number;
+}
+
+export function jobTexts(job: Job): number {
+  return job.kind === 'similarity' ? job.queries.length + job.passages.length : job.kind === 'search' ? job.queries.length : job.texts.length;
+}
+
+export function summarize(index: SearchIndex): IndexSummary {
+  const i = index.info();
+  return {
+    // A folder path says where the server's files are; its last part names the model just as well.
+    model: isAbsolute(i.model) ? basename(i.model) : i.model,
+    modelType: i.modelType,
+    similarity: i.similarity,
+    count: i.count,
+    dim: i.dim,
+    precision: i.precision,
+    shards: i.shards,
+    ann: hasAnn(index),
+    maxSeqLength: index.model.maxSeqLength,
+  };
+}
+
+// info() reads file sizes from disk: once per index, not once per request.
+const ANN = new WeakMap<SearchIndex, boolean>();
+function hasAnn(index: SearchIndex): boolean {
+  let v = ANN.get(index);
+  if (v === undefined) ANN.set(index, (v = index.info().ann !== undefined));
+  return v;
+}
+
+type Role = 'query' | 'document' | 'plain';
+
+/** The prompt each role gets, the same choice encodeQuery / encodeDocument / encode make. */
+function promptOf(index: SearchIndex, role: Role): string {
+  const c = index.model.config;
+  const name = role === 'query' ? 'query' : role === 'document' ? ['document', 'passage', 'corpus'].find((n) => c.prompts[n] !== undefined) : undefined;
+  return resolvePrompt(c, name !== undefined && c.prompts[name] !== undefined ? { promptName: name } : {}) ?? '';
+}
+
+class RoleGroup {
+  readonly texts: string[] = [];
+  out: Matrix | undefined;
+  add(list: readonly string[]): number {
+    const at = this.texts.length;
+    this.texts.push(...list);
+    return at;
+  }
+}
+
+function tokenCounts(index: SearchIndex, prompt: string, texts: readonly string[]): { tokens: number[]; truncated: boolean[] } {
+  const tok = index.model.tokenizer;
+  const max = index.model.maxSeqLength;
+  const tokens = texts.map((t) => tok.tokenize(prompt + t).length + tok.numSpecialTokens);
+  return { tokens, truncated: tokens.map((n) => n > max) };
+}
+
+function rows(m: Matrix, start: number, n: number): Matrix {
+  return m.slice(start, start + n);
+}
+
+function failure(e: unknown, log: (line: string) => void): JobResult {
+  if (isSemsearchError(e)) return { ok: false, error: { code: e.code, message: e.message, ...(e.field !== undefined ? { field: e.field } : {}) } };
+  log(`semsearch serve: job failed: ${(e as Error)?.stack ?? String(e)}`);
+  return { ok: false, error: { code: 'INTERNAL_ERROR', message: 'the model failed on this request; the failure is logged on the server' } };
+}
+
+/**
+ * Answer a batch of jobs with one encode call per prompt role, however many requests the batch holds:
+ * that is where dynamic batching saves time, since one ONNX run over 32 texts costs far less than 32 runs.
+ * A failing batch is retried job by job so one bad request cannot fail the others.
+ */
+export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void = console.error): Promise<JobResult[]> {
+  try {
+    return await runTogether(index, jobs, log);
+  } catch (e) {
+    if (jobs.length === 1) return [failure(e, log)];
+    const out: JobResult[] = [];
+    for (const j of jobs) {
+      try {
+        out.push(...(await runTogether(index, [j], log)));
+      } catch (e1) {
+        out.push(failure(e1, log));
+      }
+    }
+    return out;
+  }
+}
+
+async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void): Promise<JobResult[]> {
+  const model = index.model;
+  const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
+  const at = jobs.map((j) => {
+    if (j.kind === 'search') return { q: groups.query.add(j.queries), p: 0 };
+    if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
+    return { q: groups.plain.add(j.texts), p: 0 };
+  });
+  const batchSize = 32;
+  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, { batchSize });
+  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, { batchSize });
+  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, { batchSize });
+  const prompts: Record<Role, string> = { query: promptOf(index, 'query'), document: promptOf(index, 'document'), plain: promptOf(index, 'plain') };
+  const precision = index.manifest.precision;
+
+  const results: JobResult[] = [];
+  for (let i = 0; i < jobs.length; i++) {
+    const j = jobs[i] as Job;
+    const { q, p } = at[i] as { q: number; p: number };
+    try {
+      if (j.kind === 'search') {
+        const emb = rows(groups.query.out as Matrix, q, j.queries.length);
+        const hits = await index.searchEmbeddings(emb, j.k, {
+          ...(j.rescore !== undefined ? { rescore: j.rescore } : {}),
+          ...(j.exact !== undefined ? { exact: j.exact } : {}),
+        });
+        const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);
+        const hasGraph = hasAnn(index);
+        results.push({
+          ok: true,
+          value: {
+            results: j.queries.map((query, qi) => ({
+              query,
+              tokens: tokens[qi],
+              truncated: truncated[qi],
+              hits: (hits[qi] ?? []).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index })),
+            })),
+            k: j.k,
+            precision,
+            rescored: precision === 'binary' && j.rescore !== false && (!hasGraph || j.exact === true),
+            exact: !hasGraph || j.exact === true,
+          },
+        });
+      } else if (j.kind === 'encode') {
+        let emb = rows(groups.plain.out as Matrix, q, j.texts.length);
+        // normalizeRows works in place and these rows are views into the shared batch output.
+        if (j.normalize === true) emb = normalizeRows(new Matrix(emb.rows, emb.dim, Float32Array.from(emb.data)));
+        const { tokens, truncated } = tokenCounts(index, prompts.plain, j.texts);
+        const embeddings: number[][] = [];
+        let dim = emb.dim;
+        if (j.precision === 'float32') for (let r = 0; r < emb.rows; r++) embeddings.push(Array.from(emb.row(r)));
+        else {
+          const qm = quantizeEmbeddings(emb, j.precision);
+          dim = qm.dim;
+          for (let r = 0; r < qm.rows; r++) embeddings.push(Array.from(qm.data.subarray(r * qm.dim, (r + 1) * qm.dim)));
+        }
+        results.push({ ok: true, value: { embeddings, dim, precision: j.precision, tokens, truncated } });
+      } else {
+        const qe = rows(groups.query.out as Matrix, q, j.queries.length);
+        const pe = rows(groups.document.out as Matrix, p, j.passages.length);
+        const s = model.similarity(qe, pe);
+        results.push({
+          ok: true,
+          value: {
+            scores: s.toArray(),
+            similarity: model.similarityFnName,
+            truncated: { queries: tokenCounts(index, prompts.query, j.queries).truncated, passages: tokenCounts(index, prompts.document, j.passages).truncated },
+          },
+        });
+      }
+    } catch (e) {
+      results.push(failure(e, log));
+    }
+  }
+  return results;
+}

@@ -1,0 +1,61 @@
+import type { Schema, Schemas } from './schemas.js';
+
+function json(schema: Schema | string, description: string) {
+  return { description, content: { 'application/json': { schema: typeof schema === 'string' ? { $ref: `#/components/schemas/${schema}` } : schema } } };
+}
+
+const ERRORS = {
+  '400': json('Error', 'Invalid request: INVALID_JSON, INVALID_ARGUMENT (wrong type, unknown field), EMPTY_INPUT, LIMIT_EXCEEDED (texts, text length, k)'),
+  '413': json('Error', 'REQUEST_TOO_LARGE: the body is over the size limit'),
+  '415': json('Error', 'UNSUPPORTED_MEDIA_TYPE: send Content-Type: application/json'),
+  '503': {
+    ...json('Error', 'SERVER_BUSY (queue full) or SERVER_NOT_READY (loading, shutting down); retry after Retry-After seconds'),
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying' } },
+  },
+};
+
+function post(summary: string, request: string, response: string) {
+  return {
+    post: {
+      summary,
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${request}` } } } },
+      responses: { '200': json(response, 'OK'), ...ERRORS },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the server, built from the very schema objects the requests are checked with. */
+export function openApiDocument(schemas: Schemas, version: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'semsearch', version, description: 'Semantic search over a semsearch index: search, encode, similarity.' },
+    paths: {
+      '/search': post('Search the index with one query or a batch', 'SearchRequest', 'SearchResponse'),
+      '/encode': post('Embed texts with the index\'s model, at a chosen precision', 'EncodeRequest', 'EncodeResponse'),
+      '/similarity': post('Score queries against passages with the model\'s similarity function', 'SimilarityRequest', 'SimilarityResponse'),
+      '/info': { get: { summary: 'The index and the server limits', responses: { '200': json('InfoResponse', 'OK') } } },
+      '/health': { get: { summary: 'Liveness: the process answers', responses: { '200': json('HealthResponse', 'OK') } } },
+      '/ready': {
+        get: { summary: 'Readiness: the model and index are loaded', responses: { '200': json('ReadyResponse', 'Ready'), '503': ERRORS['503'] } },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', responses: { '200': { description: 'OK', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } } } },
+      },
+      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+    },
+    components: {
+      schemas: {
+        SearchRequest: schemas.searchRequest,
+        SearchResponse: schemas.searchResponse,
+        EncodeRequest: schemas.encodeRequest,
+        EncodeResponse: schemas.encodeResponse,
+        SimilarityRequest: schemas.similarityRequest,
+        SimilarityResponse: schemas.similarityResponse,
+        InfoResponse: schemas.infoResponse,
+        HealthResponse: schemas.healthResponse,
+        ReadyResponse: schemas.readyResponse,
+        Error: schemas.errorBody,
+      },
+    },
+  };
+}

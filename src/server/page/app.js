@@ -1,0 +1,124 @@
+// The search page: plain browser JavaScript served as is, so there is nothing to build.
+/* global document, fetch, performance, location, history, URLSearchParams */
+
+const STOPWORDS = new Set(
+  'a an and are as at be by for from how in is it of on or that the this to was what when where which who why with does do did can'.split(' '),
+);
+
+const form = document.getElementById('search-form');
+const input = document.getElementById('query');
+const kSelect = document.getElementById('k');
+const button = document.getElementById('go');
+const status = document.getElementById('status');
+const list = document.getElementById('results');
+const info = document.getElementById('index-info');
+
+/** Words of the query worth marking: no stopwords, no single letters; longest first so they win in the regex. */
+export function queryTerms(query) {
+  const words = query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1 && !STOPWORDS.has(w));
+  return [...new Set(words)].sort((a, b) => b.length - a.length);
+}
+
+/** The passage as text nodes and <mark>s for words that start with a query term; never innerHTML. */
+export function highlight(text, terms) {
+  const frag = document.createDocumentFragment();
+  if (terms.length === 0) {
+    frag.append(text);
+    return frag;
+  }
+  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`(?<![\\p{L}\\p{N}])(?:${escaped.join('|')})`, 'giu');
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > last) frag.append(text.slice(last, m.index));
+    const mark = document.createElement('mark');
+    mark.textContent = m[0];
+    frag.append(mark);
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) frag.append(text.slice(last));
+  return frag;
+}
+
+function setStatus(text, isError = false) {
+  status.textContent = text;
+  status.classList.toggle('error', isError);
+}
+
+function render(query, hits) {
+  const terms = queryTerms(query);
+  list.replaceChildren(
+    ...hits.map((h) => {
+      const li = document.createElement('li');
+      li.className = 'result';
+      const meta = document.createElement('div');
+      meta.className = 'meta';
+      const score = document.createElement('span');
+      score.className = 'score';
+      score.textContent = h.score.toFixed(4);
+      const id = document.createElement('span');
+      id.className = 'id';
+      id.textContent = `passage ${h.id}`;
+      meta.append(score, id);
+      const p = document.createElement('p');
+      p.className = 'text';
+      p.append(highlight(h.text, terms));
+      li.append(meta, p);
+      return li;
+    }),
+  );
+}
+
+async function search(query, k) {
+  button.disabled = true;
+  setStatus('searching…');
+  const t0 = performance.now();
+  try {
+    const res = await fetch('/search', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ query, k }),
+    });
+    const body = await res.json();
+    const ms = performance.now() - t0;
+    if (!res.ok) {
+      list.replaceChildren();
+      setStatus(`${body.error?.code ?? res.status}: ${body.error?.message ?? res.statusText}`, true);
+      return;
+    }
+    const result = body.results[0];
+    render(query, result.hits);
+    const cut = result.truncated ? ` · the query was longer than the model reads (${result.tokens} tokens) and was truncated` : '';
+    setStatus(`${result.hits.length} results in ${ms.toFixed(1)} ms (server ${body.took_ms.toFixed(1)} ms)${cut}`);
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    setStatus(`the server could not be reached: ${e.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const query = input.value.trim();
+  if (query === '') return;
+  const k = Number(kSelect.value);
+  history.replaceState(null, '', `?${new URLSearchParams({ q: query, k: String(k) })}`);
+  void search(query, k);
+});
+
+fetch('/info')
+  .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+  .then((i) => {
+    info.textContent = `${i.count.toLocaleString()} passages · ${i.model.split('/').pop()} · ${i.precision}, ${i.dim} dims`;
+  })
+  .catch(() => {
+    info.textContent = 'the index is still loading';
+  });
+
+const params = new URLSearchParams(location.search);
+if (params.get('q')) {
+  input.value = params.get('q');
+  if (params.get('k')) kSelect.value = params.get('k');
+  form.requestSubmit();
+}

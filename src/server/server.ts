@@ -1,0 +1,385 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SemsearchError } from '../errors.js';
+import { Batcher, DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
+import { httpError, toHttpError, type HttpError } from './http-errors.js';
+import type { IndexSummary, Job, JobResult } from './inference.js';
+import { Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { buildSchemas, DEFAULT_LIMITS, validate, type Limits, type Schema } from './schemas.js';
+import { WorkerRunner } from './worker-pool.js';
+
+export interface ServeOptions {
+  /** The index folder to serve. */
+  index: string;
+  /** Port to listen on (default 0: any free port; `url` tells which). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1: this machine only). */
+  host?: string;
+  /** Inference worker threads, each with its own copy of the model and index (default 1). */
+  workers?: number;
+  /** ONNX Runtime threads per worker (default: ONNX Runtime's choice). */
+  threads?: number;
+  /** Check every shard's sha256 when the index is opened (default true). */
+  verify?: boolean;
+  /** Dynamic batching of concurrent requests (default true). */
+  batching?: boolean;
+  /** Texts per batch (default 32). */
+  maxBatch?: number;
+  /** Longest wait of a request for others to share its batch, in ms (default 5). */
+  maxWaitMs?: number;
+  /** Requests waiting for a worker before 503 SERVER_BUSY (default 256). */
+  maxQueue?: number;
+  limits?: Partial<Limits>;
+  /** How long close() waits for requests in flight before dropping connections (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Resolve createServer only once the model is loaded (default true); /ready says when, either way. */
+  waitForReady?: boolean;
+  /** Where the server reports failures that are not a client's (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface SemsearchServer {
+  url: string;
+  host: string;
+  port: number;
+  /** Resolves once the model and index are loaded in every worker; rejects when they cannot be. */
+  ready: Promise<void>;
+  /** Stop accepting connections, finish the requests in flight, stop the workers. */
+  close(): Promise<void>;
+}
+
+// Both src/server/ and dist/server/ sit two levels below the package root, where the page and package.json are.
+const ROOT = new URL('../../', import.meta.url);
+const PAGE: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+type Route =
+  | { method: 'POST'; schema: Schema; job: (body: Record<string, unknown>) => Job }
+  | { method: 'GET'; get: () => { status: number; body: unknown; type?: string } };
+
+function busyHeaders(status: number): Record<string, string> {
+  return status === 503 ? { 'Retry-After': '1' } : {};
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new SemsearchError('REQUEST_TOO_LARGE', `the request body has ${declared} bytes; the server accepts at most ${limit}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) {
+        req.off('data', onData);
+        chunks.length = 0;
+        reject(new SemsearchError('REQUEST_TOO_LARGE', `the request body is over ${limit} bytes, the most the server accepts`));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(buf: Buffer, contentType: string | undefined): unknown {
+  if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new SemsearchError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON sent as Content-Type: application/json, got ${contentType.slice(0, 100)}`);
+  }
+  const text = buf.toString('utf8');
+  if (text.trim() === '') throw new SemsearchError('INVALID_JSON', 'the request body is empty; send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SemsearchError('INVALID_JSON', `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function unwrap(r: JobResult): Record<string, unknown> {
+  if (r.ok) return r.value;
+  throw new SemsearchError(r.error.code, r.error.message, r.error.field !== undefined ? { field: r.error.field } : {});
+}
+
+/**
+ * Serve an index over HTTP: POST /search, /encode, /similarity; GET /info, /health, /ready, /metrics,
+ * /openapi.json; the search page at /. Inference runs in worker threads behind a dynamic batcher.
+ */
+export async function createServer(options: ServeOptions): Promise<SemsearchServer> {
+  if (typeof options?.index !== 'string' || options.index === '') {
+    throw new SemsearchError('INVALID_ARGUMENT', 'createServer needs the index folder as options.index', { field: 'index' });
+  }
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isInteger(v) || v < 1) throw new SemsearchError('INVALID_ARGUMENT', `limit ${k} must be a positive integer, got ${v}`, { field: k });
+  }
+  const batching: BatcherOptions = {
+    batching: options.batching ?? DEFAULT_BATCHING.batching,
+    maxBatch: options.maxBatch ?? DEFAULT_BATCHING.maxBatch,
+    maxWaitMs: options.maxWaitMs ?? DEFAULT_BATCHING.maxWaitMs,
+    maxQueue: options.maxQueue ?? DEFAULT_BATCHING.maxQueue,
+  };
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
+  const batcher = new Batcher(batching);
+  const metrics = new Metrics();
+  batcher.onBatch = (requests, texts) => {
+    metrics.batchRequests.observe(requests);
+    metrics.batchTexts.observe(texts);
+  };
+  const schemas = buildSchemas(limits);
+  const version = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { version: string }).version;
+  const openapi = JSON.stringify(openApiDocument(schemas, version));
+  const page = Object.fromEntries(Object.entries(PAGE).map(([path, p]) => [path, { ...p, body: readFileSync(new URL(`src/server/page/${p.file}`, ROOT)) }]));
+
+  let summary: IndexSummary | undefined;
+  let loadError: SemsearchError | undefined;
+  let closing = false;
+
+  const texts = (body: Record<string, unknown>, one: string, many: string): string[] => (body[many] as string[] | undefined) ?? [body[one] as string];
+  const routes: Record<string, Route> = {
+    '/search': {
+      method: 'POST',
+      schema: schemas.searchRequest,
+      job: (b) => ({
+        kind: 'search',
+        queries: texts(b, 'query', 'queries'),
+        k: (b['k'] as number | undefined) ?? 10,
+        ...(b['rescore'] !== undefined ? { rescore: b['rescore'] as boolean } : {}),
+        ...(b['exact'] !== undefined ? { exact: b['exact'] as boolean } : {}),
+      }),
+    },
+    '/encode': {
+      method: 'POST',
+      schema: schemas.encodeRequest,
+      job: (b) => ({
+        kind: 'encode',
+        texts: b['texts'] as string[],
+        precision: (b['precision'] as Extract<Job, { kind: 'encode' }>['precision'] | undefined) ?? 'float32',
+        ...(b['normalize'] !== undefined ? { normalize: b['normalize'] as boolean } : {}),
+      }),
+    },
+    '/similarity': {
+      method: 'POST',
+      schema: schemas.similarityRequest,
+      job: (b) => ({ kind: 'similarity', queries: b['queries'] as string[], passages: b['passages'] as string[] }),
+    },
+    '/health': { method: 'GET', get: () => ({ status: 200, body: { status: 'ok' } }) },
+    '/ready': {
+      method: 'GET',
+      get: () => {
+        if (summary !== undefined && !closing) return { status: 200, body: { ready: true } };
+        const why = closing ? 'the server is shutting down' : loadError !== undefined ? `the index could not be loaded: ${loadError.code}` : 'the model and index are loading';
+        return httpError('SERVER_NOT_READY', why);
+      },
+    },
+    '/info': {
+      method: 'GET',
+      get: () => {
+        if (summary === undefined) return httpError('SERVER_NOT_READY', 'the model and index are loading');
+        return {
+          status: 200,
+          body: { ...summary, limits, batching: { enabled: batching.batching, maxBatch: batching.maxBatch, maxWaitMs: batching.maxWaitMs, maxQueue: batching.maxQueue, workers } },
+        };
+      },
+    },
+    '/metrics': {
+      method: 'GET',
+      get: () => ({
+        status: 200,
+        type: 'text/plain; version=0.0.4; charset=utf-8',
+        body: metrics.render({ queueDepth: batcher.depth, inFlightBatches: batcher.inFlight, inFlightRequests: inFlight, ready: summary !== undefined && !closing }),
+      }),
+    },
+    '/openapi.json': { method: 'GET', get: () => ({ status: 200, type: 'application/json; charset=utf-8', body: openapi }) },
+  };
+
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, type = 'application/json; charset=utf-8'): void {
+    if (res.headersSent || res.destroyed) return;
+    const data = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': String(Buffer.byteLength(data)),
+      'Cache-Control': 'no-store',
+      ...(closing ? { Connection: 'close' } : {}),
+      ...headers,
+    });
+    res.end(data);
+  }
+
+  function sendError(res: ServerResponse, h: HttpError, headers: Record<string, string> = {}): void {
+    send(res, h.status, h.body, { ...busyHeaders(h.status), ...headers });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const asset = page[path];
+    if (asset !== undefined && method === 'GET') {
+      send(res, 200, asset.body, PAGE_HEADERS, asset.type);
+      return;
+    }
+    const route = routes[path];
+    if (route === undefined) {
+      sendError(res, httpError('ROUTE_NOT_FOUND', `no endpoint at ${path.slice(0, 200)}; see /openapi.json`));
+      return;
+    }
+    if (route.method !== method) {
+      sendError(res, httpError('METHOD_NOT_ALLOWED', `${path} takes ${route.method}, got ${String(req.method).slice(0, 20)}`), { Allow: route.method === 'GET' ? 'GET, HEAD' : 'POST' });
+      return;
+    }
+    if (route.method === 'GET') {
+      const r = route.get();
+      if (r.status === 200) send(res, 200, r.body, {}, r.type);
+      else sendError(res, r as HttpError);
+      return;
+    }
+    if (closing) {
+      sendError(res, httpError('SERVER_NOT_READY', 'the server is shutting down'));
+      return;
+    }
+    const started = performance.now();
+    let body: unknown;
+    try {
+      body = parseJson(await readBody(req, limits.maxBodyBytes), req.headers['content-type']);
+    } catch (e) {
+      // The rest of an oversized body is not read: close the connection rather than parse it as a next request.
+      sendError(res, toHttpError(e), { Connection: 'close' });
+      return;
+    }
+    const invalid = validate(body, route.schema);
+    if (invalid !== undefined) {
+      sendError(res, httpError(invalid.code, invalid.message, invalid.field));
+      return;
+    }
+    let value: Record<string, unknown>;
+    try {
+      value = unwrap(await batcher.submit(route.job(body as Record<string, unknown>)));
+    } catch (e) {
+      const h = toHttpError(e);
+      if (h.body.error.code === 'SERVER_BUSY') metrics.rejected.inc();
+      if (h.status >= 500 && h.status !== 503) log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
+      sendError(res, h);
+      return;
+    }
+    send(res, 200, { ...value, took_ms: Number((performance.now() - started).toFixed(3)) });
+  }
+
+  const http = createHttpServer((req, res) => {
+    const t0 = performance.now();
+    inFlight++;
+    let path = '/';
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      path = '(invalid)';
+    }
+    const label = routes[path] !== undefined ? path : page[path] !== undefined ? '/' : 'other';
+    res.once('close', () => {
+      inFlight--;
+      metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
+      metrics.latency.observe((performance.now() - t0) / 1000, { route: label });
+      if (inFlight === 0) drained?.();
+    });
+    handle(req, res, path).catch((e: unknown) => {
+      log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
+      sendError(res, toHttpError(e));
+    });
+  });
+  http.requestTimeout = 30_000;
+  http.headersTimeout = 10_000;
+  // Malformed HTTP gets a JSON answer like every other client mistake, not Node's bare one.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(httpError(tooBig ? 'REQUEST_TOO_LARGE' : 'INVALID_ARGUMENT', tooBig ? 'the request headers are too large' : 'malformed HTTP request').body);
+    socket.end(
+      `HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  const init = { index: options.index, ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.verify !== undefined ? { verify: options.verify } : {}) };
+  const started = Array.from({ length: workers }, () => WorkerRunner.start(init, log));
+  const ready = Promise.all(started).then(
+    (all) => {
+      if (closing) {
+        void Promise.all(all.map((a) => a.runner.close()));
+        return;
+      }
+      for (const { runner } of all) batcher.addRunner(runner);
+      summary = all[0]?.summary;
+    },
+    async (e: unknown) => {
+      loadError = e instanceof SemsearchError ? e : new SemsearchError('INTERNAL_ERROR', String(e));
+      batcher.fail(loadError);
+      await Promise.allSettled(started.map((p) => p.then((a) => a.runner.close())));
+      throw loadError;
+    },
+  );
+  ready.catch(() => undefined);
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      batcher.flush();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 30_000);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      http.closeAllConnections();
+      await stopped;
+      await batcher.whenIdle();
+      await batcher.close();
+      await ready.catch(() => undefined);
+    })();
+    return closed;
+  };
+
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (options.waitForReady !== false) {
+    try {
+      await ready;
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
+  return { url, host, port, ready, close };
+}

@@ -1,0 +1,41 @@
+// A worker thread that owns one opened index (its model, shards and passages) and answers job batches, so
+// that tokenizing, ONNX runs and vector scans never hold up the server's event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { isSemsearchError } from '../errors.js';
+import { openIndex } from '../index/search-index.js';
+import { runBatch, summarize, type Job } from './inference.js';
+
+export interface WorkerInit {
+  index: string;
+  threads?: number;
+  verify?: boolean;
+}
+
+export type ToWorker = { type: 'batch'; id: number; jobs: Job[] } | { type: 'close' };
+export type FromWorker =
+  | { type: 'ready'; summary: ReturnType<typeof summarize> }
+  | { type: 'failed'; error: { code: string; message: string } }
+  | { type: 'done'; id: number; results: Awaited<ReturnType<typeof runBatch>> };
+
+const port = parentPort;
+if (port !== null) {
+  const init = workerData as WorkerInit;
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  try {
+    const index = await openIndex(init.index, {
+      ...(init.threads !== undefined ? { threads: init.threads } : {}),
+      ...(init.verify !== undefined ? { verify: init.verify } : {}),
+    });
+    port.on('message', (msg: ToWorker) => {
+      if (msg.type === 'close') {
+        void index.close().finally(() => port.close());
+        return;
+      }
+      void runBatch(index, msg.jobs, log).then((results) => port.postMessage({ type: 'done', id: msg.id, results } satisfies FromWorker));
+    });
+    port.postMessage({ type: 'ready', summary: summarize(index) } satisfies FromWorker);
+  } catch (e) {
+    const error = isSemsearchError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL_ERROR', message: (e as Error)?.message ?? String(e) };
+    port.postMessage({ type: 'failed', error } satisfies FromWorker);
+  }
+}
