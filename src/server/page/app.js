@@ -2,7 +2,7 @@
 /* global document, fetch, performance, location, history, URLSearchParams */
 
 const STOPWORDS = new Set(
-  'a an and are as at be by for from how in is it of on or that the this to was what when where which who why with does do did can'.split(' '),
+  'a all an and are as at be by can did do does for from has have here how in is it of on or that the there this to was what when where which who why with'.split(' '),
 );
 
 const form = document.getElementById('search-form');

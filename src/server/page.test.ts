@@ -1,0 +1,102 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { createServer, type SemsearchServer } from './server.js';
+import { buildTestIndex, passages } from './test-support/fixture.js';
+
+// Debian's chromium, installed by the README's set-up step (and by .ci/run); playwright-core never downloads one.
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
+
+let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
+let server: SemsearchServer;
+let context: BrowserContext;
+let profile: string;
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    assert.fail(`the search page test needs Chromium at ${CHROMIUM}: run 'apt-get install -y chromium' (see the README's set-up)`);
+  }
+  fixture = await buildTestIndex(120);
+  server = await createServer({ index: fixture.index, limits: { maxTextChars: 300 }, log: () => undefined });
+  profile = mkdtempSync(join(tmpdir(), 'semsearch-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1000, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  fixture?.cleanup();
+  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+});
+
+test('the search page: type a query, read scored results with the query terms marked and the latency', async () => {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => /passages/.test(document.getElementById('index-info')?.textContent ?? ''));
+  assert.match((await page.textContent('#index-info')) ?? '', /120 passages · bert · float32, 32 dims/);
+
+  // A passage's own text as the query: even the random-weight test model ranks that passage first.
+  const target = passages(120).find((p) => p.id === '182370') as { id: string; text: string };
+  await page.selectOption('#k', '5');
+  await page.locator('#query').pressSequentially(target.text);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('body[data-state="done"]');
+
+  const results = await page.$$eval('#results .result', (els) =>
+    els.map((el) => ({
+      score: el.querySelector('.score')?.textContent ?? '',
+      id: el.querySelector('.id')?.textContent ?? '',
+      text: el.querySelector('.text')?.textContent ?? '',
+      marks: Array.from(el.querySelectorAll('mark')).map((m) => m.textContent ?? ''),
+    })),
+  );
+  assert.equal(results.length, 5);
+  assert.equal(results[0]?.id, `passage ${target.id}`);
+  assert.equal(results[0]?.text, target.text);
+  assert.equal(results[0]?.score, '1.0000');
+  const scores = results.map((r) => Number(r.score));
+  assert.ok(scores.every((s, i) => i === 0 || s <= (scores[i - 1] as number)), `scores best first: ${scores}`);
+  // Query terms are marked where they start a word, stopwords are not, and the text itself is unchanged.
+  const terms = ['contour', 'plowing', 'definitions', 'meanings', 'translations', 'word'];
+  for (const t of terms) assert.ok(results[0]?.marks.some((m) => m.toLowerCase() === t), `"${t}" is marked: ${results[0]?.marks}`);
+  for (const r of results) for (const m of r.marks) assert.ok(!['the', 'of', 'what', 'are'].includes(m.toLowerCase()), `stopword marked: ${m}`);
+  assert.match((await page.textContent('#status')) ?? '', /^5 results in [\d.]+ ms \(server [\d.]+ ms\)$/);
+  assert.match(page.url(), /\?q=What\+does\+Contour/);
+
+  mkdirSync(OUTPUT, { recursive: true });
+  const shot = join(OUTPUT, 'serve-page.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok(statSync(shot).size > 10_000);
+
+  // A query over the server's limit shows the server's error instead of results.
+  await page.fill('#query', 'x'.repeat(301));
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#status.error');
+  assert.match((await page.textContent('#status')) ?? '', /^LIMIT_EXCEEDED: query: has 301 characters/);
+  assert.equal(await page.$$eval('#results .result', (els) => els.length), 0);
+  assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), []);
+  await page.close();
+});
+
+test('the search page runs the query in its URL, so a search can be shared as a link', async () => {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=20`);
+  await page.waitForSelector('body[data-state="done"]');
+  assert.equal(await page.inputValue('#query'), 'contour plowing');
+  assert.equal(await page.$$eval('#results .result', (els) => els.length), 20);
+  assert.ok((await page.$$eval('#results mark', (els) => els.map((e) => e.textContent?.toLowerCase()))).includes('contour'));
+  await page.close();
+});
