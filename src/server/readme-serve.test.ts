@@ -1,0 +1,43 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { createServer, type SemsearchServer } from './server.js';
+import { buildTestIndex } from './test-support/fixture.js';
+
+const run = promisify(execFile);
+
+/** The curl commands of the README's serving section, continuation lines joined. */
+function readmeCurls(): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('## Serve an index over HTTP');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const block = section.slice(section.indexOf('```sh\n') + 6, section.indexOf('```', section.indexOf('```sh\n') + 6));
+  return block
+    .replace(/\\\n\s*/g, '')
+    .split('\n')
+    .filter((l) => l.startsWith('curl '))
+    .map((l) => l.replace(/\s+#.*$/, ''));
+}
+
+let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
+let server: SemsearchServer;
+before(async () => {
+  fixture = await buildTestIndex(40);
+  server = await createServer({ index: fixture.index, log: () => undefined });
+});
+after(async () => {
+  await server?.close();
+  fixture?.cleanup();
+});
+
+test("the README's curl calls work as written against a served index", async () => {
+  const curls = readmeCurls();
+  assert.ok(curls.length >= 10, `found ${curls.length} curl lines`);
+  for (const cmd of curls) {
+    const line = `${cmd.replace('localhost:8080', `127.0.0.1:${server.port}`)} -o /dev/null -w '%{http_code}'`;
+    const { stdout } = await run('sh', ['-c', line]);
+    assert.equal(stdout, '200', cmd);
+  }
+});
