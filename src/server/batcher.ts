@@ -74,6 +74,14 @@ export class Batcher {
     this.pump();
   }
 
+  /** A runner that stopped: no batch goes to it any more. */
+  removeRunner(r: BatchRunner): void {
+    for (const list of [this.all, this.idle]) {
+      const i = list.indexOf(r);
+      if (i >= 0) list.splice(i, 1);
+    }
+  }
+
   /** No runner will come (the model failed to load): refuse what waits and what arrives. */
   fail(e: SemsearchError): void {
     this.failure = e;

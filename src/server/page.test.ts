@@ -45,7 +45,8 @@ test('the search page: type a query, read scored results with the query terms ma
   page.on('pageerror', (e) => problems.push(e.message));
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => /passages/.test(document.getElementById('index-info')?.textContent ?? ''));
+  // Page code is given as strings: this package type-checks without the DOM library.
+  await page.waitForFunction(`/passages/.test(document.getElementById('index-info').textContent)`);
   assert.match((await page.textContent('#index-info')) ?? '', /120 passages · bert · float32, 32 dims/);
 
   // A passage's own text as the query: even the random-weight test model ranks that passage first.
@@ -55,14 +56,12 @@ test('the search page: type a query, read scored results with the query terms ma
   await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-state="done"]');
 
-  const results = await page.$$eval('#results .result', (els) =>
-    els.map((el) => ({
-      score: el.querySelector('.score')?.textContent ?? '',
-      id: el.querySelector('.id')?.textContent ?? '',
-      text: el.querySelector('.text')?.textContent ?? '',
-      marks: Array.from(el.querySelectorAll('mark')).map((m) => m.textContent ?? ''),
-    })),
-  );
+  const results = (await page.evaluate(`Array.from(document.querySelectorAll('#results .result'), (el) => ({
+    score: el.querySelector('.score').textContent,
+    id: el.querySelector('.id').textContent,
+    text: el.querySelector('.text').textContent,
+    marks: Array.from(el.querySelectorAll('mark'), (m) => m.textContent),
+  }))`)) as { score: string; id: string; text: string; marks: string[] }[];
   assert.equal(results.length, 5);
   assert.equal(results[0]?.id, `passage ${target.id}`);
   assert.equal(results[0]?.text, target.text);
@@ -86,7 +85,7 @@ test('the search page: type a query, read scored results with the query terms ma
   await page.keyboard.press('Enter');
   await page.waitForSelector('#status.error');
   assert.match((await page.textContent('#status')) ?? '', /^LIMIT_EXCEEDED: query: has 301 characters/);
-  assert.equal(await page.$$eval('#results .result', (els) => els.length), 0);
+  assert.equal(await page.locator('#results .result').count(), 0);
   assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), []);
   await page.close();
 });
@@ -96,7 +95,7 @@ test('the search page runs the query in its URL, so a search can be shared as a 
   await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=20`);
   await page.waitForSelector('body[data-state="done"]');
   assert.equal(await page.inputValue('#query'), 'contour plowing');
-  assert.equal(await page.$$eval('#results .result', (els) => els.length), 20);
-  assert.ok((await page.$$eval('#results mark', (els) => els.map((e) => e.textContent?.toLowerCase()))).includes('contour'));
+  assert.equal(await page.locator('#results .result').count(), 20);
+  assert.ok((await page.locator('#results mark').allTextContents()).map((t) => t.toLowerCase()).includes('contour'));
   await page.close();
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { openIndex, type SearchIndex } from '../index/search-index.js';
 import { quantizeEmbeddings } from '../tensor/quantize.js';
+import { Batcher, DEFAULT_BATCHING } from './batcher.js';
+import { WorkerPool } from './worker-pool.js';
 import { buildSchemas, DEFAULT_LIMITS, validate, type Schema } from './schemas.js';
 import { createServer, type SemsearchServer } from './server.js';
 import { buildTestIndex, passages, postJson } from './test-support/fixture.js';
@@ -290,6 +292,22 @@ describe('semsearch serve: load and lifecycle', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('a worker that stops unexpectedly is replaced, and the requests queued meanwhile are answered', async () => {
+    const batcher = new Batcher(DEFAULT_BATCHING);
+    const lines: string[] = [];
+    const { pool } = await WorkerPool.start({ index: fixture.index }, 1, batcher, (l) => lines.push(l));
+    const first = pool.runners[0];
+    await first?.terminate();
+    const r = await batcher.submit({ kind: 'search', queries: ['jamaica'], k: 2 });
+    assert.ok(r.ok);
+    assert.equal((r.value['results'] as { hits: unknown[] }[])[0]?.hits.length, 2);
+    assert.equal(pool.runners.length, 1);
+    assert.notEqual(pool.runners[0], first);
+    assert.match(lines.join('\n'), /stopped unexpectedly; starting a new one/);
+    await batcher.close();
+    await pool.close();
   });
 
   test('an index that cannot be opened fails createServer with its code', async () => {

@@ -8,7 +8,7 @@ import type { IndexSummary, Job, JobResult } from './inference.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { buildSchemas, DEFAULT_LIMITS, validate, type Limits, type Schema } from './schemas.js';
-import { WorkerRunner } from './worker-pool.js';
+import { WorkerPool } from './worker-pool.js';
 
 export interface ServeOptions {
   /** The index folder to serve. */
@@ -328,20 +328,15 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   const port = (http.address() as AddressInfo).port;
 
   const init = { index: options.index, ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.verify !== undefined ? { verify: options.verify } : {}) };
-  const started = Array.from({ length: workers }, () => WorkerRunner.start(init, log));
-  const ready = Promise.all(started).then(
-    (all) => {
-      if (closing) {
-        void Promise.all(all.map((a) => a.runner.close()));
-        return;
-      }
-      for (const { runner } of all) batcher.addRunner(runner);
-      summary = all[0]?.summary;
+  let pool: WorkerPool | undefined;
+  const ready = WorkerPool.start(init, workers, batcher, log).then(
+    (started) => {
+      pool = started.pool;
+      summary = started.summary;
     },
-    async (e: unknown) => {
+    (e: unknown) => {
       loadError = e instanceof SemsearchError ? e : new SemsearchError('INTERNAL_ERROR', String(e));
       batcher.fail(loadError);
-      await Promise.allSettled(started.map((p) => p.then((a) => a.runner.close())));
       throw loadError;
     },
   );
@@ -366,8 +361,9 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
       http.closeAllConnections();
       await stopped;
       await batcher.whenIdle();
-      await batcher.close();
       await ready.catch(() => undefined);
+      await batcher.close();
+      await pool?.close();
     })();
     return closed;
   };

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { SemsearchError, type ErrorCode } from '../errors.js';
-import type { BatchRunner } from './batcher.js';
+import type { Batcher, BatchRunner } from './batcher.js';
 import type { IndexSummary, Job, JobResult } from './inference.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
@@ -14,6 +14,7 @@ export class WorkerRunner implements BatchRunner {
   private nextId = 0;
   private exited = false;
   private readonly exit: Promise<void>;
+  private closing = false;
 
   private constructor(worker: Worker, log: (line: string) => void) {
     this.worker = worker;
@@ -64,12 +65,82 @@ export class WorkerRunner implements BatchRunner {
     });
   }
 
+  /** Resolves when the thread has stopped, asked to or not. */
+  get stopped(): Promise<void> {
+    return this.exit;
+  }
+
+  /** True once close() was called: the thread stops because it was asked to. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  /** Stop the thread at once, whatever it is doing; batches in flight fail. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+    await this.exit;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     if (this.exited) return;
     this.worker.postMessage({ type: 'close' } satisfies ToWorker);
     // A worker stuck in native code would hold shutdown forever: give it a few seconds, then end it.
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
     await this.exit;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The workers of a server: started together, and a worker that stops without being asked (a crash in native
+ * code, an out-of-memory) is replaced, so one failure costs the batch it held, not the server.
+ */
+export class WorkerPool {
+  readonly runners: WorkerRunner[] = [];
+  private closing = false;
+  private readonly replacements = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly init: WorkerInit,
+    private readonly batcher: Batcher,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Start `n` workers; resolves with the index summary once all are loaded, rejects if one cannot load. */
+  static async start(init: WorkerInit, n: number, batcher: Batcher, log: (line: string) => void): Promise<{ pool: WorkerPool; summary: IndexSummary }> {
+    const pool = new WorkerPool(init, batcher, log);
+    const started = Array.from({ length: n }, () => WorkerRunner.start(init, log));
+    try {
+      const all = await Promise.all(started);
+      for (const { runner } of all) pool.adopt(runner);
+      return { pool, summary: (all[0] as { summary: IndexSummary }).summary };
+    } catch (e) {
+      await Promise.allSettled(started.map((p) => p.then((a) => a.runner.close())));
+      throw e;
+    }
+  }
+
+  private adopt(runner: WorkerRunner): void {
+    this.runners.push(runner);
+    this.batcher.addRunner(runner);
+    void runner.stopped.then(() => {
+      if (this.closing || runner.closed) return;
+      this.batcher.removeRunner(runner);
+      this.runners.splice(this.runners.indexOf(runner), 1);
+      this.log('semsearch serve: an inference worker stopped unexpectedly; starting a new one');
+      const next = WorkerRunner.start(this.init, this.log).then(
+        ({ runner: r }) => (this.closing ? r.close() : this.adopt(r)),
+        (e: unknown) => this.log(`semsearch serve: the replacement worker failed to load: ${(e as Error)?.message ?? String(e)}`),
+      );
+      this.replacements.add(next);
+      void next.finally(() => this.replacements.delete(next));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.replacements]);
+    await Promise.all(this.runners.splice(0).map((r) => r.close()));
   }
 }
