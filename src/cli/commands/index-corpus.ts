@@ -15,7 +15,7 @@ const FLAGS: FlagSpec = {
   'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
   'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
   limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
-  ann: { type: 'string', description: `also build an HNSW graph with this quantization: ${ANN_QUANTIZATIONS.join(', ')}` },
+  ann: { type: 'string', description: `also build an HNSW graph: ${ANN_QUANTIZATIONS.join(', ')} (f16 recommended: usearch's i8 loses most recall on unit-length vectors, docs/INDEX-SCALE.md)` },
   variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
   threads: { type: 'number', description: 'ONNX Runtime threads' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
