@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { onnxFilePath, resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { readModelConfig } from '../model/config.js';
-import { TransformerSession } from '../model/onnx-session.js';
+import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
@@ -14,6 +14,8 @@ export interface LoadModelOptions {
   onnxFile?: string;
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core). */
   threads?: number;
+  /** ONNX Runtime session tuning (graph optimisation level, memory arena and pattern, spinning); docs/BENCHMARK.md measures each. */
+  session?: Omit<SessionOptions, 'intraOpThreads'>;
 }
 
 /** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
@@ -30,7 +32,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
   const file = join(dir, options.onnxFile ?? onnxFilePath(options.variant));
-  const session = await TransformerSession.create(file, options.threads !== undefined ? { intraOpThreads: options.threads } : {});
+  const session = await TransformerSession.create(file, { ...options.session, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
   return new SentenceTransformer(config, tokenizer, session, modules);
 }
 
@@ -39,11 +41,12 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
  * gets the "sentence-transformers/" owner) fetched once into the huggingface_hub cache and reused offline after.
  */
 export async function loadModel(nameOrPath: string, options: LoadModelByNameOptions = {}): Promise<SentenceTransformer> {
-  const { onnxFile, threads, ...hub } = options;
+  const { onnxFile, threads, session, ...hub } = options;
   const dir = await resolveModel(nameOrPath, hub);
   return loadModelFromDir(dir, {
     ...(options.variant !== undefined ? { variant: options.variant } : {}),
     ...(onnxFile !== undefined ? { onnxFile } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(session !== undefined ? { session } : {}),
   });
 }

@@ -7,6 +7,12 @@ export interface SessionOptions {
   /** Threads used inside one operator (ONNX Runtime's intra-op pool). Default: ONNX Runtime's own choice. */
   intraOpThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** ONNX Runtime's CPU memory arena (default on). */
+  enableCpuMemArena?: boolean;
+  /** ONNX Runtime's memory pattern planning (default on); it pays off only when shapes repeat. */
+  enableMemPattern?: boolean;
+  /** Whether idle intra-op threads spin before sleeping (ONNX Runtime's default: yes). */
+  allowSpinning?: boolean;
 }
 
 /** Token embeddings of one batch: batch × seqLen × hidden, row-major float32. */
@@ -54,6 +60,9 @@ export class TransformerSession {
       executionMode: 'sequential',
       interOpNumThreads: 1,
     };
+    if (options.enableCpuMemArena !== undefined) opts.enableCpuMemArena = options.enableCpuMemArena;
+    if (options.enableMemPattern !== undefined) opts.enableMemPattern = options.enableMemPattern;
+    if (options.allowSpinning !== undefined) opts.extra = { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } };
     if (options.intraOpThreads !== undefined) {
       if (!Number.isInteger(options.intraOpThreads) || options.intraOpThreads < 1) {
         throw new SemsearchError('INVALID_ARGUMENT', `threads must be a positive integer, got ${options.intraOpThreads}`, { field: 'threads' });

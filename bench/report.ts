@@ -1,0 +1,168 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { BenchResults, ModelResult } from './encode.js';
+
+const BEGIN = '<!-- bench:results:begin (written by `npm run bench`; edit outside these markers) -->';
+const END = '<!-- bench:results:end -->';
+
+function f(x: number | undefined, d = 1): string {
+  return x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d);
+}
+
+function ratioCell(mr: ModelResult, ours: string, peer: string): string {
+  const q = mr.ratios.find((r) => r.ours === ours && r.peer === peer && r.workload === 'queries')?.ratio;
+  const d = mr.ratios.find((r) => r.ours === ours && r.peer === peer && r.workload === 'docs')?.ratio;
+  if (q === undefined && d === undefined) return '–';
+  return `${f(q, 2)} / ${f(d, 2)}`;
+}
+
+const RATIO_COLUMNS: [string, string, string][] = [
+  ['fp32 ÷ ST torch', 'semsearch-fp32', 'st-torch-fp32'],
+  ['fp32 ÷ ST onnx', 'semsearch-fp32', 'st-onnx-fp32'],
+  ['fp32 ÷ transformers.js', 'semsearch-fp32', 'tjs-fp32'],
+  ['fp32 ÷ transformers.js sorted', 'semsearch-fp32', 'tjs-sorted-fp32'],
+  ['int8 ÷ ST onnx int8', 'semsearch-int8', 'st-onnx-int8'],
+  ['int8 ÷ transformers.js int8', 'semsearch-int8', 'tjs-int8'],
+  ['int8 ÷ transformers.js int8 sorted', 'semsearch-int8', 'tjs-sorted-int8'],
+  ['int8 ÷ ST torch fp32', 'semsearch-int8', 'st-torch-fp32'],
+];
+
+export function ratioTable(r: BenchResults): string[] {
+  const cols = RATIO_COLUMNS.filter(([, o, p]) => r.models.some((m) => m.ratios.some((x) => x.ours === o && x.peer === p)));
+  if (cols.length === 0) return ['(no peers measured)'];
+  const lines = [`| model | ${cols.map((c) => c[0]).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
+  for (const mr of r.models) lines.push(`| ${mr.model.label} | ${cols.map(([, o, p]) => ratioCell(mr, o, p)).join(' | ')} |`);
+  return lines;
+}
+
+function throughputTable(r: BenchResults): string[] {
+  const lines = [
+    '| model | system | queries/s | spread | docs/s | spread | docs GFLOP/s (% of peak) | cosine vs semsearch (min, docs) | load s | peak RSS MB | others\' cores |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const mr of r.models) {
+    for (const c of mr.results) {
+      const q = c.workloads['queries'];
+      const d = c.workloads['docs'];
+      const cos = d?.cosineVsSemsearch ? `${d.cosineVsSemsearch.min.toFixed(6)} (vs ${d.cosineVsSemsearch.against})` : '–';
+      const unit = c.config.precision === 'int8' ? 'GOP/s' : '';
+      lines.push(
+        `| ${mr.model.name} | ${c.config.label} | ${f(q?.throughput.median)} | ${f((q?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.throughput.median)} | ${f((d?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.gflops)}${unit ? ' ' + unit : ''} (${f((d?.peakShare ?? Number.NaN) * 100, 0)}%) | ${cos} | ${f(c.loadSeconds, 1)} | ${f(c.peakRssMB, 0)} | ${f(c.contention.othersCores, 2)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+export function generatedSection(r: BenchResults, jsonPath: string | null): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push(`Run of ${r.date} (${r.started} → ${r.finished}), commit \`${r.git.commit.slice(0, 12)}\`${r.git.dirty ? ' with uncommitted changes in src/ or bench/' : ''}: \`${r.command}\`${jsonPath ? `; every number below is in [\`${jsonPath}\`](${jsonPath})` : ''}.`);
+  L.push('');
+  L.push(`Machine: ${m.modelName} (${m.vendor}, family ${m.family} model ${m.model}), ${m.cores} cores, ${m.threadsPerCore} thread/core, ${m.mhz.toFixed(0)} MHz, ${f(m.memoryGiB, 0)} GiB, ${m.hypervisor ?? 'bare metal'}; load average at start ${r.loadAverageAtStart.map((x) => x.toFixed(2)).join(' / ')}. ` +
+    `Settings: ${r.settings.threads} intra-op threads for every system, batch ${r.settings.batchSize}, ${r.settings.reps} timed passes after a warm-up batch, median and spread ((max − min) / median) of the passes. ` +
+    `Before every measurement the run waits until other processes use < ${r.settings.maxBusyCores} cores (sampled over 1 s).`);
+  const busy = r.models.flatMap((mr) => mr.results.filter((c) => !c.quiet.quiet).map((c) => `${mr.model.name} ${c.config.label}`));
+  if (busy.length > 0) L.push('', `Measured on a busy machine (waited ${r.settings.maxWaitSeconds} s in vain): ${busy.join(', ')}.`);
+  L.push('');
+  L.push(`**Peak.** ${m.peakDerivation}` + (r.gemm ? ` Measured ceiling: torch.mm of 2048×2048 fp32 matrices reaches ${f(r.gemm.gflops)} GFLOP/s (${f(r.gemm.peakShare * 100, 0)}% of that peak).` : ''));
+  L.push('');
+  L.push('### Throughput ratios: semsearch ÷ peer (queries / docs, medians)');
+  L.push('');
+  L.push(...ratioTable(r));
+  L.push('');
+  L.push('"transformers.js" is its feature-extraction pipeline called on batches in the given (shuffled) order, as its documentation calls it; "sorted" gives it the same length-sorted batches as sentence-transformers and semsearch, so only the engines differ.');
+  L.push('');
+  if (r.targets.length > 0) {
+    L.push('### Targets');
+    L.push('');
+    L.push('| target | model | value | met |');
+    L.push('|---|---|---:|:---:|');
+    for (const t of r.targets) L.push(`| ${t.target} | ${t.model} | ${f(t.value, 2)}${t.note ? ` (${t.note})` : ''} | ${t.met ? 'yes' : 'no'} |`);
+    L.push('');
+  }
+  L.push('### Throughput, work rate, agreement, memory');
+  L.push('');
+  L.push(...throughputTable(r));
+  L.push('');
+  L.push("Others' cores: CPU that other processes used while the measurement ran (machine busy time from /proc/stat less the benchmark's own and its child's), averaged over the child's life; a measurement over the limit is repeated (up to the retry count) and the least disturbed attempt kept.");
+  L.push('');
+  L.push('GFLOP/s count useful work only (real tokens, no padding): 2 flops per multiply-add of the encoder layers (Q/K/V/output projections, FFN, attention scores and weighted sums). int8 rows are in GOP/s against the int8 peak. Cosine: row-wise, each peer against semsearch of the same precision on the same texts (semsearch int8 against semsearch fp32). Peak RSS is the whole process (`process.resourceUsage().maxRSS`, Python `ru_maxrss`).');
+  L.push('');
+  for (const mr of r.models) {
+    const w = Object.entries(mr.workloads).map(([k, v]) => `${k}: ${v.items} texts, ${f(v.meanTokens)} tokens on average, padding +${f((v.paddedTokensSorted / v.tokens - 1) * 100, 1)}% sorted / +${f((v.paddedTokensInput / v.tokens - 1) * 100, 1)}% in given order`);
+    L.push(`- ${mr.model.label}${mr.model.randomWeights ? ' (random weights)' : ''}: ${w.join('; ')}.`);
+  }
+  L.push('');
+  if (r.levers.length > 0) {
+    L.push('### Speed levers (semsearch, same run)');
+    L.push('');
+    L.push('| lever | queries/s | × baseline | docs/s | × baseline | max abs diff vs baseline | peak RSS MB | others\' cores | what |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const l of r.levers) {
+      const q = l.workloads['queries'];
+      const d = l.workloads['docs'];
+      L.push(`| ${l.lever} | ${f(q?.median)} | ${f(q?.vsBaseline, 2)} | ${f(d?.median)} | ${f(d?.vsBaseline, 2)} | ${l.maxAbsDiffVsBaseline !== undefined ? l.maxAbsDiffVsBaseline.toExponential(1) : '–'} | ${f(l.peakRssMB, 0)} | ${f(l.othersCores, 2)} | ${l.detail} |`);
+    }
+    const tok = r.models.flatMap((mr) => mr.results.filter((c) => c.config.id === 'semsearch-fp32').map((c) => `${mr.model.name} ${f((c.workloads['queries']?.tokenizeShare ?? Number.NaN) * 100, 1)}% / ${f((c.workloads['docs']?.tokenizeShare ?? Number.NaN) * 100, 1)}%`));
+    L.push('');
+    L.push(`Tokenisation's share of semsearch fp32 encode time (queries / docs), i.e. the most that taking it off the critical path could save: ${tok.join(', ')}.`);
+    const ort = r.models.flatMap((mr) => mr.results.filter((c) => c.config.system === 'semsearch').map((c) => `${mr.model.name} ${c.config.precision} ${f((c.workloads['queries']?.ortShare ?? Number.NaN) * 100, 1)}% / ${f((c.workloads['docs']?.ortShare ?? Number.NaN) * 100, 1)}%`));
+    L.push('');
+    L.push(`Share of semsearch encode time inside ONNX Runtime's run (queries / docs); the rest is tokenising, padding, pooling and copying: ${ort.join(', ')}.`);
+    L.push('');
+  }
+  if (r.scaling.length > 0) {
+    L.push('### Thread scaling (semsearch)');
+    L.push('');
+    L.push('| model | precision | workload | 1 thread /s | N threads /s | speed-up | efficiency |');
+    L.push('|---|---|---|---:|---:|---:|---:|');
+    for (const s of r.scaling) L.push(`| ${s.model} | ${s.precision} | ${s.workload} | ${f(s.t1)} | ${f(s.tN)} (N=${s.threads}) | ${f(s.speedup, 2)} | ${f(s.efficiency * 100, 0)}% |`);
+    L.push('');
+  }
+  if (r.batch.length > 0) {
+    L.push('### Batch size and padding (semsearch fp32)');
+    L.push('');
+    L.push('| model | workload | batch | order | items/s | spread | padded tokens / real tokens |');
+    L.push('|---|---|---:|---|---:|---:|---:|');
+    for (const b of r.batch) L.push(`| ${b.model} | ${b.workload} | ${b.batchSize} | ${b.order} | ${f(b.median)} | ${f(b.spread * 100, 0)}% | ${f(b.paddedTokens / b.tokens, 3)} |`);
+    L.push('');
+  }
+  if (r.quality) {
+    const q = r.quality;
+    L.push('### int8 ranking quality');
+    L.push('');
+    L.push(`${q.task}; ${q.passages} passages. NDCG@10 fp32 ${f(q.ndcg10['fp32'], 4)}, int8 ${f(q.ndcg10['int8'], 4)}: loss ${f(q.lossPoints, 2)} points (BM25 alone: ${f(q.bm25Ndcg10, 4)}). MRR (recip_rank) fp32 ${f(q.mrr10['fp32'], 4)}, int8 ${f(q.mrr10['int8'], 4)}. Re-ranking took ${f(q.seconds['fp32'])} s (fp32) and ${f(q.seconds['int8'])} s (int8).`);
+    L.push('');
+  }
+  const v = r.models.flatMap((mr) => mr.results.map((c) => c.versions)).reduce<Record<string, string>>((a, b) => ({ ...a, ...b }), {});
+  L.push(`Versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(', ')}.`);
+  if (r.notes.length > 0) L.push('', `Notes: ${r.notes.join('; ')}.`);
+  return L.join('\n');
+}
+
+const DEFAULT_HEAD = `# Encoding benchmark
+
+\`npm run bench\` measures semsearch's encoding throughput against its peers on this machine, in one run.
+`;
+
+/** Write the generated section into the markdown file, keeping whatever is written outside the markers. */
+export function writeMarkdown(r: BenchResults, file: string, jsonPath: string | null): void {
+  const section = `${BEGIN}\n${generatedSection(r, jsonPath)}\n${END}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : `${DEFAULT_HEAD}\n${BEGIN}\n${END}\n`;
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  if (a >= 0 && b > a) text = text.slice(0, a) + section + text.slice(b + END.length);
+  else text = `${text.trimEnd()}\n\n${section}\n`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+export function printSummary(r: BenchResults, log: (s: string) => void): void {
+  log('\nsemsearch ÷ peer, queries / docs (medians):');
+  for (const line of ratioTable(r)) log(line);
+  if (r.targets.length > 0) {
+    log('\ntargets:');
+    for (const t of r.targets) log(`  ${t.met ? 'met    ' : 'NOT met'} ${t.model.padEnd(18)} ${t.target}: ${f(t.value, 2)} (threshold ${t.threshold})${t.note ? ` ${t.note}` : ''}`);
+  }
+}
