@@ -2,7 +2,7 @@
 // on and off. Reports throughput, p50/p99 latency, errors and the server's peak memory.
 //
 //   node --conditions=source --import tsx bench/serve-load.ts [--model DIR] [--passages 2000]
-//        [--connections 32] [--duration 10] [--modes on,off] [--json FILE]
+//        [--connections 32] [--duration 10] [--modes on,off] [--max-wait-ms 5] [--quiet-ms 1] [--json FILE]
 //
 // The server runs in its own process (the CLI, as a user starts it) so its memory and event loop are its own;
 // autocannon drives it from this process. Only 127.0.0.1 is ever addressed.
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '10' },
     modes: { type: 'string', default: 'on,off' },
     'max-wait-ms': { type: 'string', default: '5' },
+    'quiet-ms': { type: 'string', default: '1' },
     'max-batch': { type: 'string', default: '32' },
     threads: { type: 'string' },
     json: { type: 'string' },
@@ -57,7 +58,7 @@ async function prepareIndex(): Promise<{ index: string; cleanup: () => void }> {
 
 function startServer(index: string, batching: boolean): Promise<{ child: ChildProcess; url: string }> {
   const argv = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', index, '--port', '0', '--host', '127.0.0.1', '--max-queue', '4096'];
-  argv.push('--max-wait-ms', String(args['max-wait-ms']), '--max-batch', String(args['max-batch']));
+  argv.push('--max-wait-ms', String(args['max-wait-ms']), '--quiet-ms', String(args['quiet-ms']), '--max-batch', String(args['max-batch']));
   if (!batching) argv.push('--no-batching');
   if (args.threads !== undefined) argv.push('--threads', args.threads);
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -125,7 +126,7 @@ async function runMode(index: string, batching: boolean): Promise<Row> {
     const batches = (await metricValue(url, 'semsearch_batch_requests_count')) - batches0;
     const sent = (await metricValue(url, 'semsearch_batch_requests_sum')) - sent0;
     return {
-      mode: batching ? `batching on (max ${args['max-batch']} texts, ${args['max-wait-ms']} ms)` : 'batching off',
+      mode: batching ? `batching on (≤${args['max-batch']} texts, wait ≤${args['max-wait-ms']} ms, quiet ${args['quiet-ms']} ms)` : 'batching off',
       requestsPerSecond: r.requests.average,
       p50Ms: r.latency.p50,
       p99Ms: r.latency.p99,

@@ -29,16 +29,27 @@ test('concurrent requests share one batch, up to maxBatch texts, and each gets i
   await b.close();
 });
 
-test('a lone request waits at most maxWaitMs; a full batch goes at once', async () => {
-  const b = new Batcher({ batching: true, maxBatch: 4, maxWaitMs: 60, maxQueue: 100 });
-  b.addRunner(new FakeRunner(0));
+test('a wait ends when arrivals pause for quietMs, or at maxWaitMs under a steady stream; a full batch goes at once', async () => {
+  const runner = new FakeRunner(0);
+  const b = new Batcher({ batching: true, maxBatch: 100, maxWaitMs: 200, quietMs: 60, maxQueue: 100 });
+  b.addRunner(runner);
   let t = performance.now();
-  await b.submit(search('a'));
+  await b.submit(search('lone'));
   const lone = performance.now() - t;
-  assert.ok(lone >= 55 && lone < 500, `lone request took ${lone} ms`);
+  assert.ok(lone >= 58 && lone < 190, `a lone request waited ${lone} ms`);
+  // One request every 10 ms never leaves a 60 ms pause: the batch goes at the 200 ms bound.
   t = performance.now();
-  await b.submit(search('a', 4));
-  assert.ok(performance.now() - t < 50, 'a request that fills a batch does not wait');
+  const stream: Promise<unknown>[] = [];
+  for (let i = 0; i < 30; i++) {
+    stream.push(b.submit(search(`s${i}`)));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(stream);
+  const sizes = runner.batches.slice(1).map((x) => x.length);
+  assert.ok((sizes[0] ?? 0) >= 5 && (sizes[0] ?? 0) <= 25, `stream batches ${sizes}`);
+  t = performance.now();
+  await b.submit(search('a', 100));
+  assert.ok(performance.now() - t < 25, 'a request that fills a batch does not wait');
   await b.close();
 });
 

@@ -14,6 +14,8 @@ export interface BatcherOptions {
   maxBatch: number;
   /** How long the oldest waiting request may wait for others to join its batch. */
   maxWaitMs: number;
+  /** The wait also ends once no request has arrived for this long (default 1 ms; at most maxWaitMs). */
+  quietMs?: number;
   /** Requests waiting for a runner; one more is refused with SERVER_BUSY instead of growing memory. */
   maxQueue: number;
 }
@@ -30,8 +32,10 @@ interface Pending {
 
 /**
  * Dynamic batching: requests wait in a bounded queue; when a runner is free, requests are packed into one
- * batch up to `maxBatch` texts. A lone request waits at most `maxWaitMs` for company, and never when the
- * queue already fills a batch or the server is shutting down.
+ * batch up to `maxBatch` texts. A request waits at most `maxWaitMs` for company, less once arrivals pause for
+ * `quietMs` (clients that send together arrive within a millisecond; waiting out the full bound after the
+ * burst only adds latency), and never when the queue already fills a batch or the server is shutting down.
+ * While every runner is busy, requests gather anyway: that is where the large batches come from under load.
  */
 export class Batcher {
   readonly options: BatcherOptions;
@@ -39,6 +43,7 @@ export class Batcher {
   onBatch: ((requests: number, texts: number) => void) | undefined;
   private readonly queue: Pending[] = [];
   private queuedTexts = 0;
+  private lastArrival = 0;
   private readonly idle: BatchRunner[] = [];
   private readonly all: BatchRunner[] = [];
   private running = 0;
@@ -49,8 +54,9 @@ export class Batcher {
 
   constructor(options: BatcherOptions) {
     for (const [k, v] of Object.entries(options)) {
-      if (k !== 'batching' && (typeof v !== 'number' || !(v >= 0) || (k !== 'maxWaitMs' && !(v >= 1)))) {
-        throw new SemsearchError('INVALID_ARGUMENT', `batching option ${k} must be a ${k === 'maxWaitMs' ? 'non-negative number' : 'positive integer'}, got ${v}`, { field: k });
+      const ms = k === 'maxWaitMs' || k === 'quietMs';
+      if (k !== 'batching' && v !== undefined && (typeof v !== 'number' || !(v >= 0) || (!ms && !(Number.isInteger(v) && v >= 1)))) {
+        throw new SemsearchError('INVALID_ARGUMENT', `batching option ${k} must be a ${ms ? 'non-negative number' : 'positive integer'}, got ${v}`, { field: k });
       }
     }
     this.options = options;
@@ -97,7 +103,8 @@ export class Batcher {
     }
     return new Promise<JobResult>((resolve, reject) => {
       const texts = jobTexts(job);
-      this.queue.push({ job, texts, enqueued: performance.now(), resolve, reject });
+      this.lastArrival = performance.now();
+      this.queue.push({ job, texts, enqueued: this.lastArrival, resolve, reject });
       this.queuedTexts += texts;
       this.pump();
     });
@@ -148,7 +155,9 @@ export class Batcher {
     }
     while (this.idle.length > 0 && this.queue.length > 0) {
       if (this.options.batching && !this.flushing && this.queuedTexts < this.options.maxBatch) {
-        const wait = (this.queue[0] as Pending).enqueued + this.options.maxWaitMs - performance.now();
+        const quiet = Math.min(this.options.quietMs ?? 1, this.options.maxWaitMs);
+        const deadline = Math.min((this.queue[0] as Pending).enqueued + this.options.maxWaitMs, this.lastArrival + quiet);
+        const wait = deadline - performance.now();
         if (wait > 0) {
           this.timer = setTimeout(() => this.pump(), Math.ceil(wait));
           return;

@@ -297,6 +297,7 @@ export function buildSchemas(limits: Limits) {
           enabled: { type: 'boolean' },
           maxBatch: { type: 'integer' },
           maxWaitMs: { type: 'number' },
+          quietMs: { type: 'number' },
           maxQueue: { type: 'integer' },
           workers: { type: 'integer' },
         },

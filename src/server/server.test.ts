@@ -252,7 +252,7 @@ describe('semsearch serve: load and lifecycle', () => {
 
   test('/ready is 503 until the model is loaded; a full queue answers 503 with Retry-After; close() finishes what is in flight', async () => {
     // A long batching wait keeps the first request queued, so the queue limit of 1 is hit deterministically.
-    const server = await createServer({ index: fixture.index, maxQueue: 1, maxWaitMs: 5000, waitForReady: false, log: () => undefined });
+    const server = await createServer({ index: fixture.index, maxQueue: 1, maxWaitMs: 5000, quietMs: 5000, waitForReady: false, log: () => undefined });
     const early = await fetch(`${server.url}/ready`);
     assert.equal(early.status, 503);
     assert.equal(early.headers.get('retry-after'), '1');

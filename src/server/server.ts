@@ -29,6 +29,8 @@ export interface ServeOptions {
   maxBatch?: number;
   /** Longest wait of a request for others to share its batch, in ms (default 5). */
   maxWaitMs?: number;
+  /** The wait ends early once no request has arrived for this long, in ms (default 1). */
+  quietMs?: number;
   /** Requests waiting for a worker before 503 SERVER_BUSY (default 256). */
   maxQueue?: number;
   limits?: Partial<Limits>;
@@ -132,6 +134,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     maxBatch: options.maxBatch ?? DEFAULT_BATCHING.maxBatch,
     maxWaitMs: options.maxWaitMs ?? DEFAULT_BATCHING.maxWaitMs,
     maxQueue: options.maxQueue ?? DEFAULT_BATCHING.maxQueue,
+    ...(options.quietMs !== undefined ? { quietMs: options.quietMs } : {}),
   };
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
@@ -193,7 +196,18 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
         if (summary === undefined) return httpError('SERVER_NOT_READY', 'the model and index are loading');
         return {
           status: 200,
-          body: { ...summary, limits, batching: { enabled: batching.batching, maxBatch: batching.maxBatch, maxWaitMs: batching.maxWaitMs, maxQueue: batching.maxQueue, workers } },
+          body: {
+            ...summary,
+            limits,
+            batching: {
+              enabled: batching.batching,
+              maxBatch: batching.maxBatch,
+              maxWaitMs: batching.maxWaitMs,
+              quietMs: Math.min(batching.quietMs ?? 1, batching.maxWaitMs),
+              maxQueue: batching.maxQueue,
+              workers,
+            },
+          },
         };
       },
     },

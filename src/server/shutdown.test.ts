@@ -14,7 +14,7 @@ after(() => fixture?.cleanup());
 
 test('semsearch serve: SIGTERM finishes the request in flight, refuses new connections and exits 0', async () => {
   // A long batching wait holds the request inside the server when the signal comes.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', fixture.index, '--port', '0', '--max-wait-ms', '1500'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', fixture.index, '--port', '0', '--max-wait-ms', '1500', '--quiet-ms', '1500'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,7 +39,7 @@ test('semsearch serve: SIGTERM finishes the request in flight, refuses new conne
     const r = await inFlight;
     assert.equal(r.status, 200, r.text);
     assert.equal((r.json['results'] as { hits: unknown[] }[])[0]?.hits.length, 3);
-    assert.ok(performance.now() - t < 1400, 'shutdown sends the waiting batch at once instead of waiting out max-wait-ms');
+    assert.ok(performance.now() - t < 1400, 'shutdown sends the waiting batch at once instead of waiting out the batching delay');
     assert.equal(await exited, 0, err);
     assert.match(err, /SIGTERM: finishing requests in flight/);
     assert.match(err, /stopped/);

@@ -11,6 +11,7 @@ const FLAGS: FlagSpec = {
   'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
   'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
   'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
+  'quiet-ms': { type: 'number', description: 'the batching wait ends once no request has arrived for this long (default 1)' },
   'max-queue': { type: 'number', description: 'requests waiting for a worker before 503 (default 256)' },
   'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
   'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
@@ -48,6 +49,7 @@ export const serveCommand: Command = {
       ...(num('max-batch') !== undefined ? { maxBatch: num('max-batch') } : {}),
       ...(num('max-wait-ms') !== undefined ? { maxWaitMs: num('max-wait-ms') } : {}),
       ...(num('max-queue') !== undefined ? { maxQueue: num('max-queue') } : {}),
+      ...(num('quiet-ms') !== undefined ? { quietMs: num('quiet-ms') } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.
