@@ -1,4 +1,4 @@
-import { fromFloat16Bits } from '../tensor/float16.js';
+import { FLOAT16_VALUES } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import type { IndexPrecision } from './manifest.js';
 import type { ShardVectors } from './shards.js';
@@ -48,7 +48,6 @@ function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: Arra
 export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
   const { dim, k, precision } = o;
   const results: ScoredRow[][] = [];
-  const scratch = new Float32Array(dim);
   for (let qi = 0; qi < queries.rows; qi++) {
     const q = queries.row(qi);
     const top = new TopK(k);
@@ -69,8 +68,7 @@ export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o:
           score = Math.fround(score);
         } else if (precision === 'float16') {
           const h = d as Uint16Array;
-          for (let i = 0; i < dim; i++) scratch[i] = fromFloat16Bits(h[off + i] as number);
-          for (let i = 0; i < dim; i++) score += (q[i] as number) * (scratch[i] as number);
+          for (let i = 0; i < dim; i++) score += (q[i] as number) * (FLOAT16_VALUES[h[off + i] as number] as number);
         } else {
           const c = d as Int8Array;
           const a = (affine as { a: Float64Array }).a;
