@@ -88,3 +88,15 @@ test('exact search on worker threads returns what one thread returns (binary: at
     }
   }
 });
+
+test('binary hamming distances are the same whether rows are read as words or as bytes', () => {
+  const dim = 96;
+  const m = gaussian(500, dim, 11);
+  const enc = encodeShard(m, 'binary', rangesOf(m));
+  // A copy at an odd byte offset forces the byte-at-a-time path.
+  const odd = new Uint8Array(enc.data.length + 1).subarray(1);
+  odd.set(enc.data);
+  const q = gaussian(4, dim, 12);
+  const o = { k: 20, dim, precision: 'binary' as const, rescore: false };
+  assert.deepEqual(exactSearch(q, [{ rows: enc.rows, data: odd }], o), exactSearch(q, [{ rows: enc.rows, data: enc.data }], o));
+});

@@ -92,13 +92,27 @@ function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: Exact
   for (let i = 0; i < dim; i++) if ((q[i] as number) > 0) qbits[i >> 3] = (qbits[i >> 3] as number) | (0x80 >> (i & 7));
   const candidates = new TopK(o.rescore === false ? k : k * (o.rescoreMultiplier ?? 4));
   const where: { shard: number; row: number }[] = [];
+  // 32 bits at a time with a SWAR popcount when rows are whole words: four times fewer steps than bytes.
+  const words = bytes % 4 === 0 ? bytes / 4 : 0;
+  const qwords = words > 0 ? new Uint32Array(qbits.buffer, 0, words) : undefined;
   let base = 0;
   shards.forEach((s, si) => {
     const d = s.data as Uint8Array;
+    const w = qwords !== undefined && d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, (s.rows * bytes) / 4) : undefined;
     for (let r = 0; r < s.rows; r++) {
       let dist = 0;
-      const off = r * bytes;
-      for (let b = 0; b < bytes; b++) dist += POPCOUNT[((d[off + b] as number) ^ (qbits[b] as number)) & 0xff] as number;
+      if (w !== undefined && qwords !== undefined) {
+        const off = r * words;
+        for (let b = 0; b < words; b++) {
+          let x = ((w[off + b] as number) ^ (qwords[b] as number)) >>> 0;
+          x -= (x >>> 1) & 0x55555555;
+          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+          dist += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+        }
+      } else {
+        const off = r * bytes;
+        for (let b = 0; b < bytes; b++) dist += POPCOUNT[((d[off + b] as number) ^ (qbits[b] as number)) & 0xff] as number;
+      }
       if (-dist >= candidates.threshold) candidates.push(-dist, base + r);
     }
     where.push({ shard: si, row: base });
