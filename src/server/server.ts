@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { SemsearchError } from '../errors.js';
 import { Batcher, DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { httpError, toHttpError, type HttpError } from './http-errors.js';
@@ -19,7 +20,7 @@ export interface ServeOptions {
   host?: string;
   /** Inference worker threads, each with its own copy of the model and index (default 1). */
   workers?: number;
-  /** ONNX Runtime threads per worker (default: ONNX Runtime's choice). */
+  /** ONNX Runtime threads per worker (default: the cores less one, for the HTTP thread, shared by the workers; at least 1). */
   threads?: number;
   /** Check every shard's sha256 when the index is opened (default true). */
   verify?: boolean;
@@ -341,7 +342,10 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   });
   const port = (http.address() as AddressInfo).port;
 
-  const init = { index: options.index, ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.verify !== undefined ? { verify: options.verify } : {}) };
+  // ONNX Runtime's default, a thread per core, competes with the HTTP thread for the same cores: on 2 cores
+  // one model thread answered 30-75% more requests per second than two (bench/serve-load.ts, MiniLM-L6).
+  const threads = options.threads ?? Math.max(1, Math.floor((availableParallelism() - 1) / workers));
+  const init = { index: options.index, threads, ...(options.verify !== undefined ? { verify: options.verify } : {}) };
   let pool: WorkerPool | undefined;
   const ready = WorkerPool.start(init, workers, batcher, log).then(
     (started) => {
