@@ -158,6 +158,22 @@ describe('semsearch serve: the HTTP API', () => {
     );
   });
 
+  test('inference runs off the event loop: /health answers while the model works', async () => {
+    const long = passages(8).map((p) => p.text.repeat(8).slice(0, 4900));
+    let finished = 0;
+    const heavy = Array.from({ length: 6 }, () => postJson(`${url}/encode`, { texts: long }).then((r) => (finished++, r)));
+    await new Promise((r) => setTimeout(r, 20));
+    const t = performance.now();
+    const health = await fetch(`${url}/health`);
+    const ms = performance.now() - t;
+    assert.equal(health.status, 200);
+    const during = finished;
+    const done = await Promise.all(heavy);
+    assert.ok(done.every((r) => r.status === 200));
+    assert.ok(during < 6, 'the encodes were still running when /health answered');
+    assert.ok(ms < 200, `/health took ${ms.toFixed(1)} ms while the model was busy`);
+  });
+
   test('client mistakes are 4xx with a JSON code and message, never a 500 or a stack', async () => {
     const cases: [string, unknown, number, string, string?][] = [
       ['/search', '{"query": "a",', 400, 'INVALID_JSON'],
