@@ -234,7 +234,7 @@ function sizes(m: BenchModel): { docs: number; queries: number } {
   };
 }
 
-function peerConfigs(m: BenchModel): Config[] {
+function peerConfigs(m: BenchModel, index: number): Config[] {
   const int8 = m.files.int8;
   const c: Config[] = [{ id: 'semsearch-fp32', label: 'semsearch fp32', system: 'semsearch', precision: 'fp32', file: m.files.fp32 }];
   if (int8) c.push({ id: 'semsearch-int8', label: 'semsearch int8', system: 'semsearch', precision: 'int8', file: int8 });
@@ -246,8 +246,8 @@ function peerConfigs(m: BenchModel): Config[] {
   }
   c.push({ id: 'tjs-fp32', label: 'transformers.js fp32', system: 'transformers.js', precision: 'fp32', file: m.files.fp32, order: 'input' });
   if (int8) c.push({ id: 'tjs-int8', label: 'transformers.js int8', system: 'transformers.js', precision: 'int8', file: int8, order: 'input' });
-  if (opts.tjsSorted) {
-    // fp32 only: the engine-against-engine comparison once per model keeps the run under half an hour.
+  if (opts.tjsSorted && (index === 0 || opts.quick)) {
+    // fp32 and the first model only: the engine-against-engine comparison once keeps the run short.
     c.push({ id: 'tjs-sorted-fp32', label: 'transformers.js fp32, length-sorted batches', system: 'transformers.js', precision: 'fp32', file: m.files.fp32, order: 'sorted' });
   }
   return c;
@@ -263,7 +263,7 @@ async function measureModel(name: string, index: number): Promise<void> {
   const n = sizes(m);
   const texts = { queries: sampleByLength(corpora.queries, n.queries, 1), docs: sampleByLength(corpora.docs, n.docs, 2) };
   log(`\n${m.label}: ${n.queries} queries, ${n.docs} docs per pass, ${opts.reps} timed pass(es) after a warm-up batch`);
-  const configs = peerConfigs(m);
+  const configs = peerConfigs(m, index);
   // Rotate the order per model so slow drift of the machine does not always favour the same system.
   const rot = index % configs.length;
   const ordered = [...configs.slice(rot), ...configs.slice(0, rot)];
@@ -350,20 +350,25 @@ async function measureLevers(name: string): Promise<void> {
   log(`\nspeed levers on ${m.label} (semsearch only; each against the default configuration of the same run)`);
   const n = sizes(m);
   const texts = { queries: sampleByLength(corpora.queries, n.queries, 1), docs: sampleByLength(corpora.docs, n.docs, 2) };
-  const variants = ensureVariants(opts, name, repoRoot, ['O1', 'O2'], log);
+  // O2 only: O1 is the basic level that ONNX Runtime applies at load anyway.
+  const variants = ensureVariants(opts, name, repoRoot, ['O2'], log);
   const f = m.files.fp32;
   const levers: { lever: string; detail: string; config: Config }[] = [
     { lever: 'baseline', detail: `defaults: onnx/model.onnx, graph optimisation "all", arena and memory pattern on, spinning on, ${opts.threads} intra-op threads, batch ${opts.batchSize}, length-sorted`, config: { id: 'baseline', label: 'baseline', system: 'semsearch', precision: 'fp32', file: f, levers: {} } },
     { lever: 'no length sorting', detail: `batches of ${opts.batchSize} in the given order (padding to each batch's longest)`, config: { id: 'unsorted', label: 'unsorted', system: 'semsearch', precision: 'fp32', file: f, levers: { order: 'input' } } },
     { lever: 'graph optimisation "basic"', detail: 'constant folding and redundant-node removal only', config: { id: 'opt-basic', label: 'basic', system: 'semsearch', precision: 'fp32', file: f, levers: { graphOptimizationLevel: 'basic' } } },
     { lever: 'graph optimisation "extended"', detail: 'basic + operator fusions, no layout transforms', config: { id: 'opt-extended', label: 'extended', system: 'semsearch', precision: 'fp32', file: f, levers: { graphOptimizationLevel: 'extended' } } },
-    { lever: 'graph optimisation "disabled"', detail: 'no graph optimisation', config: { id: 'opt-disabled', label: 'disabled', system: 'semsearch', precision: 'fp32', file: f, levers: { graphOptimizationLevel: 'disabled' } } },
     { lever: 'memory arena off', detail: 'enableCpuMemArena: false', config: { id: 'no-arena', label: 'no arena', system: 'semsearch', precision: 'fp32', file: f, levers: { enableCpuMemArena: false } } },
     { lever: 'memory pattern off', detail: 'enableMemPattern: false (shapes change every batch)', config: { id: 'no-pattern', label: 'no pattern', system: 'semsearch', precision: 'fp32', file: f, levers: { enableMemPattern: false } } },
     { lever: 'no spinning', detail: 'session.intra_op.allow_spinning = 0', config: { id: 'no-spin', label: 'no spin', system: 'semsearch', precision: 'fp32', file: f, levers: { allowSpinning: false } } },
   ];
   for (const [level, file] of Object.entries(variants)) {
     levers.push({ lever: `hub variant ${level}`, detail: `onnx/model_${level}.onnx made by sentence-transformers' export_optimized_onnx_model (optimum ORTOptimizer)`, config: { id: `variant-${level}`, label: level, system: 'semsearch', precision: 'fp32', file: relative(m.dir, file), levers: {} } });
+  }
+  if (opts.threads >= 2) {
+    const w = opts.threads;
+    levers.push({ lever: `workers: ${w} (x 1 thread)`, detail: `loadModel({ workers: ${w}, threads: ${opts.threads} }): ${w} ONNX Runtime sessions on worker threads, one intra-op thread each, batches in flight at once; tokenising overlaps the runs; weights loaded ${w} times`, config: { id: 'workers', label: 'workers', system: 'semsearch', precision: 'fp32', file: f, levers: { workers: w } } });
+    if (m.files.int8) levers.push({ lever: `int8 + workers: ${w}`, detail: 'the qint8_avx512_vnni variant on the worker pool (against the fp32 baseline)', config: { id: 'int8-workers', label: 'int8 workers', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: { workers: w } } });
   }
   if (m.files.int8) levers.push({ lever: 'hub variant qint8_avx512_vnni', detail: 'dynamic int8 quantization (different outputs: cosine vs fp32 in the model table)', config: { id: 'int8', label: 'int8', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: {} } });
   let base: Measured | null = null;
@@ -440,8 +445,8 @@ async function measureBatch(name: string): Promise<void> {
   log(`\nbatch size and padding on ${m.label} (semsearch fp32)`);
   const n = sizes(m);
   const texts = { queries: sampleByLength(corpora.queries, n.queries, 1), docs: sampleByLength(corpora.docs, n.docs, 2) };
-  const cases: { batchSize: number; order: 'sorted' | 'input' }[] = [1, 8, 16, 32, 64, 128].map((batchSize) => ({ batchSize, order: 'sorted' as const }));
-  cases.push({ batchSize: opts.batchSize, order: 'input' }, { batchSize: 128, order: 'input' });
+  const cases: { batchSize: number; order: 'sorted' | 'input' }[] = [1, 16, 32, 64, 128].map((batchSize) => ({ batchSize, order: 'sorted' as const }));
+  cases.push({ batchSize: opts.batchSize, order: 'input' });
   for (const c of cases) {
     const r = await run({ id: `batch-${c.batchSize}-${c.order}`, label: '', system: 'semsearch', precision: 'fp32', file: m.files.fp32, batchSize: c.batchSize, levers: { order: c.order } }, m, texts);
     const parts: string[] = [];
@@ -453,6 +458,20 @@ async function measureBatch(name: string): Promise<void> {
     }
     log(`  batch ${String(c.batchSize).padStart(3)} ${c.order.padEnd(6)}  ${parts.join('  ')}`);
   }
+}
+
+/** Write what has been measured so far, so an interrupted run still leaves its numbers. */
+function writeOut(final: boolean): void {
+  results.finished = new Date().toISOString();
+  results.targets = [];
+  evaluateTargets();
+  if (!final) results.notes = results.notes.filter((n) => !n.startsWith('partial:')).concat(['partial: the run was still going when this was written']);
+  else results.notes = results.notes.filter((n) => !n.startsWith('partial:'));
+  if (opts.out) {
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, JSON.stringify(results, null, 1) + '\n');
+  }
+  if (opts.docsMd) writeMarkdown(results, opts.docsMd, opts.out ? relative(dirname(opts.docsMd), opts.out) : null);
 }
 
 function evaluateTargets(): void {
@@ -484,11 +503,17 @@ async function main(): Promise<void> {
     log(`GEMM ceiling (torch.mm 2048x2048, ${opts.threads} threads, best of 5): ${fmt(results.gemm.gflops)} GFLOP/s = ${fmt(results.gemm.peakShare * 100)}% of peak (others used ${fmt(q.busyCores, 2)} cores before)`);
   }
   let i = 0;
-  for (const name of opts.models) await measureModel(name, i++);
+  for (const name of opts.models) {
+    await measureModel(name, i++);
+    writeOut(false);
+  }
   const leverModel = opts.models.includes(REAL_MODEL_NAME) ? REAL_MODEL_NAME : (opts.models[0] as string);
   if (opts.sections.includes('levers')) await measureLevers(leverModel);
+  writeOut(false);
   if (opts.sections.includes('scaling')) await measureScaling([leverModel, ...opts.models.filter((n) => n === 'distilbert')]);
+  writeOut(false);
   if (opts.sections.includes('batch')) await measureBatch(leverModel);
+  writeOut(false);
   if (opts.sections.includes('quality')) {
     const dir = modelDir(opts, REAL_MODEL_NAME);
     const m = describeModel(REAL_MODEL_NAME, dir, false);
@@ -500,21 +525,20 @@ async function main(): Promise<void> {
       log(`  NDCG@10 fp32 ${fmt(q.ndcg10['fp32'] as number, 4)}  int8 ${fmt(q.ndcg10['int8'] as number, 4)}  loss ${fmt(q.lossPoints, 2)} points (BM25 ${fmt(q.bm25Ndcg10, 4)}); ${q.passages} passages in ${fmt(q.seconds['fp32'] as number)} s / ${fmt(q.seconds['int8'] as number)} s`);
     }
   }
-  evaluateTargets();
-  results.finished = new Date().toISOString();
   results.notes.push(`others' CPU use sampled after the run: ${fmt(await cpuBusyCores(1000), 2)} cores`);
+  writeOut(true);
   printSummary(results, log);
-  if (opts.out) {
-    mkdirSync(dirname(opts.out), { recursive: true });
-    writeFileSync(opts.out, JSON.stringify(results, null, 1) + '\n');
-    log(`\nresults: ${relative(process.cwd(), opts.out)}`);
-  }
-  if (opts.docsMd) {
-    writeMarkdown(results, opts.docsMd, opts.out ? relative(dirname(opts.docsMd), opts.out) : null);
-    log(`report: ${relative(process.cwd(), opts.docsMd)}`);
-  }
+  if (opts.out) log(`\nresults: ${relative(process.cwd(), opts.out)}`);
+  if (opts.docsMd) log(`report: ${relative(process.cwd(), opts.docsMd)}`);
 }
 
+// An interrupted run removes its scratch folder too (the child in flight ends with the terminal's signal).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    rmSync(workDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 try {
   await main();
 } finally {

@@ -16,6 +16,8 @@ export interface SemsearchLevers {
   enableCpuMemArena?: boolean;
   enableMemPattern?: boolean;
   allowSpinning?: boolean;
+  /** loadModel's `workers`: sessions on worker threads sharing the thread budget. */
+  workers?: number;
 }
 
 export interface EncodeJob {

@@ -47,8 +47,8 @@ const HELP = `npm run bench -- [options]
   --out FILE            results JSON (default bench/results/<date>.json; --quick: none unless given)
   --docs-md FILE        markdown report (default docs/BENCHMARK.md; --quick: none unless given)
   --max-busy C          wait until others use fewer than C cores before each measurement (default 0.35)
-  --max-wait S          give up waiting after S seconds and measure anyway, flagged (default 600)
-  --retries N           measure again when others used more than --max-busy cores during a measurement (default 2; --quick 0)
+  --max-wait S          give up waiting after S seconds and measure anyway, flagged (default 90; --quick 10)
+  --retries N           measure again when others used more than --max-busy cores during a measurement (default 1; --quick 0)
 
 Environment: SEMSEARCH_DATA (shared data folder, default ../shared/data), SEMSEARCH_BENCH_CACHE
 (default /root/.cache/semsearch): bench-models/, real/, bench-variants/.`;
@@ -74,8 +74,8 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
     out: quick ? null : `${repoRoot}/bench/results/${date}.json`,
     docsMd: quick ? null : `${repoRoot}/docs/BENCHMARK.md`,
     maxBusyCores: 0.35,
-    maxWaitSeconds: 600,
-    retries: quick ? 0 : 2,
+    maxWaitSeconds: quick ? 10 : 90,
+    retries: quick ? 0 : 1,
     tjsSorted: !quick,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -47,7 +47,7 @@ function throughputTable(r: BenchResults): string[] {
       const cos = d?.cosineVsSemsearch ? `${d.cosineVsSemsearch.min.toFixed(6)} (vs ${d.cosineVsSemsearch.against})` : '–';
       const unit = c.config.precision === 'int8' ? 'GOP/s' : '';
       lines.push(
-        `| ${mr.model.name} | ${c.config.label} | ${f(q?.throughput.median)} | ${f((q?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.throughput.median)} | ${f((d?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.gflops)}${unit ? ' ' + unit : ''} (${f((d?.peakShare ?? Number.NaN) * 100, 0)}%) | ${cos} | ${f(c.loadSeconds, 1)} | ${f(c.peakRssMB, 0)} | ${f(c.contention.othersCores, 2)} |`,
+        `| ${mr.model.name} | ${c.config.label} | ${f(q?.throughput.median)} | ${f((q?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.throughput.median)} | ${f((d?.throughput.spread ?? Number.NaN) * 100, 0)}% | ${f(d?.gflops)}${unit ? ' ' + unit : ''} (${f((d?.peakShare ?? Number.NaN) * 100, 0)}%) | ${cos} | ${f(c.loadSeconds, 1)} | ${f(c.peakRssMB, 0)} | ${f(c.contention.othersCores, 2)} (+${f(c.contention.nicedCores, 2)} niced) |`,
       );
     }
   }
@@ -85,7 +85,7 @@ export function generatedSection(r: BenchResults, jsonPath: string | null): stri
   L.push('');
   L.push(...throughputTable(r));
   L.push('');
-  L.push("Others' cores: CPU that other processes used while the measurement ran (machine busy time from /proc/stat less the benchmark's own and its child's), averaged over the child's life; a measurement over the limit is repeated (up to the retry count) and the least disturbed attempt kept.");
+  L.push("Others' cores: CPU that other processes used while the measurement ran (machine busy time from /proc/stat less the benchmark's own and its child's), averaged over the child's life, and in brackets what ran at nice > 0 (it yields to the benchmark and mostly fills idle moments, so it does not trigger a repeat); a measurement over the limit is repeated (up to the retry count) and the least disturbed attempt kept.");
   L.push('');
   L.push('GFLOP/s count useful work only (real tokens, no padding): 2 flops per multiply-add of the encoder layers (Q/K/V/output projections, FFN, attention scores and weighted sums). int8 rows are in GOP/s against the int8 peak. Cosine: row-wise, each peer against semsearch of the same precision on the same texts (semsearch int8 against semsearch fp32). Peak RSS is the whole process (`process.resourceUsage().maxRSS`, Python `ru_maxrss`).');
   L.push('');

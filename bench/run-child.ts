@@ -18,18 +18,24 @@ export function childCommand(job: { system?: string; kind: string }, repoRoot: s
 }
 
 /** Machine-wide busy ticks and this process's own ticks plus those of its reaped children (/proc, clock ticks). */
-function ticks(): { busy: number; self: number; children: number } {
+function ticks(): { busy: number; nice: number; self: number; children: number } {
   const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1, 9).map(Number);
   const busy = v.reduce((a, b) => a + b, 0) - (v[3] ?? 0) - (v[4] ?? 0);
+  const nice = v[1] ?? 0;
   const stat = readFileSync('/proc/self/stat', 'utf8');
   // Fields after the ")" that closes the command name: utime is the 14th field overall, then stime, cutime, cstime.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { busy, self: (f[11] ?? 0) + (f[12] ?? 0), children: (f[13] ?? 0) + (f[14] ?? 0) };
+  return { busy, nice, self: (f[11] ?? 0) + (f[12] ?? 0), children: (f[13] ?? 0) + (f[14] ?? 0) };
 }
 
-/** CPU used by other processes while a child ran, in cores on average: machine busy time less ours and the child's. */
+/**
+ * CPU used by other processes while a child ran, in cores on average: machine busy time less ours and the
+ * child's. Work at nice > 0 is counted apart: it yields to the benchmark and mostly fills idle gaps.
+ */
 export interface Contention {
+  /** Others at normal priority: what decides whether a measurement is repeated. */
   othersCores: number;
+  nicedCores: number;
   childCores: number;
   seconds: number;
 }
@@ -69,7 +75,8 @@ export async function runChild<T = EncodeResult>(
   // Clock ticks are 1/100 s on Linux (USER_HZ), for /proc/stat and /proc/self/stat alike.
   const child = (after.children - before.children) / 100;
   const mine = (after.self - before.self) / 100;
-  const others = (after.busy - before.busy) / 100 - child - mine;
-  const contention = { othersCores: Math.max(0, others / seconds), childCores: child / seconds, seconds };
+  const niced = (after.nice - before.nice) / 100;
+  const others = (after.busy - before.busy) / 100 - child - mine - niced;
+  const contention = { othersCores: Math.max(0, others / seconds), nicedCores: niced / seconds, childCores: child / seconds, seconds };
   return { ...(JSON.parse(readFileSync(job.resultFile, 'utf8')) as T), contention };
 }

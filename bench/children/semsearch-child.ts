@@ -40,7 +40,7 @@ const session = {
   ...(levers.enableMemPattern !== undefined ? { enableMemPattern: levers.enableMemPattern } : {}),
   ...(levers.allowSpinning !== undefined ? { allowSpinning: levers.allowSpinning } : {}),
 };
-const model = await loadModelFromDir(job.modelDir, { onnxFile: job.onnxFile, threads: job.threads, session });
+const model = await loadModelFromDir(job.modelDir, { onnxFile: job.onnxFile, threads: job.threads, session, ...(levers.workers !== undefined ? { workers: levers.workers } : {}) });
 const result: EncodeResult = { loadSeconds: (performance.now() - t0) / 1000, versions: { node: process.versions.node, 'onnxruntime-node': onnxRuntimeVersion() }, workloads: {}, peakRssMB: 0 };
 for (const w of job.workloads) {
   const texts = JSON.parse(readFileSync(w.textsFile, 'utf8')) as string[];

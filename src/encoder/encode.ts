@@ -1,7 +1,7 @@
 import { SemsearchError } from '../errors.js';
 import type { ModelConfig, PoolingConfig } from '../model/config.js';
-import type { TransformerSession } from '../model/onnx-session.js';
-import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
+import type { TokenEmbeddings } from '../model/onnx-session.js';
+import type { TokenizedBatch, Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { Matrix } from '../tensor/matrix.js';
 import { isPrecision, quantizeEmbeddings, type Precision, type QuantizationRanges, type QuantizedMatrix } from '../tensor/quantize.js';
 import type { DenseLayer } from './dense.js';
@@ -35,10 +35,19 @@ export interface EncodeOptions {
 /** The modules after the transformer, built from the model's own files. */
 export type PostModule = { kind: 'pooling'; config: PoolingConfig } | { kind: 'dense'; layer: DenseLayer } | { kind: 'normalize' };
 
+/** What runs the transformer: one ONNX Runtime session, or a pool of them on worker threads. */
+export interface TransformerRunner {
+  readonly file: string;
+  run(batch: TokenizedBatch): Promise<TokenEmbeddings>;
+  dispose(): Promise<void>;
+  /** Batches that can run at once (a pool's worker count); 1 when absent. */
+  readonly concurrency?: number;
+}
+
 export interface EncoderParts {
   config: ModelConfig;
   tokenizer: Tokenizer;
-  session: TransformerSession;
+  session: TransformerRunner;
   modules: PostModule[];
 }
 
@@ -116,11 +125,7 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
 
   let out: Matrix | undefined;
   let done = 0;
-  for (let start = 0; start < order.length; start += batchSize) {
-    const idx = order.slice(start, start + batchSize);
-    const batchTexts = idx.map((i) => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string)));
-    const batch = tokenizer.encodeBatch(batchTexts, config.maxSeqLength);
-    const tokens = await session.run(batch);
+  const finish = (idx: number[], batch: TokenizedBatch, tokens: TokenEmbeddings): void => {
     const spans: PoolingSpans = { start: new Int32Array(batch.batchSize).fill(excludePrompt ? promptLength : 0), end: batch.lengths };
     let emb: Matrix | undefined;
     for (const m of parts.modules) {
@@ -134,7 +139,32 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     idx.forEach((orig, r) => (out as Matrix).data.set(result.row(r), orig * result.dim));
     done += idx.length;
     options.onProgress?.({ done, total: texts.length });
+  };
+  // A pool runs several batches at once; the next batch is tokenized while the workers run, and each result
+  // is pooled as it comes back. Rows land at their input positions, so the order of completion does not matter.
+  const concurrency = session.concurrency ?? 1;
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  for (let start = 0; start < order.length && failure === undefined; start += batchSize) {
+    const idx = order.slice(start, start + batchSize);
+    const batchTexts = idx.map((i) => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string)));
+    const batch = tokenizer.encodeBatch(batchTexts, config.maxSeqLength);
+    if (concurrency <= 1) {
+      finish(idx, batch, await session.run(batch));
+      continue;
+    }
+    const p: Promise<void> = session
+      .run(batch)
+      .then((tokens) => finish(idx, batch, tokens))
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure.error;
   const all = out as Matrix;
   if (precision === 'float32') return all;
   return quantizeEmbeddings(all, precision, {

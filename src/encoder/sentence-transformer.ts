@@ -1,11 +1,10 @@
 import { SemsearchError } from '../errors.js';
 import type { ModelConfig, SimilarityFnName } from '../model/config.js';
-import type { TransformerSession } from '../model/onnx-session.js';
 import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { SIMILARITY_FUNCTIONS } from '../score/similarity.js';
 import type { Matrix, MatrixLike } from '../tensor/matrix.js';
 import type { Precision, QuantizedMatrix } from '../tensor/quantize.js';
-import { encodeTexts, type EncodeOptions, type PostModule } from './encode.js';
+import { encodeTexts, type EncodeOptions, type PostModule, type TransformerRunner } from './encode.js';
 
 type FloatOptions = EncodeOptions & { precision?: 'float32' };
 type QuantOptions = EncodeOptions & { precision: Exclude<Precision, 'float32'> };
@@ -19,11 +18,11 @@ export class SentenceTransformer {
   readonly tokenizer: Tokenizer;
   /** The ONNX file in use. */
   readonly onnxFile: string;
-  private readonly session: TransformerSession;
+  private readonly session: TransformerRunner;
   private readonly modules: PostModule[];
   private disposed = false;
 
-  constructor(config: ModelConfig, tokenizer: Tokenizer, session: TransformerSession, modules: PostModule[]) {
+  constructor(config: ModelConfig, tokenizer: Tokenizer, session: TransformerRunner, modules: PostModule[]) {
     this.config = config;
     this.tokenizer = tokenizer;
     this.session = session;
