@@ -274,8 +274,9 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     try {
       body = parseJson(await readBody(req, limits.maxBodyBytes), req.headers['content-type']);
     } catch (e) {
+      const h = toHttpError(e);
       // The rest of an oversized body is not read: close the connection rather than parse it as a next request.
-      sendError(res, toHttpError(e), { Connection: 'close' });
+      sendError(res, h, h.status === 413 ? { Connection: 'close' } : {});
       return;
     }
     const invalid = validate(body, route.schema);
