@@ -184,7 +184,7 @@ async function run(config: Config, m: BenchModel, texts: Record<string, string[]
   return best as Measured;
 }
 
-async function runOnce(config: Config, m: BenchModel, texts: Record<string, string[]>): Promise<Omit<Measured, 'attempts'>> {
+async function runOnce(config: Config, m: BenchModel, texts: Record<string, string[]>, reps = opts.reps): Promise<Omit<Measured, 'attempts'>> {
   const tag = `c${++childCount}-${m.name}-${config.id}`;
   const workloads = Object.entries(texts).map(([name, t]) => {
     const textsFile = join(workDir, `${m.name}-${name}-${t.length}.texts.json`);
@@ -200,7 +200,7 @@ async function runOnce(config: Config, m: BenchModel, texts: Record<string, stri
     threads: config.threads ?? opts.threads,
     batchSize: config.batchSize ?? opts.batchSize,
     warmupTexts: config.batchSize ?? opts.batchSize,
-    reps: opts.reps,
+    reps,
     workloads,
     resultFile: join(workDir, `${tag}.result.json`),
     pooling: m.pooling,
@@ -264,22 +264,46 @@ async function measureModel(name: string, index: number): Promise<void> {
   const texts = { queries: sampleByLength(corpora.queries, n.queries, 1), docs: sampleByLength(corpora.docs, n.docs, 2) };
   log(`\n${m.label}: ${n.queries} queries, ${n.docs} docs per pass, ${opts.reps} timed pass(es) after a warm-up batch`);
   const configs = peerConfigs(m, index);
-  // Rotate the order per model so slow drift of the machine does not always favour the same system.
-  const rot = index % configs.length;
-  const ordered = [...configs.slice(rot), ...configs.slice(0, rot)];
   const runs: (Measured & { config: Config })[] = [];
-  for (const config of ordered) {
-    try {
-      const r = await run(config, m, texts);
-      runs.push({ config, ...r });
-      const w = r.res.workloads;
-      log(
-        `  ${config.label.padEnd(46)} queries ${fmt(throughput(w['queries']?.items ?? 0, w['queries']?.times ?? []).median).padStart(7)}/s  docs ${fmt(throughput(w['docs']?.items ?? 0, w['docs']?.times ?? []).median).padStart(7)}/s  peak RSS ${fmt(r.res.peakRssMB, 0)} MB  (others ${fmt(r.res.contention.othersCores, 2)} cores)`,
-      );
-    } catch (e) {
-      log(`  ${config.label}: FAILED ${(e as Error).message}`);
-      results.notes.push(`${m.name} ${config.label}: failed: ${(e as Error).message.split('\n')[0]}`);
+  // Rounds: every configuration is measured once per round (one timed pass each), in an order rotated per
+  // round, so that a neighbour's burst of CPU use lands on several systems instead of all passes of one.
+  const rounds = Math.max(1, opts.rounds);
+  const repsPerRound = Math.max(1, Math.round(opts.reps / rounds));
+  for (let round = 0; round < rounds; round++) {
+    const rot = (index + round) % configs.length;
+    const order = [...configs.slice(rot), ...configs.slice(0, rot)];
+    for (const config of order) {
+      try {
+        const r = rounds > 1 ? { ...(await runOnce(config, m, texts, repsPerRound)), attempts: 1 } : await run(config, m, texts);
+        const prev = runs.find((x) => x.config === config);
+        if (prev === undefined) runs.push({ config, ...r });
+        else {
+          // Pool the passes of all rounds; contention is averaged over them, memory is the worst round's.
+          for (const [w, wr] of Object.entries(r.res.workloads)) prev.res.workloads[w]?.times.push(...wr.times);
+          const n = round + 1;
+          prev.res.contention = {
+            othersCores: (prev.res.contention.othersCores * round + r.res.contention.othersCores) / n,
+            nicedCores: (prev.res.contention.nicedCores * round + r.res.contention.nicedCores) / n,
+            childCores: (prev.res.contention.childCores * round + r.res.contention.childCores) / n,
+            seconds: prev.res.contention.seconds + r.res.contention.seconds,
+          };
+          prev.res.peakRssMB = Math.max(prev.res.peakRssMB, r.res.peakRssMB);
+          prev.res.loadSeconds = Math.min(prev.res.loadSeconds, r.res.loadSeconds);
+          prev.emb = r.emb;
+          prev.attempts += 1;
+        }
+        if (round === rounds - 1) {
+          const w = (runs.find((x) => x.config === config) as Measured).res;
+          log(
+            `  ${config.label.padEnd(46)} queries ${fmt(throughput(w.workloads['queries']?.items ?? 0, w.workloads['queries']?.times ?? []).median).padStart(7)}/s  docs ${fmt(throughput(w.workloads['docs']?.items ?? 0, w.workloads['docs']?.times ?? []).median).padStart(7)}/s  peak RSS ${fmt(w.peakRssMB, 0)} MB  (others ${fmt(w.contention.othersCores, 2)} cores)`,
+          );
+        }
+      } catch (e) {
+        log(`  ${config.label}: FAILED ${(e as Error).message}`);
+        results.notes.push(`${m.name} ${config.label}: failed: ${(e as Error).message.split('\n')[0]}`);
+      }
     }
+    if (rounds > 1 && round < rounds - 1) log(`  round ${round + 1}/${rounds} done`);
   }
   const ours = runs.find((r) => r.config.id === 'semsearch-fp32');
   const lengths: Record<string, number[]> = {};

@@ -12,6 +12,8 @@ export interface BenchOptions {
   threads: number;
   batchSize: number;
   reps: number;
+  /** Peer comparison: measure every configuration once per round, `reps / rounds` passes each time. */
+  rounds: number;
   /** Documents per pass for a MiniLM-L6-sized model; larger models get fewer (same seconds per pass), never under minDocs. */
   docsBase: number;
   minDocs: number;
@@ -39,7 +41,8 @@ const HELP = `npm run bench -- [options]
   --sections a,b        ${SECTIONS.join(', ')} (default: all; --quick: peers)
   --threads N           intra-op threads for every system (default: the core count)
   --batch N             batch size for every system (default 32)
-  --reps N              timed repetitions after the warm-up (default 3; --quick 1)
+  --reps N              timed passes per workload after the warm-up (default 3; --quick 1)
+  --rounds N            peer comparison in N rounds over all systems, reps/N passes each (default 3; --quick 1)
   --docs N              documents per pass for a MiniLM-L6-sized model (default 192; bigger models fewer, min 64)
   --queries N           queries per pass for a MiniLM-L6-sized model (default 243)
   --no-tjs-sorted       skip transformers.js on length-sorted batches
@@ -47,7 +50,7 @@ const HELP = `npm run bench -- [options]
   --out FILE            results JSON (default bench/results/<date>.json; --quick: none unless given)
   --docs-md FILE        markdown report (default docs/BENCHMARK.md; --quick: none unless given)
   --max-busy C          wait until others use fewer than C cores before each measurement (default 0.35)
-  --max-wait S          give up waiting after S seconds and measure anyway, flagged (default 90; --quick 10)
+  --max-wait S          give up waiting after S seconds and measure anyway, flagged (default 30; --quick 10)
   --retries N           measure again when others used more than --max-busy cores during a measurement (default 1; --quick 0)
 
 Environment: SEMSEARCH_DATA (shared data folder, default ../shared/data), SEMSEARCH_BENCH_CACHE
@@ -63,6 +66,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
     threads: cpus().length,
     batchSize: 32,
     reps: quick ? 1 : 3,
+    rounds: quick ? 1 : 3,
     docsBase: quick ? 48 : 192,
     minDocs: quick ? 32 : 64,
     queriesBase: quick ? 64 : 243,
@@ -74,7 +78,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
     out: quick ? null : `${repoRoot}/bench/results/${date}.json`,
     docsMd: quick ? null : `${repoRoot}/docs/BENCHMARK.md`,
     maxBusyCores: 0.35,
-    maxWaitSeconds: quick ? 10 : 90,
+    maxWaitSeconds: quick ? 10 : 30,
     retries: quick ? 0 : 1,
     tjsSorted: !quick,
   };
@@ -114,6 +118,9 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
         break;
       case '--reps':
         o.reps = int();
+        break;
+      case '--rounds':
+        o.rounds = int();
         break;
       case '--docs':
         o.docsBase = int();

@@ -60,7 +60,7 @@ export function generatedSection(r: BenchResults, jsonPath: string | null): stri
   L.push(`Run of ${r.date} (${r.started} → ${r.finished}), commit \`${r.git.commit.slice(0, 12)}\`${r.git.dirty ? ' with uncommitted changes in src/ or bench/' : ''}: \`${r.command}\`${jsonPath ? `; every number below is in [\`${jsonPath}\`](${jsonPath})` : ''}.`);
   L.push('');
   L.push(`Machine: ${m.modelName} (${m.vendor}, family ${m.family} model ${m.model}), ${m.cores} cores, ${m.threadsPerCore} thread/core, ${m.mhz.toFixed(0)} MHz, ${f(m.memoryGiB, 0)} GiB, ${m.hypervisor ?? 'bare metal'}; load average at start ${r.loadAverageAtStart.map((x) => x.toFixed(2)).join(' / ')}. ` +
-    `Settings: ${r.settings.threads} intra-op threads for every system, batch ${r.settings.batchSize}, ${r.settings.reps} timed passes after a warm-up batch, median and spread ((max − min) / median) of the passes. ` +
+    `Settings: ${r.settings.threads} intra-op threads for every system, batch ${r.settings.batchSize}; peers compared in ${r.settings.rounds} round(s) over all systems (order rotated each round), ${r.settings.reps} timed passes per workload in all, each process warmed up with one batch; median and spread ((max − min) / median) of the passes. ` +
     `Before every measurement the run waits until other processes use < ${r.settings.maxBusyCores} cores (sampled over 1 s).`);
   const busy = r.models.flatMap((mr) => mr.results.filter((c) => !c.quiet.quiet).map((c) => `${mr.model.name} ${c.config.label}`));
   if (busy.length > 0) L.push('', `Measured on a busy machine (waited ${r.settings.maxWaitSeconds} s in vain): ${busy.join(', ')}.`);
