@@ -42,7 +42,8 @@ const HELP = `npm run bench -- [options]
   --threads N           intra-op threads for every system (default: the core count)
   --batch N             batch size for every system (default 32)
   --reps N              timed passes per workload after the warm-up (default 3; --quick 1)
-  --rounds N            peer comparison in N rounds over all systems, reps/N passes each (default 3; --quick 1)
+  --rounds N            peer comparison in N rounds over all systems, reps/N passes per process (default 1: a
+                        fresh process's first pass pays one-time per-shape costs, torch most; the median of 3 hides it)
   --docs N              documents per pass for a MiniLM-L6-sized model (default 192; bigger models fewer, min 64)
   --queries N           queries per pass for a MiniLM-L6-sized model (default 243)
   --no-tjs-sorted       skip transformers.js on length-sorted batches
@@ -66,7 +67,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
     threads: cpus().length,
     batchSize: 32,
     reps: quick ? 1 : 3,
-    rounds: quick ? 1 : 3,
+    rounds: 1,
     docsBase: quick ? 48 : 192,
     minDocs: quick ? 32 : 64,
     queriesBase: quick ? 64 : 243,
