@@ -40,3 +40,19 @@ export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from 
 export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
 export { rerankRun, rerankCandidates } from './rerank.js';
 export type { RerankEncoder, RerankOptions } from './rerank.js';
+export { retrieve, retrieveRun } from './retrieve.js';
+export type { Retrieval, RetrieveEncoder, RetrieveOptions } from './retrieve.js';
+export {
+  loadEvalTask,
+  datasetSpec,
+  listDatasets,
+  defaultDataDir,
+  dl19PoolFiles,
+  readPassages,
+  readQueries,
+  readJudgments,
+  defaultRelevanceLevel,
+} from './tasks.js';
+export type { EvalTask, EvalTaskSpec, RetrievalTask, RerankTask, QueriesFormat, QrelsFormat, DatasetInfo } from './tasks.js';
+export { evaluateModel } from './evaluate-model.js';
+export type { EvalModel, EvaluateModelOptions, EvalTimings, ModelEvaluation } from './evaluate-model.js';

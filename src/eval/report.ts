@@ -20,6 +20,12 @@ export interface EvaluateOptions {
   queries?: QueryIds;
   /** Sees each warning as it is counted. */
   onWarning?: WarningHandler;
+  /**
+   * The hits the sentence-transformers side scores, when they are not the run's: full retrieval passes the
+   * evaluator's own candidates (retrieve's evaluatorRun), so equal scores at its k-th place cannot change
+   * its numbers. Default: the run.
+   */
+  stRun?: Run;
 }
 
 export interface EvalReport {
@@ -82,7 +88,7 @@ export function evaluateRun(qrels: Qrels, run: Run, options: EvaluateOptions = {
     ...(options.trecMeasures !== undefined ? { measures: options.trecMeasures } : {}),
     ...(options.complete !== undefined ? { complete: options.complete } : {}),
   });
-  const st = stIrEvaluate(q, r, { ...options.st, relevanceLevel });
+  const st = stIrEvaluate(q, options.stRun === undefined ? r : restrict(options.stRun, options.queries), { ...options.st, relevanceLevel });
   return {
     relevanceLevel,
     counts: {

@@ -34,7 +34,8 @@ export interface RerankOptions {
   onProgress?: (p: { documentsEncoded: number; documents: number }) => void;
 }
 
-async function encodeAll(encode: (t: string[]) => Promise<Matrix>, texts: string[], chunk: number, onChunk?: (done: number) => void): Promise<Matrix> {
+/** Encode `texts` in calls of `chunk` texts into one matrix (shared by re-ranking and full retrieval). */
+export async function encodeAll(encode: (t: string[]) => Promise<Matrix>, texts: string[], chunk: number, onChunk?: (done: number) => void): Promise<Matrix> {
   if (texts.length === 0) return new Matrix(0, 0);
   const parts: Matrix[] = [];
   for (let i = 0; i < texts.length; i += chunk) {

@@ -1,9 +1,10 @@
 import type { Command } from '../command.js';
 import { encodeCommand } from './encode.js';
+import { evalCommand } from './eval.js';
 import { indexCommand } from './index-corpus.js';
 import { infoCommand } from './info.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, evalCommand, serveCommand];

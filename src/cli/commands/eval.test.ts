@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
+import { readTrecRun } from '../../eval/run.js';
+import { readCranfieldQrels } from '../../eval/smart.js';
+import { scratch, sharedFile, skipWithoutShared } from '../../eval/test-support/files.js';
+import { runCli } from '../main.js';
+
+const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
+const DL19_QRELS = sharedFile('msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt');
+const BM25_DL19 = sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'retrieve_results_dl19.json');
+const skip = skipWithoutShared('msmarco-passage-trec-dl-candidates') || skipWithoutShared('cranfield');
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += String(d)));
+  stderr.on('data', (d) => (err += String(d)));
+  const code = await runCli(['eval', ...argv], { stdout, stderr, stdin: Readable.from(['']), env: {} });
+  return { code, out, err };
+}
+
+interface EvalJson {
+  task: { mode: string; queries: number; relevanceLevel: number };
+  summary: { 'MRR@10': number; 'NDCG@10': number };
+  report: {
+    sentenceTransformers: { summary: Record<string, number> };
+    trecEval: { summary: Record<string, number> };
+    warnings: { code: string; count: number }[];
+  };
+}
+
+function assertSameSummaries(a: Record<string, number>, b: Record<string, number>, what: string): void {
+  assert.deepEqual(Object.keys(a), Object.keys(b), what);
+  for (const [m, v] of Object.entries(a)) assert.ok(Math.abs(v - (b[m] as number)) < 1e-12, `${what} ${m}: ${v} vs ${b[m]}`);
+}
+
+test('eval --rerank candidates JSON: the model reorders BM25, and the run file written re-scores to the printed numbers', { skip }, async () => {
+  const s = await scratch();
+  try {
+    // Three DL19 queries' BM25 top-100, with their passage texts.
+    const lists = (JSON.parse(readFileSync(BM25_DL19, 'utf8')) as { hits: { docid: string }[] }[]).slice(0, 3);
+    const cands = await s.write('bm25-3q.json', JSON.stringify(lists));
+    const runFile = `${s.dir}/reranked.run`;
+    const r = await run(['-m', BERT, '--rerank', cands, '--qrels', DL19_QRELS, '--run-out', runFile, '--tag', 'tiny', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as EvalJson;
+    assert.equal(j.task.mode, 'rerank');
+    // TREC DL qrels: grade >= 2 is relevant unless told otherwise.
+    assert.equal(j.task.relevanceLevel, 2);
+    assert.equal(j.summary['NDCG@10'], j.report.trecEval.summary['ndcg_cut_10']);
+
+    const reranked = await readTrecRun(runFile);
+    const qids = new Set(reranked.keys());
+    const again = await evaluateTrecFiles(DL19_QRELS, runFile, { relevanceLevel: 2, queries: qids });
+    assertSameSummaries(again.st.summary, j.report.sentenceTransformers.summary, 'sentence-transformers');
+    assertSameSummaries(again.trec.summary, j.report.trecEval.summary, 'trec_eval');
+
+    let reordered = 0;
+    lists.forEach((l) => {
+      const qid = String((l.hits[0] as unknown as { qid: number }).qid);
+      const got = reranked.get(qid);
+      assert.ok(got !== undefined);
+      assert.deepEqual(new Set(got.docids), new Set(l.hits.map((h) => h.docid)), 'the same candidates, re-ordered');
+      if (got.docids.join() !== l.hits.map((h) => h.docid).join()) reordered++;
+      for (let i = 1; i < got.scores.length; i++) assert.ok((got.scores[i - 1] as number) >= (got.scores[i] as number));
+    });
+    assert.equal(reordered, 3);
+    assert.match(readFileSync(runFile, 'utf8').split('\n')[0] as string, /^\d+ Q0 \d+ 1 -?[\d.e-]+ tiny$/);
+
+    // --depth re-scores only each list's first candidates.
+    const top10 = await run(['-m', BERT, '--rerank', cands, '--qrels', DL19_QRELS, '--depth', '10', '--run-out', runFile]);
+    assert.equal(top10.code, 0, top10.err);
+    assert.ok([...(await readTrecRun(runFile)).values()].every((l) => l.docids.length === 10));
+    assert.match(top10.out, /\| Model +\| NDCG@10 \(bm25-3q\.json\) \| MRR@10 \|/);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('eval --corpus (full retrieval, Cranfield subset): table output, and the run re-scores to the same values', { skip }, async () => {
+  const s = await scratch();
+  try {
+    // The first 150 Cranfield documents and the first 6 queries (named cran.qry: numbered by position).
+    const docs = readFileSync(sharedFile('cranfield', 'cran.all.1400'), 'utf8');
+    const cut = docs.split(/(?=^\.I )/m).slice(0, 150).join('');
+    const corpus = await s.write('cran150.all', cut);
+    const qry = readFileSync(sharedFile('cranfield', 'cran.qry'), 'utf8').split(/(?=^\.I )/m).slice(0, 6).join('');
+    const queries = await s.write('cran.qry', qry);
+    const qrels = sharedFile('cranfield', 'cranqrel');
+    const runFile = `${s.dir}/cran.run`;
+    const argv = ['-m', BERT, '--corpus', corpus, '--queries', queries, '--qrels', qrels, '--depth', '40', '--run-out', runFile];
+    const j = JSON.parse((await run([...argv, '--json'])).out) as EvalJson;
+    assert.equal(j.task.mode, 'retrieve');
+    assert.equal(j.task.queries, 6);
+    const runs = await readTrecRun(runFile);
+    assert.deepEqual([...runs.keys()], ['1', '2', '3', '4', '5', '6']);
+    for (const l of runs.values()) assert.equal(l.docids.length, 40);
+    const judged = await readCranfieldQrels(qrels);
+    const again = evaluateRun(judged, runs, { relevanceLevel: 1, queries: new Set(runs.keys()) });
+    assertSameSummaries(again.st.summary, j.report.sentenceTransformers.summary, 'sentence-transformers');
+    assertSameSummaries(again.trec.summary, j.report.trecEval.summary, 'trec_eval');
+
+    const table = await run(argv);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, /full retrieval: 6 queries over 150 passages/);
+    assert.match(table.out, /MRR@10 +\d\.\d{4}/);
+    assert.match(table.out, /ndcg_cut_10 +\d\.\d{4}/);
+    assert.match(table.out, /Run written to /);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missing-text drop counts what it dropped', async () => {
+  const s = await scratch();
+  try {
+    const qrels = await s.write('qrels.txt', 'q1 0 a 1\nq1 0 b 0\n');
+    const topics = await s.write('topics.tsv', 'q1\twhat is a\n');
+    const coll = await s.write('collection.tsv', 'a\tpassage about a\nb\tpassage about b\n');
+    const runFile = await s.write('bm25.run', 'q1 Q0 a 1 2 bm25\nq1 Q0 b 2 1 bm25\nq1 Q0 zz 3 0.5 bm25\n');
+    const cases: [string[], number, RegExp][] = [
+      [['--dataset', 'cranfield'], 2, /INVALID_ARGUMENT: eval needs --model/],
+      [['-m', BERT, '--dataset', 'nope'], 2, /INVALID_ARGUMENT: unknown dataset "nope"/],
+      [['-m', BERT, '--qrels', qrels], 2, /INVALID_ARGUMENT: eval needs --dataset, --rerank/],
+      [['-m', BERT, '--rerank', runFile], 2, /INVALID_ARGUMENT: eval needs --qrels/],
+      [['-m', BERT, '--rerank', runFile, '--qrels', qrels], 2, /INVALID_ARGUMENT: .*needs the query texts/],
+      [['-m', BERT, '--corpus', coll, '--queries', topics, '--qrels', qrels, '--depth', '0'], 2, /INVALID_ARGUMENT: --depth must be a positive integer/],
+      [['-m', BERT, '--corpus', coll, '--queries', topics, '--qrels', qrels, '--qrels-format', 'xml'], 2, /--qrels-format must be one of/],
+      [['-m', BERT, '--corpus', `${s.dir}/none.tsv`, '--queries', topics, '--qrels', qrels], 1, /FILE_NOT_FOUND: .*none\.tsv/],
+      [['-m', BERT, '--rerank', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels], 1, /MISSING_TEXT: document zz of query q1/],
+      [['-m', BERT, '--rerank', topics, '--queries', topics, '--corpus', coll, '--qrels', qrels], 1, /MALFORMED_LINE: .*topics\.tsv:1/],
+    ];
+    for (const [argv, code, message] of cases) {
+      const r = await run(argv);
+      assert.equal(r.code, code, `${argv.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+    }
+    const dropped = await run(['-m', BERT, '--rerank', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels, '--missing-text', 'drop', '--json']);
+    assert.equal(dropped.code, 0, dropped.err);
+    const j = JSON.parse(dropped.out) as EvalJson;
+    assert.deepEqual(j.report.warnings.find((w) => w.code === 'DOCUMENT_WITHOUT_TEXT')?.count, 1);
+    const list = await run(['--list-datasets']);
+    assert.equal(list.code, 0);
+    assert.match(list.out, /^dl19-bm25-rerank +TREC DL 2019/m);
+    assert.match(list.out, /^cacm /m);
+  } finally {
+    await s.remove();
+  }
+});

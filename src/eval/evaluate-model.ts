@@ -1,0 +1,140 @@
+import { SemsearchError } from '../errors.js';
+import type { Matrix } from '../tensor/matrix.js';
+import { rerankRun } from './rerank.js';
+import { evaluateRun, type EvalReport, type EvaluateOptions } from './report.js';
+import { retrieve } from './retrieve.js';
+import type { Run } from './run.js';
+import type { EvalTask } from './tasks.js';
+import { WarningTally, type WarningHandler } from './warnings.js';
+
+/** The bi-encoder surface evaluateModel uses; a loaded SentenceTransformer fits as is. */
+export interface EvalModel {
+  encode(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
+  encodeQuery?(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
+  encodeDocument?(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
+  similarity?(a: Matrix, b: Matrix): Matrix;
+}
+
+export interface EvaluateModelOptions {
+  /** Texts per forward pass (default 32, as sentence-transformers). */
+  batchSize?: number;
+  /**
+   * Full retrieval: hits per query (default 1000). Re-ranking: only each list's first `depth` candidates (in
+   * the order given) are re-scored (default: all of them).
+   */
+  depth?: number;
+  /** Texts encoded per call (default 50000, the sentence-transformers evaluator's corpus chunk). */
+  corpusChunkSize?: number;
+  /** trec_eval measures (default DEFAULT_TREC_MEASURES). */
+  trecMeasures?: EvaluateOptions['trecMeasures'];
+  /** Sees every warning as it happens; all of them are also counted in the report's `warnings`. */
+  onWarning?: WarningHandler;
+  onProgress?: (p: { phase: 'queries' | 'documents'; done: number; total: number }) => void;
+}
+
+export interface EvalTimings {
+  queries: number;
+  documents: number;
+  /** Seconds spent inside the model's encode calls, per side. */
+  encodeQueriesSeconds: number;
+  encodeDocumentsSeconds: number;
+  /** Everything else after the texts were read: scoring, search or sorting, and the metrics. */
+  otherSeconds: number;
+  totalSeconds: number;
+}
+
+export interface ModelEvaluation {
+  /** The ranking the model produced (write it with writeTrecRun). */
+  run: Run;
+  report: EvalReport;
+  timings: EvalTimings;
+}
+
+function firstOf(run: Run, depth: number): Run {
+  if (!Number.isSafeInteger(depth) || depth < 1) throw new SemsearchError('INVALID_ARGUMENT', `depth must be a positive integer, got ${depth}`, { field: 'depth' });
+  return new Map([...run].map(([qid, l]) => [qid, { docids: l.docids.slice(0, depth), scores: l.scores.slice(0, depth) }]));
+}
+
+/**
+ * Evaluate a bi-encoder on a task (loadEvalTask / datasetSpec): re-rank its candidates (rerankRun) or search
+ * its corpus (retrieveRun), then score the new ranking in both semantics (evaluateRun), restricted to the
+ * task's queries. Encoding is timed apart from the rest.
+ */
+export async function evaluateModel(model: EvalModel, task: EvalTask, options: EvaluateModelOptions = {}): Promise<ModelEvaluation> {
+  const started = performance.now();
+  const enc = { batchSize: options.batchSize ?? 32 };
+  let qSeconds = 0;
+  let dSeconds = 0;
+  let documents = 0;
+  let queries = 0;
+  const timed = async (side: 'q' | 'd', texts: string[], f: (t: string[], o: typeof enc) => Promise<Matrix>): Promise<Matrix> => {
+    const t0 = performance.now();
+    const m = await f(texts, enc);
+    const s = (performance.now() - t0) / 1000;
+    if (side === 'q') {
+      qSeconds += s;
+      queries += texts.length;
+    } else {
+      dSeconds += s;
+      documents += texts.length;
+    }
+    return m;
+  };
+  const encoder = {
+    encode: (t: string[]) => timed('d', t, (x, o) => model.encode(x, o)),
+    encodeQuery: (t: string[]) => timed('q', t, (x, o) => (model.encodeQuery ? model.encodeQuery(x, o) : model.encode(x, o))),
+    encodeDocument: (t: string[]) => timed('d', t, (x, o) => (model.encodeDocument ? model.encodeDocument(x, o) : model.encode(x, o))),
+    ...(model.similarity ? { similarity: (a: Matrix, b: Matrix) => (model.similarity as (a: Matrix, b: Matrix) => Matrix)(a, b) } : {}),
+  };
+  const chunk = options.corpusChunkSize ?? 50000;
+  // Re-ranking's own warnings (documents without text) join the report's, so one list says what was skipped.
+  const rerankWarnings = new WarningTally();
+  const warn: WarningHandler = (w) => {
+    rerankWarnings.add(w);
+    options.onWarning?.(w);
+  };
+  let run: Run;
+  let stRun: Run | undefined;
+  if (task.mode === 'rerank') {
+    const candidates = options.depth === undefined ? task.candidates : firstOf(task.candidates, options.depth);
+    run = await rerankRun(encoder, candidates, {
+      queries: task.queries,
+      passages: task.passages,
+      missingText: task.missingText,
+      encodeChunk: chunk,
+      onWarning: warn,
+      ...(options.onProgress
+        ? { onProgress: (p: { documentsEncoded: number; documents: number }) => options.onProgress?.({ phase: 'documents', done: p.documentsEncoded, total: p.documents }) }
+        : {}),
+    });
+  } else {
+    const r = await retrieve(encoder, task.corpus, task.queries, {
+      corpusChunkSize: chunk,
+      ...(options.depth !== undefined ? { depth: options.depth } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    run = r.run;
+    stRun = r.evaluatorRun;
+  }
+  const report = evaluateRun(task.qrels, run, {
+    relevanceLevel: task.relevanceLevel,
+    queries: task.queries,
+    ...(stRun !== undefined ? { stRun } : {}),
+    ...(options.trecMeasures !== undefined ? { trecMeasures: options.trecMeasures } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
+  report.warnings.unshift(...rerankWarnings.list());
+  const totalSeconds = (performance.now() - started) / 1000;
+  return {
+    run,
+    report,
+    timings: {
+      queries,
+      documents,
+      encodeQueriesSeconds: qSeconds,
+      encodeDocumentsSeconds: dSeconds,
+      otherSeconds: totalSeconds - qSeconds - dSeconds,
+      totalSeconds,
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { SemsearchError } from '../errors.js';
+import { semanticSearch } from '../score/semantic-search.js';
+import { cosSim } from '../score/similarity.js';
+import { torchTopkIndices } from '../score/torch-topk.js';
+import type { Matrix } from '../tensor/matrix.js';
+import { encodeAll, type RerankEncoder } from './rerank.js';
+import type { Run } from './run.js';
+import { ST_DEFAULT_K } from './st-metrics.js';
+
+/** What full retrieval needs from a bi-encoder: the same as re-ranking (a SentenceTransformer fits as is). */
+export type RetrieveEncoder = RerankEncoder;
+
+export interface RetrieveOptions {
+  /** Hits per query in the run (default 1000, trec_eval's deepest default cutoff). */
+  depth?: number;
+  /**
+   * The sentence-transformers evaluator's largest k (default 100, its MAP@100): how many hits per corpus chunk
+   * it keeps. The run starts with exactly those hits, in the order the evaluator receives them (below).
+   */
+  evaluatorTopK?: number;
+  /** Corpus texts encoded and scored at once (default 50000, the evaluator's corpus_chunk_size). */
+  corpusChunkSize?: number;
+  /** Queries scored at once (default 100), which bounds the score table to queryChunkSize × corpusChunkSize. */
+  queryChunkSize?: number;
+  /** Called after each encode call. */
+  onProgress?: (p: { phase: 'queries' | 'documents'; done: number; total: number }) => void;
+}
+
+function positiveInt(v: number, name: string): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new SemsearchError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}`, { field: name });
+  return v;
+}
+
+/** A full-retrieval ranking and the part of it sentence-transformers' evaluator would score. */
+export interface Retrieval {
+  /** Each query's top `depth` hits, opening with the evaluator's own (see retrieve). */
+  run: Run;
+  /**
+   * Each query's evaluator hits alone, in the order the evaluator receives them: what its heap holds. Scored
+   * by evaluateRun's `stRun`, they give InformationRetrievalEvaluator's numbers even where scores tie.
+   */
+  evaluatorRun: Run;
+}
+
+/**
+ * Full retrieval: encode every query (encodeQuery) and corpus text (encodeDocument), score them with the
+ * encoder's similarity (the model's similarity_fn_name; cosine without one) and return each query's top
+ * `depth` hits as a run, ready for evaluateRun and writeTrecRun.
+ *
+ * Why each list is not in plain score order: the sentence-transformers metrics of a run are computed by
+ * replaying its hits, in list order, through InformationRetrievalEvaluator's heap (stRanking), and where
+ * scores tie (duplicate passages are common) the result depends on that order. So each list opens with the
+ * hits the evaluator itself would push, in its order: per corpus chunk of `corpusChunkSize`, torch.topk
+ * (sorted=False) of the evaluator's top k. The rest of the top `depth` follows best first, as
+ * semanticSearch (util.semantic_search) ranks them. trec_eval ranks by score and ignores the order. With
+ * several corpus chunks a list can also hold, after the top `depth`, the other chunks' evaluator hits.
+ * Replaying a whole list differs from the evaluator in one case: a hit it never saw that ties with its k-th
+ * (depth > k); `evaluatorRun` holds its hits alone, for exact numbers (evaluateModel uses it).
+ */
+export async function retrieve(
+  encoder: RetrieveEncoder,
+  corpus: ReadonlyMap<string, string>,
+  queries: ReadonlyMap<string, string>,
+  options: RetrieveOptions = {},
+): Promise<Retrieval> {
+  const depth = positiveInt(options.depth ?? 1000, 'depth');
+  const evalK = Math.min(positiveInt(options.evaluatorTopK ?? Math.max(...Object.values(ST_DEFAULT_K).flat()), 'evaluatorTopK'), depth);
+  const chunk = positiveInt(options.corpusChunkSize ?? 50000, 'corpusChunkSize');
+  const qChunk = positiveInt(options.queryChunkSize ?? 100, 'queryChunkSize');
+  if (corpus.size === 0) throw new SemsearchError('EMPTY_INPUT', 'the corpus is empty', { field: 'corpus' });
+  if (queries.size === 0) throw new SemsearchError('EMPTY_INPUT', 'there are no queries', { field: 'queries' });
+
+  const qids = [...queries.keys()];
+  const dids = [...corpus.keys()];
+  const encodeQ = (t: string[]): Promise<Matrix> => (encoder.encodeQuery ? encoder.encodeQuery(t) : encoder.encode(t));
+  const encodeD = (t: string[]): Promise<Matrix> => (encoder.encodeDocument ? encoder.encodeDocument(t) : encoder.encode(t));
+  const score = (a: Matrix, b: Matrix): Matrix => (encoder.similarity ? encoder.similarity(a, b) : cosSim(a, b));
+
+  const qEmb = await encodeAll(encodeQ, [...queries.values()], Math.max(qids.length, 1));
+  options.onProgress?.({ phase: 'queries', done: qids.length, total: qids.length });
+  // One encode call per evaluator chunk, so the texts are length-sorted into batches over the same span.
+  const dEmb = await encodeAll(encodeD, [...corpus.values()], chunk, (done) => options.onProgress?.({ phase: 'documents', done, total: dids.length }));
+  if (qEmb.dim !== dEmb.dim) {
+    throw new SemsearchError('SHAPE_MISMATCH', `queries were encoded to ${qEmb.dim} values but passages to ${dEmb.dim}`, { field: 'encoder' });
+  }
+
+  // The evaluator's pushes: per corpus chunk, topk of its k in torch's order.
+  const pushed: { docids: string[]; scores: number[] }[] = qids.map(() => ({ docids: [], scores: [] }));
+  for (let cs = 0; cs < dids.length; cs += chunk) {
+    const cPart = dEmb.slice(cs, cs + chunk);
+    const k = Math.min(evalK, cPart.rows);
+    const row = new Float64Array(cPart.rows);
+    for (let qs = 0; qs < qids.length; qs += qChunk) {
+      const table = score(qEmb.slice(qs, qs + qChunk), cPart);
+      for (let i = 0; i < table.rows; i++) {
+        for (let j = 0; j < cPart.rows; j++) row[j] = table.data[i * cPart.rows + j] as number;
+        const list = pushed[qs + i] as { docids: string[]; scores: number[] };
+        for (const j of torchTopkIndices(row, k)) {
+          list.docids.push(dids[cs + j] as string);
+          list.scores.push(row[j] as number);
+        }
+      }
+    }
+  }
+
+  // semanticSearch hands the score function Matrix slices of its inputs, which are Matrices here.
+  const hits = semanticSearch(qEmb, dEmb, { topK: depth, scoreFunction: (a, b) => score(a as Matrix, b as Matrix), queryChunkSize: qChunk });
+  const run: Run = new Map();
+  const evaluatorRun: Run = new Map();
+  qids.forEach((qid, qi) => {
+    const list = pushed[qi] as { docids: string[]; scores: number[] };
+    evaluatorRun.set(qid, { docids: [...list.docids], scores: [...list.scores] });
+    const seen = new Set(list.docids);
+    for (const h of hits[qi] ?? []) {
+      const d = dids[h.corpusId] as string;
+      if (seen.has(d)) continue;
+      list.docids.push(d);
+      list.scores.push(h.score);
+    }
+    run.set(qid, list);
+  });
+  return { run, evaluatorRun };
+}
+
+/** retrieve's run alone. */
+export async function retrieveRun(
+  encoder: RetrieveEncoder,
+  corpus: ReadonlyMap<string, string>,
+  queries: ReadonlyMap<string, string>,
+  options: RetrieveOptions = {},
+): Promise<Run> {
+  return (await retrieve(encoder, corpus, queries, options)).run;
+}
