@@ -1,10 +1,11 @@
+import { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { rerankRun } from './rerank.js';
 import { evaluateRun, type EvalReport, type EvaluateOptions } from './report.js';
 import { retrieve } from './retrieve.js';
 import type { Run } from './run.js';
-import type { EvalTask } from './tasks.js';
+import type { EvalTask, RetrievalTask } from './tasks.js';
 import { WarningTally, type WarningHandler } from './warnings.js';
 
 /** The bi-encoder surface evaluateModel uses; a loaded SentenceTransformer fits as is. */
@@ -15,7 +16,19 @@ export interface EvalModel {
   similarity?(a: Matrix, b: Matrix): Matrix;
 }
 
+/** What full retrieval needs from a built index (SearchIndex fits): the k best passages per query embedding. */
+export interface IndexSearcher {
+  searchEmbeddings(queries: Matrix, k: number, options?: { exact?: boolean }): Promise<{ id: string; score: number }[][]>;
+}
+
 export interface EvaluateModelOptions {
+  /**
+   * Full retrieval: search this index instead of encoding the task's corpus. By default a task with an `index`
+   * folder opens it with the model (which must be the one the index was built with).
+   */
+  index?: IndexSearcher;
+  /** With an index: scan every vector even when it has an HNSW graph. */
+  exact?: boolean;
   /** Texts per forward pass (default 32, as sentence-transformers). */
   batchSize?: number;
   /**
@@ -48,6 +61,42 @@ export interface ModelEvaluation {
   run: Run;
   report: EvalReport;
   timings: EvalTimings;
+}
+
+/** Full retrieval through an index: encode the queries, take each one's `depth` best, in the index's order. */
+async function searchIndex(
+  model: EvalModel,
+  task: RetrievalTask,
+  encoder: { encodeQuery: (t: string[]) => Promise<Matrix> },
+  options: EvaluateModelOptions,
+): Promise<Run> {
+  const depth = options.depth ?? 1000;
+  if (!Number.isSafeInteger(depth) || depth < 1) throw new SemsearchError('INVALID_ARGUMENT', `depth must be a positive integer, got ${depth}`, { field: 'depth' });
+  let index = options.index;
+  let close: (() => Promise<void>) | undefined;
+  if (index === undefined) {
+    if (!(model instanceof SentenceTransformer)) {
+      throw new SemsearchError('INVALID_ARGUMENT', 'a task with an index folder needs a loaded SentenceTransformer, or pass options.index', { field: 'index' });
+    }
+    // Loaded on demand: the index brings SQLite, which re-ranking and in-memory retrieval never need.
+    const { openIndex } = await import('../index/search-index.js');
+    const opened = await openIndex(task.index as string, { model });
+    index = opened;
+    close = () => opened.close();
+  }
+  try {
+    const qids = [...task.queries.keys()];
+    const q = await encoder.encodeQuery([...task.queries.values()]);
+    const hits = await index.searchEmbeddings(q, depth, options.exact === true ? { exact: true } : {});
+    const run: Run = new Map();
+    qids.forEach((qid, i) => {
+      const h = hits[i] ?? [];
+      run.set(qid, { docids: h.map((x) => x.id), scores: h.map((x) => x.score) });
+    });
+    return run;
+  } finally {
+    await close?.();
+  }
 }
 
 function firstOf(run: Run, depth: number): Run {
@@ -107,6 +156,8 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
         ? { onProgress: (p: { documentsEncoded: number; documents: number }) => options.onProgress?.({ phase: 'documents', done: p.documentsEncoded, total: p.documents }) }
         : {}),
     });
+  } else if (options.index !== undefined || task.index !== undefined) {
+    run = await searchIndex(model, task, encoder, options);
   } else {
     const r = await retrieve(encoder, task.corpus, task.queries, {
       corpusChunkSize: chunk,

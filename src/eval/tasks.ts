@@ -38,6 +38,11 @@ export interface EvalTaskSpec {
    * already read keeps its first text. With `rerank`, they supply the texts of the run's documents.
    */
   corpus?: readonly string[];
+  /**
+   * Full retrieval over an index built by `semsearch index` (buildIndex) instead of encoding `corpus`: only
+   * the queries are encoded, with the model the index was built with.
+   */
+  index?: string;
   /** Queries: TREC topics (`qid<TAB>text` or `<top>`), BEIR queries.jsonl, SMART queries (cran.qry, query.text). */
   queries?: string;
   queriesFormat?: QueriesFormat;
@@ -59,7 +64,10 @@ interface TaskBase {
 /** A corpus to search: id → text, in corpus order (the order decides how equal scores are broken). */
 export interface RetrievalTask extends TaskBase {
   mode: 'retrieve';
+  /** Empty when `index` is set. */
   corpus: Map<string, string>;
+  /** An index folder to search instead of the corpus. */
+  index?: string;
 }
 
 /** A first-stage run to re-score, with the texts of its documents. */
@@ -185,6 +193,14 @@ export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandle
   }
   const qrels = await readJudgments(spec.qrels, spec.qrelsFormat ?? 'auto', onWarning);
   const warn = onWarning === undefined ? {} : { onWarning };
+  if (spec.rerank === undefined && spec.index !== undefined) {
+    if (spec.corpus !== undefined && spec.corpus.length > 0) {
+      throw new SemsearchError('INVALID_ARGUMENT', 'give either an index or a corpus to search, not both', { field: 'index' });
+    }
+    if (spec.queries === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'full retrieval needs queries', { field: 'queries' });
+    const queries = await readQueries(spec.queries, spec.queriesFormat ?? 'auto', onWarning);
+    return { mode: 'retrieve', name: spec.name ?? basename(spec.index), queries, qrels, relevanceLevel, corpus: new Map(), index: spec.index };
+  }
   if (spec.rerank === undefined) {
     if (spec.corpus === undefined || spec.corpus.length === 0) {
       throw new SemsearchError('INVALID_ARGUMENT', 'full retrieval needs a corpus (or pass a run to re-rank)', { field: 'corpus' });

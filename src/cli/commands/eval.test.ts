@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
+import { buildIndex } from '../../index/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
 import { readCranfieldQrels } from '../../eval/smart.js';
 import { scratch, sharedFile, skipWithoutShared } from '../../eval/test-support/files.js';
@@ -112,6 +113,39 @@ test('eval --corpus (full retrieval, Cranfield subset): table output, and the ru
     assert.match(table.out, /MRR@10 +\d\.\d{4}/);
     assert.match(table.out, /ndcg_cut_10 +\d\.\d{4}/);
     assert.match(table.out, /Run written to /);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('eval --index: full retrieval through a built index gives the ranking the in-memory search gives', { skip }, async () => {
+  const s = await scratch();
+  try {
+    // 300 MS MARCO passages (three DL19 queries' BM25 lists) as a collection.tsv, indexed in float32.
+    const lists = (JSON.parse(readFileSync(BM25_DL19, 'utf8')) as { query: string; hits: { qid: number; docid: string; content: string }[] }[]).slice(0, 3);
+    const coll = await s.write('collection.tsv', lists.flatMap((l) => l.hits.map((h) => `${h.docid}\t${h.content.replace(/[\t\n]/g, ' ')}\n`)).join(''));
+    const topics = await s.write('topics.tsv', lists.map((l) => `${l.hits[0]?.qid}\t${l.query}\n`).join(''));
+    await buildIndex({ corpus: coll, out: `${s.dir}/idx`, model: BERT, precision: 'float32', shardSize: 128 });
+    const common = ['-m', BERT, '--queries', topics, '--qrels', DL19_QRELS, '--depth', '50', '--json'];
+    const viaIndex = await run([...common, '--index', `${s.dir}/idx`, '--run-out', `${s.dir}/index.run`]);
+    assert.equal(viaIndex.code, 0, viaIndex.err);
+    const inMemory = await run([...common, '--corpus', coll, '--run-out', `${s.dir}/memory.run`]);
+    assert.equal(inMemory.code, 0, inMemory.err);
+    const a = await readTrecRun(`${s.dir}/index.run`);
+    const b = await readTrecRun(`${s.dir}/memory.run`);
+    for (const [qid, la] of a) {
+      const lb = b.get(qid);
+      assert.ok(lb !== undefined);
+      const sb = new Map(lb.docids.map((d, i) => [d, lb.scores[i] as number]));
+      assert.equal(la.docids.length, 50);
+      for (let i = 0; i < la.docids.length; i++) assert.ok(Math.abs((sb.get(la.docids[i] as string) ?? NaN) - (la.scores[i] as number)) < 1e-5, `${qid} ${la.docids[i]}`);
+    }
+    const ja = JSON.parse(viaIndex.out) as EvalJson;
+    const jb = JSON.parse(inMemory.out) as EvalJson;
+    for (const [m, v] of Object.entries(jb.report.trecEval.summary)) assert.ok(Math.abs((ja.report.trecEval.summary[m] as number) - v) < 1e-9, m);
+    const both = await run(['-m', BERT, '--queries', topics, '--qrels', DL19_QRELS, '--index', `${s.dir}/idx`, '--corpus', coll]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /either an index or a corpus/);
   } finally {
     await s.remove();
   }

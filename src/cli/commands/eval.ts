@@ -29,6 +29,8 @@ const FLAGS: FlagSpec = {
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
   rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
   corpus: { type: 'string', description: 'passage file(s), comma-separated: collection.tsv, corpus.jsonl, SMART docs, candidate JSON' },
+  index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
+  exact: { type: 'boolean', description: 'with --index: scan every vector even when the index has an HNSW graph' },
   queries: { type: 'string', description: 'queries: TREC topics (tsv or <top>), BEIR queries.jsonl, SMART queries' },
   topics: { type: 'string', description: 'same as --queries' },
   'queries-format': { type: 'string', description: `${QUERIES_FORMATS.join(', ')} (default auto)` },
@@ -45,7 +47,7 @@ const FLAGS: FlagSpec = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files>) [--queries <file>] [--qrels <file>]
+const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>]
 
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
 sentence-transformers' semantics. Example (the TREC DL 2019 BM25 re-ranking table):
@@ -80,6 +82,13 @@ function taskSpec(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): EvalT
   const spec: Partial<EvalTaskSpec> = { ...base };
   const rerank = str(flags, 'rerank');
   const corpus = str(flags, 'corpus');
+  const index = str(flags, 'index');
+  if (index !== undefined) {
+    spec.index = index;
+    // The index replaces the dataset's corpus (its queries and qrels stay).
+    if (rerank === undefined) delete spec.rerank;
+    if (corpus === undefined) delete spec.corpus;
+  }
   const queries = str(flags, 'queries') ?? str(flags, 'topics');
   const qrels = str(flags, 'qrels');
   if (rerank !== undefined) {
@@ -105,8 +114,8 @@ function taskSpec(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): EvalT
   if (typeof level === 'number') spec.relevanceLevel = level;
   const missing = oneOf<'error' | 'drop'>(str(flags, 'missing-text'), ['error', 'drop'], '--missing-text');
   if (missing !== undefined) spec.missingText = missing;
-  if (spec.rerank === undefined && spec.corpus === undefined) {
-    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON> or --corpus <files>', { field: '--dataset' });
+  if (spec.rerank === undefined && spec.corpus === undefined && spec.index === undefined) {
+    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files> or --index <dir>', { field: '--dataset' });
   }
   if (spec.qrels === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --qrels <file> (or --dataset)', { field: '--qrels' });
   return spec as EvalTaskSpec;
@@ -118,6 +127,7 @@ function describe(task: EvalTask): string {
     for (const l of task.candidates.values()) n += l.docids.length;
     return `re-ranking ${task.candidates.size} queries' ${n} candidates`;
   }
+  if (task.index !== undefined) return `full retrieval: ${task.queries.size} queries over the index ${task.index}`;
   return `full retrieval: ${task.queries.size} queries over ${task.corpus.size} passages`;
 }
 
@@ -181,6 +191,7 @@ export const evalCommand: Command = {
       ev = await evaluateModel(model, task, {
         ...(depth !== undefined ? { depth } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
+        ...(flags['exact'] === true ? { exact: true } : {}),
         ...(tty ? { onProgress: (p) => io.stderr.write(`\r${p.phase}: ${p.done}/${p.total}`) } : {}),
       });
       if (tty) io.stderr.write('\n');
@@ -200,6 +211,7 @@ export const evalCommand: Command = {
           queries: task.queries.size,
           documents: task.mode === 'rerank' ? task.passages.size : task.corpus.size,
           relevanceLevel: task.relevanceLevel,
+          ...(task.mode === 'retrieve' && task.index !== undefined ? { index: task.index } : {}),
         },
         summary: { 'MRR@10': ev.report.st.summary['mrr@10'], 'NDCG@10': ev.report.trec.summary['ndcg_cut_10'] },
         report: reportToJson(ev.report, { perQuery: flags['per-query'] === true }),
