@@ -106,7 +106,7 @@ function firstOf(run: Run, depth: number): Run {
 
 /**
  * Evaluate a bi-encoder on a task (loadEvalTask / datasetSpec): re-rank its candidates (rerankRun) or search
- * its corpus (retrieveRun), then score the new ranking in both semantics (evaluateRun), restricted to the
+ * its corpus (retrieve, or a built index), then score the new ranking in both semantics (evaluateRun), restricted to the
  * task's queries. Encoding is timed apart from the rest.
  */
 export async function evaluateModel(model: EvalModel, task: EvalTask, options: EvaluateModelOptions = {}): Promise<ModelEvaluation> {

@@ -18,9 +18,9 @@ interface Block {
 }
 const fixture = JSON.parse(readFileSync(join(ROOT, 'src/eval/fixtures/parity/BM25.dl19.json'), 'utf8')) as { trec: Block[] };
 
-test('the README Evaluation section has its two examples, importing only what semsearch exports', () => {
+test('the README Evaluation section has its three examples, importing only what semsearch exports', () => {
   assert.ok(section.length > 20, 'README has an "## Evaluation" section');
-  assert.equal(blocks.length, 2);
+  assert.equal(blocks.length, 3);
   for (const b of blocks) {
     const names = /import \{([^}]*)\} from 'semsearch'/.exec(b)?.[1]?.split(',').map((s) => s.trim()) ?? [];
     assert.ok(names.length > 0);
@@ -45,6 +45,26 @@ test('the README evaluation example runs and prints the reference trec_eval mean
     const ndcg = trec.aggregate[trec.measures.indexOf('ndcg_cut_10')] as number;
     assert.ok(lines.some((l) => /^\s+ndcg_cut_10\s/.test(l) && l.trim().endsWith(ndcg.toFixed(4))), 'table row for ndcg_cut_10');
     assert.ok(lines.some((l) => /^\s+MRR@10\s/.test(l)));
+  } finally {
+    await s.remove();
+  }
+});
+
+test('the README semsearch eval library example runs (with the small test model in place of the real one)', { skip: skipWithoutShared('cranfield') }, async () => {
+  const s = await scratch();
+  try {
+    const model = join(ROOT, 'src/model/fixtures/models/bert');
+    const code = (blocks[2] as string)
+      .replace("from 'semsearch'", `from '${pathToFileURL(join(ROOT, 'src/index.ts')).href}'`)
+      .replace("'sentence-transformers/all-MiniLM-L6-v2'", JSON.stringify(model))
+      .replace("'cranfield-minilm.run'", JSON.stringify(join(s.dir, 'cranfield.run')));
+    assert.ok(code.includes(model), 'the example loads a model by name');
+    const file = await s.write('readme-eval-model.mts', code);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^\s+MRR@10\s+\d\.\d{4}$/m);
+    assert.match(run.stdout, /^\s+ndcg_cut_10\s+\d\.\d{4}$/m);
+    assert.match(readFileSync(join(s.dir, 'cranfield.run'), 'utf8'), /^1 Q0 \d+ 1 /);
   } finally {
     await s.remove();
   }

@@ -63,34 +63,26 @@ test('retrieve: the evaluator hits give InformationRetrievalEvaluator exactly wh
       const list = run.get(qid) as RankedList;
       const own = evaluatorRun.get(qid) as RankedList;
       assert.deepEqual(stRanking(own, maxK), ranking, `${c.name} ${qid}`);
-      // The run opens with those hits, in that order.
-      assert.deepEqual(list.docids.slice(0, own.docids.length), own.docids);
-      // Replaying the whole run is exact too unless a later hit ties with the evaluator's k-th (only with k < corpus).
+      // Replaying the best-first run instead can differ where a hit the evaluator never saw ties with its k-th.
       if (stRanking(list, maxK).join() !== ranking.join()) replayDiffers++;
     }
     const report = evaluateRun(qrels, run, { relevanceLevel: 1, st, queries, stRun: evaluatorRun });
     for (const [m, v] of Object.entries(c.metrics)) assert.ok(Math.abs((report.st.summary[m] as number) - v) < 1e-12, `${c.name} ${m}`);
     assert.equal(report.counts.stEvaluated, Object.keys(c.rankings).length);
-    if (c.name === 'defaults' || c.name === 'chunked') {
-      const replayed = evaluateRun(qrels, run, { relevanceLevel: 1, st, queries });
-      for (const [m, v] of Object.entries(c.metrics)) assert.ok(Math.abs((replayed.st.summary[m] as number) - v) < 1e-12, `${c.name} ${m}`);
-    }
   }
-  // The fixture does hit that corner (k = 7 of 60 passages on four distinct scores), which is why evaluatorRun exists.
+  // The fixture hits that corner (duplicate passages tie on four distinct scores), which is why evaluatorRun exists.
   assert.ok(replayDiffers > 0);
 });
 
-test('retrieveRun: the top `depth` follow the evaluator hits in util.semantic_search order, with its scores', async () => {
+test('retrieveRun: each list is util.semantic_search\'s top `depth`, in its order, with its scores', async () => {
   const run = await retrieveRun(fixtureEncoder(), corpus, queries, { depth: 20, evaluatorTopK: 7 });
+  assert.equal(run.size, Object.keys(fx.semantic_search_top20).length);
   for (const [qid, top] of Object.entries(fx.semantic_search_top20)) {
     const list = run.get(qid) as { docids: string[]; scores: number[] };
-    const scoreOf = new Map(list.docids.map((d, i) => [d, list.scores[i]]));
-    // A single corpus chunk: the 7 pushed hits are inside the top 20, so the list is exactly that top 20.
-    assert.equal(list.docids.length, 20);
-    assert.deepEqual(new Set(list.docids), new Set(top.map(([d]) => d)));
-    for (const [d, s] of top) assert.equal(scoreOf.get(d), s);
-    const pushed = new Set(list.docids.slice(0, 7));
-    assert.deepEqual(list.docids.slice(7), top.map(([d]) => d).filter((d) => !pushed.has(d)));
+    assert.deepEqual(list.docids, top.map(([d]) => d), qid);
+    assert.deepEqual(list.scores, top.map(([, s]) => s), qid);
+    // Best first, so the rank column of a written run file reads as the ranking.
+    for (let i = 1; i < list.scores.length; i++) assert.ok((list.scores[i - 1] as number) >= (list.scores[i] as number));
   }
 });
 

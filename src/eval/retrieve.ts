@@ -33,7 +33,7 @@ function positiveInt(v: number, name: string): number {
 
 /** A full-retrieval ranking and the part of it sentence-transformers' evaluator would score. */
 export interface Retrieval {
-  /** Each query's top `depth` hits, opening with the evaluator's own (see retrieve). */
+  /** Each query's top `depth` hits, best first, in util.semantic_search's order: what a TREC run file holds. */
   run: Run;
   /**
    * Each query's evaluator hits alone, in the order the evaluator receives them: what its heap holds. Scored
@@ -47,15 +47,12 @@ export interface Retrieval {
  * encoder's similarity (the model's similarity_fn_name; cosine without one) and return each query's top
  * `depth` hits as a run, ready for evaluateRun and writeTrecRun.
  *
- * Why each list is not in plain score order: the sentence-transformers metrics of a run are computed by
- * replaying its hits, in list order, through InformationRetrievalEvaluator's heap (stRanking), and where
- * scores tie (duplicate passages are common) the result depends on that order. So each list opens with the
- * hits the evaluator itself would push, in its order: per corpus chunk of `corpusChunkSize`, torch.topk
- * (sorted=False) of the evaluator's top k. The rest of the top `depth` follows best first, as
- * semanticSearch (util.semantic_search) ranks them. trec_eval ranks by score and ignores the order. With
- * several corpus chunks a list can also hold, after the top `depth`, the other chunks' evaluator hits.
- * Replaying a whole list differs from the evaluator in one case: a hit it never saw that ties with its k-th
- * (depth > k); `evaluatorRun` holds its hits alone, for exact numbers (evaluateModel uses it).
+ * Two rankings come back because the two evaluators disagree where scores tie (duplicate passages are
+ * common). `run` is util.semantic_search's (best first; what Python writes as a TREC run and trec_eval
+ * scores, re-sorting by score and docno). `evaluatorRun` is what InformationRetrievalEvaluator's heap is fed:
+ * per corpus chunk of `corpusChunkSize`, torch.topk(sorted=False) of its top k, in torch's order; replaying
+ * `run` instead can differ when a hit the evaluator never saw ties with its k-th, so evaluateModel scores the
+ * sentence-transformers metrics on `evaluatorRun`.
  */
 export async function retrieve(
   encoder: RetrieveEncoder,
@@ -108,13 +105,10 @@ export async function retrieve(
   const run: Run = new Map();
   const evaluatorRun: Run = new Map();
   qids.forEach((qid, qi) => {
-    const list = pushed[qi] as { docids: string[]; scores: number[] };
-    evaluatorRun.set(qid, { docids: [...list.docids], scores: [...list.scores] });
-    const seen = new Set(list.docids);
+    evaluatorRun.set(qid, pushed[qi] as { docids: string[]; scores: number[] });
+    const list: { docids: string[]; scores: number[] } = { docids: [], scores: [] };
     for (const h of hits[qi] ?? []) {
-      const d = dids[h.corpusId] as string;
-      if (seen.has(d)) continue;
-      list.docids.push(d);
+      list.docids.push(dids[h.corpusId] as string);
       list.scores.push(h.score);
     }
     run.set(qid, list);

@@ -101,7 +101,11 @@ test('eval --corpus (full retrieval, Cranfield subset): table output, and the ru
     assert.equal(j.task.queries, 6);
     const runs = await readTrecRun(runFile);
     assert.deepEqual([...runs.keys()], ['1', '2', '3', '4', '5', '6']);
-    for (const l of runs.values()) assert.equal(l.docids.length, 40);
+    for (const l of runs.values()) {
+      assert.equal(l.docids.length, 40);
+      // Written best first: the rank column reads as the ranking, as Python's util.semantic_search run does.
+      for (let i = 1; i < l.scores.length; i++) assert.ok((l.scores[i - 1] as number) >= (l.scores[i] as number), `rank ${i + 1}`);
+    }
     const judged = await readCranfieldQrels(qrels);
     const again = evaluateRun(judged, runs, { relevanceLevel: 1, queries: new Set(runs.keys()) });
     assertSameSummaries(again.st.summary, j.report.sentenceTransformers.summary, 'sentence-transformers');
