@@ -1,7 +1,9 @@
 // Public API of semsearch. Everything a user imports comes from here.
 export { SemsearchError, isSemsearchError, ERROR_CODES } from './errors.js';
 export type { ErrorCode, SemsearchErrorDetails } from './errors.js';
-// evaluation: qrels, runs, topics, corpora readers; trec_eval and sentence-transformers metrics; reports
+// Corpora: passage and query files (MS MARCO tsv, BEIR jsonl, candidate lists, folders of text)
+export * from './corpus/index.js';
+// Evaluation: qrels, runs, topics; trec_eval and sentence-transformers metrics; re-ranking, retrieval, reports
 export * from './eval/index.js';
 
 // Models and encoding
@@ -35,8 +37,6 @@ export { openIndex, SearchIndex } from './index/search-index.js';
 export type { IndexHit, IndexInfo, OpenIndexOptions } from './index/search-index.js';
 export { INDEX_PRECISIONS } from './index/manifest.js';
 export type { IndexManifest, IndexPrecision } from './index/manifest.js';
-export { iteratePassages, splitIntoPassages, CORPUS_FORMATS } from './corpus/passages.js';
-export type { Passage, CorpusFormat } from './corpus/passages.js';
 export { buildAnnIndex, ANN_QUANTIZATIONS } from './index/ann.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './index/ann.js';
 export type { SearchOptions } from './index/search-index.js';

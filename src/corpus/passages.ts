@@ -4,9 +4,9 @@ import { extname, join, relative } from 'node:path';
 import { SemsearchError } from '../errors.js';
 // The line-level parsers live with the evaluation readers, which were written first; this module only
 // chooses one by format and gives the index a uniform stream of passages.
-import { iterateBeirCorpus, beirDocumentText } from '../eval/beir.js';
-import { candidatePassages, readCandidateLists } from '../eval/candidates.js';
-import { iterateTsvRecords } from '../eval/msmarco.js';
+import { iterateBeirCorpus, beirDocumentText } from './beir.js';
+import { candidatePassages, readCandidateLists } from './candidates.js';
+import { iterateTsvRecords } from './msmarco.js';
 
 /** One passage to index: its id, the text to encode, and where it came from for error messages. */
 export interface Passage {

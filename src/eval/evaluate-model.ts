@@ -6,7 +6,7 @@ import { evaluateRun, type EvalReport, type EvaluateOptions } from './report.js'
 import { retrieve } from './retrieve.js';
 import type { Run } from './run.js';
 import type { EvalTask, RetrievalTask } from './tasks.js';
-import { WarningTally, type WarningHandler } from './warnings.js';
+import { WarningTally, type WarningHandler } from '../corpus/warnings.js';
 
 /** The bi-encoder surface evaluateModel uses; a loaded SentenceTransformer fits as is. */
 export interface EvalModel {

@@ -1,20 +1,11 @@
 // The evaluation folder's public surface; src/index.ts re-exports it.
 export { readTrecQrels, toQrels, relevantDocs } from './qrels.js';
 export type { Qrels, QueryIds, ReadQrelsOptions } from './qrels.js';
-export { readTrecRun, iterateTrecRun, toRun, writeTrecRun, formatTrecRun, trecRunLines } from './run.js';
+export { readTrecRun, iterateTrecRun, toRun, writeTrecRun, formatTrecRun, trecRunLines, candidatesToRun } from './run.js';
 export type { Run, RankedList, RunLine, ReadRunOptions, WriteRunOptions } from './run.js';
 export { readTrecTopics, readSgmlTopics } from './topics.js';
 export type { TrecTopic, ReadTopicsOptions } from './topics.js';
-export {
-  readMsMarcoQueries,
-  readMsMarcoCollection,
-  iterateMsMarcoCollection,
-  iterateTsvRecords,
-  readTsvRecords,
-} from './msmarco.js';
-export type { TsvRecord } from './msmarco.js';
-export { iterateBeirCorpus, readBeirCorpus, readBeirQueries, readBeirQrels, beirDocumentText } from './beir.js';
-export type { BeirRecord } from './beir.js';
+export { readBeirQrels } from './beir-qrels.js';
 export {
   iterateSmartRecords,
   readSmartDocs,
@@ -27,10 +18,6 @@ export {
   normalizeSmartId,
 } from './smart.js';
 export type { SmartRecord, SmartDoc, ReadSmartQueriesOptions, ReadCranfieldQrelsOptions } from './smart.js';
-export { readCandidateLists, candidatesToRun, candidatePassages } from './candidates.js';
-export type { CandidateList, CandidateHit, ReadCandidatesOptions } from './candidates.js';
-export { WarningTally, WARNING_CODES } from './warnings.js';
-export type { InputWarning, WarningCode, WarningCount, WarningHandler } from './warnings.js';
 export { trecEval, trecEvalQuery, trecRanking, parseTrecMeasures, DEFAULT_TREC_MEASURES } from './trec-metrics.js';
 export type { TrecEvalOptions, TrecEvalResult } from './trec-metrics.js';
 export { stIrEvaluate, stQueryMetrics, stRanking, stMeasureNames, ST_DEFAULT_K } from './st-metrics.js';

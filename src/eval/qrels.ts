@@ -1,5 +1,5 @@
 import { SemsearchError } from '../errors.js';
-import { isSkippable, readLines, splitFields } from './line-reader.js';
+import { isSkippable, readLines, splitFields } from '../corpus/line-reader.js';
 
 /** Relevance judgments: query id → document id → graded relevance (an integer; may be negative). */
 export type Qrels = Map<string, Map<string, number>>;

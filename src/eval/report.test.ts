@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from './report.js';
-import { readMsMarcoQueries } from './msmarco.js';
+import { readMsMarcoQueries } from '../corpus/msmarco.js';
 import { toQrels } from './qrels.js';
 import { toRun } from './run.js';
 import { isSemsearchError } from '../errors.js';

@@ -2,7 +2,7 @@ import { readTrecQrels, relevantDocs, type QueryIds, type Qrels } from './qrels.
 import { readTrecRun, type Run } from './run.js';
 import { stIrEvaluate, type StIrOptions, type StIrResult } from './st-metrics.js';
 import { trecEval, type TrecEvalResult } from './trec-metrics.js';
-import { WarningTally, type WarningCount, type WarningHandler } from './warnings.js';
+import { WarningTally, type WarningCount, type WarningHandler } from '../corpus/warnings.js';
 
 export interface EvaluateOptions {
   /**

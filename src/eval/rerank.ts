@@ -1,9 +1,9 @@
 import { SemsearchError } from '../errors.js';
 import { cosSim } from '../score/similarity.js';
 import { Matrix } from '../tensor/matrix.js';
-import type { CandidateList } from './candidates.js';
+import type { CandidateList } from '../corpus/candidates.js';
 import { assertUniqueDocids, type Run } from './run.js';
-import type { WarningHandler } from './warnings.js';
+import type { WarningHandler } from '../corpus/warnings.js';
 
 /**
  * What re-ranking needs from a bi-encoder. A loaded SentenceTransformer fits as is: its encodeQuery /

@@ -2,7 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { SemsearchError } from '../errors.js';
-import { isSkippable, readLines, splitFields } from './line-reader.js';
+import { isSkippable, readLines, splitFields } from '../corpus/line-reader.js';
+import type { CandidateList } from '../corpus/candidates.js';
 import type { QueryIds } from './qrels.js';
 
 /** One query's retrieved documents, in the order given (file order or search order) with their scores. */
@@ -214,4 +215,11 @@ export async function writeTrecRun(path: string, run: Run, options: WriteRunOpti
     if (e instanceof SemsearchError) throw e;
     throw new SemsearchError('FILE_WRITE_FAILED', `cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
   }
+}
+
+/** The first-stage ranking the lists hold, as a run (hits in file order, with their scores). */
+export function candidatesToRun(lists: readonly CandidateList[]): Run {
+  const run: Run = new Map();
+  for (const l of lists) run.set(l.qid, { docids: l.hits.map((h) => h.docid), scores: l.hits.map((h) => h.score) });
+  return run;
 }

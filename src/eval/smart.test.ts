@@ -10,7 +10,7 @@ import {
   readSmartQueries,
   smartDocumentText,
 } from './smart.js';
-import { WarningTally } from './warnings.js';
+import { WarningTally } from '../corpus/warnings.js';
 import { isSemsearchError } from '../errors.js';
 import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
 

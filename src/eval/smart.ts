@@ -1,7 +1,7 @@
 import { SemsearchError } from '../errors.js';
-import { readLines, splitFields } from './line-reader.js';
+import { readLines, splitFields } from '../corpus/line-reader.js';
 import { QrelsBuilder, type Qrels, type ReadQrelsOptions } from './qrels.js';
-import type { WarningHandler } from './warnings.js';
+import type { WarningHandler } from '../corpus/warnings.js';
 
 /**
  * One record of a SMART-format file (Cranfield, CACM, and the other classic collections): `.I <id>`

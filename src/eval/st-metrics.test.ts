@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ST_DEFAULT_K, stIrEvaluate, stMeasureNames, stRanking } from './st-metrics.js';
 import { toQrels } from './qrels.js';
 import { toRun } from './run.js';
-import { WarningTally } from './warnings.js';
+import { WarningTally } from '../corpus/warnings.js';
 import { isSemsearchError } from '../errors.js';
 
 test('stMeasureNames uses the evaluator names and defaults', () => {

@@ -3,7 +3,7 @@ import { heapPush, heapPushPop } from '../score/heapq.js';
 import { compareCodePoints } from './codepoint-order.js';
 import { relevantDocs, type QueryIds, type Qrels } from './qrels.js';
 import { assertUniqueDocids, type RankedList, type Run } from './run.js';
-import type { WarningHandler } from './warnings.js';
+import type { WarningHandler } from '../corpus/warnings.js';
 
 /*
  * sentence-transformers' InformationRetrievalEvaluator (5.x), formula for formula. Its names (`ndcg@10`,

@@ -2,15 +2,16 @@ import { open } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SemsearchError } from '../errors.js';
-import { beirDocumentText, iterateBeirCorpus, readBeirQrels, readBeirQueries } from './beir.js';
-import { candidatePassages, candidatesToRun, readCandidateLists } from './candidates.js';
-import { assertReadableFile } from './line-reader.js';
-import { iterateMsMarcoCollection } from './msmarco.js';
+import { beirDocumentText, iterateBeirCorpus, readBeirQueries } from '../corpus/beir.js';
+import { readBeirQrels } from './beir-qrels.js';
+import { candidatePassages, readCandidateLists } from '../corpus/candidates.js';
+import { assertReadableFile } from '../corpus/line-reader.js';
+import { iterateMsMarcoCollection } from '../corpus/msmarco.js';
 import { readTrecQrels, type Qrels } from './qrels.js';
-import { readTrecRun, type Run } from './run.js';
+import { candidatesToRun, readTrecRun, type Run } from './run.js';
 import { readCacmQrels, readCranfieldQrels, readSmartDocs, readSmartQueries, smartDocumentText } from './smart.js';
 import { readTrecTopics } from './topics.js';
-import type { WarningHandler } from './warnings.js';
+import type { WarningHandler } from '../corpus/warnings.js';
 
 /*
  * What `semsearch eval` evaluates, read from files: queries, judgments, and either a corpus to search

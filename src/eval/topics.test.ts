@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSgmlTopics, readTrecTopics } from './topics.js';
-import { readMsMarcoQueries } from './msmarco.js';
+import { readMsMarcoQueries } from '../corpus/msmarco.js';
 import { isSemsearchError } from '../errors.js';
 import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
 

@@ -4,7 +4,7 @@ import { DEFAULT_TREC_MEASURES, parseTrecMeasures, trecEval, trecRanking } from 
 import { compareCodePoints } from './codepoint-order.js';
 import { toQrels } from './qrels.js';
 import { toRun } from './run.js';
-import { WarningTally } from './warnings.js';
+import { WarningTally } from '../corpus/warnings.js';
 import { isSemsearchError } from '../errors.js';
 
 test('parseTrecMeasures takes result names and trec_eval command-line lists, and refuses unknown ones', () => {

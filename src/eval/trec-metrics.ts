@@ -2,7 +2,7 @@ import { SemsearchError } from '../errors.js';
 import { compareCodePoints } from './codepoint-order.js';
 import type { Qrels } from './qrels.js';
 import { assertUniqueDocids, type RankedList, type Run } from './run.js';
-import type { WarningHandler } from './warnings.js';
+import type { WarningHandler } from '../corpus/warnings.js';
 
 /*
  * trec_eval's measures, as trec_eval 9 (and pytrec_eval, which embeds it) computes them. Names are

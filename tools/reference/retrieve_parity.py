@@ -7,8 +7,8 @@ Writes src/eval/fixtures/retrieve/ties.json: seeded query and corpus "embeddings
 ties are everywhere), and, for several evaluator settings (its k lists and corpus_chunk_size), what
 sentence-transformers' InformationRetrievalEvaluator itself returns: each query's ranked hits (its heap, sorted
 by score as its compute_metrics does) and its metric values; plus util.semantic_search's top hits for the
-TREC run's depth. src/eval/retrieve.test.ts checks that retrieveRun's lists, replayed through semsearch's
-stRanking and scored by evaluateRun, give exactly these.
+TREC run's depth. src/eval/retrieve.test.ts checks that retrieve's evaluatorRun lists, replayed through
+semsearch's stRanking and scored by evaluateRun, give exactly these, and that its run is util.semantic_search's.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import {
   type QrelsFormat,
   type QueriesFormat,
 } from '../../eval/tasks.js';
-import { WarningTally } from '../../eval/warnings.js';
+import { WarningTally } from '../../corpus/warnings.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
 import { assertReadableFile } from './line-reader.js';
-import type { QueryIds } from './qrels.js';
-import type { Run } from './run.js';
 import type { WarningHandler } from './warnings.js';
 
 /** One candidate passage of a first-stage ranking, with its text. */
@@ -22,7 +20,7 @@ export interface CandidateList {
 
 export interface ReadCandidatesOptions {
   /** When given, a list for any other query is an UNKNOWN_QUERY error. */
-  queries?: QueryIds;
+  queries?: ReadonlySet<string> | ReadonlyMap<string, unknown>;
   onWarning?: WarningHandler;
 }
 
@@ -212,13 +210,6 @@ export async function readCandidateLists(path: string, options: ReadCandidatesOp
   });
   if (out.length === 0) throw new SemsearchError('EMPTY_INPUT', `${path}: no candidate lists with hits`, { file: path });
   return out;
-}
-
-/** The first-stage ranking the lists hold, as a run (hits in file order, with their scores). */
-export function candidatesToRun(lists: readonly CandidateList[]): Run {
-  const run: Run = new Map();
-  for (const l of lists) run.set(l.qid, { docids: l.hits.map((h) => h.docid), scores: l.hits.map((h) => h.score) });
-  return run;
 }
 
 /** Every distinct passage of the lists: docid → text (the first text seen; copies differ only in whitespace). */

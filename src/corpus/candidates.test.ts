@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidatePassages, candidatesToRun, jsonErrorOffset, readCandidateLists } from './candidates.js';
-import { readTrecRun } from './run.js';
+import { candidatePassages, jsonErrorOffset, readCandidateLists } from './candidates.js';
+import { candidatesToRun, readTrecRun } from '../eval/run.js';
 import { readMsMarcoQueries } from './msmarco.js';
 import { WarningTally } from './warnings.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../eval/test-support/files.js';
 
 const DIR = 'msmarco-passage-trec-dl-candidates';
 
