@@ -12,6 +12,8 @@ export interface WorkloadJob {
 export interface SemsearchLevers {
   /** 'sorted': one encode call (the library sorts by length); 'input': one call per batch in the given order. */
   order?: 'sorted' | 'input';
+  /** encode's `batching`: 'padding-aware' (the default) or 'fixed' (sentence-transformers' own batches). */
+  batching?: 'padding-aware' | 'fixed';
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   enableCpuMemArena?: boolean;
   enableMemPattern?: boolean;

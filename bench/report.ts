@@ -151,7 +151,7 @@ export function generatedSection(r: BenchResults, jsonPath: string | null): stri
     L.push('');
   }
   if (r.batch.length > 0) {
-    L.push('### Batch size and padding (semsearch fp32)');
+    L.push("### Batch size and padding (semsearch fp32 with sentence-transformers' fixed batches, batching: 'fixed')");
     L.push('');
     L.push('| model | workload | batch | order | items/s | spread | padded tokens / real tokens |');
     L.push('|---|---|---:|---|---:|---:|---:|');

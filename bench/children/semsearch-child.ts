@@ -10,7 +10,7 @@ const job = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Encod
 const levers = job.levers ?? {};
 
 async function encodeAll(model: SentenceTransformer, texts: string[]): Promise<Matrix> {
-  if (levers.order !== 'input') return model.encode(texts, { batchSize: job.batchSize });
+  if (levers.order !== 'input') return model.encode(texts, { batchSize: job.batchSize, ...(levers.batching !== undefined ? { batching: levers.batching } : {}) });
   // One call per batch in the given order: the padding a caller gets without length sorting.
   const out = new Float32Array(texts.length * model.dimension);
   for (let s = 0; s < texts.length; s += job.batchSize) {

@@ -6,6 +6,7 @@ import { Matrix } from '../tensor/matrix.js';
 import { isPrecision, quantizeEmbeddings, type Precision, type QuantizationRanges, type QuantizedMatrix } from '../tensor/quantize.js';
 import type { DenseLayer } from './dense.js';
 import { normalizeRows } from './normalize.js';
+import { planBatches } from './batch-plan.js';
 import { pool, type PoolingSpans } from './pooling.js';
 
 export interface EncodeProgress {
@@ -14,9 +15,20 @@ export interface EncodeProgress {
   total: number;
 }
 
+/**
+ * How texts are grouped into forward passes. "padding-aware" (the default): sorted by token count, cut where
+ * the padding saved is worth more than one more pass (at most batchSize texts each; see batch-plan.ts).
+ * "fixed": sentence-transformers' own batches, sorted by character count, every batchSize texts. The
+ * embeddings are the same either way up to float rounding (about 1e-7).
+ */
+export type Batching = 'padding-aware' | 'fixed';
+export const BATCHINGS: readonly Batching[] = ['padding-aware', 'fixed'];
+
 export interface EncodeOptions {
-  /** Texts per forward pass (default 32). */
+  /** Most texts per forward pass (default 32). */
   batchSize?: number;
+  /** How texts are grouped into passes (default "padding-aware"). */
+  batching?: Batching;
   /** L2-normalise the output (default false; models with a Normalize module already do). */
   normalize?: boolean;
   /** Output precision (default float32), with sentence-transformers' quantize_embeddings semantics. */
@@ -93,13 +105,18 @@ function validateTexts(texts: readonly unknown[]): void {
 
 /**
  * Encode texts as sentence-transformers' encode does: sort by length (longest first) so batches pad little,
- * run the transformer per batch, apply the model's modules in order, restore the caller's order.
+ * run the transformer per batch, apply the model's modules in order, restore the caller's order. Batches are
+ * planned by token count unless `batching: "fixed"` asks for sentence-transformers' own (see Batching).
  */
 export async function encodeTexts(parts: EncoderParts, texts: readonly string[], options: EncodeOptions = {}): Promise<Matrix | QuantizedMatrix> {
   validateTexts(texts);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new SemsearchError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}`, { field: 'batchSize' });
+  }
+  const batching = options.batching ?? 'padding-aware';
+  if (!BATCHINGS.includes(batching)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `batching must be "padding-aware" or "fixed"; got ${JSON.stringify(batching)}`, { field: 'batching' });
   }
   const precision = options.precision ?? 'float32';
   if (!isPrecision(precision)) {
@@ -118,10 +135,39 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   }
 
   const stripped = texts.map((t) => t.replace(PY_SPACE, ''));
+  const inputOf = (i: number): string => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string));
   const order = stripped.map((_, i) => i);
   // sentence-transformers sorts by the length of the text as given, before any stripping.
   const lengths = texts.map(codePointLength);
   order.sort((a, b) => (lengths[b] as number) - (lengths[a] as number));
+
+  // Batches as [start, end) spans of `order`, and each text's token ids where already computed.
+  let ends: number[];
+  const cached: (Int32Array | undefined)[] = [];
+  if (batching === 'fixed') {
+    ends = [];
+    for (let e = batchSize; e < order.length + batchSize; e += batchSize) ends.push(Math.min(e, order.length));
+  } else {
+    // Token counts decide the padding, so tokenize first. Ids are kept up to a budget (64 MB) so a huge call
+    // does not hold every text's ids at once; past it they are recomputed per batch (tokenizing is ~1% of encode).
+    const tokenCount = new Int32Array(texts.length);
+    let kept = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const ids = tokenizer.encode(inputOf(i), config.maxSeqLength);
+      tokenCount[i] = ids.length;
+      if (kept + ids.length <= 1 << 24) {
+        cached[i] = Int32Array.from(ids);
+        kept += ids.length;
+      }
+    }
+    // Stable: equal token counts keep sentence-transformers' order among themselves.
+    order.sort((a, b) => (tokenCount[b] as number) - (tokenCount[a] as number));
+    ends = planBatches(Int32Array.from(order, (i) => tokenCount[i] as number), batchSize);
+  }
+  const tokenizeBatch = (idx: number[]): TokenizedBatch =>
+    batching === 'fixed'
+      ? tokenizer.encodeBatch(idx.map(inputOf), config.maxSeqLength)
+      : tokenizer.pad(idx.map((i) => cached[i] ?? tokenizer.encode(inputOf(i), config.maxSeqLength)));
 
   let out: Matrix | undefined;
   let done = 0;
@@ -145,10 +191,10 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   const concurrency = session.concurrency ?? 1;
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
-  for (let start = 0; start < order.length && failure === undefined; start += batchSize) {
-    const idx = order.slice(start, start + batchSize);
-    const batchTexts = idx.map((i) => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string)));
-    const batch = tokenizer.encodeBatch(batchTexts, config.maxSeqLength);
+  for (let b = 0, start = 0; b < ends.length && failure === undefined; start = ends[b++] as number) {
+    const idx = order.slice(start, ends[b]);
+    const batch = tokenizeBatch(idx);
+    idx.forEach((i) => (cached[i] = undefined));
     if (concurrency <= 1) {
       finish(idx, batch, await session.run(batch));
       continue;

@@ -65,8 +65,13 @@ describe('loadModel reads everything from the model folder', () => {
   test('precision, normalize and progress options', async () => {
     const model = await loadModelFromDir(variantDir('bert', 'mean-nonorm'));
     const seen: number[] = [];
-    const f = await model.encode(texts, { batchSize: 16, onProgress: (p) => seen.push(p.done) });
+    const f = await model.encode(texts, { batchSize: 16, batching: 'fixed', onProgress: (p) => seen.push(p.done) });
     assert.deepEqual(seen, [16, 32, texts.length]);
+    // Padding-aware batches (the default): one report per batch, each at most batchSize texts.
+    const planned: number[] = [];
+    await model.encode(texts, { batchSize: 16, onProgress: (p) => planned.push(p.done) });
+    assert.equal(planned.at(-1), texts.length);
+    planned.forEach((d, i) => assert.ok(d - (planned[i - 1] ?? 0) >= 1 && d - (planned[i - 1] ?? 0) <= 16));
     const n = await model.encode(texts, { normalize: true });
     assert.ok(Math.abs(Math.hypot(...n.row(3)) - 1) < 1e-5);
     assert.ok(Math.abs(Math.hypot(...f.row(3)) - 1) > 1e-3);

@@ -4,14 +4,6 @@ import { readBeirQrels } from './beir-qrels.js';
 import { isSemsearchError } from '../errors.js';
 import { scratch } from './test-support/files.js';
 
-const CORPUS = [
-  { _id: 'd1', title: 'Title one', text: 'Body one.', metadata: {} },
-  { _id: 2, text: 'Body two, no title.' },
-  { _id: 'd3', title: '', text: 'Body three.' },
-]
-  .map((o) => JSON.stringify(o))
-  .join('\n');
-
 test('BEIR qrels: the header is skipped, a headerless file keeps its first judgment', async () => {
   const s = await scratch();
   try {

@@ -96,7 +96,8 @@ export class Tokenizer {
     return this.pad(all);
   }
 
-  pad(all: readonly number[][]): TokenizedBatch {
+  /** Pad token id sequences (each already with special tokens and truncated) into one batch. */
+  pad(all: readonly ArrayLike<number>[]): TokenizedBatch {
     const batchSize = all.length;
     let seqLen = 0;
     for (const ids of all) if (ids.length > seqLen) seqLen = ids.length;
