@@ -14,7 +14,8 @@ async function encodeAll(model: SentenceTransformer, texts: string[]): Promise<M
   // One call per batch in the given order: the padding a caller gets without length sorting.
   const out = new Float32Array(texts.length * model.dimension);
   for (let s = 0; s < texts.length; s += job.batchSize) {
-    const m = await model.encode(texts.slice(s, s + job.batchSize), { batchSize: job.batchSize });
+    // 'fixed': the slice is one batch as given; padding-aware batching would re-sort and split it.
+    const m = await model.encode(texts.slice(s, s + job.batchSize), { batchSize: job.batchSize, batching: 'fixed' });
     out.set(m.data, s * model.dimension);
   }
   return new Matrix(texts.length, model.dimension, out);
