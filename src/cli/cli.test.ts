@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { detectCpu } from '../cpu/features.js';
 import { runCli } from './main.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
@@ -72,12 +73,43 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     assert.equal((JSON.parse(interactive.out.split('\n')[0] as string) as { hits: { id: string }[] }).hits[0]?.id, parsed.hits[0]?.id);
 
     const info = await run(['info', out, '--json']);
-    const i = JSON.parse(info.out) as { count: number; dim: number; precision: string; complete: boolean };
-    assert.deepEqual([i.count, i.dim, i.precision, i.complete], [120, 32, 'float32', true]);
+    const i = JSON.parse(info.out) as { count: number; dim: number; precision: string; complete: boolean; onnxFile: string; cpu: { isa: string } };
+    assert.deepEqual([i.count, i.dim, i.precision, i.complete, i.onnxFile, i.cpu.isa], [120, 32, 'float32', true, 'onnx/model.onnx', detectCpu().isa]);
+    const text = await run(['info', out]);
+    assert.match(text.out, /^onnx {7}onnx\/model\.onnx$/m);
+    assert.match(text.out, new RegExp(`^cpu {8}.+ \\(${detectCpu().isa}\\)$`, 'm'));
     const missing = await run(['search', join(dir, 'nope'), 'x']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /INDEX_NOT_FOUND/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('semsearch doctor: CPU features, ONNX Runtime, threads, and the file each precision of a model would load', async () => {
+  const cpu = detectCpu();
+  const d = await run(['doctor', '-m', BERT]);
+  assert.equal(d.code, 0, d.err);
+  assert.match(d.out, new RegExp(`^isa {10}${cpu.isa} \\(`, 'm'));
+  assert.match(d.out, /^onnxruntime {2}\d+\.\d+\.\d+ \(onnxruntime-node\)$/m);
+  assert.match(d.out, /^threads {6}\d+ intra-op by default/m);
+  assert.match(d.out, /^ {2}float32 {4}onnx\/model\.onnx$/m);
+  const j = JSON.parse((await run(['doctor', '-m', BERT, '--json'])).out) as {
+    cpu: { isa: string };
+    int8: { preference: string[] };
+    model: { precisions: { precision: string; file?: string }[]; quantized: { file: string; accurate: boolean }[] };
+  };
+  assert.equal(j.cpu.isa, cpu.isa);
+  const int8 = j.model.precisions.find((p) => p.precision === 'int8');
+  assert.equal(int8?.file, `onnx/model_${j.int8.preference[0]}.onnx`);
+  assert.equal(j.model.quantized.length, 4);
+  // The same model under an emulated AVX2 CPU: only the unsigned file is accurate, and int8 takes it.
+  const { execFileSync } = await import('node:child_process');
+  const avx2 = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url)), 'doctor', '-m', BERT, '--json'], {
+    env: { ...process.env, SEMSEARCH_CPU_ISA: 'avx2' },
+    encoding: 'utf8',
+  });
+  const a = JSON.parse(avx2) as typeof j;
+  assert.equal(a.model.precisions.find((p) => p.precision === 'int8')?.file, 'onnx/model_quint8_avx2.onnx');
+  assert.deepEqual(a.model.quantized.filter((q) => q.accurate).map((q) => q.file), ['onnx/model_quint8_avx2.onnx']);
 });

@@ -1,5 +1,9 @@
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { detectCpu, type CpuFacts } from '../cpu/features.js';
+import { chooseInt8Variant, inaccuracyWarning, INT8, type Int8Choice } from '../cpu/int8.js';
 import { onnxFilePath, resolveModel, type ResolveModelOptions } from '../hub/index.js';
+import { availableVariants } from '../hub/model-files.js';
 import { readModelConfig } from '../model/config.js';
 import { cpus } from 'node:os';
 import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
@@ -7,10 +11,13 @@ import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
-import { SentenceTransformer } from './sentence-transformer.js';
+import { SentenceTransformer, type OnnxChoice } from './sentence-transformer.js';
 
 export interface LoadModelOptions {
-  /** Which ONNX file: undefined for onnx/model.onnx, or a hub variant such as "qint8_avx512_vnni" or "O3". */
+  /**
+   * Which ONNX file: undefined for onnx/model.onnx, a hub variant such as "qint8_avx512_vnni" or "O3", or 'int8'
+   * for the dynamic-quantized file that is accurate on this CPU (see `semsearch doctor`).
+   */
   variant?: string;
   /** An explicit ONNX file path relative to the model folder; wins over `variant`. */
   onnxFile?: string;
@@ -24,6 +31,49 @@ export interface LoadModelOptions {
    * loads its own copy of the weights. Measured in docs/BENCHMARK.md.
    */
   workers?: number;
+  /** The CPU to pick and check int8 files for (default: detectCpu(), this one). */
+  cpu?: CpuFacts | undefined;
+  /**
+   * Told once per load when the int8 file is not the one built for this CPU, or when a quantized file asked for by
+   * name drifts here (default: process.emitWarning).
+   */
+  onWarning?: (message: string) => void;
+}
+
+function warnDefault(message: string): void {
+  process.emitWarning(message, { code: 'SEMSEARCH_INT8' });
+}
+
+/** The ONNX files of a model folder, as variant names ('(default)' for onnx/model.onnx). */
+function variantsInDir(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, 'onnx'));
+  } catch {
+    return [];
+  }
+  return availableVariants(names.map((n) => `onnx/${n}`));
+}
+
+/** Which ONNX file to open, and what the caller should be told about it. */
+function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; choice: OnnxChoice } {
+  if (options.onnxFile !== undefined) {
+    const m = /^model_(.+)\.onnx$/.exec(basename(options.onnxFile));
+    const cpu = options.cpu ?? detectCpu();
+    const warning = m === null ? undefined : inaccuracyWarning(m[1] as string, cpu.isa);
+    return { file: join(dir, options.onnxFile), choice: { requested: 'file', cpu, ...(warning !== undefined ? { warning } : {}) } };
+  }
+  const variant = options.variant;
+  if (variant === INT8) {
+    const cpu = options.cpu ?? detectCpu();
+    const int8: Int8Choice = chooseInt8Variant(variantsInDir(dir), cpu, dir);
+    return { file: join(dir, onnxFilePath(int8.variant)), choice: { requested: INT8, cpu, int8 } };
+  }
+  const file = join(dir, onnxFilePath(variant));
+  if (variant === undefined) return { file, choice: { requested: 'default' } };
+  const cpu = options.cpu ?? detectCpu();
+  const warning = inaccuracyWarning(variant, cpu.isa);
+  return { file, choice: { requested: variant, cpu, ...(warning !== undefined ? { warning } : {}) } };
 }
 
 /** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
@@ -39,7 +89,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'dense') modules.push({ kind: 'dense', layer: new DenseLayer(m.config) });
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
-  const file = join(dir, options.onnxFile ?? onnxFilePath(options.variant));
+  const { file, choice } = pickOnnxFile(dir, options);
   const workers = options.workers ?? 1;
   let session: TransformerSession | SessionPool;
   if (workers === 1) {
@@ -48,7 +98,10 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     const budget = options.threads ?? cpus().length;
     session = await SessionPool.create(file, workers, { ...options.session, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
   }
-  return new SentenceTransformer(config, tokenizer, session, modules);
+  const model = new SentenceTransformer(config, tokenizer, session, modules, choice);
+  const warning = choice.warning ?? choice.int8?.fallback;
+  if (warning !== undefined) (options.onWarning ?? warnDefault)(warning);
+  return model;
 }
 
 /**
@@ -56,7 +109,8 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
  * gets the "sentence-transformers/" owner) fetched once into the huggingface_hub cache and reused offline after.
  */
 export async function loadModel(nameOrPath: string, options: LoadModelByNameOptions = {}): Promise<SentenceTransformer> {
-  const { onnxFile, threads, session, workers, ...hub } = options;
+  const { onnxFile, threads, session, workers, onWarning, ...hub } = options;
+  const cpu = options.cpu;
   const dir = await resolveModel(nameOrPath, hub);
   return loadModelFromDir(dir, {
     ...(options.variant !== undefined ? { variant: options.variant } : {}),
@@ -64,5 +118,7 @@ export async function loadModel(nameOrPath: string, options: LoadModelByNameOpti
     ...(threads !== undefined ? { threads } : {}),
     ...(session !== undefined ? { session } : {}),
     ...(workers !== undefined ? { workers } : {}),
+    ...(cpu !== undefined ? { cpu } : {}),
+    ...(onWarning !== undefined ? { onWarning } : {}),
   });
 }

@@ -1,3 +1,5 @@
+import type { CpuFacts } from '../cpu/features.js';
+import type { Int8Choice } from '../cpu/int8.js';
 import { SemsearchError } from '../errors.js';
 import type { ModelConfig, SimilarityFnName } from '../model/config.js';
 import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
@@ -9,6 +11,17 @@ import { encodeTexts, type EncodeOptions, type PostModule, type TransformerRunne
 type FloatOptions = EncodeOptions & { precision?: 'float32' };
 type QuantOptions = EncodeOptions & { precision: Exclude<Precision, 'float32'> };
 
+export interface OnnxChoice {
+  /** What the caller asked for: 'default' (onnx/model.onnx), a variant name, 'int8', or 'file' for an explicit path. */
+  requested: string;
+  /** The CPU the file was checked against (absent when nothing depended on it). */
+  cpu?: CpuFacts;
+  /** For 'int8': the file picked for this CPU and, when it is not the one built for it, why. */
+  int8?: Int8Choice;
+  /** Set when the file in use is known to drift on this CPU (a quantized file asked for by name). */
+  warning?: string;
+}
+
 /**
  * A loaded bi-encoder, the counterpart of Python's SentenceTransformer: `encode`, `similarity`, and the
  * model's own settings read from its folder.
@@ -18,12 +31,15 @@ export class SentenceTransformer {
   readonly tokenizer: Tokenizer;
   /** The ONNX file in use. */
   readonly onnxFile: string;
+  /** Which file was asked for and why this one: the CPU it was chosen for, and the int8 choice when variant was 'int8'. */
+  readonly onnxChoice: OnnxChoice;
   private readonly session: TransformerRunner;
   private readonly modules: PostModule[];
   private disposed = false;
 
-  constructor(config: ModelConfig, tokenizer: Tokenizer, session: TransformerRunner, modules: PostModule[]) {
+  constructor(config: ModelConfig, tokenizer: Tokenizer, session: TransformerRunner, modules: PostModule[], onnxChoice?: OnnxChoice) {
     this.config = config;
+    this.onnxChoice = onnxChoice ?? { requested: 'default' };
     this.tokenizer = tokenizer;
     this.session = session;
     this.modules = modules;

@@ -62,3 +62,22 @@ test('offline, a snapshot needs the ONNX file, config.json and a tokenizer', () 
   assert.deepEqual(missingForOffline((f) => have.has(f), 'O4'), ['onnx/model_O4.onnx']);
   assert.deepEqual(missingForOffline(() => false), ['onnx/model.onnx', 'config.json', 'tokenizer.json']);
 });
+
+test("variant 'int8' fetches only the quantized file accurate on the CPU given", () => {
+  const hub = ['config.json', 'tokenizer.json', 'modules.json', 'onnx/model.onnx', 'onnx/model_qint8_avx512_vnni.onnx', 'onnx/model_qint8_avx512.onnx', 'onnx/model_quint8_avx2.onnx', 'onnx/model_qint8_arm64.onnx'];
+  const onnxOf = (isa: 'avx512_vnni' | 'avx2' | 'arm64'): string[] => selectModelFiles('o/n', hub, [], 'int8', { isa }).filter((f) => f.startsWith('onnx/'));
+  assert.deepEqual(onnxOf('avx512_vnni'), ['onnx/model_qint8_avx512_vnni.onnx']);
+  assert.deepEqual(onnxOf('avx2'), ['onnx/model_quint8_avx2.onnx']);
+  assert.deepEqual(onnxOf('arm64'), ['onnx/model_qint8_arm64.onnx']);
+  assert.throws(
+    () => selectModelFiles('o/n', ['config.json', 'onnx/model.onnx', 'onnx/model_qint8_avx512_vnni.onnx'], [], 'int8', { isa: 'avx2' }),
+    (e) => isSemsearchError(e, 'ONNX_MISSING') && e.message.includes('o/n has no int8 ONNX file that is accurate on this CPU (avx2)'),
+  );
+  assert.throws(() => onnxFilePath('int8'), (e) => isSemsearchError(e, 'INVALID_ARGUMENT'));
+});
+
+test("offline with 'int8', any cached file accurate on the CPU will do; else the one built for it is missing", () => {
+  const have = new Set(['config.json', 'tokenizer.json', 'onnx/model_qint8_avx512_vnni.onnx']);
+  assert.deepEqual(missingForOffline((f) => have.has(f), 'int8', { isa: 'avx512_vnni' }), []);
+  assert.deepEqual(missingForOffline((f) => have.has(f), 'int8', { isa: 'avx2' }), ['onnx/model_quint8_avx2.onnx']);
+});

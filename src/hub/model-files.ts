@@ -1,3 +1,5 @@
+import { chooseInt8Variant, INT8 } from '../cpu/int8.js';
+import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { SemsearchError } from '../errors.js';
 
 /**
@@ -25,8 +27,12 @@ export const CONFIG_FILES = [
 /** ONNX exports the hub ships for sentence-transformers models (onnx/model_<variant>.onnx). */
 export const KNOWN_VARIANTS = ['qint8_arm64', 'qint8_avx512', 'qint8_avx512_vnni', 'quint8_avx2', 'O1', 'O2', 'O3', 'O4'] as const;
 
+/** The ONNX file of a concrete variant; 'int8' must be made concrete first (concreteVariant). */
 export function onnxFilePath(variant?: string): string {
   if (variant === undefined || variant === '' || variant === 'default') return 'onnx/model.onnx';
+  if (variant === INT8) {
+    throw new SemsearchError('INVALID_ARGUMENT', `variant '${INT8}' names no file until the CPU picks one (concreteVariant)`, { field: 'variant' });
+  }
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(variant)) {
     throw new SemsearchError(
       'INVALID_ARGUMENT',
@@ -45,6 +51,20 @@ export function availableVariants(files: readonly string[]): string[] {
     if (m !== null) out.push(m[1] === undefined ? '(default)' : m[1]);
   }
   return out;
+}
+
+/** Checks a variant name; 'int8' is accepted as well, the CPU's choice among the quantized files. */
+export function checkVariant(variant?: string): void {
+  if (variant !== INT8) onnxFilePath(variant);
+}
+
+/**
+ * The variant to load: `variant` itself, or for 'int8' the quantized file accurate on this CPU among `offered`
+ * (names as availableVariants gives them). Throws ONNX_MISSING when no offered file is accurate here.
+ */
+export function concreteVariant(variant: string | undefined, offered: readonly string[], cpu: Pick<CpuFacts, 'isa'>, where: string): string | undefined {
+  if (variant !== INT8) return variant;
+  return chooseInt8Variant(offered, cpu, where).variant;
 }
 
 export interface ModuleEntry {
@@ -84,7 +104,14 @@ function isTransformerModule(type: string): boolean {
  * The files to fetch, from the repo's listing and its modules.json (already parsed, when the repo has one).
  * Throws HUB_NOT_FOUND when the ONNX export asked for is not in the repo, naming those that are.
  */
-export function selectModelFiles(repoId: string, listing: readonly string[], modules: readonly ModuleEntry[], variant?: string): string[] {
+export function selectModelFiles(
+  repoId: string,
+  listing: readonly string[],
+  modules: readonly ModuleEntry[],
+  variantIn?: string,
+  cpu?: Pick<CpuFacts, 'isa'>,
+): string[] {
+  const variant = variantIn === INT8 ? concreteVariant(variantIn, availableVariants(listing), cpu ?? detectCpu(), repoId) : variantIn;
   const listed = new Set(listing);
   const wanted: string[] = [];
   const want = (f: string): void => {
@@ -119,7 +146,7 @@ export function selectModelFiles(repoId: string, listing: readonly string[], mod
       'HUB_NOT_FOUND',
       `${repoId} has no ${onnx}` +
         (offered.length > 0
-          ? `; it offers the ONNX variants ${offered.join(', ')} (pass { variant } with one of them)`
+          ? `; it offers the ONNX variants ${offered.join(', ')} (pass { variant } with one of them, or 'int8' for the quantized one accurate on this CPU)`
           : '; it has no ONNX export at all: export one with optimum or sentence-transformers (backend="onnx") and load that folder'),
       { file: onnx, field: 'variant' },
     );
@@ -134,10 +161,20 @@ export function selectModelFiles(repoId: string, listing: readonly string[], mod
  * Files a cached snapshot must hold for semsearch to load it offline; without a file listing, optional ones cannot
  * be told apart from missing ones, so only these are checked. Returns each missing requirement.
  */
-export function missingForOffline(present: (f: string) => boolean, variant?: string): string[] {
+export function missingForOffline(present: (f: string) => boolean, variant?: string, cpu?: Pick<CpuFacts, 'isa'>): string[] {
   const missing: string[] = [];
-  const onnx = onnxFilePath(variant);
-  if (!present(onnx)) missing.push(onnx);
+  if (variant === INT8) {
+    // Any file accurate on this CPU will do; name the one built for it when none is there.
+    const offered = KNOWN_VARIANTS.filter((v) => present(onnxFilePath(v)));
+    try {
+      concreteVariant(variant, offered, cpu ?? detectCpu(), 'the cached snapshot');
+    } catch (e) {
+      missing.push((e as SemsearchError).file ?? 'onnx/model_quint8_avx2.onnx');
+    }
+  } else {
+    const onnx = onnxFilePath(variant);
+    if (!present(onnx)) missing.push(onnx);
+  }
   if (!present('config.json')) missing.push('config.json');
   if (!present('tokenizer.json') && !present('vocab.txt') && !present('vocab.json')) missing.push('tokenizer.json');
   return missing;

@@ -10,18 +10,25 @@ import { isSemsearchError } from '../errors.js';
 import { expectedEtag, sha256, startHubServer, type HubServer } from './test-support/hub-server.js';
 import { FIXTURE_ID, makeFixture, NEEDED_DEFAULT, NEVER_FETCHED, type Fixture } from './test-support/fixture.js';
 import type { DownloadProgress } from './progress.js';
+import { detectCpu } from '../cpu/features.js';
 
 const TOKEN = 'hf_testtoken123';
 let server: HubServer;
 let fixture: Fixture;
 let privateFixture: Fixture;
+let quantizedFixture: Fixture;
+const QUANTIZED = ['qint8_avx512_vnni', 'qint8_avx512', 'quint8_avx2', 'qint8_arm64'];
 let root: string;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'semsearch-resolve-'));
   fixture = makeFixture(root);
   privateFixture = makeFixture(join(root, 'private'), { id: 'acme/private-model', private: true });
-  server = await startHubServer([fixture.repo, privateFixture.repo], TOKEN);
+  quantizedFixture = makeFixture(join(root, 'quantized'), {
+    id: 'acme/quantized',
+    extraFiles: Object.fromEntries(QUANTIZED.map((v) => [`onnx/model_${v}.onnx`, Buffer.from(`int8 ${v}\n`)])),
+  });
+  server = await startHubServer([fixture.repo, privateFixture.repo, quantizedFixture.repo], TOKEN);
 });
 after(async () => {
   await server.close();
@@ -327,4 +334,28 @@ test('progress events: bytes grow to the total of the files fetched', async () =
   for (let i = 1; i < events.length; i++) {
     assert.ok((events[i] as DownloadProgress).downloadedBytes >= (events[i - 1] as DownloadProgress).downloadedBytes, 'never goes back');
   }
+});
+
+test("variant 'int8' downloads only the quantized file accurate on the CPU, and finds it again offline", async () => {
+  for (const [isa, want] of [
+    ['avx2', 'quint8_avx2'],
+    ['avx512_vnni', 'qint8_avx512_vnni'],
+  ] as const) {
+    const cpu = detectCpu({ env: { SEMSEARCH_CPU_ISA: isa } });
+    const o = opts({ variant: 'int8', cpu });
+    const dir = await resolveModel('acme/quantized', o);
+    const onnx = readdirSync(join(dir, 'onnx')).sort();
+    assert.deepEqual(onnx, [`model_${want}.onnx`], `${isa}: ${onnx}`);
+    assert.equal(readFileSync(join(dir, 'onnx', `model_${want}.onnx`), 'utf8'), `int8 ${want}\n`);
+    server.clearRequests();
+    assert.equal(await resolveModel('acme/quantized', { ...o, localFilesOnly: true }), dir);
+    assert.equal(server.requests.length, 0);
+  }
+  // A cache holding only the VNNI file cannot serve 'int8' to an AVX2 CPU offline: it names the file it lacks.
+  const o = opts({ variant: 'int8', cpu: detectCpu({ env: { SEMSEARCH_CPU_ISA: 'avx512_vnni' } }) });
+  await resolveModel('acme/quantized', o);
+  await assert.rejects(
+    resolveModel('acme/quantized', { ...o, localFilesOnly: true, cpu: detectCpu({ env: { SEMSEARCH_CPU_ISA: 'avx2' } }) }),
+    (e) => isSemsearchError(e, 'HUB_OFFLINE_MISSING') && e.message.includes('onnx/model_quint8_avx2.onnx'),
+  );
 });

@@ -1,13 +1,14 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { SemsearchError } from '../errors.js';
+import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { readHubEnvironment, type Env, type HubEnvironment } from './environment.js';
 import { parseModelRef, validateRevision } from './names.js';
 import { exists, pointerPath, readRef, repoCache, snapshotDir, writeRef, type RepoCache, type SymlinkFn } from './cache.js';
 import { fetchFileMetadata, fetchRepoInfo, type FileMetadata } from './api.js';
 import { DEFAULT_RETRY, type HttpSettings } from './http.js';
 import { cacheFile, type CacheFileContext } from './download.js';
-import { missingForOffline, onnxFilePath, parseModules, selectModelFiles, type ModuleEntry } from './model-files.js';
+import { checkVariant, missingForOffline, onnxFilePath, parseModules, selectModelFiles, type ModuleEntry } from './model-files.js';
 import { createProgressBar, type ProgressListener } from './progress.js';
 import type { LockOptions } from './lock.js';
 
@@ -33,8 +34,13 @@ export interface ResolveModelOptions {
   token?: string | false;
   /** Use the cache only, never the network, as HF_HUB_OFFLINE=1 does. */
   localFilesOnly?: boolean;
-  /** ONNX export to fetch: onnx/model_<variant>.onnx, e.g. 'qint8_avx512_vnni' or 'O4' (default onnx/model.onnx). */
+  /**
+   * ONNX export to fetch: onnx/model_<variant>.onnx, e.g. 'qint8_avx512_vnni' or 'O4' (default onnx/model.onnx);
+   * 'int8' fetches the quantized file accurate on this CPU.
+   */
   variant?: string;
+  /** The CPU that 'int8' picks a file for (default: this one, detectCpu()). */
+  cpu?: CpuFacts;
   /** Download progress; when set, no progress bar is drawn. */
   onProgress?: ProgressListener;
   /** Hub base URL (default HF_ENDPOINT, else https://huggingface.co). */
@@ -66,7 +72,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 type CacheLookup = { dir: string } | { problem: string; file: string | undefined; commit: string | undefined };
 
 /** A cached snapshot complete enough to load, or why there is none. */
-async function lookInCache(cache: RepoCache, revision: string, variant: string | undefined): Promise<CacheLookup> {
+async function lookInCache(cache: RepoCache, revision: string, variant: string | undefined, cpu: CpuFacts): Promise<CacheLookup> {
   const commit = await readRef(cache, revision);
   if (commit === undefined) {
     return { problem: `no copy of ${cache.repoId} at revision '${revision}' is in the cache ${cache.cacheDir}`, file: undefined, commit };
@@ -75,7 +81,7 @@ async function lookInCache(cache: RepoCache, revision: string, variant: string |
   if (!existsSync(dir)) {
     return { problem: `the cache ${cache.cacheDir} has no snapshot of ${cache.repoId} at commit ${commit}`, file: undefined, commit };
   }
-  const missing = missingForOffline((f) => existsSync(join(dir, f)), variant);
+  const missing = missingForOffline((f) => existsSync(join(dir, f)), variant, cpu);
   if (missing.length > 0) {
     return { problem: `${missing.join(', ')} of ${cache.repoId} (commit ${commit}) ${missing.length > 1 ? 'are' : 'is'} not in ${dir}`, file: missing[0], commit };
   }
@@ -114,12 +120,13 @@ export async function resolveModel(nameOrPath: string, options: ResolveModelOpti
   const env = readHubEnvironment(options.env ?? process.env);
   const revision = validateRevision(options.revision ?? 'main');
   const variant = options.variant;
-  onnxFilePath(variant);
+  checkVariant(variant);
+  const cpu = options.cpu ?? detectCpu({ env: options.env ?? process.env });
   const cache = repoCache(resolvePath(options.cacheDir ?? env.cacheDir), repoId);
 
   const offlineReason = options.localFilesOnly === true ? 'localFilesOnly' : env.offline ? 'HF_HUB_OFFLINE' : undefined;
   if (offlineReason !== undefined) {
-    const found = await lookInCache(cache, revision, variant);
+    const found = await lookInCache(cache, revision, variant, cpu);
     if ('dir' in found) return found.dir;
     throw offlineError(found, repoId, revision, offlineReason);
   }
@@ -139,7 +146,7 @@ export async function resolveModel(nameOrPath: string, options: ResolveModelOpti
     info = await fetchRepoInfo(http, repoId, revision);
   } catch (e) {
     // As huggingface_hub does: with the hub unreachable, down or refusing, a complete cached copy still serves.
-    const found = await lookInCache(cache, revision, variant);
+    const found = await lookInCache(cache, revision, variant, cpu);
     if ('dir' in found) return found.dir;
     throw e;
   }
@@ -187,7 +194,7 @@ export async function resolveModel(nameOrPath: string, options: ResolveModelOpti
     const p = await fetchOne('modules.json');
     modules = parseModules(await fs.readFile(p, 'utf8'), p);
   }
-  const files = selectModelFiles(repoId, info.files, modules, variant);
+  const files = selectModelFiles(repoId, info.files, modules, variant, cpu);
 
   const todo: string[] = [];
   for (const f of files) if (!(await exists(pointerPath(cache, commit, f)))) todo.push(f);

@@ -57,6 +57,8 @@ export interface IndexInfo {
   docStoreBytes: number;
   /** The HNSW graph, when built: its quantization and size. */
   ann?: { quantization: string; bytes: number };
+  /** The model's ONNX file the index was built with and queries are encoded with, relative to the model folder. */
+  onnxFile: string;
 }
 
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
@@ -181,6 +183,7 @@ export class SearchIndex {
       dir: this.dir,
       model: m.model.ref,
       modelType: m.model.modelType,
+      onnxFile: m.model.onnxFile,
       similarity: m.model.similarityFnName,
       count: m.count,
       dim: m.dim,

@@ -1,3 +1,4 @@
+import { detectCpu } from '../cpu/features.js';
 import { basename, isAbsolute } from 'node:path';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
@@ -25,6 +26,11 @@ export interface IndexSummary {
   shards: number;
   ann: boolean;
   maxSeqLength: number;
+  /** The ONNX file queries are encoded with, relative to the model folder. */
+  onnxFile: string;
+  /** The CPU the worker runs on, as the int8 choice sees it; `onnxWarning` when the file drifts on it. */
+  cpu: { arch: string; model: string; isa: string; flags: string[] };
+  onnxWarning?: string;
 }
 
 export function jobTexts(job: Job): number {
@@ -33,6 +39,9 @@ export function jobTexts(job: Job): number {
 
 export function summarize(index: SearchIndex): IndexSummary {
   const i = index.info();
+  const choice = index.model.onnxChoice;
+  const cpu = choice.cpu ?? detectCpu();
+  const warning = choice.warning ?? choice.int8?.fallback;
   return {
     // A folder path says where the server's files are; its last part names the model just as well.
     model: isAbsolute(i.model) ? basename(i.model) : i.model,
@@ -44,6 +53,9 @@ export function summarize(index: SearchIndex): IndexSummary {
     shards: i.shards,
     ann: hasAnn(index),
     maxSeqLength: index.model.maxSeqLength,
+    onnxFile: i.onnxFile,
+    cpu: { arch: cpu.arch, model: cpu.model, isa: cpu.isa, flags: cpu.flags },
+    ...(warning !== undefined ? { onnxWarning: warning } : {}),
   };
 }
 

@@ -274,7 +274,7 @@ export function buildSchemas(limits: Limits) {
   };
   const infoResponse: Schema = {
     type: 'object',
-    required: ['model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'limits', 'batching'],
+    required: ['model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'limits', 'batching'],
     properties: {
       model: { type: 'string' },
       modelType: { type: 'string' },
@@ -285,6 +285,14 @@ export function buildSchemas(limits: Limits) {
       shards: { type: 'integer' },
       ann: { type: 'boolean', description: 'Whether the index has an HNSW graph' },
       maxSeqLength: { type: 'integer', description: 'Tokens the model reads; longer texts are truncated' },
+      onnxFile: { type: 'string', description: 'The ONNX file queries are encoded with, relative to the model folder' },
+      cpu: {
+        type: 'object',
+        description: 'The CPU the server runs on; isa decides which int8 files are accurate',
+        required: ['arch', 'model', 'isa', 'flags'],
+        properties: { arch: { type: 'string' }, model: { type: 'string' }, isa: { type: 'string' }, flags: { type: 'array', items: { type: 'string' } } },
+      },
+      onnxWarning: { type: 'string', description: 'Set when the ONNX file is not the int8 file built for this CPU, or drifts on it' },
       limits: {
         type: 'object',
         required: ['maxBodyBytes', 'maxTexts', 'maxTextChars', 'maxK'],

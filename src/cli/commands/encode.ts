@@ -7,7 +7,7 @@ import type { Command } from '../command.js';
 
 const FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
-  variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
+  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
   precision: { type: 'string', description: 'float32 (default), int8, uint8, binary, ubinary' },
   'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
   normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },

@@ -22,7 +22,7 @@ import type { Command } from '../command.js';
 
 const FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
-  variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
+  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
   threads: { type: 'number', description: 'ONNX Runtime threads (default: one per core)' },
   dataset: { type: 'string', short: 'd', description: 'a named dataset in the data folder (--list-datasets); other flags override its files' },
   'data-dir': { type: 'string', description: 'where the named datasets are (default $SEMSEARCH_DATA, else ../shared/data beside the repository)' },

@@ -16,7 +16,7 @@ const FLAGS: FlagSpec = {
   'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
   limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
   ann: { type: 'string', description: `also build an HNSW graph: ${ANN_QUANTIZATIONS.join(', ')} (f16 recommended: usearch's i8 loses most recall on unit-length vectors, docs/INDEX-SCALE.md)` },
-  variant: { type: 'string', description: 'ONNX variant, e.g. qint8_avx512_vnni' },
+  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
   threads: { type: 'number', description: 'ONNX Runtime threads' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };

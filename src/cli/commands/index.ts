@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { doctorCommand } from './doctor.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
 import { indexCommand } from './index-corpus.js';
@@ -7,4 +8,4 @@ import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, evalCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, searchCommand, infoCommand, encodeCommand, evalCommand, serveCommand, doctorCommand];

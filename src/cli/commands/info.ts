@@ -1,3 +1,5 @@
+import { detectCpu } from '../../cpu/features.js';
+import { inaccuracyWarning } from '../../cpu/int8.js';
 import { SemsearchError } from '../../errors.js';
 import { openIndex } from '../../index/search-index.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
@@ -27,7 +29,10 @@ export const infoCommand: Command = {
     const index = await openIndex(dir);
     try {
       const i = index.info();
-      if (flags['json'] === true) io.stdout.write(JSON.stringify(i) + '\n');
+      const cpu = detectCpu();
+      const variant = /model_(.+)\.onnx$/.exec(i.onnxFile)?.[1];
+      const drift = variant === undefined ? undefined : inaccuracyWarning(variant, cpu.isa);
+      if (flags['json'] === true) io.stdout.write(JSON.stringify({ ...i, cpu, ...(drift !== undefined ? { onnxWarning: drift } : {}) }) + '\n');
       else {
         io.stdout.write(
           [
@@ -36,6 +41,8 @@ export const infoCommand: Command = {
             `passages   ${i.count}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}`,
             `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${mib(i.vectorBytes)}`,
             `documents  ${mib(i.docStoreBytes)}`,
+            `onnx       ${i.onnxFile}${drift !== undefined ? ` (drifts on this CPU: ${cpu.isa})` : ''}`,
+            `cpu        ${cpu.model} (${cpu.isa})`,
           ].join('\n') + '\n',
         );
       }

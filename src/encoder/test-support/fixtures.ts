@@ -30,7 +30,7 @@ export interface ArchVectors {
   model_input_names: string[];
   token_ids: number[][];
   embeddings: Record<string, { pooling: string; normalize: boolean; torch: Record<string, StoredMatrix> }>;
-  onnx_embeddings: { variant: string; by_file: Record<string, Record<string, StoredMatrix>> };
+  onnx_embeddings: { variant: string; cpu?: { model: string; isa: string }; by_file: Record<string, Record<string, StoredMatrix>> };
   similarity: { variant: string; function: string; scores: StoredMatrix; pairwise_scores?: StoredMatrix };
   prompt_embeddings?: Record<string, unknown>;
   [k: string]: unknown;

@@ -24,11 +24,14 @@ export function pseudoRandomBytes(size: number, seed: string): Buffer {
 export interface FixtureOptions {
   /** Size of onnx/model.onnx (default 96 kB): large enough to be slowed down and cut in the middle. */
   onnxBytes?: number;
+  /** More files for the repo, e.g. the hub's quantized ONNX exports. */
+  extraFiles?: Record<string, Buffer>;
 }
 
 export function fixtureFiles(options: FixtureOptions = {}): Record<string, string | Buffer> {
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
   return {
+    ...options.extraFiles,
     '.gitattributes': '*.onnx filter=lfs diff=lfs merge=lfs -text\n*.safetensors filter=lfs diff=lfs merge=lfs -text\n',
     'README.md': '# msmarco-fixture-dot-v5\nA test fixture.\n',
     'modules.json': json([

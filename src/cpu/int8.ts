@@ -1,0 +1,92 @@
+import { SemsearchError } from '../errors.js';
+import type { CpuFacts, Isa } from './features.js';
+
+/** The `variant` that asks for the dynamic-quantized ONNX file that is accurate on this CPU. */
+export const INT8 = 'int8';
+
+/**
+ * The hub's dynamic-quantized exports (sentence-transformers' export_dynamic_quantized_onnx_model): activations
+ * are always uint8; the weights are signed (qint8) or unsigned (quint8), full range in both.
+ */
+export const QUANTIZED_VARIANTS = ['qint8_avx512_vnni', 'qint8_avx512', 'qint8_arm64', 'quint8_avx2'] as const;
+export type QuantizedVariant = (typeof QUANTIZED_VARIANTS)[number];
+
+/**
+ * Files in order of preference for each ISA, only those accurate there. Why each is or is not:
+ * - uint8 × int8 on x86 without VNNI runs through VPMADDUBSW, whose 16-bit pair sums saturate, so the qint8 files
+ *   drift there (optimum's own avx512 config says so of AVX-512 without VNNI, and the AVX2 machine showed it:
+ *   cosine 0.948 to fp32). VNNI's VPDPBUSD sums into 32 bits and does not.
+ * - uint8 × uint8 widens to 16 bits before multiplying on every x86 and ARM path, so quint8_avx2 is accurate
+ *   everywhere and is the fallback of last resort.
+ * - ARM's kernels widen before accumulating, so the signed files built for arm64 are accurate there.
+ */
+export const INT8_PREFERENCE: Readonly<Record<Isa, readonly QuantizedVariant[]>> = {
+  avx512_vnni: ['qint8_avx512_vnni', 'qint8_avx512', 'qint8_arm64', 'quint8_avx2'],
+  avx512: ['quint8_avx2'],
+  avx2: ['quint8_avx2'],
+  arm64: ['qint8_arm64', 'quint8_avx2'],
+  baseline: ['quint8_avx2'],
+};
+
+/** The file built for each ISA, named as the hub names it. */
+export const INT8_BUILT_FOR: Readonly<Record<Isa, QuantizedVariant>> = {
+  avx512_vnni: 'qint8_avx512_vnni',
+  avx512: 'qint8_avx512',
+  avx2: 'quint8_avx2',
+  arm64: 'qint8_arm64',
+  baseline: 'quint8_avx2',
+};
+
+export function isQuantizedVariant(variant: string): variant is QuantizedVariant {
+  return (QUANTIZED_VARIANTS as readonly string[]).includes(variant);
+}
+
+/** Whether a quantized file gives accurate vectors on a CPU with this ISA. */
+export function isAccurateOn(variant: QuantizedVariant, isa: Isa): boolean {
+  return INT8_PREFERENCE[isa].includes(variant);
+}
+
+export interface Int8Choice {
+  variant: QuantizedVariant;
+  isa: Isa;
+  /** Set when the file built for this ISA is missing or not accurate here, and another was taken: says which and why. */
+  fallback?: string;
+}
+
+/**
+ * The int8 file to use on this CPU among those a model offers (`available`: variant names, as in
+ * onnx/model_<variant>.onnx). Throws ONNX_MISSING, naming what is there, when none is accurate here.
+ */
+export function chooseInt8Variant(available: readonly string[], cpu: Pick<CpuFacts, 'isa'>, where: string): Int8Choice {
+  const isa = cpu.isa;
+  const have = new Set(available);
+  const builtFor = INT8_BUILT_FOR[isa];
+  for (const v of INT8_PREFERENCE[isa]) {
+    if (!have.has(v)) continue;
+    if (v === builtFor) return { variant: v, isa };
+    const why = !isAccurateOn(builtFor, isa)
+      ? `${builtFor}, the file named for ${isa}, saturates on it (uint8 × int8 without VNNI)`
+      : `${where} has no onnx/model_${builtFor}.onnx`;
+    return { variant: v, isa, fallback: `${why}; using ${v}, which is accurate on ${isa}` };
+  }
+  const quantized = available.filter(isQuantizedVariant);
+  throw new SemsearchError(
+    'ONNX_MISSING',
+    `${where} has no int8 ONNX file that is accurate on this CPU (${isa}): ` +
+      (quantized.length > 0
+        ? `it has ${quantized.join(', ')}, which drift here; `
+        : `it has no quantized file; `) +
+      `export onnx/model_${builtFor}.onnx with sentence-transformers' export_dynamic_quantized_onnx_model(model, "${builtFor.replace(/^q(u)?int8_/, '')}", …), ` +
+      `use the fp32 model (no variant), or name a variant explicitly`,
+    { file: `onnx/model_${builtFor}.onnx`, field: 'variant' },
+  );
+}
+
+/** The warning for a quantized file asked for by name on a CPU where it drifts; undefined where it is accurate. */
+export function inaccuracyWarning(variant: string, isa: Isa): string | undefined {
+  if (!isQuantizedVariant(variant) || isAccurateOn(variant, isa)) return undefined;
+  return (
+    `onnx/model_${variant}.onnx is not accurate on this CPU (${isa}): its uint8 × int8 products saturate here and the ` +
+    `vectors drift; use variant 'int8' to get ${INT8_PREFERENCE[isa].join(' or ')}`
+  );
+}

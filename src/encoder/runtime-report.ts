@@ -1,0 +1,85 @@
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { detectCpu, type CpuFacts } from '../cpu/features.js';
+import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQuantizedVariant } from '../cpu/int8.js';
+import { isSemsearchError } from '../errors.js';
+import { resolveModel } from '../hub/index.js';
+import { availableVariants, onnxFilePath } from '../hub/model-files.js';
+
+export interface ModelFilesReport {
+  model: string;
+  dir: string;
+  /** Each precision the encoder can run, with the file it would load here, or why none. */
+  precisions: { precision: 'float32' | 'int8'; file?: string; note?: string }[];
+  /** Every quantized file in the folder and whether it is accurate on this CPU. */
+  quantized: { file: string; accurate: boolean }[];
+}
+
+export interface RuntimeReport {
+  cpu: CpuFacts;
+  onnxruntime: string;
+  threads: { cores: number; onnxRuntimeDefault: number; serveDefault: number };
+  int8: { builtFor: string; preference: readonly string[] };
+  model?: ModelFilesReport;
+}
+
+/**
+ * What this machine gives the encoder: CPU features, ONNX Runtime, thread defaults, and, for a model, the file each
+ * precision would load. Never downloads: a hub name is looked up in the local cache only.
+ */
+export async function describeRuntime(options: { model?: string; cpu?: CpuFacts } = {}): Promise<RuntimeReport> {
+  const cpu = options.cpu ?? detectCpu();
+  const cores = availableParallelism();
+  const report: RuntimeReport = {
+    cpu,
+    onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
+    // ONNX Runtime sizes its intra-op pool to the cores it sees; serve leaves one to the HTTP thread.
+    threads: { cores, onnxRuntimeDefault: cores, serveDefault: Math.max(1, cores - 1) },
+    int8: { builtFor: INT8_BUILT_FOR[cpu.isa], preference: INT8_PREFERENCE[cpu.isa] },
+  };
+  if (options.model !== undefined) report.model = await describeModelFiles(options.model, cpu);
+  return report;
+}
+
+async function describeModelFiles(model: string, cpu: CpuFacts): Promise<ModelFilesReport> {
+  const dir = await resolveModel(model, { localFilesOnly: true });
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(dir, 'onnx'));
+  } catch {
+    // No onnx/ folder: every precision below says so.
+  }
+  const offered = availableVariants(names.map((n) => `onnx/${n}`));
+  const precisions: ModelFilesReport['precisions'] = [];
+  precisions.push(offered.includes('(default)') ? { precision: 'float32', file: onnxFilePath() } : { precision: 'float32', note: `no ${onnxFilePath()}` });
+  try {
+    const choice = chooseInt8Variant(offered, cpu, dir);
+    precisions.push({ precision: 'int8', file: onnxFilePath(choice.variant), ...(choice.fallback !== undefined ? { note: choice.fallback } : {}) });
+  } catch (e) {
+    if (!isSemsearchError(e)) throw e;
+    precisions.push({ precision: 'int8', note: e.message });
+  }
+  const quantized = offered.filter(isQuantizedVariant).map((v) => ({ file: onnxFilePath(v), accurate: isAccurateOn(v, cpu.isa) }));
+  return { model, dir, precisions, quantized };
+}
+
+/** The report as `semsearch doctor` prints it. */
+export function formatRuntimeReport(r: RuntimeReport): string {
+  const source = r.cpu.source === 'cpuinfo' ? 'from /proc/cpuinfo' : r.cpu.source === 'env' ? 'from SEMSEARCH_CPU_ISA' : `from the architecture`;
+  const lines = [
+    `cpu          ${r.cpu.model} (${r.cpu.arch}, ${r.cpu.cores} cores)`,
+    `isa          ${r.cpu.isa} (${source})`,
+    `flags        ${r.cpu.flags.length > 0 ? r.cpu.flags.join(' ') : '(none of interest)'}`,
+    `onnxruntime  ${r.onnxruntime} (onnxruntime-node)`,
+    `threads      ${r.threads.onnxRuntimeDefault} intra-op by default (one per core); serve: ${r.threads.serveDefault} (the cores less one)`,
+    `int8         built for this CPU: ${r.int8.builtFor}; accurate here, best first: ${r.int8.preference.join(', ')}`,
+  ];
+  if (r.model !== undefined) {
+    lines.push(`model        ${r.model.model}${r.model.dir !== r.model.model ? ` (${r.model.dir})` : ''}`);
+    for (const p of r.model.precisions) lines.push(`  ${p.precision.padEnd(10)} ${p.file ?? '-'}${p.note !== undefined ? `  (${p.note})` : ''}`);
+    for (const q of r.model.quantized) lines.push(`  ${q.accurate ? 'accurate' : 'drifts  '}   ${q.file}`);
+  }
+  return lines.join('\n') + '\n';
+}
