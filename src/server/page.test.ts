@@ -1,15 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { createServer, type SemsearchServer } from './server.js';
+import { launchTestChromium } from './test-support/browser.js';
 import { buildTestIndex, passages } from './test-support/fixture.js';
 
-// Debian's chromium, installed by the README's set-up step (and by .ci/run); playwright-core never downloads one.
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
 let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
@@ -18,18 +17,11 @@ let context: BrowserContext;
 let profile: string;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`the search page test needs Chromium at ${CHROMIUM}: run 'apt-get install -y chromium' (see the README's set-up)`);
-  }
   fixture = await buildTestIndex(120);
   server = await createServer({ index: fixture.index, limits: { maxTextChars: 300 }, log: () => undefined });
   profile = mkdtempSync(join(tmpdir(), 'semsearch-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1000, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  // The Chromium shipped in the devDependency @sparticuz/chromium, or CHROMIUM_PATH (see test-support/browser.ts).
+  context = await launchTestChromium(profile, { width: 1000, height: 900 });
 });
 
 after(async () => {
