@@ -10,6 +10,14 @@ export * from './eval/index.js';
 export { loadModel, loadModelFromDir } from './encoder/load-model.js';
 export type { LoadModelOptions } from './encoder/load-model.js';
 export { SentenceTransformer } from './encoder/sentence-transformer.js';
+export type { OnnxChoice } from './encoder/sentence-transformer.js';
+// The CPU and the int8 file accurate on it
+export { detectCpu, ISAS } from './cpu/features.js';
+export type { CpuFacts, Isa } from './cpu/features.js';
+export { chooseInt8Variant, isAccurateOn, INT8_PREFERENCE, QUANTIZED_VARIANTS } from './cpu/int8.js';
+export type { Int8Choice, QuantizedVariant } from './cpu/int8.js';
+export { describeRuntime, formatRuntimeReport } from './encoder/runtime-report.js';
+export type { RuntimeReport, ModelFilesReport } from './encoder/runtime-report.js';
 export { BATCHINGS } from './encoder/encode.js';
 export type { Batching, EncodeOptions, EncodeProgress } from './encoder/encode.js';
 export { planBatches } from './encoder/batch-plan.js';
