@@ -404,9 +404,9 @@ async function measureLevers(name: string): Promise<void> {
   if (opts.threads >= 2) {
     const w = opts.threads;
     levers.push({ lever: `workers: ${w} (x 1 thread)`, detail: `loadModel({ workers: ${w}, threads: ${opts.threads} }): ${w} ONNX Runtime sessions on worker threads, one intra-op thread each, batches in flight at once; tokenising overlaps the runs; weights loaded ${w} times`, config: { id: 'workers', label: 'workers', system: 'semsearch', precision: 'fp32', file: f, levers: { workers: w } } });
-    if (m.files.int8) levers.push({ lever: `int8 + workers: ${w}`, detail: 'the qint8_avx512_vnni variant on the worker pool (against the fp32 baseline)', config: { id: 'int8-workers', label: 'int8 workers', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: { workers: w } } });
+    if (m.files.int8) levers.push({ lever: `int8 + workers: ${w}`, detail: `${m.files.int8} (variant 'int8' on this CPU) on the worker pool (against the fp32 baseline)`, config: { id: 'int8-workers', label: 'int8 workers', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: { workers: w } } });
   }
-  if (m.files.int8) levers.push({ lever: 'hub variant qint8_avx512_vnni', detail: 'dynamic int8 quantization (different outputs: cosine vs fp32 in the model table)', config: { id: 'int8', label: 'int8', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: {} } });
+  if (m.files.int8) levers.push({ lever: `int8: ${m.files.int8}`, detail: "dynamic int8 quantization, the file variant 'int8' takes on this CPU (different outputs: cosine vs fp32 in the model table)", config: { id: 'int8', label: 'int8', system: 'semsearch', precision: 'int8', file: m.files.int8, levers: {} } });
   let base: Measured | null = null;
   for (const l of levers) {
     const r = await run(l.config, m, texts);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { detectCpu } from '../src/cpu/features.js';
 
 /** What the benchmark ran on, and the theoretical fp32 peak derived from it (the method is in `peakDerivation`). */
 export interface MachineInfo {
@@ -20,6 +21,9 @@ export interface MachineInfo {
   peakDerivation: string;
   memoryGiB: number;
   hypervisor: string | null;
+  /** The instruction set semsearch's int8 choice sees, and the CPU flags that decide it (src/cpu/features.ts). */
+  isa?: string;
+  isaFlags?: string[];
 }
 
 function lscpu(): Record<string, string> {
@@ -84,6 +88,8 @@ export function machineInfo(): MachineInfo {
     peakDerivation,
     memoryGiB: totalmem() / 2 ** 30,
     hypervisor: info['Hypervisor vendor'] ?? null,
+    isa: detectCpu().isa,
+    isaFlags: detectCpu().flags,
   };
 }
 

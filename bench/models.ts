@@ -1,5 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { detectCpu } from '../src/cpu/features.js';
+import { chooseInt8Variant } from '../src/cpu/int8.js';
 
 /** One model of the benchmark: where it lives and the shape that sets its cost. */
 export interface BenchModel {
@@ -16,6 +18,7 @@ export interface BenchModel {
   pooling: string;
   normalize: boolean;
   /** ONNX files present, relative to dir. */
+  /** int8: the quantized file semsearch's variant 'int8' takes on this CPU (null when none is accurate here). */
   files: { fp32: string; int8: string | null };
 }
 
@@ -48,7 +51,14 @@ export function describeModel(name: string, dir: string, randomWeights: boolean)
   const p = existsSync(poolingFile) ? readJson(poolingFile) : {};
   const pooling = typeof p['pooling_mode'] === 'string' ? (p['pooling_mode'] as string) : p['pooling_mode_cls_token'] === true ? 'cls' : 'mean';
   const modules = existsSync(join(dir, 'modules.json')) ? (JSON.parse(readFileSync(join(dir, 'modules.json'), 'utf8')) as { type: string }[]) : [];
-  const int8 = join('onnx', 'model_qint8_avx512_vnni.onnx');
+  // The file semsearch's variant 'int8' takes on this CPU, so the bench measures what a user gets here.
+  const offered = existsSync(join(dir, 'onnx')) ? readdirSync(join(dir, 'onnx')).map((f) => /^model_(.+)\.onnx$/.exec(f)?.[1]).filter((v): v is string => v !== undefined) : [];
+  let int8: string | null = null;
+  try {
+    int8 = join('onnx', `model_${chooseInt8Variant(offered, detectCpu(), dir).variant}.onnx`);
+  } catch {
+    int8 = null;
+  }
   return {
     name,
     label: LABELS[name] ?? name,
@@ -62,7 +72,7 @@ export function describeModel(name: string, dir: string, randomWeights: boolean)
     maxSeqLength: typeof st['max_seq_length'] === 'number' ? (st['max_seq_length'] as number) : 512,
     pooling,
     normalize: modules.some((m) => m.type.endsWith('Normalize')),
-    files: { fp32: join('onnx', 'model.onnx'), int8: existsSync(join(dir, int8)) ? int8 : null },
+    files: { fp32: join('onnx', 'model.onnx'), int8 },
   };
 }
 

@@ -82,12 +82,18 @@ function throughputTable(r: BenchResults): string[] {
   return lines;
 }
 
+/** Which quantized file each model's int8 rows ran, as semsearch's variant 'int8' picked it on this CPU. */
+function int8Files(r: BenchResults): string {
+  const files = [...new Set(r.models.map((mr) => mr.model.files.int8).filter((x): x is string => x !== null))];
+  return files.length > 0 ? files.join(', ') : 'none';
+}
+
 export function generatedSection(r: BenchResults, jsonPath: string | null): string {
   const m = r.machine;
   const L: string[] = [];
   L.push(`Run of ${r.date} (${r.started} → ${r.finished}), commit \`${r.git.commit.slice(0, 12)}\`${r.git.dirty ? ' with uncommitted changes in src/ or bench/' : ''}: \`${r.command}\`${jsonPath ? `; every number below is in [\`${jsonPath}\`](${jsonPath})` : ''}.`);
   L.push('');
-  L.push(`Machine: ${m.modelName} (${m.vendor}, family ${m.family} model ${m.model}), ${m.cores} cores, ${m.threadsPerCore} thread/core, ${m.mhz.toFixed(0)} MHz, ${f(m.memoryGiB, 0)} GiB, ${m.hypervisor ?? 'bare metal'}; load average at start ${r.loadAverageAtStart.map((x) => x.toFixed(2)).join(' / ')}. ` +
+  L.push(`Machine: ${m.modelName} (${m.vendor}, family ${m.family} model ${m.model}), ${m.cores} cores, ${m.threadsPerCore} thread/core, ${m.mhz.toFixed(0)} MHz, ${f(m.memoryGiB, 0)} GiB, ${m.hypervisor ?? 'bare metal'}; ISA ${m.isa ?? (m.avx512vnni ? 'avx512_vnni' : '?')} (${(m.isaFlags ?? []).join(' ') || 'flags not recorded'}); int8 files: ${int8Files(r)}; load average at start ${r.loadAverageAtStart.map((x) => x.toFixed(2)).join(' / ')}. ` +
     `Settings: ${r.settings.threads} intra-op threads for every system, batch ${r.settings.batchSize}; peers compared in ${r.settings.rounds} round(s) over all systems (order rotated each round), ${r.settings.reps} timed passes per workload in all, each process warmed up with one batch; median and spread ((max − min) / median) of the passes. ` +
     `Before every measurement the run waits until other processes use < ${r.settings.maxBusyCores} cores (sampled over 1 s).`);
   const busy = r.models.flatMap((mr) => mr.results.filter((c) => !c.quiet.quiet).map((c) => `${mr.model.name} ${c.config.label}`));

@@ -15,7 +15,8 @@ OUT_DIR/../all-mpnet-base-v2 (or --mpnet-out). Each model folder is laid out lik
   format: max_seq_length in sentence_bert_config.json, pooling_mode_* booleans in 1_Pooling/config.json,
   sentence_transformers.models.* types in modules.json, tokenizer.json with a truncation/padding block);
 * onnx/model.onnx (sentence-transformers' ONNX export: SentenceTransformer(folder, backend="onnx")) and
-  onnx/model_qint8_avx512_vnni.onnx (export_dynamic_quantized_onnx_model(model, "avx512_vnni", folder));
+  onnx/model_qint8_avx512_vnni.onnx (export_dynamic_quantized_onnx_model(model, "avx512_vnni", folder)), and the
+  avx512, avx2 and arm64 files the same way;
 * reference/ with the Python reference outputs for the first N passages of
   /work/shared/data/msmarco-passage-dl19-relevant-subset/collection.tsv (pid<TAB>text) and its 43 queries:
     meta.json                 model, versions, checks (real weights), file list, shapes
@@ -136,8 +137,11 @@ def write_f32(path: Path, a: np.ndarray) -> None:
     np.ascontiguousarray(a, dtype="<f4").tofile(path)
 
 
+ONNX_FILES = ["model.onnx", "model_qint8_avx512_vnni.onnx", "model_qint8_avx512.onnx", "model_quint8_avx2.onnx", "model_qint8_arm64.onnx"]
+
+
 def export_onnx(folder: Path) -> dict:
-    """onnx/model.onnx and onnx/model_qint8_avx512_vnni.onnx, leaving the packaged (hub-format) files untouched."""
+    """onnx/model.onnx and the four dynamic-quantized files the hub ships, leaving the packaged files untouched."""
     onnx_dir = folder / "onnx"
     if onnx_dir.exists():
         shutil.rmtree(onnx_dir)
@@ -146,12 +150,13 @@ def export_onnx(folder: Path) -> dict:
         shutil.copytree(folder, staged)
         onnx_model = SentenceTransformer(str(staged), backend="onnx", device="cpu")
         onnx_model.save(str(staged), create_model_card=False)
-        export_dynamic_quantized_onnx_model(onnx_model, "avx512_vnni", str(staged))
+        for config in ("avx512_vnni", "avx512", "avx2", "arm64"):
+            export_dynamic_quantized_onnx_model(onnx_model, config, str(staged))
         onnx_dir.mkdir()
-        for name in ["model.onnx", "model_qint8_avx512_vnni.onnx"]:
+        for name in ONNX_FILES:
             shutil.copy2(staged / "onnx" / name, onnx_dir / name)
-        extra = sorted(p.name for p in (staged / "onnx").iterdir() if p.name not in {"model.onnx", "model_qint8_avx512_vnni.onnx"})
-    return {name: {"bytes": (onnx_dir / name).stat().st_size, "sha256": sha256(onnx_dir / name)} for name in ["model.onnx", "model_qint8_avx512_vnni.onnx"]} | (
+        extra = sorted(p.name for p in (staged / "onnx").iterdir() if p.name not in set(ONNX_FILES))
+    return {name: {"bytes": (onnx_dir / name).stat().st_size, "sha256": sha256(onnx_dir / name)} for name in ONNX_FILES} | (
         {"other_files_not_copied": extra} if extra else {}
     )
 
