@@ -113,3 +113,39 @@ test('semsearch doctor: CPU features, ONNX Runtime, threads, and the file each p
   assert.equal(a.model.precisions.find((p) => p.precision === 'int8')?.file, 'onnx/model_quint8_avx2.onnx');
   assert.deepEqual(a.model.quantized.filter((q) => q.accurate).map((q) => q.file), ['onnx/model_quint8_avx2.onnx']);
 });
+
+test('encode reads stdin as one UTF-8 stream: a character split across chunks is not garbled (20,000 lines of é)', async () => {
+  const { readAllText } = await import('./commands/encode.js');
+  const bytes = Buffer.from('éééééee\n'.repeat(20_000), 'utf8');
+  // 64 KiB chunks, as a pipe delivers them; a line is 15 bytes, so chunk ends fall inside characters.
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 65_536) chunks.push(bytes.subarray(i, i + 65_536));
+  assert.ok(chunks.some((c) => (c[c.length - 1] as number) === 0xc3), 'some chunk ends inside a character');
+  const text = await readAllText(Readable.from(chunks));
+  const lines = text.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 20_000);
+  assert.ok(lines.every((l) => l === 'éééééee'), 'every line decodes to the same text');
+  // Through the command: the lines the issue saw garbled (4369 and 13107, 1-based) embed like the first.
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d) => (out += String(d)));
+  const code = await runCli(['encode', '-m', BERT], { stdout, stderr: new PassThrough(), stdin: Readable.from(chunks), env: {} });
+  assert.equal(code, 0);
+  const emb = (JSON.parse(out) as { embeddings: number[][] }).embeddings;
+  assert.equal(emb.length, 20_000);
+  assert.deepEqual(emb[4368], emb[0]);
+  assert.deepEqual(emb[13106], emb[0]);
+});
+
+test('output piped into a reader that closes early (| head) ends quietly: exit 0, no EPIPE stack', async () => {
+  const { spawn } = await import('node:child_process');
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const texts = Array.from({ length: 400 }, (_, i) => `text number ${i}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'encode', '-m', BERT, ...texts], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += String(d)));
+  child.stdout.destroy(); // the reader is gone before the first byte
+  const code = await new Promise<number | null>((ok) => child.on('close', ok));
+  assert.equal(code, 0, err);
+  assert.doesNotMatch(err, /EPIPE|\n\s+at /);
+});

@@ -37,6 +37,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 // Through npm's bin symlink argv[1] is the link, so compare real paths.
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
+  // A reader that stops early (`| head`) closes the pipe: stop quietly, as Unix tools do, instead of an
+  // unhandled EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
   process.exitCode = code;
 }

@@ -15,6 +15,17 @@ const FLAGS: FlagSpec = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
+/**
+ * All of a stream as text. One decoder across chunks: a UTF-8 character split between two chunks is joined, not
+ * turned into two replacement characters as decoding each chunk alone would.
+ */
+export async function readAllText(stream: NodeJS.ReadableStream): Promise<string> {
+  const decoder = new TextDecoder('utf-8');
+  let out = '';
+  for await (const chunk of stream) out += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true });
+  return out + decoder.decode();
+}
+
 /** `semsearch encode -m MODEL "text" ...`: embeddings as JSON, one array per text. */
 export const encodeCommand: Command = {
   name: 'encode',
@@ -31,9 +42,7 @@ export const encodeCommand: Command = {
     if (!isPrecision(precision)) throw new SemsearchError('INVALID_ARGUMENT', `--precision must be float32, int8, uint8, binary or ubinary`, { field: '--precision' });
     let texts = positionals;
     if (texts.length === 0) {
-      let input = '';
-      for await (const chunk of io.stdin) input += String(chunk);
-      texts = input.split('\n').filter((l) => l.length > 0);
+      texts = (await readAllText(io.stdin)).split('\n').filter((l) => l.length > 0);
     }
     const model = await loadModel(modelName, typeof flags['variant'] === 'string' ? { variant: flags['variant'] } : {});
     try {
