@@ -149,3 +149,11 @@ test('output piped into a reader that closes early (| head) ends quietly: exit 0
   assert.equal(code, 0, err);
   assert.doesNotMatch(err, /EPIPE|\n\s+at /);
 });
+
+test('encode --precision int8 of a single text is a coded error, not a vector of −128', async () => {
+  const r = await run(['encode', '-m', BERT, '--precision', 'int8', 'How big is London']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /QUANTIZATION_INVALID: int8\/uint8 ranges taken from 1 embedding are degenerate/);
+  const two = await run(['encode', '-m', BERT, '--precision', 'int8', 'How big is London', 'London is known for its financial district']);
+  assert.equal(two.code, 0, two.err);
+});

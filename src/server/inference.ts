@@ -1,5 +1,5 @@
-import { detectCpu } from '../cpu/features.js';
 import { basename, isAbsolute } from 'node:path';
+import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
 import type { SearchIndex } from '../index/search-index.js';
@@ -177,7 +177,10 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
         let dim = emb.dim;
         if (j.precision === 'float32') for (let r = 0; r < emb.rows; r++) embeddings.push(Array.from(emb.row(r)));
         else {
-          const qm = quantizeEmbeddings(emb, j.precision);
+          // int8/uint8 ranges from the request's own few texts are degenerate: use the index's calibration when it has one.
+          const stored = index.manifest.ranges;
+          const ranges = stored !== undefined && (j.precision === 'int8' || j.precision === 'uint8') ? { min: Float32Array.from(stored.min), max: Float32Array.from(stored.max) } : undefined;
+          const qm = quantizeEmbeddings(emb, j.precision, ranges !== undefined ? { ranges } : {});
           dim = qm.dim;
           for (let r = 0; r < qm.rows; r++) embeddings.push(Array.from(qm.data.subarray(r * qm.dim, (r + 1) * qm.dim)));
         }

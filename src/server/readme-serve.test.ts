@@ -24,7 +24,7 @@ function readmeCurls(): string[] {
 let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
 let server: SemsearchServer;
 before(async () => {
-  fixture = await buildTestIndex(40);
+  fixture = await buildTestIndex(40, 'int8'); // as the README's dl19-index: --precision int8
   server = await createServer({ index: fixture.index, log: () => undefined });
 });
 after(async () => {

@@ -1,7 +1,9 @@
-import { detectCpu } from '../cpu/features.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { detectCpu } from '../cpu/features.js';
 import { openIndex, type SearchIndex } from '../index/search-index.js';
 import { quantizeEmbeddings } from '../tensor/quantize.js';
 import { Batcher, DEFAULT_BATCHING } from './batcher.js';
@@ -97,6 +99,11 @@ describe('semsearch serve: the HTTP API', () => {
     (f.json['embeddings'] as number[][]).forEach((row, r) => row.forEach((v, i) => assert.ok(Math.abs(v - want.get(r, i)) < 1e-5)));
     const q = await postJson(`${url}/encode`, { texts, precision: 'int8' });
     assert.deepEqual((q.json['embeddings'] as number[][]).flat(), Array.from(quantizeEmbeddings(want, 'int8').data));
+    // One text gives ranges with min = max in every dimension (all −128): refused with a coded error, not sent.
+    const one = await postJson(`${url}/encode`, { texts: ['How big is London'], precision: 'int8' });
+    assert.equal(one.status, 400, one.text);
+    assert.equal((one.json['error'] as { code: string }).code, 'QUANTIZATION_INVALID');
+    assert.match((one.json['error'] as { message: string }).message, /taken from 1 embedding are degenerate/);
     const bin = await postJson(`${url}/encode`, { texts, precision: 'ubinary' });
     conforms(bin.json, schemas.encodeResponse);
     assert.equal(bin.json['dim'], 4);
@@ -308,6 +315,17 @@ describe('semsearch serve: load and lifecycle', () => {
       const scores = (off.json['results'] as { hits: { score: number }[] }[])[0]?.hits.map((h) => h.score) ?? [];
       assert.equal(scores.length, 5);
       assert.ok(scores.every((s) => Number.isInteger(s) && s <= 0), `hamming scores ${scores}`);
+      // An index with stored int8 ranges quantizes /encode's int8 with them, so one text is meaningful.
+      const one = await postJson(`${server.url}/encode`, { texts: ['hurricane season'], precision: 'int8' });
+      assert.equal(one.status, 200, one.text);
+      const stored = JSON.parse(readFileSync(join(fixture.index, 'manifest.json'), 'utf8')) as { ranges: { min: number[]; max: number[] } };
+      const opened = await openIndex(fixture.index);
+      const emb = await opened.model.encode(['hurricane season']);
+      await opened.close();
+      const want = quantizeEmbeddings(emb, 'int8', { ranges: { min: Float32Array.from(stored.ranges.min), max: Float32Array.from(stored.ranges.max) } });
+      const got = (one.json['embeddings'] as number[][]).flat();
+      assert.deepEqual(got, Array.from(want.data));
+      assert.ok(new Set(got).size > 10, 'not all in one bucket');
     } finally {
       await server.close();
     }

@@ -46,6 +46,22 @@ export function rangesOf(m: Matrix): QuantizationRanges {
 }
 
 /**
+ * Ranges read off too few embeddings put every value of a dimension in one bucket: one text gives all −128,
+ * silently, in sentence-transformers too. Refuse that instead of returning vectors that carry nothing.
+ */
+function degenerate(ranges: QuantizationRanges, rows: number, field: string): void {
+  // One constant dimension is legitimate (sentence-transformers gives it step 1); all of them means the ranges
+  // came from one embedding, or from copies of it.
+  for (let i = 0; i < ranges.min.length; i++) if (ranges.min[i] !== ranges.max[i]) return;
+  throw new SemsearchError(
+    'QUANTIZATION_INVALID',
+    `int8/uint8 ranges taken from ${rows} embedding${rows === 1 ? '' : 's'} are degenerate (min = max in every dimension), ` +
+      `so every value would land in one bucket: pass ranges (e.g. an index's stored ranges) or calibrationEmbeddings from a sample of the corpus`,
+    { field },
+  );
+}
+
+/**
  * quantize_embeddings of sentence-transformers, arithmetic done in float32 as numpy does on float32
  * inputs: bucket = clip(floor((x - start) / step), 0, 255) with step = (max - min) / 255 (1 where 0);
  * binary packs `x > 0` bits per row, most significant bit first, as np.packbits.
@@ -59,7 +75,9 @@ export function quantizeEmbeddings(emb: Matrix, precision: Exclude<Precision, 'f
       if (cal !== undefined && cal.dim !== dim) {
         throw new SemsearchError('SHAPE_MISMATCH', `calibration embeddings have dim ${cal.dim}, embeddings ${dim}`, { field: 'calibrationEmbeddings' });
       }
-      ranges = rangesOf(cal ?? emb);
+      const from = cal ?? emb;
+      ranges = rangesOf(from);
+      degenerate(ranges, from.rows, cal !== undefined ? 'calibrationEmbeddings' : 'ranges');
     }
     if (ranges.min.length !== dim || ranges.max.length !== dim) {
       throw new SemsearchError('QUANTIZATION_INVALID', `ranges must have ${dim} values per row, got ${ranges.min.length} and ${ranges.max.length}`, {
