@@ -1,3 +1,4 @@
+import { SemsearchError } from '../errors.js';
 import { FLOAT16_VALUES } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import type { IndexPrecision } from './manifest.js';
@@ -82,6 +83,47 @@ export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o:
     results.push(top.sorted());
   }
   return results;
+}
+
+/**
+ * Exact scores of given rows (global row numbers) with the arithmetic exactSearch uses, best first: candidates
+ * from an HNSW graph come back on the model's similarity scale, as the exact path gives them, whatever the
+ * graph's own quantization.
+ */
+export function scoreRows(q: Float32Array, rows: readonly number[], shards: readonly ShardVectors[], o: Omit<ExactSearchOptions, 'k'>): ScoredRow[] {
+  const { dim, precision } = o;
+  const starts: number[] = [];
+  let total = 0;
+  for (const s of shards) {
+    starts.push(total);
+    total += s.rows;
+  }
+  const affine = precision === 'int8' && o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
+  const out: ScoredRow[] = [];
+  for (const row of rows) {
+    let si = starts.length - 1;
+    while (si > 0 && (starts[si] as number) > row) si--;
+    const s = shards[si] as ShardVectors;
+    const off = (row - (starts[si] as number)) * dim;
+    let score = 0;
+    if (precision === 'float32') {
+      const f = s.data as Float32Array;
+      for (let i = 0; i < dim; i++) score += (q[i] as number) * (f[off + i] as number);
+      score = Math.fround(score);
+    } else if (precision === 'float16') {
+      const h = s.data as Uint16Array;
+      for (let i = 0; i < dim; i++) score += (q[i] as number) * (FLOAT16_VALUES[h[off + i] as number] as number);
+    } else if (precision === 'int8' && affine !== undefined) {
+      const c = s.data as Int8Array;
+      for (let i = 0; i < dim; i++) score += (affine.a[i] as number) * (c[off + i] as number);
+      score += affine.c;
+    } else {
+      throw new SemsearchError('INVALID_ARGUMENT', `${precision} rows are not scored directly (binary indexes rescore through their int8 rows)`, { field: 'precision' });
+    }
+    out.push({ row, score });
+  }
+  // Best first; equal scores by row, as TopK orders them.
+  return out.sort((x, y) => y.score - x.score || x.row - y.row);
 }
 
 /** Hamming search on sign bits, then the best candidates rescored against their int8 rows. */

@@ -237,4 +237,26 @@ describe('approximate search', () => {
     writeFileSync(f, bytes);
     await assert.rejects(openIndex(out, { model }), (e: { code: string; file: string }) => e.code === 'INDEX_CORRUPT' && e.file === f);
   });
+
+  for (const quantization of ['i8', 'f16', 'f32'] as const) {
+    test(`hits from an ${quantization} graph carry the exact path's scores, on the model's similarity scale`, async () => {
+      const { buildAnnIndex } = await import('./ann.js');
+      const out = join(tmp, `ann-scale-${quantization}`);
+      await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+      await buildAnnIndex(out, { quantization });
+      const index = await openIndex(out, { model });
+      const approx = await index.search(QUERIES, 10);
+      const exactAll = await index.search(QUERIES, index.count, { exact: true });
+      approx.forEach((hits, qi) => {
+        const exactScore = new Map((exactAll[qi] ?? []).map((h) => [h.index, h.score]));
+        for (const h of hits) {
+          // bert is a cosine model: scores are cosines, never an i8 graph's integer inner products.
+          assert.ok(h.score <= 1 + 1e-6 && h.score >= -1 - 1e-6, `score ${h.score}`);
+          assert.equal(h.score, exactScore.get(h.index), `query ${qi} row ${h.index}`);
+        }
+        for (let i = 1; i < hits.length; i++) assert.ok((hits[i - 1] as { score: number }).score >= (hits[i] as { score: number }).score, 'best first');
+      });
+      await index.close();
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { SemsearchError } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph } from './ann.js';
 import { DocStore } from './doc-store.js';
-import { exactSearch } from './exact-search.js';
+import { exactSearch, scoreRows } from './exact-search.js';
 import { ParallelSearcher } from './parallel-search.js';
 import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
@@ -161,7 +161,12 @@ export class SearchIndex {
       ...(options.rescore === false ? { rescore: false } : {}),
     };
     let rows;
-    if (this.ann !== undefined && options.exact !== true) rows = this.ann.search(q.data, q.dim, kk);
+    if (this.ann !== undefined && options.exact !== true) {
+      // The graph finds the candidates; their scores come from the stored vectors, as on the exact path (an i8
+      // graph's own distances are on an integer scale).
+      const found = this.ann.search(q.data, q.dim, kk);
+      rows = found.map((hits, qi) => scoreRows(q.row(qi), hits.map((h) => h.row), this.shards, exactOptions));
+    }
     else if (this.parallel !== undefined) rows = await this.parallel.search(q, exactOptions);
     else rows = exactSearch(q, this.shards, exactOptions);
     return rows.map((hits) =>
