@@ -105,6 +105,23 @@ export interface Target {
   disturbed?: boolean;
 }
 
+export interface DefaultsRow {
+  id: string;
+  label: string;
+  levers?: SemsearchLevers;
+  /** Per workload: the median over rounds of each round's median pass, and every round's median. */
+  workloads: Record<string, { median: number; rounds: number[] }>;
+  othersCores: number;
+  peakRssMB: number;
+}
+
+export interface DefaultsResult {
+  model: string;
+  label: string;
+  rounds: number;
+  rows: DefaultsRow[];
+}
+
 export interface BenchResults {
   schema: 'semsearch-bench/1';
   date: string;
@@ -120,6 +137,8 @@ export interface BenchResults {
   gemm: { gflops: number; size: number; peakShare: number } | null;
   models: ModelResult[];
   levers: LeverResult[];
+  /** The library's defaults against the ones before them and against sentence-transformers, in rounds (section 'defaults'). */
+  defaults?: DefaultsResult[];
   scaling: { model: string; precision: Precision; workload: string; t1: number; tN: number; threads: number; speedup: number; efficiency: number }[];
   batch: { model: string; workload: string; batchSize: number; order: string; median: number; spread: number; paddedTokens: number; tokens: number }[];
   quality: QualityResult | null;
@@ -136,6 +155,24 @@ function git(args: string[]): string {
 }
 
 const opts = parseOptions(process.argv.slice(2), repoRoot, date);
+
+/**
+ * The library's defaults before the 'defaults' study changed them (ONNX Runtime's own: graph level "all", idle
+ * threads spinning; one session), set explicitly so the run compares them with whatever the defaults are now.
+ */
+const BEFORE_DEFAULTS: SemsearchLevers = { graphOptimizationLevel: 'all', allowSpinning: true, workers: 1 };
+
+/** More configurations for the defaults section, to choose new defaults from: SEMSEARCH_BENCH_CANDIDATES=1. */
+const DEFAULT_CANDIDATES: Record<string, SemsearchLevers> =
+  process.env['SEMSEARCH_BENCH_CANDIDATES'] === '1'
+    ? {
+        'no spinning': { allowSpinning: false, workers: 1 },
+        'graph extended': { graphOptimizationLevel: 'extended', workers: 1 },
+        'workers 2': { workers: 2, allowSpinning: true },
+        'workers 2, no spinning': { workers: 2, allowSpinning: false },
+        'no spinning, extended': { allowSpinning: false, graphOptimizationLevel: 'extended', workers: 1 },
+      }
+    : {};
 const machine = machineInfo();
 const hasPython = existsSync(opts.python);
 const workDir = mkdtempSync(join(tmpdir(), 'semsearch-bench-'));
@@ -497,6 +534,65 @@ async function measureBatch(name: string): Promise<void> {
 }
 
 /** Write what has been measured so far, so an interrupted run still leaves its numbers. */
+/**
+ * The defaults, before and now, against sentence-transformers, in one run: every configuration is a fresh process
+ * once per round (3 passes, their median), in an order rotated each round, and the table takes the median over
+ * rounds, so a neighbour's burst or the machine warming up lands on all of them alike.
+ */
+async function measureDefaults(names: readonly string[]): Promise<void> {
+  const rounds = Math.max(3, opts.rounds);
+  for (const [index, name] of names.entries()) {
+    const m = describeModel(name, modelDir(opts, name), name !== REAL_MODEL_NAME);
+    if (m === null) continue;
+    const n = sizes(m);
+    const texts = { queries: sampleByLength(corpora.queries, n.queries, 1), docs: sampleByLength(corpora.docs, n.docs, 2) };
+    log(`\ndefaults on ${m.label}: ${rounds} rounds, each configuration a fresh process per round`);
+    const f = m.files.fp32;
+    const configs: Config[] = [
+      { id: 'defaults-before', label: 'semsearch, defaults before', system: 'semsearch', precision: 'fp32', file: f, levers: BEFORE_DEFAULTS },
+      { id: 'defaults-now', label: 'semsearch, defaults now', system: 'semsearch', precision: 'fp32', file: f, levers: {} },
+    ];
+    for (const [label, levers] of Object.entries(DEFAULT_CANDIDATES)) configs.push({ id: `candidate-${label}`, label: `candidate: ${label}`, system: 'semsearch', precision: 'fp32', file: f, levers });
+    if (hasPython) {
+      configs.push({ id: 'st-onnx-fp32', label: 'sentence-transformers onnx fp32', system: 'st-onnx', precision: 'fp32', file: f });
+      configs.push({ id: 'st-torch-fp32', label: 'sentence-transformers torch fp32', system: 'st-torch', precision: 'fp32', file: f });
+    }
+    const rows = new Map<string, DefaultsRow>();
+    for (let round = 0; round < rounds; round++) {
+      const rot = (index + round) % configs.length;
+      for (const config of [...configs.slice(rot), ...configs.slice(0, rot)]) {
+        const r = await runOnce(config, m, texts, opts.reps);
+        const row = rows.get(config.id) ?? { id: config.id, label: config.label, ...(config.levers !== undefined ? { levers: config.levers } : {}), workloads: {}, othersCores: 0, peakRssMB: 0 };
+        for (const [w, wr] of Object.entries(r.res.workloads)) {
+          const e = (row.workloads[w] ??= { median: 0, rounds: [] });
+          e.rounds.push(throughput(wr.items, wr.times).median);
+        }
+        row.othersCores = Math.max(row.othersCores, r.res.contention.othersCores);
+        row.peakRssMB = Math.max(row.peakRssMB, r.res.peakRssMB);
+        rows.set(config.id, row);
+      }
+      log(`  round ${round + 1}/${rounds} done`);
+    }
+    for (const row of rows.values()) for (const e of Object.values(row.workloads)) e.median = median(e.rounds);
+    const res: DefaultsResult = { model: m.name, label: m.label, rounds, rows: [...rows.values()] };
+    (results.defaults ??= []).push(res);
+    const peer = (id: string, w: string): number => rows.get(id)?.workloads[w]?.median ?? Number.NaN;
+    for (const row of res.rows) {
+      const q = row.workloads['queries']?.median ?? Number.NaN;
+      const d = row.workloads['docs']?.median ?? Number.NaN;
+      log(
+        `  ${row.label.padEnd(44)} queries ${fmt(q).padStart(7)}/s  docs ${fmt(d).padStart(7)}/s  ÷ST onnx ${fmt(q / peer('st-onnx-fp32', 'queries'), 2)}/${fmt(d / peer('st-onnx-fp32', 'docs'), 2)}  ÷ST torch ${fmt(q / peer('st-torch-fp32', 'queries'), 2)}/${fmt(d / peer('st-torch-fp32', 'docs'), 2)}  (others ≤ ${fmt(row.othersCores, 2)} cores)`,
+      );
+    }
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
 function writeOut(final: boolean): void {
   results.finished = new Date().toISOString();
   results.targets = evaluateTargets(results);
@@ -524,6 +620,8 @@ async function main(): Promise<void> {
   }
   const leverModel = opts.models.includes(REAL_MODEL_NAME) ? REAL_MODEL_NAME : (opts.models[0] as string);
   if (opts.sections.includes('levers')) await measureLevers(leverModel);
+  writeOut(false);
+  if (opts.sections.includes('defaults')) await measureDefaults(opts.models.filter((n) => n === REAL_MODEL_NAME || n === 'bert-base'));
   writeOut(false);
   if (opts.sections.includes('scaling')) await measureScaling([leverModel, ...opts.models.filter((n) => n === 'distilbert')]);
   writeOut(false);

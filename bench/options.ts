@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { BENCH_MODEL_NAMES, REAL_MODEL_NAME } from './models.js';
 
-export const SECTIONS = ['peers', 'levers', 'scaling', 'batch', 'quality'] as const;
+export const SECTIONS = ['peers', 'levers', 'defaults', 'scaling', 'batch', 'quality'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Everything a run is told on the command line, after the profile's defaults. */

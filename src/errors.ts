@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   INDEX_NOT_FOUND: 'The folder is not a semsearch index',
   INDEX_CORRUPT: 'An index file is missing, truncated or fails its checksum',
   INDEX_MISMATCH: 'The index was built with another model, precision or corpus',
+  INDEX_LOCKED: 'Another process is writing the index; one writer at a time',
+  INDEX_READ_ONLY: 'The index needs a write (an unfinished build, or a store in WAL mode) but its folder is read-only',
   CORPUS_CHANGED: 'The corpus no longer matches what a partial index was built from',
   EMPTY_PASSAGE: 'A passage has no text',
   // hub downloads
@@ -49,6 +51,7 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'The endpoint does not accept this HTTP method',
   SERVER_BUSY: 'The request queue is full; retry after the Retry-After delay',
   SERVER_NOT_READY: 'The model is still loading, or the server is shutting down',
+  SERVER_LISTEN_FAILED: 'The server cannot listen on the host and port asked for (in use, not allowed, or not an address here)',
   INTERNAL_ERROR: 'The server failed for a reason that is not the request\'s fault',
 } as const;
 

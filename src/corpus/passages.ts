@@ -45,6 +45,18 @@ export async function detectFormat(path: string): Promise<CorpusFormat> {
   });
 }
 
+/** A text file of a folder corpus; a dangling link, a link to a folder or an unreadable file is a coded error naming it. */
+async function readCorpusFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'is a symbolic link to a file that does not exist' : code === 'EISDIR' ? 'is a folder (or a link to one), not a text file' : `cannot be read (${code ?? (cause as Error).message})`;
+    throw new SemsearchError('FILE_NOT_FOUND', `${file} ${why}: fix or remove it, then run again`, { file, cause });
+  }
+}
+
 async function* textFiles(root: string, dir: string): AsyncGenerator<string> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
@@ -97,7 +109,7 @@ export async function* iteratePassages(path: string, options: CorpusOptions = {}
       const maxWords = options.maxWords ?? 200;
       for await (const file of textFiles(path, path)) {
         const rel = relative(path, file);
-        const parts = splitIntoPassages(await readFile(file, 'utf8'), maxWords);
+        const parts = splitIntoPassages(await readCorpusFile(file), maxWords);
         for (let i = 0; i < parts.length; i++) yield { id: `${rel}#${i}`, text: parts[i] as string, file };
       }
       return;

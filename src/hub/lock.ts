@@ -56,12 +56,16 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   }
 }
 
-export async function acquireLock(path: string, options: LockOptions = {}): Promise<Release> {
-  const pollMs = options.pollMs ?? 100;
-  const staleMs = options.staleMs ?? 30_000;
-  const me: Owner = { pid: process.pid, host: hostname(), id: randomBytes(8).toString('hex') };
-  await fs.mkdir(dirname(path), { recursive: true });
+/** The process holding a lock, as it wrote itself into the lock file. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+}
 
+type Attempt = { release: Release } | { owner: LockOwner | undefined };
+
+/** One try at the lock: taken (a stale holder is displaced first), or held by someone alive. */
+async function attempt(path: string, me: Owner, staleMs: number): Promise<Attempt> {
   for (;;) {
     try {
       const handle = await fs.open(path, 'wx');
@@ -70,36 +74,60 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       } finally {
         await handle.close();
       }
-      break;
+      return { release: holding(path, me, staleMs) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    if (await isStale(path, staleMs)) {
-      // Rename first so that of two waiters breaking the same stale lock, only one removes it.
-      const grave = `${path}.stale-${me.id}`;
-      try {
-        await fs.rename(path, grave);
-        await fs.rm(grave, { force: true });
-      } catch {
-        // Someone else broke it first.
-      }
-      continue;
+    if (!(await isStale(path, staleMs))) {
+      const o = await readOwner(path);
+      return { owner: o === undefined ? undefined : { pid: o.pid, host: o.host } };
     }
-    await sleep(pollMs);
+    // Rename first so that of two waiters breaking the same stale lock, only one removes it.
+    const grave = `${path}.stale-${me.id}`;
+    try {
+      await fs.rename(path, grave);
+      await fs.rm(grave, { force: true });
+    } catch {
+      // Someone else broke it first.
+    }
   }
+}
 
+/** Keep a taken lock fresh, and the function that gives it back. */
+function holding(path: string, me: Owner, staleMs: number): Release {
   const heartbeat = setInterval(() => {
     const now = new Date();
     fs.utimes(path, now, now).catch(() => undefined);
   }, Math.max(50, Math.floor(staleMs / 3)));
   heartbeat.unref();
-
   return async () => {
     clearInterval(heartbeat);
     const owner = await readOwner(path);
     // A waiter may have judged us stale (we were paused longer than staleMs) and taken over: leave its lock alone.
     if (owner?.id === me.id) await fs.rm(path, { force: true });
   };
+}
+
+function newOwner(): Owner {
+  return { pid: process.pid, host: hostname(), id: randomBytes(8).toString('hex') };
+}
+
+export async function acquireLock(path: string, options: LockOptions = {}): Promise<Release> {
+  const pollMs = options.pollMs ?? 100;
+  const staleMs = options.staleMs ?? 30_000;
+  const me = newOwner();
+  await fs.mkdir(dirname(path), { recursive: true });
+  for (;;) {
+    const a = await attempt(path, me, staleMs);
+    if ('release' in a) return a.release;
+    await sleep(pollMs);
+  }
+}
+
+/** The lock if it is free (or its holder is gone), else who holds it: for work that must not wait, such as a writer. */
+export async function tryAcquireLock(path: string, options: LockOptions = {}): Promise<Attempt> {
+  await fs.mkdir(dirname(path), { recursive: true });
+  return attempt(path, newOwner(), options.staleMs ?? 30_000);
 }
 
 export async function withLock<T>(path: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, renameSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { SemsearchError } from '../errors.js';
 import { decodeFloat16 } from '../tensor/float16.js';
-import { readManifest, writeManifest, type IndexManifest } from './manifest.js';
+import { readManifest, syncDir, writeManifest, type IndexManifest } from './manifest.js';
+import { lockForWriting } from './writer-lock.js';
 import { readShard, type ShardVectors } from './shards.js';
 
 export type AnnQuantization = 'f32' | 'f16' | 'i8';
@@ -70,6 +71,15 @@ function metricFor(): MetricKind {
  * under a temporary name and renamed, so a crash leaves either no graph or a whole one.
  */
 export async function buildAnnIndex(dir: string, options: BuildAnnOptions = {}): Promise<AnnEntry> {
+  const release = await lockForWriting(dir);
+  try {
+    return await buildGraph(dir, options);
+  } finally {
+    await release();
+  }
+}
+
+async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEntry> {
   const m = readManifest(dir);
   const quantization = options.quantization ?? 'f16';
   if (!ANN_QUANTIZATIONS.includes(quantization)) {
@@ -98,8 +108,21 @@ export async function buildAnnIndex(dir: string, options: BuildAnnOptions = {}):
   }
   const file = `ann-${quantization}.usearch`;
   const tmp = join(dir, `${file}.tmp`);
-  index.save(tmp);
-  renameSync(tmp, join(dir, file));
+  try {
+    index.save(tmp);
+    // usearch writes without fsync: make the bytes and then the rename durable before the manifest names the file.
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, file));
+    syncDir(dir);
+  } catch (cause) {
+    rmSync(tmp, { force: true });
+    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write the HNSW graph ${join(dir, file)}: ${(cause as Error).message}`, { file: join(dir, file), cause });
+  }
   const ann: AnnEntry = {
     file,
     quantization,

@@ -8,6 +8,7 @@ import { countLines, detectFormat, iteratePassages, type CorpusFormat, type Pass
 import type { Matrix } from '../tensor/matrix.js';
 import { rangesOf, type QuantizationRanges } from '../tensor/quantize.js';
 import { DocStore } from './doc-store.js';
+import { lockForWriting } from './writer-lock.js';
 import { INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { encodeShard, SHARD_DIR, writeShard } from './shards.js';
@@ -105,129 +106,138 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
   try {
     const fingerprint = modelFingerprint(model);
     mkdirSync(join(out, SHARD_DIR), { recursive: true });
-    let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
-    if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, corpus, out);
-    cleanPartialShards(out, manifest);
-    const docs = new DocStore(join(out, 'docs.sqlite'));
+    const release = await lockForWriting(out);
     try {
-      const now = new Date().toISOString();
-      manifest ??= {
-        format: 'semsearch-index',
-        version: 1,
-        model: {
-          ref: modelRef,
-          onnxFile: model.onnxFile.slice(model.config.dir.length).replace(/^[\\/]+/, ''),
-          modelType: model.config.modelType,
-          dimension: model.dimension,
-          similarityFnName: model.similarityFnName,
-          maxSeqLength: model.maxSeqLength,
-          fingerprint,
-        },
-        precision,
-        dim: model.dimension,
-        normalized: model.similarityFnName === 'cosine',
-        shardSize,
-        count: 0,
-        shards: [],
-        corpus: { path: corpus, format, consumed: 0, skipped: 0, lastId: null },
-        complete: false,
-        createdAt: now,
-        updatedAt: now,
-      };
-      const resumedFrom = manifest.count;
-      docs.truncate(manifest.count);
-      if (manifest.complete) return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped };
-
-      const total = format === 'msmarco' || format === 'beir' ? await countLines(corpus) : undefined;
-      let ranges: QuantizationRanges | undefined =
-        manifest.ranges !== undefined ? { min: Float32Array.from(manifest.ranges.min), max: Float32Array.from(manifest.ranges.max) } : undefined;
-      const started = Date.now();
-      let added = 0;
-      let consumed = 0;
-      let pending: Passage[] = [];
-      let lastConsumedId: string | null = null;
-      const seen = new Set<string>();
-      const m = manifest;
-
-      const flush = async (): Promise<void> => {
-        if (pending.length === 0) return;
-        const emb = (await model.encode(
-          pending.map((p) => p.text),
-          { batchSize: options.batchSize ?? 32 },
-        )) as Matrix;
-        if (m.normalized) normalizeRows(emb);
-        if ((precision === 'int8' || precision === 'binary') && ranges === undefined) {
-          // Ranges come from the first shard and are then fixed, so every shard shares one quantisation.
-          ranges = rangesOf(emb);
-          m.ranges = { min: Array.from(ranges.min), max: Array.from(ranges.max) };
+      let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
+      if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, corpus, out);
+      cleanPartialShards(out, manifest);
+      const docs = new DocStore(join(out, 'docs.sqlite'));
+      try {
+        const now = new Date().toISOString();
+        manifest ??= {
+          format: 'semsearch-index',
+          version: 1,
+          model: {
+            ref: modelRef,
+            onnxFile: model.onnxFile.slice(model.config.dir.length).replace(/^[\\/]+/, ''),
+            modelType: model.config.modelType,
+            dimension: model.dimension,
+            similarityFnName: model.similarityFnName,
+            maxSeqLength: model.maxSeqLength,
+            fingerprint,
+          },
+          precision,
+          dim: model.dimension,
+          normalized: model.similarityFnName === 'cosine',
+          shardSize,
+          count: 0,
+          shards: [],
+          corpus: { path: corpus, format, consumed: 0, skipped: 0, lastId: null },
+          complete: false,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const resumedFrom = manifest.count;
+        docs.truncate(manifest.count);
+        if (manifest.complete) {
+          docs.finish();
+          return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped };
         }
-        const entry = writeShard(out, m.shards.length, precision, encodeShard(emb, precision, ranges));
-        docs.insertShard(m.count, pending);
-        m.shards.push(entry);
-        m.count += pending.length;
-        m.corpus.consumed = consumed;
-        m.corpus.lastId = lastConsumedId;
-        m.updatedAt = new Date().toISOString();
-        writeManifest(out, m);
-        added += pending.length;
-        pending = [];
-        seen.clear();
-        const secs = (Date.now() - started) / 1000;
-        const rate = added / Math.max(secs, 1e-9);
-        const progress: BuildProgress = { indexed: m.count, passagesPerSecond: rate };
-        if (total !== undefined) {
-          progress.total = total;
-          progress.etaSeconds = Math.max(0, total - consumed) / Math.max(rate, 1e-9);
-        }
-        options.onProgress?.(progress);
-      };
 
-      let limitReached = false;
-      for await (const p of iteratePassages(corpus, { format })) {
-        consumed++;
-        if (consumed <= m.corpus.consumed) {
-          // Already indexed: the record at the resume point must be the one the manifest remembers.
-          if (consumed === m.corpus.consumed && p.id !== m.corpus.lastId) {
-            throw new SemsearchError('CORPUS_CHANGED', `${corpus} changed since the index was started: record ${consumed} is ${p.id}, the index recorded ${m.corpus.lastId}`, {
-              file: corpus,
-              ...(p.line !== undefined ? { line: p.line } : {}),
-            });
+        const total = format === 'msmarco' || format === 'beir' ? await countLines(corpus) : undefined;
+        let ranges: QuantizationRanges | undefined =
+          manifest.ranges !== undefined ? { min: Float32Array.from(manifest.ranges.min), max: Float32Array.from(manifest.ranges.max) } : undefined;
+        const started = Date.now();
+        let added = 0;
+        let consumed = 0;
+        let pending: Passage[] = [];
+        let lastConsumedId: string | null = null;
+        const seen = new Set<string>();
+        const m = manifest;
+
+        const flush = async (): Promise<void> => {
+          if (pending.length === 0) return;
+          const emb = (await model.encode(
+            pending.map((p) => p.text),
+            { batchSize: options.batchSize ?? 32 },
+          )) as Matrix;
+          if (m.normalized) normalizeRows(emb);
+          if ((precision === 'int8' || precision === 'binary') && ranges === undefined) {
+            // Ranges come from the first shard and are then fixed, so every shard shares one quantisation.
+            ranges = rangesOf(emb);
+            m.ranges = { min: Array.from(ranges.min), max: Array.from(ranges.max) };
           }
-          continue;
-        }
-        lastConsumedId = p.id;
-        const where = { file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) };
-        if (p.text.trim().length === 0 || seen.has(p.id) || docs.has(p.id)) {
-          const empty = p.text.trim().length === 0;
-          if (options.skipBad === true) {
-            m.corpus.skipped++;
+          const entry = writeShard(out, m.shards.length, precision, encodeShard(emb, precision, ranges));
+          docs.insertShard(m.count, pending);
+          m.shards.push(entry);
+          m.count += pending.length;
+          m.corpus.consumed = consumed;
+          m.corpus.lastId = lastConsumedId;
+          m.updatedAt = new Date().toISOString();
+          writeManifest(out, m);
+          added += pending.length;
+          pending = [];
+          seen.clear();
+          const secs = (Date.now() - started) / 1000;
+          const rate = added / Math.max(secs, 1e-9);
+          const progress: BuildProgress = { indexed: m.count, passagesPerSecond: rate };
+          if (total !== undefined) {
+            progress.total = total;
+            progress.etaSeconds = Math.max(0, total - consumed) / Math.max(rate, 1e-9);
+          }
+          options.onProgress?.(progress);
+        };
+
+        let limitReached = false;
+        for await (const p of iteratePassages(corpus, { format })) {
+          consumed++;
+          if (consumed <= m.corpus.consumed) {
+            // Already indexed: the record at the resume point must be the one the manifest remembers.
+            if (consumed === m.corpus.consumed && p.id !== m.corpus.lastId) {
+              throw new SemsearchError('CORPUS_CHANGED', `${corpus} changed since the index was started: record ${consumed} is ${p.id}, the index recorded ${m.corpus.lastId}`, {
+                file: corpus,
+                ...(p.line !== undefined ? { line: p.line } : {}),
+              });
+            }
             continue;
           }
-          throw new SemsearchError(
-            empty ? 'EMPTY_PASSAGE' : 'DUPLICATE_ENTRY',
-            `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${empty ? `passage ${p.id} is empty` : `passage id ${p.id} appears twice`} (use skipBad / --skip-bad to skip and count such records)`,
-            { ...where, field: 'id' },
-          );
+          lastConsumedId = p.id;
+          const where = { file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) };
+          if (p.text.trim().length === 0 || seen.has(p.id) || docs.has(p.id)) {
+            const empty = p.text.trim().length === 0;
+            if (options.skipBad === true) {
+              m.corpus.skipped++;
+              continue;
+            }
+            throw new SemsearchError(
+              empty ? 'EMPTY_PASSAGE' : 'DUPLICATE_ENTRY',
+              `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${empty ? `passage ${p.id} is empty` : `passage id ${p.id} appears twice`} (use skipBad / --skip-bad to skip and count such records)`,
+              { ...where, field: 'id' },
+            );
+          }
+          seen.add(p.id);
+          pending.push(p);
+          if (pending.length >= shardSize) await flush();
+          if (options.limit !== undefined && m.count + pending.length >= options.limit) {
+            limitReached = true;
+            break;
+          }
         }
-        seen.add(p.id);
-        pending.push(p);
-        if (pending.length >= shardSize) await flush();
-        if (options.limit !== undefined && m.count + pending.length >= options.limit) {
-          limitReached = true;
-          break;
+        await flush();
+        if (!limitReached) {
+          if (m.count === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages to index`, { file: corpus });
+          m.complete = true;
+          m.corpus.consumed = consumed;
+          m.updatedAt = new Date().toISOString();
+          docs.finish();
+          writeManifest(out, m);
         }
+        return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped };
+      } finally {
+        docs.close();
       }
-      await flush();
-      if (!limitReached) {
-        if (m.count === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages to index`, { file: corpus });
-        m.complete = true;
-        m.corpus.consumed = consumed;
-        m.updatedAt = new Date().toISOString();
-        writeManifest(out, m);
-      }
-      return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped };
     } finally {
-      docs.close();
+      await release();
     }
   } finally {
     if (ownModel) await model.dispose();

@@ -7,6 +7,23 @@ export interface StoredDoc {
   text: string;
 }
 
+/** SQLite's failures as coded errors that name the file: a damaged store, a full disk, a read-only folder. */
+function storeError(file: string, doing: 'open' | 'read' | 'write', cause: unknown): SemsearchError {
+  const code = (cause as { code?: string }).code ?? '';
+  const msg = (cause as Error).message ?? String(cause);
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || /disk is full/.test(msg)) {
+    return new SemsearchError('FILE_WRITE_FAILED', `cannot write the document store ${file}: the disk is full (${msg}); free space and run the command again`, { file, cause });
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /readonly|unable to open/.test(msg)) {
+    return new SemsearchError(
+      'INDEX_READ_ONLY',
+      `cannot ${doing} the document store ${file} (${msg}): its folder is read-only or missing, and ${doing === 'open' ? 'a store still in WAL mode (an unfinished build, or one built by an earlier semsearch) needs' : 'this needs'} write access; finish or copy the index on a writable disk`,
+      { file, cause },
+    );
+  }
+  return new SemsearchError('INDEX_CORRUPT', `the document store ${file} is damaged (${msg}): rebuild the index`, { file, cause });
+}
+
 /**
  * Passage ids and texts by row number, in SQLite. Rows are added one shard per transaction, the same unit the
  * manifest commits, so a crash between the two is undone on resume by dropping rows past the manifest's count.
@@ -20,19 +37,50 @@ export class DocStore {
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = file;
+    const readonly = options.readonly === true;
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(file, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+      db = new Database(file, { readonly, fileMustExist: readonly });
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.exec('CREATE TABLE IF NOT EXISTS docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL)');
+      }
+      this.insertStmt = readonly ? (null as never) : db.prepare('INSERT INTO docs (idx, id, text) VALUES (?, ?, ?)');
+      this.byIdx = db.prepare('SELECT idx AS "index", id, text FROM docs WHERE idx = ?');
+      this.byId = db.prepare('SELECT idx FROM docs WHERE id = ?');
     } catch (cause) {
-      throw new SemsearchError('INDEX_CORRUPT', `cannot open the document store ${file}: ${(cause as Error).message}`, { file, cause });
+      db?.close();
+      throw storeError(file, 'open', cause);
     }
-    if (options.readonly !== true) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL)');
+    this.db = db;
+  }
+
+  /**
+   * Every row 0 … count−1 is there exactly once (idx is the primary key, so count, min and max settle it): a
+   * search must never meet a hole and answer with an empty id and text.
+   */
+  checkRows(count: number): void {
+    let r: { n: number; lo: number | null; hi: number | null };
+    try {
+      r = this.db.prepare('SELECT COUNT(*) AS n, MIN(idx) AS lo, MAX(idx) AS hi FROM docs WHERE idx >= 0 AND idx < ?').get(count) as typeof r;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
     }
-    this.insertStmt = options.readonly === true ? (null as never) : this.db.prepare('INSERT INTO docs (idx, id, text) VALUES (?, ?, ?)');
-    this.byIdx = this.db.prepare('SELECT idx AS "index", id, text FROM docs WHERE idx = ?');
-    this.byId = this.db.prepare('SELECT idx FROM docs WHERE id = ?');
+    if (r.n !== count || (count > 0 && (r.lo !== 0 || r.hi !== count - 1))) {
+      throw new SemsearchError('INDEX_CORRUPT', `${this.file} holds ${r.n} of the ${count} passages the manifest lists (rows 0 to ${count - 1}): rebuild the index`, {
+        file: this.file,
+      });
+    }
+  }
+
+  /** A complete index leaves WAL mode, so it can be read from a read-only folder (no -wal or -shm file needed). */
+  finish(): void {
+    try {
+      this.db.pragma('journal_mode = DELETE');
+    } catch (cause) {
+      throw storeError(this.file, 'write', cause);
+    }
   }
 
   count(): number {
@@ -50,13 +98,21 @@ export class DocStore {
 
   /** Insert one shard's passages atomically, numbered from `start`. */
   insertShard(start: number, docs: readonly { id: string; text: string }[]): void {
-    this.db.transaction(() => {
-      docs.forEach((d, i) => this.insertStmt.run(start + i, d.id, d.text));
-    })();
+    try {
+      this.db.transaction(() => {
+        docs.forEach((d, i) => this.insertStmt.run(start + i, d.id, d.text));
+      })();
+    } catch (cause) {
+      throw storeError(this.file, 'write', cause);
+    }
   }
 
   get(index: number): StoredDoc | undefined {
-    return this.byIdx.get(index) as StoredDoc | undefined;
+    try {
+      return this.byIdx.get(index) as StoredDoc | undefined;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import type { SimilarityFnName } from '../model/config.js';
@@ -76,6 +76,7 @@ export function readManifest(dir: string): IndexManifest {
   if (!INDEX_PRECISIONS.includes(m.precision) || !Array.isArray(m.shards) || !Number.isInteger(m.count) || !Number.isInteger(m.dim)) {
     throw new SemsearchError('INDEX_CORRUPT', `${file} lacks precision, dim, count or shards`, { file });
   }
+  checkEntries(m, file);
   const rows = m.shards.reduce((s, e) => s + e.rows, 0);
   if (rows !== m.count) {
     throw new SemsearchError('INDEX_CORRUPT', `${file}: shards hold ${rows} rows but count is ${m.count}`, { file, field: 'count' });
@@ -83,16 +84,61 @@ export function readManifest(dir: string): IndexManifest {
   return m;
 }
 
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** A file name inside the index folder: a relative path that does not climb out of it. */
+function isInside(f: unknown): f is string {
+  return typeof f === 'string' && f !== '' && !f.startsWith('/') && !f.split(/[\\/]/).includes('..');
+}
+
+/**
+ * Every field that later code reads, checked up front: a hand-edited or damaged manifest is INDEX_CORRUPT naming
+ * the field, not a TypeError or a usearch message from deep inside a search.
+ */
+function checkEntries(m: IndexManifest, file: string): void {
+  const bad = (field: string, why: string): never => {
+    throw new SemsearchError('INDEX_CORRUPT', `${file}: ${field} ${why}`, { file, field });
+  };
+  const model = m.model as Partial<IndexModelInfo> | undefined;
+  if (typeof model !== 'object' || model === null) bad('model', 'is missing');
+  for (const k of ['ref', 'onnxFile', 'fingerprint'] as const) if (typeof model?.[k] !== 'string' || model[k] === '') bad(`model.${k}`, 'must be a non-empty string');
+  if (m.count < 0 || m.dim < 1) bad('count', `and dim must be a count and a dimension, got ${m.count} and ${m.dim}`);
+  m.shards.forEach((e: Partial<ShardEntry>, i) => {
+    if (typeof e !== 'object' || e === null) bad(`shards[${i}]`, 'is not an object');
+    if (!isInside(e.file)) bad(`shards[${i}].file`, `must be a file inside the index folder, got ${JSON.stringify(e.file)}`);
+    if (!Number.isInteger(e.rows) || (e.rows as number) < 1) bad(`shards[${i}].rows`, `must be a positive integer, got ${JSON.stringify(e.rows)}`);
+    if (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256)) bad(`shards[${i}].sha256`, 'must be a sha256 in hex');
+    if (m.precision === 'binary' && (!isInside(e.rescoreFile) || typeof e.rescoreSha256 !== 'string' || !SHA256.test(e.rescoreSha256))) {
+      bad(`shards[${i}].rescoreFile`, 'and rescoreSha256 are needed for a binary index');
+    }
+  });
+  if (m.ranges !== undefined && (!Array.isArray(m.ranges.min) || !Array.isArray(m.ranges.max) || m.ranges.min.length !== m.dim || m.ranges.max.length !== m.dim)) {
+    bad('ranges', `must hold ${m.dim} minima and maxima`);
+  }
+  if (m.ann !== undefined) {
+    const a = m.ann as Partial<AnnEntry>;
+    if (!isInside(a.file)) bad('ann.file', `must be a file inside the index folder, got ${JSON.stringify(a.file)}`);
+    if (!['f32', 'f16', 'i8'].includes(a.quantization as string)) bad('ann.quantization', `must be f32, f16 or i8, got ${JSON.stringify(a.quantization)}`);
+    if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256) || !Number.isInteger(a.bytes)) bad('ann.sha256', 'and ann.bytes must describe the graph file');
+    if (m.count === 0) bad('ann', 'is a graph over an index with no vectors');
+  }
+}
+
 /** Durable, atomic replace: readers see the old manifest or the new one, never a torn one. */
 export function writeManifest(dir: string, m: IndexManifest): void {
   const file = join(dir, MANIFEST);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(m, null, 2));
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, file);
-  syncDir(dirname(file));
+  try {
+    writeFileSync(tmp, JSON.stringify(m, null, 2));
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, file);
+    syncDir(dirname(file));
+  } catch (cause) {
+    rmSync(tmp, { force: true });
+    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write ${file}: ${(cause as Error).message}; the previous manifest is intact`, { file, cause });
+  }
 }
 
 export function syncDir(dir: string): void {

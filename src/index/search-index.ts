@@ -99,11 +99,11 @@ export class SearchIndex {
     const verify = options.verify !== false;
     const shards = manifest.shards.map((e) => readShard(dir, e, manifest.precision, manifest.dim, verify));
     const docs = new DocStore(join(dir, 'docs.sqlite'), { readonly: true });
-    if (docs.count() < manifest.count) {
+    try {
+      docs.checkRows(manifest.count);
+    } catch (e) {
       docs.close();
-      throw new SemsearchError('INDEX_CORRUPT', `${join(dir, 'docs.sqlite')} holds fewer passages than ${join(dir, MANIFEST)} lists`, {
-        file: join(dir, 'docs.sqlite'),
-      });
+      throw e;
     }
     let model = options.model;
     const ownModel = model === undefined;
@@ -172,7 +172,10 @@ export class SearchIndex {
     return rows.map((hits) =>
       hits.map((h) => {
         const doc = this.docs.get(h.row);
-        return { index: h.row, id: doc?.id ?? '', score: h.score, text: doc?.text ?? '' };
+        if (doc === undefined) {
+          throw new SemsearchError('INDEX_CORRUPT', `${this.docs.file} has no passage for row ${h.row}, which the vectors hold: rebuild the index`, { file: this.docs.file });
+        }
+        return { index: h.row, id: doc.id, score: h.score, text: doc.text };
       }),
     );
   }

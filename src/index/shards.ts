@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { encodeFloat16 } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type QuantizationRanges } from '../tensor/quantize.js';
-import type { IndexPrecision, ShardEntry } from './manifest.js';
+import { syncDir, type IndexPrecision, type ShardEntry } from './manifest.js';
 
 /** One shard's vectors as stored: the typed array for its precision, plus int8 rescoring rows for binary. */
 export interface ShardVectors {
@@ -52,18 +52,28 @@ function bytesOf(a: ArrayBufferView): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Write, fsync, then rename: a shard file either exists whole under its final name or not at all. */
+/**
+ * Write, fsync, rename, fsync the folder: a shard file either exists whole under its final name or not at all,
+ * and the rename itself survives a power loss before the manifest that names the file is written. A failed
+ * write (a full disk) removes its temporary file and names the shard.
+ */
 function writeDurable(file: string, data: Buffer): string {
   const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
   try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    syncDir(dirname(file));
+  } catch (cause) {
+    rmSync(tmp, { force: true });
+    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write the shard ${file}: ${(cause as Error).message}`, { file, cause });
   }
-  renameSync(tmp, file);
   return createHash('sha256').update(data).digest('hex');
 }
 

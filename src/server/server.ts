@@ -335,9 +335,21 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
 
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    const fail = (e: NodeJS.ErrnoException): void => {
+      const where = `${host}:${options.port ?? 0}`;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? `port ${options.port} is already in use on ${host}: stop what listens there or pick another --port`
+          : e.code === 'EACCES'
+            ? `no permission to listen on ${where} (ports below 1024 need privileges)`
+            : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+              ? `${host} is not an address of this machine`
+              : `cannot listen on ${where}: ${e.message}`;
+      reject(new SemsearchError('SERVER_LISTEN_FAILED', why, { field: e.code === 'EADDRINUSE' || e.code === 'EACCES' ? 'port' : 'host', cause: e }));
+    };
+    http.once('error', fail);
     http.listen(options.port ?? 0, host, () => {
-      http.off('error', reject);
+      http.off('error', fail);
       resolve();
     });
   });
