@@ -25,6 +25,25 @@ export interface TokenizerParts {
   padId: number;
 }
 
+/** Characters per piece when a long text is tokenized only as far as truncation needs. */
+const PIECE_CHARS = 4096;
+// ASCII whitespace only: every supported normalizer keeps it a separator (other \s characters, such as U+FEFF, are
+// removed by BERT's cleaning and would join the words on both sides).
+const WHITESPACE = /[ \t\n\r]/;
+
+/**
+ * Where the piece starting at `start` ends: just after the last whitespace character of the next PIECE_CHARS (the
+ * pre-tokenizer splits there anyway, and the normalizer works character by character). A run with no whitespace
+ * at all is taken whole up to the next whitespace, so no word is ever cut.
+ */
+function pieceEnd(text: string, start: number): number {
+  const limit = start + PIECE_CHARS;
+  if (limit >= text.length) return text.length;
+  for (let i = limit; i > start; i--) if (WHITESPACE.test(text[i - 1] as string)) return i;
+  for (let i = limit; i < text.length; i++) if (WHITESPACE.test(text[i] as string)) return i + 1;
+  return text.length;
+}
+
 /**
  * A WordPiece tokenizer that reproduces the Rust `tokenizers` pipeline: added tokens, normalizer,
  * pre-tokenizer, model, truncation, then the special tokens of the post-processor.
@@ -37,10 +56,12 @@ export class Tokenizer {
   private readonly model: WordPiece;
   private readonly rawMatcher: AddedTokenMatcher;
   private readonly normalizedMatcher: AddedTokenMatcher;
+  private readonly splitsWords: boolean;
 
   constructor(parts: TokenizerParts) {
     this.normalizer = parts.normalizer;
     this.preTokenizer = parts.preTokenizer ?? ((t: string) => [t]);
+    this.splitsWords = parts.preTokenizer !== null;
     this.model = parts.model;
     this.template = parts.template;
     this.padId = parts.padId;
@@ -57,9 +78,25 @@ export class Tokenizer {
     return this.template.prefix.length + this.template.suffix.length;
   }
 
-  /** Token ids of one text without special tokens or truncation. */
-  tokenize(text: string): number[] {
+  /**
+   * Token ids of one text without special tokens. With `limit`, it may stop once it has that many (the caller
+   * truncates): a long text is read in pieces cut after whitespace, where no token, added token or combining
+   * sequence can span the cut, so a 10 MB passage costs what its first few pieces cost, with the same ids.
+   */
+  tokenize(text: string, limit?: number): number[] {
+    // Without a pre-tokenizer the whole text is one word: nothing may be cut.
+    if (limit === undefined || text.length <= PIECE_CHARS || !this.splitsWords) return this.tokenizePiece(text, []);
     const ids: number[] = [];
+    let start = 0;
+    while (start < text.length && ids.length < limit) {
+      const end = pieceEnd(text, start);
+      this.tokenizePiece(text.slice(start, end), ids);
+      start = end;
+    }
+    return ids;
+  }
+
+  private tokenizePiece(text: string, ids: number[]): number[] {
     for (const seg of this.rawMatcher.split(text)) {
       if ('id' in seg) {
         ids.push(seg.id);
@@ -82,11 +119,9 @@ export class Tokenizer {
     if (typeof text !== 'string') {
       throw new SemsearchError('INVALID_ARGUMENT', `tokenizer input must be a string, got ${typeof text}`, { field: 'text' });
     }
-    let ids = this.tokenize(text);
-    if (maxLength !== undefined) {
-      const room = Math.max(0, maxLength - this.numSpecialTokens);
-      if (ids.length > room) ids = ids.slice(0, room);
-    }
+    const room = maxLength === undefined ? undefined : Math.max(0, maxLength - this.numSpecialTokens);
+    let ids = this.tokenize(text, room);
+    if (room !== undefined && ids.length > room) ids = ids.slice(0, room);
     return [...this.template.prefix, ...ids, ...this.template.suffix];
   }
 
