@@ -90,3 +90,19 @@ test('requests queue until a runner comes, and are refused when none will', asyn
   await assert.rejects(c.submit(search('b')), (e) => isSemsearchError(e, 'SERVER_NOT_READY'));
   await b.close();
 });
+
+test('a request whose client went away while it waited is dropped from the queue, not computed', async () => {
+  const runner = new FakeRunner(60);
+  const b = new Batcher({ batching: false, maxBatch: 32, maxWaitMs: 5, maxQueue: 100 });
+  b.addRunner(runner);
+  const busy = b.submit(search('running'));
+  const gone = new AbortController();
+  const queued = b.submit(search('abandoned'), gone.signal);
+  const kept = b.submit(search('kept'));
+  gone.abort();
+  await assert.rejects(queued, (e) => isSemsearchError(e, 'CLIENT_GONE'));
+  await Promise.all([busy, kept]);
+  assert.deepEqual(runner.batches.map((x) => (x[0] as { queries: string[] }).queries[0]), ['running', 'kept']);
+  assert.equal(b.dropped, 1);
+  await b.close();
+});

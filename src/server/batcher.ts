@@ -51,6 +51,8 @@ export class Batcher {
   private flushing = false;
   private failure: SemsearchError | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Jobs dropped from the queue because their client went away. */
+  dropped = 0;
 
   constructor(options: BatcherOptions) {
     for (const [k, v] of Object.entries(options)) {
@@ -96,16 +98,35 @@ export class Batcher {
     this.settle();
   }
 
-  submit(job: Job): Promise<JobResult> {
+  /**
+   * Queue a job. With `signal`, a job whose client went away while it waited is dropped from the queue (its
+   * promise rejects with CLIENT_GONE) instead of being computed for nobody; once in a batch it runs to the end.
+   */
+  submit(job: Job, signal?: AbortSignal): Promise<JobResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (signal?.aborted === true) return Promise.reject(new SemsearchError('CLIENT_GONE', 'the client closed the connection before its request ran'));
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(new SemsearchError('SERVER_BUSY', `the server is busy: ${this.queue.length} requests are waiting, the most it queues; retry shortly`));
     }
     return new Promise<JobResult>((resolve, reject) => {
       const texts = jobTexts(job);
       this.lastArrival = performance.now();
-      this.queue.push({ job, texts, enqueued: this.lastArrival, resolve, reject });
+      const pending: Pending = { job, texts, enqueued: this.lastArrival, resolve, reject };
+      this.queue.push(pending);
       this.queuedTexts += texts;
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.queue.indexOf(pending);
+          if (i < 0) return; // already in a batch
+          this.queue.splice(i, 1);
+          this.queuedTexts -= texts;
+          this.dropped++;
+          reject(new SemsearchError('CLIENT_GONE', 'the client closed the connection before its request ran'));
+          this.settle();
+        },
+        { once: true },
+      );
       this.pump();
     });
   }

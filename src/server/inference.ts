@@ -9,7 +9,7 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; rescore?: boolean; exact?: boolean }
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; exact?: boolean }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] };
 
@@ -147,7 +147,8 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
     try {
       if (j.kind === 'search') {
         const emb = rows(groups.query.out as Matrix, q, j.queries.length);
-        const hits = await index.searchEmbeddings(emb, j.k, {
+        const offset = j.offset ?? 0;
+        const hits = await index.searchEmbeddings(emb, offset + j.k, {
           ...(j.rescore !== undefined ? { rescore: j.rescore } : {}),
           ...(j.exact !== undefined ? { exact: j.exact } : {}),
         });
@@ -160,9 +161,10 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
               query,
               tokens: tokens[qi],
               truncated: truncated[qi],
-              hits: (hits[qi] ?? []).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index })),
+              hits: (hits[qi] ?? []).slice(offset).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index })),
             })),
             k: j.k,
+            ...(offset > 0 ? { offset } : {}),
             precision,
             rescored: precision === 'binary' && j.rescore !== false && (!hasGraph || j.exact === true),
             exact: !hasGraph || j.exact === true,

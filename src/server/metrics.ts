@@ -67,6 +67,7 @@ export class Metrics {
   readonly batchTexts = new Histogram('semsearch_batch_texts', 'Texts per batch sent to an inference worker', [1, 2, 4, 8, 16, 32, 64, 128, 256]);
   readonly batchRequests = new Histogram('semsearch_batch_requests', 'Requests per batch sent to an inference worker', [1, 2, 4, 8, 16, 32, 64]);
   readonly rejected = new Counter('semsearch_queue_rejected_total', 'Requests refused with 503 because the queue was full');
+  readonly dropped = new Counter('semsearch_queue_dropped_total', 'Queued requests dropped, not computed, because their client disconnected');
 
   render(gauges: { queueDepth: number; inFlightBatches: number; inFlightRequests: number; ready: boolean }): string {
     const gauge = (name: string, help: string, v: number): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(v)}`;
@@ -78,6 +79,7 @@ export class Metrics {
         this.batchTexts.render(),
         this.batchRequests.render(),
         this.rejected.render(),
+        this.dropped.render(),
         gauge('semsearch_queue_depth', 'Requests waiting for an inference worker', gauges.queueDepth),
         gauge('semsearch_batches_in_flight', 'Batches being computed by workers', gauges.inFlightBatches),
         gauge('semsearch_http_requests_in_flight', 'HTTP requests being answered', gauges.inFlightRequests),

@@ -91,3 +91,46 @@ test('the search page runs the query in its URL, so a search can be shared as a 
   assert.ok((await page.locator('#results mark').allTextContents()).map((t) => t.toLowerCase()).includes('contour'));
   await page.close();
 });
+
+test('a k from the URL that the menu lacks is sent as is: the server\'s own limit error, never "k must be at least 1, got 0"', async () => {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=1000`);
+  await page.waitForSelector('#status.error');
+  assert.match((await page.textContent('#status')) ?? '', /^LIMIT_EXCEEDED: k: must be at most 100, got 1000/);
+  await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=7`);
+  await page.waitForSelector('body[data-state="done"]');
+  assert.equal(await page.inputValue('#k'), '7');
+  assert.equal(await page.locator('#results .result').count(), 7);
+  await page.close();
+});
+
+test('"More results" pages through the hits with offset: the next k, in the order of one longer search', async () => {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=5`);
+  await page.waitForSelector('body[data-state="done"]');
+  const ids = async (): Promise<string[]> => page.locator('#results .result .id').allTextContents();
+  const first = await ids();
+  await page.click('#more');
+  await page.waitForSelector('#results .result:nth-child(10)');
+  assert.match((await page.textContent('#status')) ?? '', /^results 6–10 in /);
+  const both = await ids();
+  assert.deepEqual(both.slice(0, 5), first);
+  const r = await fetch(`${server.url}/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'contour plowing', k: 10 }) });
+  const ten = ((await r.json()) as { results: { hits: { id: string }[] }[] }).results[0]?.hits.map((h) => `passage ${h.id}`);
+  assert.deepEqual(both, ten);
+  await page.close();
+});
+
+test('on a 390 px wide phone the query box, the menu and the Search button are all on screen', async () => {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(`${server.url}/`);
+  for (const sel of ['#query', '#k', '#go']) {
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box !== null, sel);
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `${sel} spans ${box.x}..${box.x + box.width}`);
+  }
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT, 'serve-page-390.png'), fullPage: true });
+  await page.close();
+});

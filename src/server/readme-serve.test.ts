@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createServer, type SemsearchServer } from './server.js';
+import { buildAnnIndex } from '../index/ann.js';
 import { buildTestIndex } from './test-support/fixture.js';
 
 const run = promisify(execFile);
@@ -24,7 +25,9 @@ function readmeCurls(): string[] {
 let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
 let server: SemsearchServer;
 before(async () => {
-  fixture = await buildTestIndex(40, 'int8'); // as the README's dl19-index: --precision int8
+  // As the README's dl19-index: --precision int8 --ann f16.
+  fixture = await buildTestIndex(40, 'int8');
+  await buildAnnIndex(fixture.index, { quantization: 'f16' });
   server = await createServer({ index: fixture.index, log: () => undefined });
 });
 after(async () => {
@@ -40,4 +43,12 @@ test("the README's curl calls work as written against a served index", async () 
     const { stdout } = await run('sh', ['-c', line]);
     assert.equal(stdout, '200', cmd);
   }
+});
+
+test("the README's sample search answer is what its own index gives: precision, exact and rescored", async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const shown = /"k":3,"precision":"(\w+)","rescored":(\w+),"exact":(\w+)/.exec(readme);
+  assert.ok(shown !== null, 'the README shows a search answer');
+  const res = (await (await fetch(`${server.url}/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'do goldfish grow', k: 3 }) })).json()) as Record<string, unknown>;
+  assert.deepEqual([res['precision'], String(res['rescored']), String(res['exact'])], [shown[1], shown[2], shown[3]]);
 });

@@ -181,6 +181,7 @@ export function buildSchemas(limits: Limits) {
       query: { type: 'string', minLength: 1, maxLength: limits.maxTextChars },
       queries: texts(limits, 'A batch of queries, answered in order', 1),
       k: { type: 'integer', minimum: 1, maximum: limits.maxK, default: 10, description: 'Hits per query' },
+      offset: { type: 'integer', minimum: 0, maximum: limits.maxK, default: 0, description: 'Hits to skip first, for the next page: offset + k is at most maxK' },
       rescore: {
         type: 'boolean',
         default: true,
@@ -214,6 +215,7 @@ export function buildSchemas(limits: Limits) {
         },
       },
       k: { type: 'integer' },
+      offset: { type: 'integer' },
       precision: { type: 'string', enum: ['float32', 'float16', 'int8', 'binary'] },
       rescored: { type: 'boolean', description: 'Whether binary candidates were rescored with int8 vectors' },
       exact: { type: 'boolean', description: 'Whether every vector was scanned (no HNSW graph, or exact asked for)' },

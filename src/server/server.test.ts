@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
@@ -349,5 +350,112 @@ describe('semsearch serve: load and lifecycle', () => {
 
   test('an index that cannot be opened fails createServer with its code', async () => {
     await assert.rejects(createServer({ index: `${fixture.dir}/nope`, log: () => undefined }), (e: unknown) => (e as { code?: string }).code === 'INDEX_NOT_FOUND');
+  });
+});
+
+describe('semsearch serve: hostile and slow clients', () => {
+  let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
+  let server: SemsearchServer;
+  before(async () => {
+    fixture = await buildTestIndex(30);
+    server = await createServer({
+      index: fixture.index,
+      log: () => undefined,
+      headersTimeoutMs: 1000,
+      maxConnections: 4,
+      allowedHosts: ['search.internal'],
+      corsOrigins: ['https://app.example'],
+    });
+  });
+  after(async () => {
+    await server?.close();
+    fixture?.cleanup();
+  });
+
+  /** A request with a Host header of our choosing (fetch does not let a caller set it). */
+  function withHost(host: string, path = '/info', method = 'GET', body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path, method, headers: { Host: host, ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += String(d)));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('DNS rebinding: a Host the server was not told to answer to gets 403; its own address, localhost and configured names pass', async () => {
+    const evil = await withHost('attacker.example');
+    assert.equal(evil.status, 403);
+    assert.match(evil.text, /"code":"HOST_NOT_ALLOWED"/);
+    assert.equal((await withHost(`evil.example:${server.port}`, '/search', 'POST', '{"query":"x"}', { 'Content-Type': 'application/json' })).status, 403);
+    for (const ok of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'search.internal', `[::1]:${server.port}`]) assert.equal((await withHost(ok)).status, 200, ok);
+  });
+
+  test('a body without a JSON Content-Type is refused, even when it parses', async () => {
+    const plain = await withHost(`127.0.0.1:${server.port}`, '/search', 'POST', '{"query":"x"}');
+    assert.equal(plain.status, 415);
+    assert.match(plain.text, /no Content-Type/);
+  });
+
+  test('CORS is off by default and on for the configured origins only, preflight included', async () => {
+    const none = await fetch(`${server.url}/info`, { headers: { Origin: 'https://other.example' } });
+    assert.equal(none.headers.get('access-control-allow-origin'), null);
+    const yes = await fetch(`${server.url}/info`, { headers: { Origin: 'https://app.example' } });
+    assert.equal(yes.headers.get('access-control-allow-origin'), 'https://app.example');
+    const pre = await fetch(`${server.url}/search`, { method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' } });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /Content-Type/);
+    const preNo = await fetch(`${server.url}/search`, { method: 'OPTIONS', headers: { Origin: 'https://other.example' } });
+    assert.equal(preNo.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('a client that never finishes its request head gets 408 near the header timeout and its socket is closed', async () => {
+    const t = performance.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect(server.port, '127.0.0.1', () => s.write('GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
+      let out = '';
+      s.on('data', (d) => (out += String(d)));
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+    });
+    const secs = (performance.now() - t) / 1000;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /"code":"REQUEST_TIMEOUT"/);
+    assert.ok(secs >= 0.9 && secs < 4, `answered after ${secs.toFixed(1)} s for a 1 s timeout`);
+  });
+
+  test('connections past the cap are refused at once', async () => {
+    const held = await Promise.all(
+      Array.from({ length: 4 }, () => new Promise<ReturnType<typeof connect>>((ok) => {
+        const s = connect(server.port, '127.0.0.1', () => ok(s));
+      })),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const extra = await new Promise<string>((resolve) => {
+      const s = connect(server.port, '127.0.0.1', () => s.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+      let out = '';
+      s.on('data', (d) => (out += String(d)));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+    });
+    assert.equal(extra, '', 'the fifth connection got no answer: it was closed');
+    for (const s of held) s.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  });
+
+  test('pagination: offset skips hits, and offset + k past the limit is a clear error', async () => {
+    const all = await postJson(`${server.url}/search`, { query: 'hurricane season', k: 10 });
+    const page2 = await postJson(`${server.url}/search`, { query: 'hurricane season', k: 5, offset: 5 });
+    assert.equal(page2.status, 200, page2.text);
+    const ids = (r: typeof all): string[] => (r.json['results'] as { hits: { id: string }[] }[])[0]?.hits.map((h) => h.id) ?? [];
+    assert.deepEqual(ids(page2), ids(all).slice(5));
+    assert.equal(page2.json['offset'], 5);
+    const over = await postJson(`${server.url}/search`, { query: 'x', k: 60, offset: 50 });
+    assert.equal(over.status, 400);
+    assert.match(over.text, /offset \+ k is 110/);
   });
 });

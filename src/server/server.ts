@@ -41,6 +41,18 @@ export interface ServeOptions {
   waitForReady?: boolean;
   /** Where the server reports failures that are not a client's (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Host names the server answers to besides the address it listens on (and localhost, 127.0.0.1, [::1] when that
+   * is a loopback address). Any other Host header is refused, so a web page whose name is rebound to this machine
+   * cannot read the index.
+   */
+  allowedHosts?: string[];
+  /** Origins allowed to call the API from a browser (CORS); none by default. '*' allows any. */
+  corsOrigins?: string[];
+  /** Open connections at most; more are refused at once (default 256). */
+  maxConnections?: number;
+  /** Time a client has to send a whole request head, in ms (default 10 s); past it: 408 and the socket is closed. */
+  headersTimeoutMs?: number;
 }
 
 export interface SemsearchServer {
@@ -100,8 +112,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function parseJson(buf: Buffer, contentType: string | undefined): unknown {
-  if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
-    throw new SemsearchError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON sent as Content-Type: application/json, got ${contentType.slice(0, 100)}`);
+  // A body without a JSON type is refused even when it parses: a form a foreign page posts (text/plain, no
+  // preflight) must not reach the API.
+  if (contentType === undefined || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new SemsearchError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON sent as Content-Type: application/json, got ${contentType === undefined ? 'no Content-Type' : contentType.slice(0, 100)}`);
   }
   const text = buf.toString('utf8');
   if (text.trim() === '') throw new SemsearchError('INVALID_JSON', 'the request body is empty; send a JSON object');
@@ -110,6 +124,34 @@ function parseJson(buf: Buffer, contentType: string | undefined): unknown {
   } catch (e) {
     throw new SemsearchError('INVALID_JSON', `the request body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The host part of a Host header, lower-cased and without the port or IPv6 brackets. */
+function hostOf(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
+  return h.replace(/:\d+$/, '');
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Which Host headers to serve. Bound to one address: that address and any configured name (with localhost and the
+ * loopback literals when the address is loopback). Bound to all interfaces: any IP literal too, since DNS rebinding
+ * needs a name, never an address.
+ */
+function hostChecker(bound: string, allowed: readonly string[]): (header: string | undefined) => boolean {
+  const names = new Set([bound.toLowerCase(), ...allowed.map((a) => a.toLowerCase())]);
+  if (LOOPBACK.has(bound)) for (const l of LOOPBACK) names.add(l);
+  const anyInterface = bound === '0.0.0.0' || bound === '::';
+  return (header) => {
+    const h = hostOf(header);
+    if (h === undefined) return false;
+    return names.has(h) || (anyInterface && (IPV4.test(h) || h.includes(':')));
+  };
 }
 
 function unwrap(r: JobResult): Record<string, unknown> {
@@ -159,13 +201,21 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     '/search': {
       method: 'POST',
       schema: schemas.searchRequest,
-      job: (b) => ({
-        kind: 'search',
-        queries: texts(b, 'query', 'queries'),
-        k: (b['k'] as number | undefined) ?? 10,
-        ...(b['rescore'] !== undefined ? { rescore: b['rescore'] as boolean } : {}),
-        ...(b['exact'] !== undefined ? { exact: b['exact'] as boolean } : {}),
-      }),
+      job: (b) => {
+        const k = (b['k'] as number | undefined) ?? 10;
+        const offset = (b['offset'] as number | undefined) ?? 0;
+        if (offset + k > limits.maxK) {
+          throw new SemsearchError('LIMIT_EXCEEDED', `offset + k is ${offset + k}; the server returns at most the first ${limits.maxK} hits of a query`, { field: 'offset' });
+        }
+        return {
+          kind: 'search',
+          queries: texts(b, 'query', 'queries'),
+          k: (b['k'] as number | undefined) ?? 10,
+          ...(b['offset'] !== undefined ? { offset: b['offset'] as number } : {}),
+          ...(b['rescore'] !== undefined ? { rescore: b['rescore'] as boolean } : {}),
+          ...(b['exact'] !== undefined ? { exact: b['exact'] as boolean } : {}),
+        };
+      },
     },
     '/encode': {
       method: 'POST',
@@ -243,7 +293,30 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     send(res, h.status, h.body, { ...busyHeaders(h.status), ...headers });
   }
 
+  const hostAllowed = hostChecker(options.host ?? '127.0.0.1', options.allowedHosts ?? []);
+  const cors = new Set(options.corsOrigins ?? []);
+
+  /** CORS headers for an allowed Origin; none otherwise (the browser then keeps the answer from the page). */
+  function corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    if (origin === undefined || !(cors.has('*') || cors.has(origin))) return {};
+    return { 'Access-Control-Allow-Origin': cors.has('*') ? '*' : origin, Vary: 'Origin' };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!hostAllowed(req.headers.host)) {
+      sendError(res, httpError('HOST_NOT_ALLOWED', `this server does not answer to Host ${String(req.headers.host ?? '(none)').slice(0, 100)}; start it with --allowed-host for that name`));
+      return;
+    }
+    const allowOrigin = corsHeaders(req);
+    for (const [k, v] of Object.entries(allowOrigin)) res.setHeader(k, v);
+    if (req.method === 'OPTIONS') {
+      // A CORS preflight: allowed origins learn what they may send; others get no CORS headers.
+      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' } : {};
+      res.writeHead(204, { ...pre, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const asset = page[path];
     if (asset !== undefined && method === 'GET') {
@@ -285,9 +358,19 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
       return;
     }
     let value: Record<string, unknown>;
+    // A client that hangs up while its request waits takes the request out of the queue with it.
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) gone.abort();
+    };
+    res.once('close', onClose);
     try {
-      value = unwrap(await batcher.submit(route.job(body as Record<string, unknown>)));
+      value = unwrap(await batcher.submit(route.job(body as Record<string, unknown>), gone.signal));
     } catch (e) {
+      if (gone.signal.aborted) {
+        metrics.dropped.inc();
+        return;
+      }
       const h = toHttpError(e);
       if (h.body.error.code === 'SERVER_BUSY') metrics.rejected.inc();
       if (h.status >= 500 && h.status !== 503) log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
@@ -297,7 +380,10 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     send(res, 200, { ...value, took_ms: Number((performance.now() - started).toFixed(3)) });
   }
 
-  const http = createHttpServer((req, res) => {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  // Node checks for timed-out requests every connectionsCheckingInterval (30 s by default): check often enough
+  // that a slow client is answered near the timeout it was given, not 30 s later.
+  const http = createHttpServer({ headersTimeout, requestTimeout: 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {
     const t0 = performance.now();
     inFlight++;
     let path = '/';
@@ -318,19 +404,23 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
       sendError(res, toHttpError(e));
     });
   });
-  http.requestTimeout = 30_000;
-  http.headersTimeout = 10_000;
-  // Malformed HTTP gets a JSON answer like every other client mistake, not Node's bare one.
+  http.maxConnections = options.maxConnections ?? 256;
+  // Malformed HTTP gets a JSON answer like every other client mistake, not Node's bare one; the socket is then
+  // destroyed, not left half-open for as long as the client keeps its end.
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify(httpError(tooBig ? 'REQUEST_TOO_LARGE' : 'INVALID_ARGUMENT', tooBig ? 'the request headers are too large' : 'malformed HTTP request').body);
-    socket.end(
-      `HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const [status, code, message] = tooBig
+      ? ['431 Request Header Fields Too Large', 'REQUEST_TOO_LARGE', 'the request headers are too large']
+      : timedOut
+        ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request was not received within ${headersTimeout / 1000} s`]
+        : ['400 Bad Request', 'INVALID_ARGUMENT', 'malformed HTTP request'];
+    const body = JSON.stringify(httpError(code as 'INVALID_ARGUMENT', message).body);
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
   });
 
   const host = options.host ?? '127.0.0.1';

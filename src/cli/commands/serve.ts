@@ -16,8 +16,18 @@ const FLAGS: FlagSpec = {
   'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
   'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
   'max-body': { type: 'number', description: 'request body limit in bytes (default 1048576)' },
+  'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
+  cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
+  'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
+
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
 
 /** `semsearch serve <index> [--port 8080] [--host 127.0.0.1]`: the HTTP API and the search page, until SIGTERM or Ctrl-C. */
 export const serveCommand: Command = {
@@ -50,6 +60,9 @@ export const serveCommand: Command = {
       ...(num('max-wait-ms') !== undefined ? { maxWaitMs: num('max-wait-ms') } : {}),
       ...(num('max-queue') !== undefined ? { maxQueue: num('max-queue') } : {}),
       ...(num('quiet-ms') !== undefined ? { quietMs: num('quiet-ms') } : {}),
+      ...(num('max-connections') !== undefined ? { maxConnections: num('max-connections') } : {}),
+      ...(typeof flags['allowed-host'] === 'string' ? { allowedHosts: list(flags['allowed-host']) } : {}),
+      ...(typeof flags['cors'] === 'string' ? { corsOrigins: list(flags['cors']) } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.
