@@ -51,6 +51,9 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'The endpoint does not accept this HTTP method',
   SERVER_BUSY: 'The request queue is full; retry after the Retry-After delay',
   SERVER_NOT_READY: 'The model is still loading, or the server is shutting down',
+  CLIENT_GONE: 'The client closed the connection before its request ran',
+  HOST_NOT_ALLOWED: 'The Host header names neither the address the server listens on nor a name it was told to answer to',
+  REQUEST_TIMEOUT: 'The client did not send a whole request in time',
   SERVER_LISTEN_FAILED: 'The server cannot listen on the host and port asked for (in use, not allowed, or not an address here)',
   INTERNAL_ERROR: 'The server failed for a reason that is not the request\'s fault',
 } as const;

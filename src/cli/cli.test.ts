@@ -56,7 +56,7 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const built = await run(['index', corpus, '-m', BERT, '-o', out, '--shard-size', '50']);
     assert.equal(built.code, 0, built.err);
     assert.match(built.out, /complete: 120 passages in 3 shards \(float32, dim 32\)/);
-    assert.match(built.err, /indexed 120\/120 passages/);
+    assert.match(built.err, /indexed: 120\/120 passages \(100%\)/);
 
     const listed = await run(['search', out, 'how big is london', '-k', '3']);
     assert.equal(listed.code, 0, listed.err);
@@ -78,6 +78,16 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const text = await run(['info', out]);
     assert.match(text.out, /^onnx {7}onnx\/model\.onnx$/m);
     assert.match(text.out, new RegExp(`^cpu {8}.+ \\(${detectCpu().isa}\\)$`, 'm'));
+    // info reads the manifest and file sizes only: it works with the model gone, and sizes are in a readable unit.
+    const { cpSync } = await import('node:fs');
+    const moved = join(dir, 'moved');
+    cpSync(out, moved, { recursive: true });
+    const mf = JSON.parse(readFileSync(join(moved, 'manifest.json'), 'utf8')) as { model: { ref: string } };
+    mf.model.ref = join(dir, 'model-that-was-deleted');
+    writeFileSync(join(moved, 'manifest.json'), JSON.stringify(mf));
+    const movedInfo = await run(['info', moved]);
+    assert.equal(movedInfo.code, 0, movedInfo.err);
+    assert.match(movedInfo.out, /^vectors {4}dim 32, float32, 3 shards, 15\.0 KiB$/m);
     const missing = await run(['search', join(dir, 'nope'), 'x']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /INDEX_NOT_FOUND/);

@@ -1,7 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { chooseInt8Variant, inaccuracyWarning, INT8, type Int8Choice } from '../cpu/int8.js';
+import { SemsearchError } from '../errors.js';
 import { onnxFilePath, resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { availableVariants } from '../hub/model-files.js';
 import { readModelConfig } from '../model/config.js';
@@ -26,9 +27,11 @@ export interface LoadModelOptions {
   /** ONNX Runtime session tuning (graph optimisation level, memory arena and pattern, spinning); docs/BENCHMARK.md measures each. */
   session?: Omit<SessionOptions, 'intraOpThreads'>;
   /**
-   * Worker threads, each with its own ONNX Runtime session, that run whole batches at once (default 1: one
-   * session on the calling thread). `threads` is then the budget they share (default: one per core). Each worker
-   * loads its own copy of the weights. Measured in docs/BENCHMARK.md.
+   * Worker threads, each with its own ONNX Runtime session, that run whole batches at once; `threads` is the budget
+   * they share (default: one per core). Default: 2 when that budget is at least 2 threads, else 1 (one session on
+   * the calling thread). Two sessions of one thread each beat one session of two threads by 1.1–1.5× on both
+   * model sizes and both CPUs measured (docs/BENCHMARK.md, "Defaults"), with the same embeddings; each worker
+   * loads its own copy of the weights (+90 MB for MiniLM-L6, +440 MB for BERT-base): pass `workers: 1` to save it.
    */
   workers?: number;
   /** The CPU to pick and check int8 files for (default: detectCpu(), this one). */
@@ -38,6 +41,11 @@ export interface LoadModelOptions {
    * name drifts here (default: process.emitWarning).
    */
   onWarning?: (message: string) => void;
+}
+
+/** Two sessions when there are two threads to share, else one: see `workers`. */
+export function defaultWorkers(threads: number | undefined): number {
+  return (threads ?? cpus().length) >= 2 ? 2 : 1;
 }
 
 function warnDefault(message: string): void {
@@ -52,7 +60,7 @@ function variantsInDir(dir: string): string[] {
   } catch {
     return [];
   }
-  return availableVariants(names.map((n) => `onnx/${n}`));
+  return availableVariants(names.sort().map((n) => `onnx/${n}`));
 }
 
 /** Which ONNX file to open, and what the caller should be told about it. */
@@ -90,7 +98,18 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
   const { file, choice } = pickOnnxFile(dir, options);
-  const workers = options.workers ?? 1;
+  if (!existsSync(file)) {
+    const offered = variantsInDir(dir);
+    throw new SemsearchError(
+      'ONNX_MISSING',
+      `${file} does not exist; ` +
+        (offered.length > 0
+          ? `${dir} has the ONNX variants ${offered.join(', ')} (pass one as variant / --variant, '(default)' being no variant, or 'int8' for the quantized one accurate on this CPU)`
+          : `${dir} has no ONNX export at all: export one with sentence-transformers (SentenceTransformer(dir, backend="onnx").save(dir))`),
+      { file, field: 'variant' },
+    );
+  }
+  const workers = options.workers ?? defaultWorkers(options.threads);
   let session: TransformerSession | SessionPool;
   if (workers === 1) {
     session = await TransformerSession.create(file, { ...options.session, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });

@@ -124,7 +124,8 @@ const ST_LABEL: Record<string, string> = {
 
 function stLabel(name: string): string {
   const [metric, k] = name.split('@') as [string, string];
-  return `${ST_LABEL[metric] ?? metric}@${k}`;
+  // Two NDCG@10 values stand in one report: this one counts a relevant document as gain 1, trec_eval's the grades.
+  return `${ST_LABEL[metric] ?? metric}@${k}${metric === 'ndcg' ? ' (binary gains)' : ''}`;
 }
 
 export interface FormatReportOptions {

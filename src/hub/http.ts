@@ -86,6 +86,9 @@ function describeCause(e: unknown): string {
   return err.message ?? String(e);
 }
 
+/** A network failure that retrying cannot heal. */
+class PermanentFailure extends Error {}
+
 class Timeout {
   constructor(readonly ms: number) {}
 }
@@ -108,7 +111,12 @@ async function sendOnce(url: string, s: HttpSettings, req: HubRequest): Promise<
     if (controller.signal.reason instanceof Timeout) {
       throw new SemsearchError('HUB_NETWORK_ERROR', `${req.what}: ${displayUrl(url)} did not answer within ${timeoutMs / 1000} s`, { cause: e });
     }
-    throw new SemsearchError('HUB_NETWORK_ERROR', `${req.what}: cannot reach ${displayUrl(url)} (${describeCause(e)})`, { cause: e });
+    const cause = describeCause(e);
+    // A name the resolver says does not exist will not exist in a second either: retrying only makes the user wait.
+    const permanent = cause === 'ENOTFOUND';
+    throw new SemsearchError('HUB_NETWORK_ERROR', `${req.what}: cannot reach ${displayUrl(url)} (${cause}${permanent ? ': the host name does not resolve' : ''})`, {
+      cause: permanent ? new PermanentFailure(cause) : e,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -188,11 +196,11 @@ export async function hubRequest(url: string, s: HttpSettings, req: HubRequest):
     } catch (e) {
       const retryable = e instanceof SemsearchError && e.code === 'HUB_NETWORK_ERROR';
       if (!retryable) throw e;
-      if (attempt >= s.retries) {
+      if (attempt >= s.retries || e.cause instanceof PermanentFailure) {
         throw new SemsearchError(
           'HUB_NETWORK_ERROR',
           `${e.message}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}. Check the connection and HF_ENDPOINT, ` +
-            'or set HF_HUB_OFFLINE=1 to use only what is already in the cache',
+            'set HF_HUB_OFFLINE=1 to use only what is already in the cache, or pass a local model folder (a sentence-transformers folder with onnx/model.onnx) instead of a hub name',
           { cause: e.cause },
         );
       }

@@ -359,3 +359,21 @@ test("variant 'int8' downloads only the quantized file accurate on the CPU, and 
     (e) => isSemsearchError(e, 'HUB_OFFLINE_MISSING') && e.message.includes('onnx/model_quint8_avx2.onnx'),
   );
 });
+
+test('a hub host that does not resolve fails at once (no retries against DNS), and says a local folder works', async () => {
+  const t = performance.now();
+  await assert.rejects(
+    resolveModel('sentence-transformers/msmarco-MiniLM-L6-cos-v5', {
+      cacheDir: mkdtempSync(join(root, 'cache-')),
+      env: { HF_HOME: join(root, 'no-home') },
+      endpoint: 'http://hub.does-not-exist.invalid',
+      network: { timeoutMs: 5000, retries: 5, retryBaseMs: 1000, retryMaxMs: 8000 },
+    }),
+    (e) =>
+      isSemsearchError(e, 'HUB_NETWORK_ERROR') &&
+      /ENOTFOUND: the host name does not resolve/.test(e.message) &&
+      /pass a local model folder/.test(e.message) &&
+      !/after \d+ attempts/.test(e.message),
+  );
+  assert.ok(performance.now() - t < 900, `took ${(performance.now() - t).toFixed(0)} ms; a retry would wait 1 s first`);
+});

@@ -29,7 +29,11 @@ export interface BuildAnnOptions {
   expansionAdd?: number;
   /** ef at search time (default 64): higher is slower and closer to exact. */
   expansionSearch?: number;
-  /** Threads for usearch (default 0: all cores). */
+  /**
+   * Threads for usearch's insertions (default 1). One thread inserts in row order, so two builds of the same index
+   * give the same graph byte for byte and the same hits; more threads build faster (0: all cores) but the order in
+   * which rows join the graph, and so the graph, then changes from run to run.
+   */
   threads?: number;
   onProgress?: (added: number, total: number) => void;
 }
@@ -102,7 +106,7 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
     const s = readShard(dir, entry, m.precision, m.dim, true);
     const keys = new BigUint64Array(s.rows);
     for (let r = 0; r < s.rows; r++) keys[r] = BigInt(base + r);
-    index.add(keys, shardFloats(s, m), options.threads ?? 0);
+    index.add(keys, shardFloats(s, m), options.threads ?? 1);
     base += s.rows;
     options.onProgress?.(base, m.count);
   }

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
@@ -78,6 +79,61 @@ function checkCompatible(m: IndexManifest, fingerprint: string, precision: Index
   }
 }
 
+function recordKey(p: Passage): string {
+  return `${p.id}\u0000${p.text}\u0000`;
+}
+
+const REBUILD = 'rebuild the index into a new folder (or delete it and run the same command)';
+
+/** The record at the resume point is the one indexed there, and every record before it is unchanged. */
+function checkResumePoint(m: IndexManifest, p: Passage, prefix: Hash, corpus: string, out: string): void {
+  const where = { file: corpus, ...(p.line !== undefined ? { line: p.line } : {}) };
+  if (p.id !== m.corpus.lastId) {
+    throw new SemsearchError('CORPUS_CHANGED', `${corpus} changed since the index at ${out} was started: record ${m.corpus.consumed} is ${p.id}, the index recorded ${m.corpus.lastId}; ${REBUILD}`, where);
+  }
+  if (m.corpus.prefixSha256 !== undefined && prefix.copy().digest('hex') !== m.corpus.prefixSha256) {
+    throw new SemsearchError(
+      'CORPUS_CHANGED',
+      `${corpus} changed since the index at ${out} was built: the text or ids of its first ${m.corpus.consumed} records differ from what was indexed; ${REBUILD}`,
+      where,
+    );
+  }
+}
+
+function corpusCut(m: IndexManifest, consumed: number, corpus: string, out: string): SemsearchError {
+  return new SemsearchError(
+    'CORPUS_CHANGED',
+    `${corpus} has ${consumed} records, but the index at ${out} was built from its first ${m.corpus.consumed}: the corpus was cut or replaced; ${REBUILD}`,
+    { file: corpus },
+  );
+}
+
+/** A complete index meets its corpus again: unchanged, or CORPUS_CHANGED saying what changed. */
+async function verifyCompleteCorpus(m: IndexManifest, corpus: string, format: CorpusFormat, out: string): Promise<void> {
+  const prefix = createHash('sha256');
+  let consumed = 0;
+  let extra = 0;
+  let firstExtra: Passage | undefined;
+  for await (const p of iteratePassages(corpus, { format })) {
+    consumed++;
+    if (consumed <= m.corpus.consumed) {
+      prefix.update(recordKey(p));
+      if (consumed === m.corpus.consumed) checkResumePoint(m, p, prefix, corpus, out);
+      continue;
+    }
+    firstExtra ??= p;
+    extra++;
+  }
+  if (consumed < m.corpus.consumed) throw corpusCut(m, consumed, corpus, out);
+  if (extra > 0) {
+    throw new SemsearchError(
+      'CORPUS_CHANGED',
+      `${corpus} has ${extra} record${extra === 1 ? '' : 's'} after the ${m.corpus.consumed} that the complete index at ${out} holds (from ${firstExtra?.id}); they are not indexed: ${REBUILD}`,
+      { file: corpus, ...(firstExtra?.line !== undefined ? { line: firstExtra.line } : {}) },
+    );
+  }
+}
+
 /**
  * Encode a corpus into an index folder: manifest.json, shards/ and docs.sqlite. Crash-safe and resumable: each
  * shard is written durably, then its passages are committed, then the manifest is replaced; running the same call
@@ -140,6 +196,8 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
         const resumedFrom = manifest.count;
         docs.truncate(manifest.count);
         if (manifest.complete) {
+          // Done already, unless the corpus changed since: read it through and compare before saying so.
+          await verifyCompleteCorpus(manifest, corpus, format, out);
           docs.finish();
           return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped };
         }
@@ -155,11 +213,23 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
         const seen = new Set<string>();
         const m = manifest;
 
+        const report = (indexed: number, read: number): void => {
+          if (options.onProgress === undefined) return;
+          const secs = (Date.now() - started) / 1000;
+          const rate = (indexed - resumedFrom) / Math.max(secs, 1e-9);
+          const progress: BuildProgress = { indexed, passagesPerSecond: rate };
+          if (total !== undefined) {
+            progress.total = total;
+            progress.etaSeconds = Math.max(0, total - read) / Math.max(rate, 1e-9);
+          }
+          options.onProgress(progress);
+        };
         const flush = async (): Promise<void> => {
           if (pending.length === 0) return;
+          // Progress every batch, not every shard: a shard of 8,192 passages takes minutes on a CPU.
           const emb = (await model.encode(
             pending.map((p) => p.text),
-            { batchSize: options.batchSize ?? 32 },
+            { batchSize: options.batchSize ?? 32, onProgress: (e) => report(m.count + e.done, consumed - pending.length + e.done) },
           )) as Matrix;
           if (m.normalized) normalizeRows(emb);
           if ((precision === 'int8' || precision === 'binary') && ranges === undefined) {
@@ -173,32 +243,23 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           m.count += pending.length;
           m.corpus.consumed = consumed;
           m.corpus.lastId = lastConsumedId;
+          m.corpus.prefixSha256 = prefix.copy().digest('hex');
           m.updatedAt = new Date().toISOString();
           writeManifest(out, m);
           added += pending.length;
           pending = [];
           seen.clear();
-          const secs = (Date.now() - started) / 1000;
-          const rate = added / Math.max(secs, 1e-9);
-          const progress: BuildProgress = { indexed: m.count, passagesPerSecond: rate };
-          if (total !== undefined) {
-            progress.total = total;
-            progress.etaSeconds = Math.max(0, total - consumed) / Math.max(rate, 1e-9);
-          }
-          options.onProgress?.(progress);
+          report(m.count, consumed);
         };
 
         let limitReached = false;
+        const prefix = createHash('sha256');
         for await (const p of iteratePassages(corpus, { format })) {
           consumed++;
+          prefix.update(recordKey(p));
           if (consumed <= m.corpus.consumed) {
             // Already indexed: the record at the resume point must be the one the manifest remembers.
-            if (consumed === m.corpus.consumed && p.id !== m.corpus.lastId) {
-              throw new SemsearchError('CORPUS_CHANGED', `${corpus} changed since the index was started: record ${consumed} is ${p.id}, the index recorded ${m.corpus.lastId}`, {
-                file: corpus,
-                ...(p.line !== undefined ? { line: p.line } : {}),
-              });
-            }
+            if (consumed === m.corpus.consumed) checkResumePoint(m, p, prefix, corpus, out);
             continue;
           }
           lastConsumedId = p.id;
@@ -224,10 +285,12 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           }
         }
         await flush();
+        if (consumed < m.corpus.consumed) throw corpusCut(m, consumed, corpus, out);
         if (!limitReached) {
           if (m.count === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages to index`, { file: corpus });
           m.complete = true;
           m.corpus.consumed = consumed;
+          m.corpus.prefixSha256 = prefix.copy().digest('hex');
           m.updatedAt = new Date().toISOString();
           docs.finish();
           writeManifest(out, m);

@@ -237,3 +237,50 @@ test('a full disk: a coded error naming the file, no temporary file left, the la
     execFileSync('umount', [mnt]);
   }
 });
+
+test('a corpus cut below the resume point, extended after completion, or edited in indexed lines is CORPUS_CHANGED saying what changed', async () => {
+  const lines = Array.from({ length: 120 }, (_, i) => `c${i}\tcorpus line ${i} about ${['tea', 'rain', 'maps'][i % 3]}`);
+  const corpus = join(tmp, 'changing.tsv');
+  // Cut: index 60 with a limit, then the file shrinks to 30 lines.
+  writeFileSync(corpus, lines.join('\n') + '\n');
+  const cut = join(tmp, 'changing-cut');
+  await buildIndex({ corpus, out: cut, model, modelRef: BERT, shardSize: 20, limit: 60 });
+  writeFileSync(corpus, lines.slice(0, 30).join('\n') + '\n');
+  await assert.rejects(buildIndex({ corpus, out: cut, model, modelRef: BERT, shardSize: 20 }), (e) => isSemsearchError(e, 'CORPUS_CHANGED') && /has 30 records, but the index .* was built from its first 60/.test((e as Error).message));
+
+  // Appended after completion: not "added 0", but the count and the first new id.
+  writeFileSync(corpus, lines.slice(0, 100).join('\n') + '\n');
+  const grown = join(tmp, 'changing-grown');
+  await buildIndex({ corpus, out: grown, model, modelRef: BERT, shardSize: 20 });
+  const again = await buildIndex({ corpus, out: grown, model, modelRef: BERT, shardSize: 20 });
+  assert.equal(again.added, 0, 'an unchanged corpus is simply complete');
+  writeFileSync(corpus, lines.join('\n') + '\n');
+  await assert.rejects(
+    buildIndex({ corpus, out: grown, model, modelRef: BERT, shardSize: 20 }),
+    (e) => isSemsearchError(e, 'CORPUS_CHANGED') && e.line === 101 && /has 20 records after the 100 that the complete index .* holds \(from c100\)/.test((e as Error).message),
+  );
+
+  // Edited: same ids, one text changed before the resume point (partial) and in a complete index.
+  const edited = lines.slice(0, 100).map((l, i) => (i === 7 ? l.replace('corpus line 7', 'corpus line seven') : l));
+  writeFileSync(corpus, edited.join('\n') + '\n');
+  await assert.rejects(buildIndex({ corpus, out: grown, model, modelRef: BERT, shardSize: 20 }), (e) => isSemsearchError(e, 'CORPUS_CHANGED') && /first 100 records differ/.test((e as Error).message));
+  writeFileSync(corpus, lines.join('\n') + '\n');
+  const partial = join(tmp, 'changing-partial');
+  await buildIndex({ corpus, out: partial, model, modelRef: BERT, shardSize: 20, limit: 40 });
+  writeFileSync(corpus, lines.map((l, i) => (i === 3 ? l.replace('line 3', 'line three') : l)).join('\n') + '\n');
+  await assert.rejects(buildIndex({ corpus, out: partial, model, modelRef: BERT, shardSize: 20 }), (e) => isSemsearchError(e, 'CORPUS_CHANGED') && /first 40 records differ/.test((e as Error).message));
+});
+
+test('HNSW builds are reproducible: two builds of one index give the same graph, byte for byte, and the same hits', async () => {
+  const a = copy('hnsw-a');
+  const b = copy('hnsw-b');
+  const ga = await buildAnnIndex(a, { quantization: 'f16' });
+  const gb = await buildAnnIndex(b, { quantization: 'f16' });
+  assert.equal(ga.sha256, gb.sha256);
+  const ia = await openIndex(a, { model });
+  const ib = await openIndex(b, { model });
+  const queries = ['london', 'paris rice', 'flu season', 'passage number 7', 'tea', 'maps', 'rain', 'how big is london'];
+  assert.deepEqual(await ia.search(queries, 10), await ib.search(queries, 10));
+  await ia.close();
+  await ib.close();
+});

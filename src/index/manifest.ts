@@ -46,7 +46,11 @@ export interface IndexManifest {
   shardSize: number;
   count: number;
   shards: ShardEntry[];
-  corpus: { path: string; format: string; consumed: number; skipped: number; lastId: string | null };
+  /**
+   * Where in the corpus the index stands. prefixSha256 hashes every record read so far (id and text, skipped ones
+   * too), so a rerun can tell a corpus edited, cut or extended since from one that only needs resuming.
+   */
+  corpus: { path: string; format: string; consumed: number; skipped: number; lastId: string | null; prefixSha256?: string };
   complete: boolean;
   /** An HNSW graph over the vectors, when one was built. */
   ann?: AnnEntry;

@@ -61,6 +61,47 @@ export interface IndexInfo {
   onnxFile: string;
 }
 
+/**
+ * What an index holds and how big its files are, from its manifest and file sizes alone: no model is loaded and no
+ * shard is read or hashed, so it is instant on any size of index.
+ */
+export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
+  let vectorBytes = 0;
+  for (const s of m.shards) {
+    vectorBytes += sizeOf(join(dir, s.file));
+    if (s.rescoreFile !== undefined) vectorBytes += sizeOf(join(dir, s.rescoreFile));
+  }
+  return {
+    dir,
+    model: m.model.ref,
+    modelType: m.model.modelType,
+    onnxFile: m.model.onnxFile,
+    similarity: m.model.similarityFnName,
+    count: m.count,
+    dim: m.dim,
+    precision: m.precision,
+    shards: m.shards.length,
+    complete: m.complete,
+    vectorBytes,
+    docStoreBytes: sizeOf(join(dir, 'docs.sqlite')),
+    ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
+  };
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch (cause) {
+    throw new SemsearchError('INDEX_CORRUPT', `${file}, which the index lists, is missing`, { file, cause });
+  }
+}
+
+/** indexInfo of the index in `dir`, without opening it for search. */
+export function readIndexInfo(dirIn: string): IndexInfo {
+  const dir = resolve(dirIn);
+  return indexInfo(dir, readManifest(dir));
+}
+
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
 export class SearchIndex {
   readonly dir: string;
@@ -112,6 +153,8 @@ export class SearchIndex {
       if (manifest.ann !== undefined) ann = await AnnGraph.open(dir, manifest.ann, manifest.dim, verify);
       model ??= await loadModel(manifest.model.ref, {
         onnxFile: manifest.model.onnxFile,
+        // Queries come one or a few at a time: a second session would hold a second copy of the weights for nothing.
+        workers: 1,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       });
       if (modelFingerprint(model) !== manifest.model.fingerprint) {
@@ -181,27 +224,7 @@ export class SearchIndex {
   }
 
   info(): IndexInfo {
-    const m = this.manifest;
-    let vectorBytes = 0;
-    for (const s of m.shards) {
-      vectorBytes += statSync(join(this.dir, s.file)).size;
-      if (s.rescoreFile !== undefined) vectorBytes += statSync(join(this.dir, s.rescoreFile)).size;
-    }
-    return {
-      dir: this.dir,
-      model: m.model.ref,
-      modelType: m.model.modelType,
-      onnxFile: m.model.onnxFile,
-      similarity: m.model.similarityFnName,
-      count: m.count,
-      dim: m.dim,
-      precision: m.precision,
-      shards: m.shards.length,
-      complete: m.complete,
-      vectorBytes,
-      docStoreBytes: statSync(join(this.dir, 'docs.sqlite')).size,
-      ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
-    };
+    return indexInfo(this.dir, this.manifest);
   }
 
   async close(): Promise<void> {

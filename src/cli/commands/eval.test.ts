@@ -78,7 +78,7 @@ test('eval --rerank candidates JSON: the model reorders BM25, and the run file w
     const top10 = await run(['-m', BERT, '--rerank', cands, '--qrels', DL19_QRELS, '--depth', '10', '--run-out', runFile]);
     assert.equal(top10.code, 0, top10.err);
     assert.ok([...(await readTrecRun(runFile)).values()].every((l) => l.docids.length === 10));
-    assert.match(top10.out, /\| Model +\| NDCG@10 \(bm25-3q\.json\) \| MRR@10 \|/);
+    assert.match(top10.out, /\| Model +\| NDCG@10 graded \(bm25-3q\.json\) \| MRR@10 \|/);
   } finally {
     await s.remove();
   }

@@ -19,6 +19,7 @@ import {
 import { WarningTally } from '../../corpus/warnings.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { createProgress, type ProgressOutput } from '../progress.js';
 
 const FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
@@ -139,7 +140,7 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   const trec = ev.report.trec.summary;
   const cols: [string, string][] = [
     ['Model', modelName],
-    [`NDCG@10 (${task.name})`, trec['ndcg_cut_10'] !== undefined ? (trec['ndcg_cut_10'] as number).toFixed(4) : '-'],
+    [`NDCG@10 graded (${task.name})`, trec['ndcg_cut_10'] !== undefined ? (trec['ndcg_cut_10'] as number).toFixed(4) : '-'],
     ['MRR@10', st['mrr@10'] !== undefined ? (st['mrr@10'] as number).toFixed(4) : '-'],
     ['Queries/s (this CPU)', rate(ev.timings.queries, ev.timings.encodeQueriesSeconds)],
     ['Docs/s (this CPU)', rate(ev.timings.documents, ev.timings.encodeDocumentsSeconds)],
@@ -186,15 +187,15 @@ export const evalCommand: Command = {
     const variant = str(flags, 'variant');
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}) });
     let ev: ModelEvaluation;
-    const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
     try {
       ev = await evaluateModel(model, task, {
         ...(depth !== undefined ? { depth } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
         ...(flags['exact'] === true ? { exact: true } : {}),
-        ...(tty ? { onProgress: (p) => io.stderr.write(`\r${p.phase}: ${p.done}/${p.total}`) } : {}),
+        onProgress: (p) => progress.update(`encoding ${p.phase}`, p.done, p.total),
       });
-      if (tty) io.stderr.write('\n');
+      progress.finish();
     } finally {
       await model.dispose();
     }

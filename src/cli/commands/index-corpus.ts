@@ -5,6 +5,7 @@ import { INDEX_PRECISIONS, type IndexPrecision } from '../../index/manifest.js';
 import { CORPUS_FORMATS, type CorpusFormat } from '../../corpus/passages.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { createProgress, type ProgressOutput } from '../progress.js';
 
 const FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
@@ -20,13 +21,6 @@ const FLAGS: FlagSpec = {
   threads: { type: 'number', description: 'ONNX Runtime threads' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
-
-function formatEta(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-}
 
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
 export const indexCommand: Command = {
@@ -44,13 +38,8 @@ export const indexCommand: Command = {
     const out = flags['out'];
     if (typeof model !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --model <folder or hub name>', { field: '--model' });
     if (typeof out !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --out <index folder>', { field: '--out' });
-    const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
-    const onProgress = (p: BuildProgress): void => {
-      const of = p.total !== undefined ? `/${p.total}` : '';
-      const eta = p.etaSeconds !== undefined ? `, ETA ${formatEta(p.etaSeconds)}` : '';
-      const line = `indexed ${p.indexed}${of} passages, ${p.passagesPerSecond.toFixed(1)} passages/s${eta}`;
-      io.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-    };
+    const progress = createProgress(io.stderr as ProgressOutput, 'passages');
+    const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
     const r = await buildIndex({
       corpus,
       out,
@@ -65,7 +54,7 @@ export const indexCommand: Command = {
       ...(typeof flags['variant'] === 'string' ? { variant: flags['variant'] } : {}),
       ...(typeof flags['threads'] === 'number' ? { threads: flags['threads'] } : {}),
     });
-    if (tty) io.stderr.write('\n');
+    progress.finish();
     const m = r.manifest;
     const annQ = flags['ann'];
     if (typeof annQ === 'string' && m.complete) {
