@@ -88,6 +88,25 @@ function int8Files(r: BenchResults): string {
   return files.length > 0 ? files.join(', ') : 'none';
 }
 
+/** The defaults before and now against sentence-transformers, from the 'defaults' section's rounds. */
+export function defaultsTable(r: BenchResults): string[] {
+  const L = ['### Defaults, before and now (semsearch fp32, in rounds)', ''];
+  L.push('| model | configuration | queries/s | docs/s | ÷ ST onnx (q / d) | ÷ ST torch (q / d) | × defaults before (q / d) | peak RSS MB | others\' cores (max) |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const d of r.defaults ?? []) {
+    const med = (id: string, w: string): number => d.rows.find((x) => x.id === id)?.workloads[w]?.median ?? Number.NaN;
+    for (const row of d.rows) {
+      const q = row.workloads['queries']?.median ?? Number.NaN;
+      const dd = row.workloads['docs']?.median ?? Number.NaN;
+      const ratio = (id: string): string => `${f(q / med(id, 'queries'), 2)} / ${f(dd / med(id, 'docs'), 2)}`;
+      L.push(`| ${d.label} | ${row.label} | ${f(q)} | ${f(dd)} | ${ratio('st-onnx-fp32')} | ${ratio('st-torch-fp32')} | ${ratio('defaults-before')} | ${f(row.peakRssMB, 0)} | ${f(row.othersCores, 2)} |`);
+    }
+  }
+  L.push('');
+  L.push(`Each configuration ran as a fresh process once per round (${r.defaults?.[0]?.rounds ?? '?'} rounds, order rotated), ${r.settings.reps} timed passes per process; the table gives the median over rounds of each round's median. "Defaults before": graph level "all", spinning on, one session (\`workers: 1\`), set explicitly; "defaults now": no options at all.`);
+  return L;
+}
+
 export function generatedSection(r: BenchResults, jsonPath: string | null): string {
   const m = r.machine;
   const L: string[] = [];
@@ -130,6 +149,7 @@ export function generatedSection(r: BenchResults, jsonPath: string | null): stri
     L.push(`- ${mr.model.label}${mr.model.randomWeights ? ' (random weights)' : ''}: ${w.join('; ')}.`);
   }
   L.push('');
+  if (r.defaults !== undefined && r.defaults.length > 0) L.push(...defaultsTable(r), '');
   if (r.levers.length > 0) {
     L.push('### Speed levers (semsearch, same run)');
     L.push('');
