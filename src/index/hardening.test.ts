@@ -2,7 +2,7 @@
 import { after, before, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import fs, { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import fs, { statfsSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,25 @@ test('a full disk: a coded error naming the file, no temporary file left, the la
       const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { count: number; shards: unknown[] };
       assert.equal(m.shards.length * 100, m.count, 'the manifest lists only whole shards');
     }
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+});
+
+test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partial graph, the manifest untouched', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
+  const mnt = join(tmp, 'full-graph');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+  try {
+    const small = join(mnt, 'idx');
+    cpSync(built, small, { recursive: true });
+    const before = readFileSync(join(small, 'manifest.json'), 'utf8');
+    // Leave room for the lock file, not for the graph (120 × 32 float32 and its links: over 16 KiB).
+    const st = statfsSync(mnt);
+    writeFileSync(join(mnt, 'filler'), Buffer.alloc(st.bavail * st.bsize - 12 * 1024));
+    await assert.rejects(buildAnnIndex(small, { quantization: 'f32' }), (e) => isSemsearchError(e, 'FILE_WRITE_FAILED') && (e.file ?? '') === join(small, 'ann-f32.usearch'));
+    assert.deepEqual(readdirSync(small).filter((n) => n.endsWith('.tmp')), [], 'no partial graph left behind');
+    assert.equal(readFileSync(join(small, 'manifest.json'), 'utf8'), before, 'the manifest is untouched');
   } finally {
     execFileSync('umount', [mnt]);
   }

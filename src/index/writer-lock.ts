@@ -10,7 +10,12 @@ export const WRITER_LOCK = '.writer.lock';
  */
 export async function lockForWriting(dir: string): Promise<Release> {
   const file = join(dir, WRITER_LOCK);
-  const got = await tryAcquireLock(file);
+  let got;
+  try {
+    got = await tryAcquireLock(file);
+  } catch (cause) {
+    throw new SemsearchError('FILE_WRITE_FAILED', `cannot create the writer lock ${file}: ${(cause as Error).message}`, { file, cause });
+  }
   if ('release' in got) return got.release;
   const who = got.owner === undefined ? 'another process' : `PID ${got.owner.pid} on ${got.owner.host}`;
   throw new SemsearchError('INDEX_LOCKED', `the index at ${dir} is being written by ${who}; wait for it to finish or stop it, then run again`, { file });

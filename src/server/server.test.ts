@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
+import { isSemsearchError } from '../errors.js';
 import { openIndex, type SearchIndex } from '../index/search-index.js';
 import { quantizeEmbeddings } from '../tensor/quantize.js';
 import { Batcher, DEFAULT_BATCHING } from './batcher.js';
@@ -445,6 +446,13 @@ describe('semsearch serve: hostile and slow clients', () => {
     for (const s of held) s.destroy();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  });
+
+  test('a port in use is a coded error saying so, not "unexpected error"', async () => {
+    await assert.rejects(
+      createServer({ index: fixture.index, port: server.port, log: () => undefined }),
+      (e) => isSemsearchError(e, 'SERVER_LISTEN_FAILED') && e.field === 'port' && e.message.includes(`port ${server.port} is already in use on 127.0.0.1`),
+    );
   });
 
   test('pagination: offset skips hits, and offset + k past the limit is a clear error', async () => {

@@ -79,6 +79,8 @@ test('eval --rerank candidates JSON: the model reorders BM25, and the run file w
     assert.equal(top10.code, 0, top10.err);
     assert.ok([...(await readTrecRun(runFile)).values()].every((l) => l.docids.length === 10));
     assert.match(top10.out, /\| Model +\| NDCG@10 graded \(bm25-3q\.json\) \| MRR@10 \|/);
+    // Off a terminal, eval says what it did instead of nothing: the last progress line of each phase.
+    assert.match(top10.err, /^encoding documents: (\d+)\/\1 texts \(100%\)/m);
   } finally {
     await s.remove();
   }
