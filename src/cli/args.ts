@@ -43,7 +43,8 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec): ParsedArgs {
     const value = inline ?? argv[++i];
     if (value === undefined) throw new SemsearchError('INVALID_ARGUMENT', `option --${name} needs a value`, { field: `--${name}` });
     if (s.type === 'number') {
-      const n = Number(value);
+      // Plain decimals only: Number() would also take "0x50" or "1e3", which nobody means on a command line.
+      const n = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
       if (!Number.isFinite(n)) throw new SemsearchError('INVALID_ARGUMENT', `option --${name} needs a number, got ${JSON.stringify(value)}`, { field: `--${name}` });
       flags[name] = n;
     } else flags[name] = value;

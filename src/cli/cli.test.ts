@@ -35,6 +35,15 @@ test('usage errors exit 2 with one line naming the problem, never a stack', asyn
   const badFlag = await run(['encode', '--modle', BERT, 'x']);
   assert.equal(badFlag.code, 2);
   assert.match(badFlag.err, /INVALID_ARGUMENT: unknown option --modle/);
+  // Numbers are plain decimals: "0x50" and "1e3" are not silently read as 80 and 1000.
+  for (const v of ['0x50', '1e3', '']) {
+    const n = await run(['encode', '-m', BERT, '--batch-size', v, 'x']);
+    assert.equal(n.code, 2, v);
+    assert.match(n.err, /INVALID_ARGUMENT: option --batch-size needs a number/);
+  }
+  const extra = await run(['doctor', 'extra']);
+  assert.equal(extra.code, 2);
+  assert.match(extra.err, /doctor takes no arguments, got "extra"/);
   const missing = await run(['encode', '-m', '/nonexistent/model', 'x']);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /MODEL_NOT_FOUND/);
@@ -42,7 +51,7 @@ test('usage errors exit 2 with one line naming the problem, never a stack', asyn
 });
 
 test('semsearch index, search (arguments, --json, interactive lines) and info on a small real corpus', async () => {
-  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'semsearch-cli-'));
@@ -88,6 +97,17 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const movedInfo = await run(['info', moved]);
     assert.equal(movedInfo.code, 0, movedInfo.err);
     assert.match(movedInfo.out, /^vectors {4}dim 32, float32, 3 shards, 15\.0 KiB$/m);
+    const empty = await run(['search', out, '  ']);
+    assert.equal(empty.code, 2);
+    assert.match(empty.err, /query 1 is empty/);
+    // --ann is checked before any passage is encoded: no folder is left behind by a typo.
+    const typo = await run(['index', corpus, '-m', BERT, '-o', join(dir, 'typo'), '--ann', 'F16']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.err, /--ann must be one of f32, f16, i8, got "F16"/);
+    const binaryAnn = await run(['index', corpus, '-m', BERT, '-o', join(dir, 'typo'), '--ann', 'i8', '--precision', 'binary']);
+    assert.equal(binaryAnn.code, 2);
+    assert.match(binaryAnn.err, /a binary index is searched exactly/);
+    assert.ok(!existsSync(join(dir, 'typo')), 'nothing was written');
     const missing = await run(['search', join(dir, 'nope'), 'x']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /INDEX_NOT_FOUND/);
@@ -113,6 +133,10 @@ test('semsearch doctor: CPU features, ONNX Runtime, threads, and the file each p
   const int8 = j.model.precisions.find((p) => p.precision === 'int8');
   assert.equal(int8?.file, `onnx/model_${j.int8.preference[0]}.onnx`);
   assert.equal(j.model.quantized.length, 4);
+  // A hub name that is not cached: doctor looks in the cache only, and says how to get it there.
+  const notCached = await run(['doctor', '-m', 'semsearch-tests/not-a-cached-model']);
+  assert.equal(notCached.code, 1);
+  assert.match(notCached.err, /HUB_OFFLINE_MISSING: semsearch-tests\/not-a-cached-model is not in the local model cache, and doctor never downloads/);
   // The same model under an emulated AVX2 CPU: only the unsigned file is accurate, and int8 takes it.
   const { execFileSync } = await import('node:child_process');
   const avx2 = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url)), 'doctor', '-m', BERT, '--json'], {

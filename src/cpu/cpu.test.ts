@@ -49,7 +49,7 @@ test('the ISA comes from the first flags line of /proc/cpuinfo', () => {
 });
 
 test('SEMSEARCH_CPU_ISA overrides the reading (for emulators that pass the host file through), and is checked', () => {
-  const cpu = detectCpu({ cpuinfo: INTEL_VNNI, arch: 'x64', env: { SEMSEARCH_CPU_ISA: 'avx2' } });
+  const cpu = detectCpu({ cpuinfo: INTEL_VNNI, arch: 'x64', env: { SEMSEARCH_CPU_ISA: ' AVX2 ' } });
   assert.equal(cpu.isa, 'avx2');
   assert.equal(cpu.source, 'env');
   assert.throws(
@@ -97,11 +97,16 @@ test('never a VNNI file on an AVX2 CPU: no accurate file is a coded error naming
       /accurate on this CPU \(avx2\): it has qint8_avx512_vnni, qint8_arm64, which drift here/.test(e.message) &&
       /export_dynamic_quantized_onnx_model\(model, "avx2"/.test(e.message),
   );
+  // On AVX-512 without VNNI the file to export is the unsigned one, not the one named for it.
+  assert.throws(
+    () => chooseInt8Variant(['qint8_avx512', 'qint8_avx512_vnni'], { isa: 'avx512' }, 'm'),
+    (e) => isSemsearchError(e, 'ONNX_MISSING') && e.file === 'onnx/model_quint8_avx2.onnx' && /export_dynamic_quantized_onnx_model\(model, "avx2"/.test(e.message),
+  );
   assert.throws(() => chooseInt8Variant(['(default)'], { isa: 'avx512_vnni' }, 'm'), (e) => isSemsearchError(e, 'ONNX_MISSING') && /no quantized file/.test(e.message));
 });
 
 test('a quantized file named explicitly gets a warning only where it drifts', () => {
-  assert.match(inaccuracyWarning('qint8_avx512_vnni', 'avx2') ?? '', /not accurate on this CPU \(avx2\).*variant 'int8' to get quint8_avx2/);
+  assert.match(inaccuracyWarning('qint8_avx512_vnni', 'avx2') ?? '', /not accurate on this CPU \(avx2\).*variant 'int8'.* to get quint8_avx2/);
   assert.equal(inaccuracyWarning('qint8_avx512_vnni', 'avx512_vnni'), undefined);
   assert.equal(inaccuracyWarning('quint8_avx2', 'avx2'), undefined);
   assert.equal(inaccuracyWarning('O2', 'avx2'), undefined);

@@ -86,7 +86,7 @@ export function detectCpu(options: DetectCpuOptions = {}): CpuFacts {
   const flags = RELEVANT_FLAGS.filter((f) => parsed.flags.has(f));
   const model = parsed.model !== '' ? parsed.model : (cpus()[0]?.model ?? 'unknown');
   const cores = cpus().length;
-  const override = env[ISA_ENV];
+  const override = env[ISA_ENV]?.trim().toLowerCase();
   if (override !== undefined && override !== '') {
     if (!(ISAS as readonly string[]).includes(override)) {
       throw new SemsearchError('INVALID_ARGUMENT', `${ISA_ENV}='${override}' is not an instruction set; use one of ${ISAS.join(', ')}`, { field: ISA_ENV });

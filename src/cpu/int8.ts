@@ -70,15 +70,17 @@ export function chooseInt8Variant(available: readonly string[], cpu: Pick<CpuFac
     return { variant: v, isa, fallback: `${why}; using ${v}, which is accurate on ${isa}` };
   }
   const quantized = available.filter(isQuantizedVariant);
+  // Name the file to export that is accurate here: on AVX-512 without VNNI that is not the one named for it.
+  const wanted = INT8_PREFERENCE[isa][0] as QuantizedVariant;
   throw new SemsearchError(
     'ONNX_MISSING',
     `${where} has no int8 ONNX file that is accurate on this CPU (${isa}): ` +
       (quantized.length > 0
         ? `it has ${quantized.join(', ')}, which drift here; `
         : `it has no quantized file; `) +
-      `export onnx/model_${builtFor}.onnx with sentence-transformers' export_dynamic_quantized_onnx_model(model, "${builtFor.replace(/^q(u)?int8_/, '')}", …), ` +
+      `export onnx/model_${wanted}.onnx with sentence-transformers' export_dynamic_quantized_onnx_model(model, "${wanted.replace(/^q(u)?int8_/, '')}", …), ` +
       `use the fp32 model (no variant), or name a variant explicitly`,
-    { file: `onnx/model_${builtFor}.onnx`, field: 'variant' },
+    { file: `onnx/model_${wanted}.onnx`, field: 'variant' },
   );
 }
 
@@ -87,6 +89,6 @@ export function inaccuracyWarning(variant: string, isa: Isa): string | undefined
   if (!isQuantizedVariant(variant) || isAccurateOn(variant, isa)) return undefined;
   return (
     `onnx/model_${variant}.onnx is not accurate on this CPU (${isa}): its uint8 × int8 products saturate here and the ` +
-    `vectors drift; use variant 'int8' to get ${INT8_PREFERENCE[isa].join(' or ')}`
+    `vectors drift; load the model with variant 'int8' (CLI --variant int8; for an index, rebuild it with it) to get ${INT8_PREFERENCE[isa].join(' or ')}`
   );
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQuantizedVariant } from '../cpu/int8.js';
-import { isSemsearchError } from '../errors.js';
+import { isSemsearchError, SemsearchError } from '../errors.js';
 import { resolveModel } from '../hub/index.js';
 import { availableVariants, onnxFilePath } from '../hub/model-files.js';
 
@@ -44,7 +44,18 @@ export async function describeRuntime(options: { model?: string; cpu?: CpuFacts 
 }
 
 async function describeModelFiles(model: string, cpu: CpuFacts): Promise<ModelFilesReport> {
-  const dir = await resolveModel(model, { localFilesOnly: true });
+  let dir: string;
+  try {
+    dir = await resolveModel(model, { localFilesOnly: true });
+  } catch (e) {
+    if (!isSemsearchError(e, 'HUB_OFFLINE_MISSING')) throw e;
+    // The cache lookup's own advice is about its offline switches, which a doctor run does not set.
+    throw new SemsearchError(
+      'HUB_OFFLINE_MISSING',
+      `${model} is not in the local model cache, and doctor never downloads: load it once (e.g. semsearch encode -m ${model} "x") or pass a model folder`,
+      { ...(e.file !== undefined ? { file: e.file } : {}), field: 'model' },
+    );
+  }
   let names: string[] = [];
   try {
     names = readdirSync(join(dir, 'onnx'));

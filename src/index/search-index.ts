@@ -38,6 +38,8 @@ export interface OpenIndexOptions {
   threads?: number;
   /** Worker threads for exact search (default: one per core; 1 searches on the calling thread). */
   searchThreads?: number;
+  /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
+  onWarning?: (message: string) => void;
 }
 
 // Below this many stored values a scan takes well under a millisecond and workers would only add latency.
@@ -155,6 +157,7 @@ export class SearchIndex {
         onnxFile: manifest.model.onnxFile,
         // Queries come one or a few at a time: a second session would hold a second copy of the weights for nothing.
         workers: 1,
+        ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       });
       if (modelFingerprint(model) !== manifest.model.fingerprint) {

@@ -448,6 +448,12 @@ describe('semsearch serve: hostile and slow clients', () => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
   });
 
+  test('a port out of range, a CORS origin that could never match and a zero connection cap are refused up front', async () => {
+    for (const bad of [{ port: 70000 }, { port: -1 }, { port: 1.5 }, { corsOrigins: ['https://a.example/'] }, { corsOrigins: ['a.example'] }, { maxConnections: 0 }]) {
+      await assert.rejects(createServer({ index: fixture.index, log: () => undefined, ...bad }), (e) => isSemsearchError(e, 'INVALID_ARGUMENT'), JSON.stringify(bad));
+    }
+  });
+
   test('a port in use is a coded error saying so, not "unexpected error"', async () => {
     await assert.rejects(
       createServer({ index: fixture.index, port: server.port, log: () => undefined }),

@@ -126,6 +126,9 @@ function parseJson(buf: Buffer, contentType: string | undefined): unknown {
   }
 }
 
+/** A whole request (head and body) must arrive within this. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The host part of a Host header, lower-cased and without the port or IPv6 brackets. */
@@ -179,6 +182,18 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     maxQueue: options.maxQueue ?? DEFAULT_BATCHING.maxQueue,
     ...(options.quietMs !== undefined ? { quietMs: options.quietMs } : {}),
   };
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `port must be an integer from 0 to 65535 (0: any free port), got ${options.port}`, { field: 'port' });
+  }
+  if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `maxConnections must be a positive integer, got ${options.maxConnections}`, { field: 'maxConnections' });
+  }
+  for (const o of options.corsOrigins ?? []) {
+    // An origin is scheme://host[:port], exactly as a browser sends it: anything else would never match.
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new SemsearchError('INVALID_ARGUMENT', `CORS origin ${JSON.stringify(o)} is not an origin such as https://app.example (scheme and host, no path or trailing slash), nor '*'`, { field: 'corsOrigins' });
+    }
+  }
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
   const batcher = new Batcher(batching);
@@ -383,7 +398,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   const headersTimeout = options.headersTimeoutMs ?? 10_000;
   // Node checks for timed-out requests every connectionsCheckingInterval (30 s by default): check often enough
   // that a slow client is answered near the timeout it was given, not 30 s later.
-  const http = createHttpServer({ headersTimeout, requestTimeout: 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {
+  const http = createHttpServer({ headersTimeout, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {
     const t0 = performance.now();
     inFlight++;
     let path = '/';
@@ -417,7 +432,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     const [status, code, message] = tooBig
       ? ['431 Request Header Fields Too Large', 'REQUEST_TOO_LARGE', 'the request headers are too large']
       : timedOut
-        ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request was not received within ${headersTimeout / 1000} s`]
+        ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request was not received in time (its head within ${headersTimeout / 1000} s, all of it within ${REQUEST_TIMEOUT_MS / 1000} s)`]
         : ['400 Bad Request', 'INVALID_ARGUMENT', 'malformed HTTP request'];
     const body = JSON.stringify(httpError(code as 'INVALID_ARGUMENT', message).body);
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());

@@ -56,7 +56,7 @@ function degenerate(ranges: QuantizationRanges, rows: number, field: string): vo
   throw new SemsearchError(
     'QUANTIZATION_INVALID',
     `int8/uint8 ranges taken from ${rows} embedding${rows === 1 ? '' : 's'} are degenerate (min = max in every dimension), ` +
-      `so every value would land in one bucket: pass ranges (e.g. an index's stored ranges) or calibrationEmbeddings from a sample of the corpus`,
+      `so every value would land in one bucket: encode several texts together, or give ranges (e.g. an index's stored ranges: /encode on an int8 index uses them) or calibrationEmbeddings from a sample of the corpus (library options)`,
     { field },
   );
 }

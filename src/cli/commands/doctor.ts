@@ -1,3 +1,4 @@
+import { SemsearchError } from '../../errors.js';
 import { describeRuntime, formatRuntimeReport } from '../../encoder/runtime-report.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
@@ -13,10 +14,13 @@ export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'show CPU features, ONNX Runtime, threads, and the ONNX file each precision would use',
   async run(argv, io) {
-    const { flags } = parseArgs(argv, FLAGS);
+    const { flags, positionals } = parseArgs(argv, FLAGS);
     if (flags['help'] === true) {
       io.stdout.write(helpText('usage: semsearch doctor [-m <model>]', FLAGS));
       return 0;
+    }
+    if (positionals.length > 0) {
+      throw new SemsearchError('INVALID_ARGUMENT', `doctor takes no arguments, got ${positionals.map((p) => JSON.stringify(p)).join(' ')}; a model goes after -m`, { field: positionals[0] as string });
     }
     const model = typeof flags['model'] === 'string' ? flags['model'] : undefined;
     const report = await describeRuntime(model !== undefined ? { model } : {});

@@ -38,6 +38,16 @@ export const indexCommand: Command = {
     const out = flags['out'];
     if (typeof model !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --model <folder or hub name>', { field: '--model' });
     if (typeof out !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --out <index folder>', { field: '--out' });
+    // Options that would fail after hours of encoding are checked before the first passage.
+    const annQ = flags['ann'];
+    if (typeof annQ === 'string') {
+      if (!(ANN_QUANTIZATIONS as readonly string[]).includes(annQ)) {
+        throw new SemsearchError('INVALID_ARGUMENT', `--ann must be one of ${ANN_QUANTIZATIONS.join(', ')}, got ${JSON.stringify(annQ)}`, { field: '--ann' });
+      }
+      if (flags['precision'] === 'binary') {
+        throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
+      }
+    }
     const progress = createProgress(io.stderr as ProgressOutput, 'passages');
     const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
     const r = await buildIndex({
@@ -56,11 +66,7 @@ export const indexCommand: Command = {
     });
     progress.finish();
     const m = r.manifest;
-    const annQ = flags['ann'];
     if (typeof annQ === 'string' && m.complete) {
-      if (!(ANN_QUANTIZATIONS as readonly string[]).includes(annQ)) {
-        throw new SemsearchError('INVALID_ARGUMENT', `--ann must be one of ${ANN_QUANTIZATIONS.join(', ')}`, { field: '--ann' });
-      }
       const t = Date.now();
       const ann = await buildAnnIndex(out, { quantization: annQ as AnnQuantization });
       io.stdout.write(`HNSW graph (${ann.quantization}, M=${ann.connectivity}) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ann.file}\n`);

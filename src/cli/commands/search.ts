@@ -34,9 +34,11 @@ export const searchCommand: Command = {
     if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'search needs an index folder', { field: 'index' });
     const k = (flags['k'] as number | undefined) ?? 10;
     const json = flags['json'] === true;
-    const index = await openIndex(dir);
+    const queries = positionals.slice(1);
+    const blank = queries.findIndex((q) => q.trim() === '');
+    if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
+    const index = await openIndex(dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
     try {
-      const queries = positionals.slice(1);
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
         const [hits] = await index.search([q], k, { exact: flags['exact'] === true });
