@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectCpu } from '../src/cpu/features.js';
 import { chooseInt8Variant } from '../src/cpu/int8.js';
+import { variantsInFolder } from '../src/hub/model-files.js';
 
 /** One model of the benchmark: where it lives and the shape that sets its cost. */
 export interface BenchModel {
@@ -52,7 +53,7 @@ export function describeModel(name: string, dir: string, randomWeights: boolean)
   const pooling = typeof p['pooling_mode'] === 'string' ? (p['pooling_mode'] as string) : p['pooling_mode_cls_token'] === true ? 'cls' : 'mean';
   const modules = existsSync(join(dir, 'modules.json')) ? (JSON.parse(readFileSync(join(dir, 'modules.json'), 'utf8')) as { type: string }[]) : [];
   // The file semsearch's variant 'int8' takes on this CPU, so the bench measures what a user gets here.
-  const offered = existsSync(join(dir, 'onnx')) ? readdirSync(join(dir, 'onnx')).map((f) => /^model_(.+)\.onnx$/.exec(f)?.[1]).filter((v): v is string => v !== undefined) : [];
+  const offered = variantsInFolder(dir);
   let int8: string | null = null;
   try {
     int8 = join('onnx', `model_${chooseInt8Variant(offered, detectCpu(), dir).variant}.onnx`);

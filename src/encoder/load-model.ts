@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { chooseInt8Variant, inaccuracyWarning, INT8, type Int8Choice } from '../cpu/int8.js';
 import { SemsearchError } from '../errors.js';
 import { onnxFilePath, resolveModel, type ResolveModelOptions } from '../hub/index.js';
-import { availableVariants } from '../hub/model-files.js';
+import { variantOfFile, variantsInFolder } from '../hub/model-files.js';
 import { readModelConfig } from '../model/config.js';
 import { cpus } from 'node:os';
 import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
@@ -52,29 +52,18 @@ function warnDefault(message: string): void {
   process.emitWarning(message, { code: 'SEMSEARCH_INT8' });
 }
 
-/** The ONNX files of a model folder, as variant names ('(default)' for onnx/model.onnx). */
-function variantsInDir(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(join(dir, 'onnx'));
-  } catch {
-    return [];
-  }
-  return availableVariants(names.sort().map((n) => `onnx/${n}`));
-}
-
 /** Which ONNX file to open, and what the caller should be told about it. */
 function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; choice: OnnxChoice } {
   if (options.onnxFile !== undefined) {
-    const m = /^model_(.+)\.onnx$/.exec(basename(options.onnxFile));
+    const named = variantOfFile(options.onnxFile);
     const cpu = options.cpu ?? detectCpu();
-    const warning = m === null ? undefined : inaccuracyWarning(m[1] as string, cpu.isa);
+    const warning = named === undefined ? undefined : inaccuracyWarning(named, cpu.isa);
     return { file: join(dir, options.onnxFile), choice: { requested: 'file', cpu, ...(warning !== undefined ? { warning } : {}) } };
   }
   const variant = options.variant;
   if (variant === INT8) {
     const cpu = options.cpu ?? detectCpu();
-    const int8: Int8Choice = chooseInt8Variant(variantsInDir(dir), cpu, dir);
+    const int8: Int8Choice = chooseInt8Variant(variantsInFolder(dir), cpu, dir);
     return { file: join(dir, onnxFilePath(int8.variant)), choice: { requested: INT8, cpu, int8 } };
   }
   const file = join(dir, onnxFilePath(variant));
@@ -99,7 +88,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
   }
   const { file, choice } = pickOnnxFile(dir, options);
   if (!existsSync(file)) {
-    const offered = variantsInDir(dir);
+    const offered = variantsInFolder(dir);
     throw new SemsearchError(
       'ONNX_MISSING',
       `${file} does not exist; ` +

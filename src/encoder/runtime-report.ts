@@ -1,12 +1,10 @@
-import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQuantizedVariant } from '../cpu/int8.js';
 import { isSemsearchError, SemsearchError } from '../errors.js';
 import { resolveModel } from '../hub/index.js';
-import { availableVariants, onnxFilePath } from '../hub/model-files.js';
+import { onnxFilePath, variantsInFolder } from '../hub/model-files.js';
 
 export interface ModelFilesReport {
   model: string;
@@ -56,13 +54,8 @@ async function describeModelFiles(model: string, cpu: CpuFacts): Promise<ModelFi
       { ...(e.file !== undefined ? { file: e.file } : {}), field: 'model' },
     );
   }
-  let names: string[] = [];
-  try {
-    names = readdirSync(join(dir, 'onnx'));
-  } catch {
-    // No onnx/ folder: every precision below says so.
-  }
-  const offered = availableVariants(names.map((n) => `onnx/${n}`));
+  // No onnx/ folder gives no variants: every precision below then says so.
+  const offered = variantsInFolder(dir);
   const precisions: ModelFilesReport['precisions'] = [];
   precisions.push(offered.includes('(default)') ? { precision: 'float32', file: onnxFilePath() } : { precision: 'float32', note: `no ${onnxFilePath()}` });
   try {

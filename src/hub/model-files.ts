@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chooseInt8Variant, INT8 } from '../cpu/int8.js';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { SemsearchError } from '../errors.js';
@@ -51,6 +53,22 @@ export function availableVariants(files: readonly string[]): string[] {
     if (m !== null) out.push(m[1] === undefined ? '(default)' : m[1]);
   }
   return out;
+}
+
+/** The ONNX files of a model folder on disk, as variant names ('(default)' for onnx/model.onnx), sorted. */
+export function variantsInFolder(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, 'onnx'));
+  } catch {
+    return [];
+  }
+  return availableVariants(names.sort().map((n) => `onnx/${n}`));
+}
+
+/** The variant an ONNX file path names (onnx/model_<variant>.onnx), or undefined for model.onnx and other names. */
+export function variantOfFile(file: string): string | undefined {
+  return /(?:^|[\\/])model_(.+)\.onnx$/.exec(file)?.[1];
 }
 
 /** Checks a variant name; 'int8' is accepted as well, the CPU's choice among the quantized files. */

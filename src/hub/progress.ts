@@ -22,12 +22,14 @@ export interface ProgressStream {
   write(chunk: string): unknown;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** Bytes in the unit that keeps the number readable: decimal (kB, as downloads count) or binary (KiB, as disks do). */
+export function formatBytes(n: number, options: { binary?: boolean } = {}): string {
+  const base = options.binary === true ? 1024 : 1000;
+  const units = options.binary === true ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
     i++;
   }
   return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;

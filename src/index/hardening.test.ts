@@ -213,11 +213,22 @@ test('the graph file and the folder renames are fsynced before the manifest name
   }
 });
 
-test('a full disk: a coded error naming the file, no temporary file left, the last manifest intact', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
-  const mnt = join(tmp, 'full');
+/** Run `fn` on a fresh tmpfs of `size` mounted under tmp (a small disk that fills up), unmounted after. */
+async function onSmallDisk(name: string, size: string, fn: (mnt: string) => Promise<void>): Promise<void> {
+  const mnt = join(tmp, name);
   mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
   try {
+    await fn(mnt);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+}
+
+const SMALL_DISK = { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false };
+
+test('a full disk: a coded error naming the file, no temporary file left, the last manifest intact', SMALL_DISK, async () => {
+  await onSmallDisk('full', '96k', async (mnt) => {
     const corpus = join(tmp, 'big.tsv');
     writeFileSync(corpus, Array.from({ length: 3000 }, (_, i) => `q${i}\t${'a long passage about london and paris '.repeat(8)}${i}`).join('\n') + '\n');
     const out = join(mnt, 'idx');
@@ -233,16 +244,11 @@ test('a full disk: a coded error naming the file, no temporary file left, the la
       const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { count: number; shards: unknown[] };
       assert.equal(m.shards.length * 100, m.count, 'the manifest lists only whole shards');
     }
-  } finally {
-    execFileSync('umount', [mnt]);
-  }
+  });
 });
 
-test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partial graph, the manifest untouched', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
-  const mnt = join(tmp, 'full-graph');
-  mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-  try {
+test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partial graph, the manifest untouched', SMALL_DISK, async () => {
+  await onSmallDisk('full-graph', '1m', async (mnt) => {
     const small = join(mnt, 'idx');
     cpSync(built, small, { recursive: true });
     const before = readFileSync(join(small, 'manifest.json'), 'utf8');
@@ -252,9 +258,7 @@ test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partia
     await assert.rejects(buildAnnIndex(small, { quantization: 'f32' }), (e) => isSemsearchError(e, 'FILE_WRITE_FAILED') && (e.file ?? '') === join(small, 'ann-f32.usearch'));
     assert.deepEqual(readdirSync(small).filter((n) => n.endsWith('.tmp')), [], 'no partial graph left behind');
     assert.equal(readFileSync(join(small, 'manifest.json'), 'utf8'), before, 'the manifest is untouched');
-  } finally {
-    execFileSync('umount', [mnt]);
-  }
+  });
 });
 
 test('a corpus cut below the resume point, extended after completion, or edited in indexed lines is CORPUS_CHANGED saying what changed', async () => {

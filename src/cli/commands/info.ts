@@ -1,6 +1,8 @@
 import { detectCpu } from '../../cpu/features.js';
 import { inaccuracyWarning } from '../../cpu/int8.js';
 import { SemsearchError } from '../../errors.js';
+import { variantOfFile } from '../../hub/model-files.js';
+import { formatBytes } from '../../hub/progress.js';
 import { readIndexInfo } from '../../index/search-index.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
@@ -9,18 +11,6 @@ const FLAGS: FlagSpec = {
   json: { type: 'boolean', description: 'print JSON' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
-
-/** Bytes in the unit that keeps the number readable: a small test index is KiB, not "0.0 MiB". */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 /** `semsearch info <index>`: what an index holds and how big it is. */
 export const infoCommand: Command = {
@@ -37,7 +27,7 @@ export const infoCommand: Command = {
     // The manifest and file sizes say it all: no model load, no shard hashing.
     const i = readIndexInfo(dir);
     const cpu = detectCpu();
-    const variant = /model_(.+)\.onnx$/.exec(i.onnxFile)?.[1];
+    const variant = variantOfFile(i.onnxFile);
     const drift = variant === undefined ? undefined : inaccuracyWarning(variant, cpu.isa);
     if (flags['json'] === true) io.stdout.write(JSON.stringify({ ...i, cpu, ...(drift !== undefined ? { onnxWarning: drift } : {}) }) + '\n');
     else {
@@ -46,8 +36,8 @@ export const infoCommand: Command = {
           `index      ${i.dir}`,
           `model      ${i.model} (${i.modelType}, ${i.similarity})`,
           `passages   ${i.count}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}`,
-          `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${humanBytes(i.vectorBytes)}`,
-          `documents  ${humanBytes(i.docStoreBytes)}`,
+          `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${formatBytes(i.vectorBytes, { binary: true })}`,
+          `documents  ${formatBytes(i.docStoreBytes, { binary: true })}`,
           `onnx       ${i.onnxFile}${drift !== undefined ? ` (drifts on this CPU: ${cpu.isa})` : ''}`,
           `cpu        ${cpu.model} (${cpu.isa})`,
         ].join('\n') + '\n',
