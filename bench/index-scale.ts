@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { normalizeRows } from '../src/encoder/normalize.js';
-import { exactSearch, type ExactSearchOptions } from '../src/index/exact-search.js';
-import type { IndexPrecision } from '../src/index/manifest.js';
-import { ParallelSearcher } from '../src/index/parallel-search.js';
-import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../src/index/shards.js';
-import { shardFloats } from '../src/index/ann.js';
+import { exactSearch, type ExactSearchOptions } from '../src/store/exact-search.js';
+import type { IndexPrecision } from '../src/store/manifest.js';
+import { ParallelSearcher } from '../src/store/parallel-search.js';
+import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../src/store/shards.js';
+import { shardFloats } from '../src/store/ann.js';
 import { Matrix } from '../src/tensor/matrix.js';
 import { rangesOf } from '../src/tensor/quantize.js';
 

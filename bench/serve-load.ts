@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { buildIndex } from '../src/index/build-index.js';
+import { buildIndex } from '../src/store/build-index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data/msmarco-passage-dl19-relevant-subset');

@@ -41,15 +41,15 @@ export { resolveModel } from './hub/index.js';
 export type { ResolveModelOptions, NetworkOptions, DownloadProgress, ProgressListener } from './hub/index.js';
 
 // Indexes: build (streaming, resumable), open, search
-export { buildIndex } from './index/build-index.js';
-export type { BuildIndexOptions, BuildProgress, BuildResult } from './index/build-index.js';
-export { openIndex, SearchIndex } from './index/search-index.js';
-export type { IndexHit, IndexInfo, OpenIndexOptions } from './index/search-index.js';
-export { INDEX_PRECISIONS } from './index/manifest.js';
-export type { IndexManifest, IndexPrecision } from './index/manifest.js';
-export { buildAnnIndex, ANN_QUANTIZATIONS } from './index/ann.js';
-export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './index/ann.js';
-export type { SearchOptions } from './index/search-index.js';
+export { buildIndex } from './store/build-index.js';
+export type { BuildIndexOptions, BuildProgress, BuildResult } from './store/build-index.js';
+export { openIndex, SearchIndex } from './store/search-index.js';
+export type { IndexHit, IndexInfo, OpenIndexOptions } from './store/search-index.js';
+export { INDEX_PRECISIONS } from './store/manifest.js';
+export type { IndexManifest, IndexPrecision } from './store/manifest.js';
+export { buildAnnIndex, ANN_QUANTIZATIONS } from './store/ann.js';
+export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';
+export type { SearchOptions } from './store/search-index.js';
 
 // Serving an index over HTTP: search, encode, similarity, metrics and a search page
 export { createServer } from './server/server.js';

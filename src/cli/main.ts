@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isSemsearchError } from '../errors.js';
 import type { CliIO, Command } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS } from './commands/registry.js';
 
 function usage(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

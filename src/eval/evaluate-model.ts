@@ -79,7 +79,7 @@ async function searchIndex(
       throw new SemsearchError('INVALID_ARGUMENT', 'a task with an index folder needs a loaded SentenceTransformer, or pass options.index', { field: 'index' });
     }
     // Loaded on demand: the index brings SQLite, which re-ranking and in-memory retrieval never need.
-    const { openIndex } = await import('../index/search-index.js');
+    const { openIndex } = await import('../store/search-index.js');
     const opened = await openIndex(task.index as string, { model });
     index = opened;
     close = () => opened.close();

@@ -2,7 +2,7 @@ import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
-import type { SearchIndex } from '../index/search-index.js';
+import type { SearchIndex } from '../store/search-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createServer, type SemsearchServer } from './server.js';
-import { buildAnnIndex } from '../index/ann.js';
+import { buildAnnIndex } from '../store/ann.js';
 import { buildTestIndex } from './test-support/fixture.js';
 
 const run = promisify(execFile);

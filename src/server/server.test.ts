@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { isSemsearchError } from '../errors.js';
-import { openIndex, type SearchIndex } from '../index/search-index.js';
+import { openIndex, type SearchIndex } from '../store/search-index.js';
 import { quantizeEmbeddings } from '../tensor/quantize.js';
 import { Batcher, DEFAULT_BATCHING } from './batcher.js';
 import { WorkerPool } from './worker-pool.js';

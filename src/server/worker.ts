@@ -2,7 +2,7 @@
 // that tokenizing, ONNX runs and vector scans never hold up the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSemsearchError } from '../errors.js';
-import { openIndex } from '../index/search-index.js';
+import { openIndex } from '../store/search-index.js';
 import { runBatch, summarize, type Job } from './inference.js';
 
 export interface WorkerInit {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
-import { buildIndex } from '../../index/build-index.js';
+import { buildIndex } from '../../store/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
 import { readCranfieldQrels } from '../../eval/smart.js';
 import { scratch, sharedFile, skipWithoutShared } from '../../eval/test-support/files.js';

@@ -1,7 +1,7 @@
 import { SemsearchError } from '../../errors.js';
-import { ANN_QUANTIZATIONS, buildAnnIndex, type AnnQuantization } from '../../index/ann.js';
-import { buildIndex, type BuildProgress } from '../../index/build-index.js';
-import { INDEX_PRECISIONS, type IndexPrecision } from '../../index/manifest.js';
+import { ANN_QUANTIZATIONS, buildAnnIndex, type AnnQuantization } from '../../store/ann.js';
+import { buildIndex, type BuildProgress } from '../../store/build-index.js';
+import { INDEX_PRECISIONS, type IndexPrecision } from '../../store/manifest.js';
 import { CORPUS_FORMATS, type CorpusFormat } from '../../corpus/passages.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';

@@ -3,7 +3,7 @@ import { inaccuracyWarning } from '../../cpu/int8.js';
 import { SemsearchError } from '../../errors.js';
 import { variantOfFile } from '../../hub/model-files.js';
 import { formatBytes } from '../../hub/progress.js';
-import { readIndexInfo } from '../../index/search-index.js';
+import { readIndexInfo } from '../../store/search-index.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
-import { openIndex, type IndexHit } from '../../index/search-index.js';
+import { openIndex, type IndexHit } from '../../store/search-index.js';
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { CliIO, Command } from '../command.js';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildIndex } from '../../index/build-index.js';
-import type { IndexPrecision } from '../../index/manifest.js';
+import { buildIndex } from '../../store/build-index.js';
+import type { IndexPrecision } from '../../store/manifest.js';
 
 export const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
 export const COLLECTION = fileURLToPath(new URL('../../../../shared/data/msmarco-passage-dl19-relevant-subset/collection.tsv', import.meta.url));
