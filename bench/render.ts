@@ -2,7 +2,7 @@
 //   node --import tsx bench/render.ts bench/results/<date>.json [docs/BENCHMARK.md]
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import type { BenchResults } from './encode.js';
+import type { BenchResults } from './results.js';
 import { evaluateTargets, printSummary, writeMarkdown } from './report.js';
 
 const [jsonFile, mdFile = 'docs/BENCHMARK.md'] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BenchResults, ModelResult, Target } from './encode.js';
+import type { BenchResults, ModelResult, Target } from './results.js';
 
 /** The targets, judged from the ratios; a verdict resting on a disturbed measurement is marked so. */
 export function evaluateTargets(results: BenchResults): Target[] {

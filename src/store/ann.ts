@@ -4,22 +4,12 @@ import { join } from 'node:path';
 import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { SemsearchError } from '../errors.js';
 import { decodeFloat16 } from '../tensor/float16.js';
-import { readManifest, syncDir, writeManifest, type IndexManifest } from './manifest.js';
+import { ANN_QUANTIZATIONS, readManifest, syncDir, writeManifest, type AnnEntry, type AnnQuantization, type IndexManifest } from './manifest.js';
 import { lockForWriting } from './writer-lock.js';
 import { readShard, type ShardVectors } from './shards.js';
 
-export type AnnQuantization = 'f32' | 'f16' | 'i8';
-export const ANN_QUANTIZATIONS: readonly AnnQuantization[] = ['f32', 'f16', 'i8'];
-
-export interface AnnEntry {
-  file: string;
-  quantization: AnnQuantization;
-  connectivity: number;
-  expansionAdd: number;
-  expansionSearch: number;
-  sha256: string;
-  bytes: number;
-}
+// The graph's manifest entry is manifest data and is declared there; these names stay importable from here too.
+export { ANN_QUANTIZATIONS, type AnnEntry, type AnnQuantization };
 
 export interface BuildAnnOptions {
   quantization?: AnnQuantization;

@@ -2,7 +2,6 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import type { SimilarityFnName } from '../model/config.js';
-import type { AnnEntry } from './ann.js';
 
 export type IndexPrecision = 'float32' | 'float16' | 'int8' | 'binary';
 export const INDEX_PRECISIONS: readonly IndexPrecision[] = ['float32', 'float16', 'int8', 'binary'];
@@ -15,6 +14,20 @@ export interface ShardEntry {
   /** binary indexes keep an int8 copy for rescoring, as the sentence-transformers quantized-retrieval recipe. */
   rescoreFile?: string;
   rescoreSha256?: string;
+}
+
+export type AnnQuantization = 'f32' | 'f16' | 'i8';
+export const ANN_QUANTIZATIONS: readonly AnnQuantization[] = ['f32', 'f16', 'i8'];
+
+/** The manifest's record of an HNSW graph file (ann.ts builds and opens it). */
+export interface AnnEntry {
+  file: string;
+  quantization: AnnQuantization;
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+  sha256: string;
+  bytes: number;
 }
 
 export interface IndexModelInfo {
@@ -122,7 +135,7 @@ function checkEntries(m: IndexManifest, file: string): void {
   if (m.ann !== undefined) {
     const a = m.ann as Partial<AnnEntry>;
     if (!isInside(a.file)) bad('ann.file', `must be a file inside the index folder, got ${JSON.stringify(a.file)}`);
-    if (!['f32', 'f16', 'i8'].includes(a.quantization as string)) bad('ann.quantization', `must be f32, f16 or i8, got ${JSON.stringify(a.quantization)}`);
+    if (!(ANN_QUANTIZATIONS as readonly string[]).includes(a.quantization as string)) bad('ann.quantization', `must be f32, f16 or i8, got ${JSON.stringify(a.quantization)}`);
     if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256) || !Number.isInteger(a.bytes)) bad('ann.sha256', 'and ann.bytes must describe the graph file');
     if (m.count === 0) bad('ann', 'is a graph over an index with no vectors');
   }
