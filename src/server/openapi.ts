@@ -1,4 +1,5 @@
-import type { Schema, Schemas } from './schemas.js';
+import type { Schemas } from './schemas.js';
+import type { Schema } from './validate.js';
 
 function json(schema: Schema | string, description: string) {
   return { description, content: { 'application/json': { schema: typeof schema === 'string' ? { $ref: `#/components/schemas/${schema}` } : schema } } };

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApiDocument } from './openapi.js';
-import { buildSchemas, DEFAULT_LIMITS, validate } from './schemas.js';
+import { buildSchemas, DEFAULT_LIMITS } from './schemas.js';
+import { validate } from './validate.js';
 
 const s = buildSchemas({ ...DEFAULT_LIMITS, maxTexts: 3, maxTextChars: 10, maxK: 20 });
 

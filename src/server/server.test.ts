@@ -10,7 +10,8 @@ import { openIndex, type SearchIndex } from '../store/search-index.js';
 import { quantizeEmbeddings } from '../tensor/quantize.js';
 import { Batcher, DEFAULT_BATCHING } from './batcher.js';
 import { WorkerPool } from './worker-pool.js';
-import { buildSchemas, DEFAULT_LIMITS, validate, type Schema } from './schemas.js';
+import { buildSchemas, DEFAULT_LIMITS } from './schemas.js';
+import { validate, type Schema } from './validate.js';
 import { createServer, type SemsearchServer } from './server.js';
 import { buildTestIndex, passages, postJson } from './test-support/fixture.js';
 

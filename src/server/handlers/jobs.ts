@@ -1,0 +1,44 @@
+import { SemsearchError } from '../../errors.js';
+import type { Job } from '../inference.js';
+import type { PostRoute } from '../router.js';
+import type { EncodeRequest, Limits, Schemas, SearchRequest, SimilarityRequest } from '../schemas.js';
+import { parse, type Infer, type Schema } from '../validate.js';
+
+/** A POST route whose body is checked against `schema` before `job` sees it, typed by that schema. */
+function post<S extends Schema>(schema: S, job: (body: Infer<S>) => Job): PostRoute {
+  return { method: 'POST', job: (body) => job(parse(schema, body)) };
+}
+
+export function searchJob(b: SearchRequest, limits: Limits): Job {
+  const k = b.k ?? 10;
+  const offset = b.offset ?? 0;
+  // Each bound holds alone in the schema; their sum is what the index is asked for.
+  if (offset + k > limits.maxK) {
+    throw new SemsearchError('LIMIT_EXCEEDED', `offset + k is ${offset + k}; the server returns at most the first ${limits.maxK} hits of a query`, { field: 'offset' });
+  }
+  return {
+    kind: 'search',
+    queries: b.query !== undefined ? [b.query] : b.queries,
+    k,
+    ...(b.offset !== undefined ? { offset: b.offset } : {}),
+    ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
+    ...(b.exact !== undefined ? { exact: b.exact } : {}),
+  };
+}
+
+export function encodeJob(b: EncodeRequest): Job {
+  return { kind: 'encode', texts: b.texts, precision: b.precision ?? 'float32', ...(b.normalize !== undefined ? { normalize: b.normalize } : {}) };
+}
+
+export function similarityJob(b: SimilarityRequest): Job {
+  return { kind: 'similarity', queries: b.queries, passages: b.passages };
+}
+
+/** POST /search, /encode, /similarity: the requests the workers answer. */
+export function jobRoutes(schemas: Schemas, limits: Limits): Record<string, PostRoute> {
+  return {
+    '/search': post(schemas.searchRequest, (b) => searchJob(b, limits)),
+    '/encode': post(schemas.encodeRequest, encodeJob),
+    '/similarity': post(schemas.similarityRequest, similarityJob),
+  };
+}

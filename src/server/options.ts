@@ -1,0 +1,117 @@
+import { availableParallelism } from 'node:os';
+import { SemsearchError } from '../errors.js';
+import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
+import { DEFAULT_LIMITS, type Limits } from './schemas.js';
+
+export interface ServeOptions {
+  /** The index folder to serve. */
+  index: string;
+  /** Port to listen on (default 0: any free port; `url` tells which). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1: this machine only). */
+  host?: string;
+  /** Inference worker threads, each with its own copy of the model and index (default 1). */
+  workers?: number;
+  /** ONNX Runtime threads per worker (default: the cores less one, for the HTTP thread, shared by the workers; at least 1). */
+  threads?: number;
+  /** Check every shard's sha256 when the index is opened (default true). */
+  verify?: boolean;
+  /** Dynamic batching of concurrent requests (default true). */
+  batching?: boolean;
+  /** Texts per batch (default 32). */
+  maxBatch?: number;
+  /** Longest wait of a request for others to share its batch, in ms (default 5). */
+  maxWaitMs?: number;
+  /** The wait ends early once no request has arrived for this long, in ms (default 1). */
+  quietMs?: number;
+  /** Requests waiting for a worker before 503 SERVER_BUSY (default 256). */
+  maxQueue?: number;
+  limits?: Partial<Limits>;
+  /** How long close() waits for requests in flight before dropping connections (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Resolve createServer only once the model is loaded (default true); /ready says when, either way. */
+  waitForReady?: boolean;
+  /** Where the server reports failures that are not a client's (default: stderr). */
+  log?: (line: string) => void;
+  /**
+   * Host names the server answers to besides the address it listens on (and localhost, 127.0.0.1, [::1] when that
+   * is a loopback address). Any other Host header is refused, so a web page whose name is rebound to this machine
+   * cannot read the index.
+   */
+  allowedHosts?: string[];
+  /** Origins allowed to call the API from a browser (CORS); none by default. '*' allows any. */
+  corsOrigins?: string[];
+  /** Open connections at most; more are refused at once (default 256). */
+  maxConnections?: number;
+  /** Time a client has to send a whole request head, in ms (default 10 s); past it: 408 and the socket is closed. */
+  headersTimeoutMs?: number;
+}
+
+/** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
+export interface ServerConfig {
+  index: string;
+  host: string;
+  port: number;
+  workers: number;
+  threads: number;
+  verify: boolean | undefined;
+  limits: Limits;
+  batching: BatcherOptions;
+  shutdownTimeoutMs: number;
+  waitForReady: boolean;
+  log: (line: string) => void;
+  allowedHosts: readonly string[];
+  corsOrigins: readonly string[];
+  maxConnections: number;
+  headersTimeoutMs: number;
+}
+
+/** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
+export function resolveOptions(options: ServeOptions): ServerConfig {
+  if (typeof options?.index !== 'string' || options.index === '') {
+    throw new SemsearchError('INVALID_ARGUMENT', 'createServer needs the index folder as options.index', { field: 'index' });
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isInteger(v) || v < 1) throw new SemsearchError('INVALID_ARGUMENT', `limit ${k} must be a positive integer, got ${v}`, { field: k });
+  }
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `port must be an integer from 0 to 65535 (0: any free port), got ${options.port}`, { field: 'port' });
+  }
+  if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `maxConnections must be a positive integer, got ${options.maxConnections}`, { field: 'maxConnections' });
+  }
+  for (const o of options.corsOrigins ?? []) {
+    // An origin is scheme://host[:port], exactly as a browser sends it: anything else would never match.
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new SemsearchError('INVALID_ARGUMENT', `CORS origin ${JSON.stringify(o)} is not an origin such as https://app.example (scheme and host, no path or trailing slash), nor '*'`, { field: 'corsOrigins' });
+    }
+  }
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
+  return {
+    index: options.index,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    workers,
+    // ONNX Runtime's default, a thread per core, competes with the HTTP thread for the same cores: on 2 cores
+    // one model thread answered 30-75% more requests per second than two (bench/serve-load.ts, MiniLM-L6).
+    threads: options.threads ?? Math.max(1, Math.floor((availableParallelism() - 1) / workers)),
+    verify: options.verify,
+    limits,
+    batching: {
+      batching: options.batching ?? DEFAULT_BATCHING.batching,
+      maxBatch: options.maxBatch ?? DEFAULT_BATCHING.maxBatch,
+      maxWaitMs: options.maxWaitMs ?? DEFAULT_BATCHING.maxWaitMs,
+      maxQueue: options.maxQueue ?? DEFAULT_BATCHING.maxQueue,
+      ...(options.quietMs !== undefined ? { quietMs: options.quietMs } : {}),
+    },
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+    waitForReady: options.waitForReady !== false,
+    log: options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)),
+    allowedHosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins ?? [],
+    maxConnections: options.maxConnections ?? 256,
+    headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+  };
+}

@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SemsearchError } from '../errors.js';
+import { corsPolicy, hostChecker } from './access.js';
+import type { Batcher } from './batcher.js';
+import { httpError, toHttpError } from './http-errors.js';
+import type { Job, JobResult } from './inference.js';
+import type { Metrics } from './metrics.js';
+import type { ServerConfig } from './options.js';
+import { parseJson, readBody } from './request-body.js';
+import { send, sendError, type SendOptions } from './respond.js';
+import type { ServerState } from './state.js';
+
+/** What a GET route answers: a 200 with its body (JSON unless `type` says otherwise), or an HttpError. */
+export interface GetAnswer {
+  status: number;
+  body: unknown;
+  type?: string;
+}
+
+export interface GetRoute {
+  method: 'GET';
+  get(): GetAnswer;
+}
+
+/** A POST route turns the request body into the job the workers run; it throws a SemsearchError for a body it refuses. */
+export interface PostRoute {
+  method: 'POST';
+  job(body: unknown): Job;
+}
+
+export type Route = GetRoute | PostRoute;
+
+/** The search page's files by path, read once at start. */
+export type Page = Record<string, { type: string; body: Buffer; headers: Record<string, string> }>;
+
+export interface RouterParts {
+  routes: Record<string, Route>;
+  page: Page;
+  state: ServerState;
+  batcher: Batcher;
+  metrics: Metrics;
+  config: Pick<ServerConfig, 'host' | 'allowedHosts' | 'corsOrigins' | 'limits' | 'log'>;
+}
+
+function unwrap(r: JobResult): Record<string, unknown> {
+  if (r.ok) return r.value;
+  throw new SemsearchError(r.error.code, r.error.message, r.error.field !== undefined ? { field: r.error.field } : {});
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '(invalid)';
+  }
+}
+
+/** Answers every request of one server: access checks, the page, the API routes, and the metrics of each. */
+export class Router {
+  private readonly hostAllowed: (header: string | undefined) => boolean;
+  private readonly corsHeaders: (req: IncomingMessage) => Record<string, string>;
+
+  constructor(private readonly parts: RouterParts) {
+    this.hostAllowed = hostChecker(parts.config.host, parts.config.allowedHosts);
+    this.corsHeaders = corsPolicy(parts.config.corsOrigins);
+  }
+
+  /** The HTTP server's request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const { routes, page, state, metrics, config } = this.parts;
+    const t0 = performance.now();
+    state.requestStarted();
+    const path = pathOf(req);
+    // Metrics label by route, never by the path a client sent, so a scanner cannot grow the series.
+    const label = routes[path] !== undefined ? path : page[path] !== undefined ? '/' : 'other';
+    res.once('close', () => {
+      metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
+      metrics.latency.observe((performance.now() - t0) / 1000, { route: label });
+      state.requestEnded();
+    });
+    this.handle(req, res, path).catch((e: unknown) => {
+      config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
+      this.sendError(res, toHttpError(e));
+    });
+  };
+
+  private send(res: ServerResponse, status: number, body: unknown, options: Omit<SendOptions, 'closing'> = {}): void {
+    send(res, status, body, { ...options, closing: this.parts.state.closing });
+  }
+
+  private sendError(res: ServerResponse, h: GetAnswer, headers: Record<string, string> = {}): void {
+    sendError(res, h, { headers, closing: this.parts.state.closing });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!this.hostAllowed(req.headers.host)) {
+      this.sendError(res, httpError('HOST_NOT_ALLOWED', `this server does not answer to Host ${String(req.headers.host ?? '(none)').slice(0, 100)}; start it with --allowed-host for that name`));
+      return;
+    }
+    const allowOrigin = this.corsHeaders(req);
+    for (const [k, v] of Object.entries(allowOrigin)) res.setHeader(k, v);
+    if (req.method === 'OPTIONS') {
+      // A CORS preflight: allowed origins learn what they may send; others get no CORS headers.
+      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' } : {};
+      res.writeHead(204, { ...pre, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const asset = this.parts.page[path];
+    if (asset !== undefined && method === 'GET') {
+      this.send(res, 200, asset.body, { headers: asset.headers, type: asset.type });
+      return;
+    }
+    const route = this.parts.routes[path];
+    if (route === undefined) {
+      this.sendError(res, httpError('ROUTE_NOT_FOUND', `no endpoint at ${path.slice(0, 200)}; see /openapi.json`));
+      return;
+    }
+    if (route.method !== method) {
+      this.sendError(res, httpError('METHOD_NOT_ALLOWED', `${path} takes ${route.method}, got ${String(req.method).slice(0, 20)}`), { Allow: route.method === 'GET' ? 'GET, HEAD' : 'POST' });
+      return;
+    }
+    if (route.method === 'GET') {
+      const r = route.get();
+      if (r.status === 200) this.send(res, 200, r.body, { type: r.type });
+      else this.sendError(res, r);
+      return;
+    }
+    await this.post(req, res, path, route);
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, path: string, route: PostRoute): Promise<void> {
+    const { state, batcher, metrics, config } = this.parts;
+    if (state.closing) {
+      this.sendError(res, httpError('SERVER_NOT_READY', 'the server is shutting down'));
+      return;
+    }
+    const started = performance.now();
+    let body: unknown;
+    try {
+      body = parseJson(await readBody(req, config.limits.maxBodyBytes), req.headers['content-type']);
+    } catch (e) {
+      const h = toHttpError(e);
+      // The rest of an oversized body is not read: close the connection rather than parse it as a next request.
+      this.sendError(res, h, h.status === 413 ? { Connection: 'close' } : {});
+      return;
+    }
+    let value: Record<string, unknown>;
+    // A client that hangs up while its request waits takes the request out of the queue with it.
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) gone.abort();
+    };
+    res.once('close', onClose);
+    try {
+      value = unwrap(await batcher.submit(route.job(body), gone.signal));
+    } catch (e) {
+      if (gone.signal.aborted) {
+        metrics.dropped.inc();
+        return;
+      }
+      const h = toHttpError(e);
+      if (h.body.error.code === 'SERVER_BUSY') metrics.rejected.inc();
+      if (h.status >= 500 && h.status !== 503) config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
+      this.sendError(res, h);
+      return;
+    }
+    this.send(res, 200, { ...value, took_ms: Number((performance.now() - started).toFixed(3)) });
+  }
+}
