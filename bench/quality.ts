@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { evaluateRun, loadModelFromDir, readCandidateLists, readTrecQrels, rerankCandidates } from '../src/index.js';
+import { loadModelFromDir } from '../src/index.js';
+import { readCandidateLists } from '../src/corpus/index.js';
+import { evaluateRun, readTrecQrels, rerankCandidates } from '../src/eval/index.js';
 
 export interface QualityResult {
   model: string;

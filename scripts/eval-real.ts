@@ -19,11 +19,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/encoder/load-model.js';
 import { evaluateModel } from '../src/eval/evaluate-model.js';
 import { reportToJson } from '../src/eval/report.js';
 import { readTrecRun, writeTrecRun } from '../src/eval/run.js';
-import { datasetSpec, loadEvalTask, type EvalTask } from '../src/eval/tasks.js';
+import { datasetSpec } from '../src/cli/datasets.js';
+import { loadEvalTask, type EvalTask } from '../src/eval/tasks.js';
 
 const args = process.argv.slice(2);
 function opt(name: string, dflt: string): string {
@@ -33,6 +35,8 @@ function opt(name: string, dflt: string): string {
 const datasets = opt('dataset', 'dl19-bm25-rerank,dl20-bm25-rerank,cranfield,cacm,dl19-pool').split(',');
 const MODEL = opt('model', '/root/.cache/semsearch/real/all-MiniLM-L6-v2');
 const OUT = opt('out', '/root/.cache/semsearch/eval-real');
+// The named datasets need their folder said explicitly; this script lives in the checkout, beside ../shared.
+const DATA = opt('data-dir', process.env['SEMSEARCH_DATA'] ?? fileURLToPath(new URL('../../shared/data/', import.meta.url)));
 const batchSize = Number(opt('batch-size', '32'));
 const depth = Number(opt('depth', '1000'));
 const reportOnly = args.includes('--report-only');
@@ -69,7 +73,7 @@ function digests(task: EvalTask): { queriesDigest: string; corpusDigest: string;
 async function runSemsearch(name: string): Promise<void> {
   const load = loadavg();
   const t0 = performance.now();
-  const task = await loadEvalTask(datasetSpec(name));
+  const task = await loadEvalTask(datasetSpec(name, DATA));
   const model = await loadModel(MODEL);
   const ev = await evaluateModel(model, task, { batchSize, depth });
   const total = (performance.now() - t0) / 1000;

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { detectCpu } from '../cpu/features.js';
+import { sharedFile, skipWithoutShared } from '../test-support/files.js';
 import { runCli } from './main.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
+const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
 
 async function run(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
@@ -50,13 +52,13 @@ test('usage errors exit 2 with one line naming the problem, never a stack', asyn
   assert.doesNotMatch(missing.err, /\n\s+at /);
 });
 
-test('semsearch index, search (arguments, --json, interactive lines) and info on a small real corpus', async () => {
+test('semsearch index, search (arguments, --json, interactive lines) and info on a small real corpus', { skip: skipWithoutShared(...SUBSET) }, async () => {
   const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'semsearch-cli-'));
   try {
-    const lines = readFileSync(fileURLToPath(new URL('../../../shared/data/msmarco-passage-dl19-relevant-subset/collection.tsv', import.meta.url)), 'utf8')
+    const lines = readFileSync(sharedFile(...SUBSET), 'utf8')
       .split('\n')
       .slice(0, 120);
     const corpus = join(dir, 'c.tsv');

@@ -1,36 +1,52 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { isSemsearchError } from '../errors.js';
-import type { CliIO, Command } from './command.js';
+import { isSemsearchError, SemsearchError } from '../errors.js';
+import { packageVersion, type CliIO, type Command } from './command.js';
 import { COMMANDS } from './commands/registry.js';
 
 function usage(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return `usage: semsearch <command> [options]\n\n${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}\n\nRun 'semsearch <command> --help' for a command's options.\n`;
+  return `usage: semsearch <command> [options]\n\n${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}\n\nRun 'semsearch <command> --help' for a command's options; 'semsearch --version' for the version.\n`;
 }
 
-/** Run the CLI; errors become one line on stderr and exit code 2 (usage) or 1 (failure), never a stack. */
+/** An error as the user sees it: one line, or under --json one JSON object with the code and where. */
+function reportError(io: CliIO, command: string, e: unknown, json: boolean): number {
+  if (isSemsearchError(e)) {
+    if (json) {
+      const where = { ...(e.file !== undefined ? { file: e.file } : {}), ...(e.line !== undefined ? { line: e.line } : {}), ...(e.field !== undefined ? { field: e.field } : {}) };
+      io.stderr.write(JSON.stringify({ error: { command, code: e.code, message: e.message, ...where } }) + '\n');
+    } else io.stderr.write(`semsearch ${command}: ${e.code}: ${e.message}\n`);
+    return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  }
+  const message = (e as Error).message;
+  if (json) io.stderr.write(JSON.stringify({ error: { command, code: 'UNEXPECTED', message } }) + '\n');
+  else io.stderr.write(`semsearch ${command}: unexpected error: ${message}\n`);
+  return 1;
+}
+
+/** Run the CLI; errors become one line on stderr (JSON under --json) and exit code 2 (usage) or 1 (failure), never a stack. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage(COMMANDS));
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version') {
+    io.stdout.write(`semsearch ${await packageVersion()}\n`);
+    return 0;
+  }
+  const json = argv.includes('--json');
   const cmd = COMMANDS.find((c) => c.name === name);
   if (cmd === undefined) {
+    if (json) return reportError(io, name, new SemsearchError('INVALID_ARGUMENT', `unknown command '${name}'; known: ${COMMANDS.map((c) => c.name).join(', ')}`, { field: name }), true);
     io.stderr.write(`semsearch: unknown command '${name}'\n\n${usage(COMMANDS)}`);
     return 2;
   }
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    if (isSemsearchError(e)) {
-      io.stderr.write(`semsearch ${name}: ${e.code}: ${e.message}\n`);
-      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
-    }
-    io.stderr.write(`semsearch ${name}: unexpected error: ${(e as Error).message}\n`);
-    return 1;
+    return reportError(io, name, e, json);
   }
 }
 

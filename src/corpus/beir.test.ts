@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { beirDocumentText, iterateBeirCorpus, readBeirCorpus, readBeirQueries } from './beir.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch } from '../eval/test-support/files.js';
+import { scratch } from '../test-support/files.js';
 
 const CORPUS = [
   { _id: 'd1', title: 'Title one', text: 'Body one.', metadata: {} },

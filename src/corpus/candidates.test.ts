@@ -5,7 +5,7 @@ import { candidatesToRun, readTrecRun } from '../eval/run.js';
 import { readMsMarcoQueries } from './msmarco.js';
 import { WarningTally } from './warnings.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from '../eval/test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const DIR = 'msmarco-passage-trec-dl-candidates';
 

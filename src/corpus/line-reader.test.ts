@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readLines, splitFields, isSkippable } from './line-reader.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch } from '../eval/test-support/files.js';
+import { scratch } from '../test-support/files.js';
 
 async function collect(path: string): Promise<{ text: string; line: number }[]> {
   const out: { text: string; line: number }[] = [];

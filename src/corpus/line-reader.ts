@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
 
 /** One line of a text file, without its line break, with its 1-based number for error messages. */
@@ -70,4 +70,21 @@ export function splitFields(text: string): string[] {
 export function isSkippable(text: string): boolean {
   const t = text.trimStart();
   return t.length === 0 || t.startsWith('#');
+}
+
+/**
+ * The first non-blank line of a file (BOM dropped), read from its first 4 KiB: enough to tell the formats
+ * apart by their opening (`.I 1`, `<top>`, a BEIR header, a tab) without reading a large file twice.
+ */
+export async function firstLine(path: string): Promise<string> {
+  await assertReadableFile(path);
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    return text.split('\n').find((l) => l.trim().length > 0)?.replace(/\r$/, '') ?? '';
+  } finally {
+    await fh.close();
+  }
 }

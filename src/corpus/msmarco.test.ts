@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { iterateMsMarcoCollection, readMsMarcoCollection, readMsMarcoQueries } from './msmarco.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from '../eval/test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const TOPICS = 'msmarco-passage-topics-qrels';
 const SUBSET = 'msmarco-passage-dl19-relevant-subset';

@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { SemsearchError } from '../errors.js';
-// The line-level parsers live with the evaluation readers, which were written first; this module only
-// chooses one by format and gives the index a uniform stream of passages.
 import { iterateBeirCorpus, beirDocumentText } from './beir.js';
 import { candidatePassages, readCandidateLists } from './candidates.js';
+import { CORPUS_FORMATS, detectFormat, type CorpusFormat } from './formats.js';
 import { iterateTsvRecords } from './msmarco.js';
+import { readSmartDocs, smartDocumentText } from './smart.js';
+import type { WarningHandler } from './warnings.js';
 
 /** One passage to index: its id, the text to encode, and where it came from for error messages. */
 export interface Passage {
@@ -17,32 +18,13 @@ export interface Passage {
   line?: number;
 }
 
-export type CorpusFormat = 'msmarco' | 'beir' | 'candidates' | 'folder';
-export const CORPUS_FORMATS: readonly CorpusFormat[] = ['msmarco', 'beir', 'candidates', 'folder'];
-
 export interface CorpusOptions {
+  /** The corpus format; detectFormat guesses it from the path when absent. */
   format?: CorpusFormat;
   /** folder format: the most words one passage may hold (default 200). */
   maxWords?: number;
-}
-
-/** The format a path implies: a folder, .tsv, .jsonl, or .json (candidate lists). */
-export async function detectFormat(path: string): Promise<CorpusFormat> {
-  let s;
-  try {
-    s = await stat(path);
-  } catch (cause) {
-    throw new SemsearchError('FILE_NOT_FOUND', `corpus ${path} does not exist`, { file: path, cause });
-  }
-  if (s.isDirectory()) return 'folder';
-  const ext = extname(path).toLowerCase();
-  if (ext === '.tsv' || ext === '.txt') return 'msmarco';
-  if (ext === '.jsonl') return 'beir';
-  if (ext === '.json') return 'candidates';
-  throw new SemsearchError('INVALID_ARGUMENT', `cannot tell the corpus format of ${path} from its extension; pass format (${CORPUS_FORMATS.join(', ')})`, {
-    file: path,
-    field: 'format',
-  });
+  /** Told of records skipped or repaired on the way (candidate lists). */
+  onWarning?: WarningHandler;
 }
 
 /** A text file of a folder corpus; a dangling link, a link to a folder or an unreadable file is a coded error naming it. */
@@ -101,9 +83,15 @@ export async function* iteratePassages(path: string, options: CorpusOptions = {}
     case 'beir':
       for await (const r of iterateBeirCorpus(path)) yield { id: r.id, text: beirDocumentText(r), file: path, line: r.line };
       return;
-    case 'candidates':
+    case 'candidates': {
       // Candidate lists are small (top-100 per query) and repeat passages across queries: read whole, dedupe.
-      for (const [id, text] of candidatePassages(await readCandidateLists(path))) yield { id, text, file: path };
+      const lists = await readCandidateLists(path, options.onWarning === undefined ? {} : { onWarning: options.onWarning });
+      for (const [id, text] of candidatePassages(lists)) yield { id, text, file: path };
+      return;
+    }
+    case 'smart':
+      // SMART files are small (1,400 and 3,204 records) and ids must be unique across the file: read whole.
+      for (const doc of (await readSmartDocs(path)).values()) yield { id: doc.id, text: smartDocumentText(doc), file: path };
       return;
     case 'folder': {
       const maxWords = options.maxWords ?? 200;
@@ -117,6 +105,24 @@ export async function* iteratePassages(path: string, options: CorpusOptions = {}
     default:
       throw new SemsearchError('INVALID_ARGUMENT', `unknown corpus format ${JSON.stringify(format)}; use ${CORPUS_FORMATS.join(', ')}`, { field: 'format' });
   }
+}
+
+/**
+ * Read passage files into one id → text map, in file order; an id read before keeps its first text, so a
+ * pool of files can list the same passage twice (the first copy wins). A file with no record is an error.
+ */
+export async function readPassages(paths: readonly string[], options: Omit<CorpusOptions, 'format'> = {}): Promise<Map<string, string>> {
+  if (paths.length === 0) throw new SemsearchError('INVALID_ARGUMENT', 'no corpus file given', { field: 'corpus' });
+  const out = new Map<string, string>();
+  for (const path of paths) {
+    let records = 0;
+    for await (const p of iteratePassages(path, options)) {
+      records++;
+      if (!out.has(p.id)) out.set(p.id, p.text);
+    }
+    if (records === 0) throw new SemsearchError('EMPTY_INPUT', `${path}: no passages`, { file: path });
+  }
+  return out;
 }
 
 /** How many lines a file has, counted on raw bytes: a cheap total for progress and ETA on line formats. */

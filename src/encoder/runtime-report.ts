@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
 import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQuantizedVariant } from '../cpu/int8.js';
 import { isSemsearchError, SemsearchError } from '../errors.js';
-import { resolveModel } from '../hub/index.js';
+import { resolveModel } from '../hub/resolve.js';
 import { onnxFilePath, variantsInFolder } from '../hub/model-files.js';
 
 export interface ModelFilesReport {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readBeirQrels } from './beir-qrels.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch } from './test-support/files.js';
+import { scratch } from '../test-support/files.js';
 
 test('BEIR qrels: the header is skipped, a headerless file keeps its first judgment', async () => {
   const s = await scratch();

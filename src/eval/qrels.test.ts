@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { readTrecQrels, relevantDocs, toQrels } from './qrels.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const DL19 = ['msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt'];
 

@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as api from '../index.js';
-import { scratch, skipWithoutShared } from './test-support/files.js';
+import { scratch, skipWithoutShared } from '../test-support/files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -18,20 +17,29 @@ interface Block {
 }
 const fixture = JSON.parse(readFileSync(join(ROOT, 'src/eval/fixtures/parity/BM25.dl19.json'), 'utf8')) as { trec: Block[] };
 
-test('the README Evaluation section has its three examples, importing only what semsearch exports', () => {
+/** The source entry behind a package specifier: 'semsearch' → src/index.ts, 'semsearch/eval' → src/eval/index.ts. */
+const entry = (specifier: string): string => join(ROOT, 'src', specifier === 'semsearch' ? 'index.ts' : `${specifier.slice('semsearch/'.length)}/index.ts`);
+
+/** A README block made runnable from a scratch folder: each package import points at its source entry. */
+const runnable = (block: string): string => block.replace(/from '(semsearch(?:\/[a-z]+)?)'/g, (_, spec: string) => `from '${pathToFileURL(entry(spec)).href}'`);
+
+test('the README Evaluation section has its three examples, importing only what semsearch and its subpaths export', async () => {
   assert.ok(section.length > 20, 'README has an "## Evaluation" section');
   assert.equal(blocks.length, 3);
   for (const b of blocks) {
-    const names = /import \{([^}]*)\} from 'semsearch'/.exec(b)?.[1]?.split(',').map((s) => s.trim()) ?? [];
-    assert.ok(names.length > 0);
-    for (const n of names) assert.equal(typeof (api as Record<string, unknown>)[n], 'function', n);
+    const imports = [...b.matchAll(/import \{([^}]*)\} from '(semsearch(?:\/[a-z]+)?)'/g)];
+    assert.ok(imports.length > 0);
+    for (const [, list, spec] of imports) {
+      const api = (await import(pathToFileURL(entry(spec as string)).href)) as Record<string, unknown>;
+      for (const n of (list as string).split(',').map((x) => x.trim())) assert.equal(typeof api[n], 'function', `${n} from ${spec}`);
+    }
   }
 });
 
 test('the README evaluation example runs and prints the reference trec_eval means', { skip: skipWithoutShared('msmarco-passage-trec-dl-candidates', 'BM25') }, async () => {
   const s = await scratch();
   try {
-    const code = (blocks[0] as string).replace("from 'semsearch'", `from '${pathToFileURL(join(ROOT, 'src/index.ts')).href}'`);
+    const code = runnable(blocks[0] as string);
     const file = await s.write('readme-evaluation.mts', code);
     const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
@@ -54,8 +62,7 @@ test('the README semsearch eval library example runs (with the small test model 
   const s = await scratch();
   try {
     const model = join(ROOT, 'src/model/fixtures/models/bert');
-    const code = (blocks[2] as string)
-      .replace("from 'semsearch'", `from '${pathToFileURL(join(ROOT, 'src/index.ts')).href}'`)
+    const code = runnable(blocks[2] as string)
       .replace("'sentence-transformers/all-MiniLM-L6-v2'", JSON.stringify(model))
       .replace("'cranfield-minilm.run'", JSON.stringify(join(s.dir, 'cranfield.run')));
     assert.ok(code.includes(model), 'the example loads a model by name');

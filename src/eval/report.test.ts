@@ -6,7 +6,7 @@ import { readMsMarcoQueries } from '../corpus/msmarco.js';
 import { toQrels } from './qrels.js';
 import { toRun } from './run.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const QRELS = ['msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt'];
 const RUN = ['msmarco-passage-trec-dl-candidates', 'BM25', 'trec_results_dl19.txt'];

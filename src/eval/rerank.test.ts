@@ -11,7 +11,7 @@ import { Matrix } from '../tensor/matrix.js';
 import { cosSim } from '../score/similarity.js';
 import { loadModelFromDir } from '../encoder/load-model.js';
 import { isSemsearchError } from '../errors.js';
-import { sharedFile, skipWithoutShared } from './test-support/files.js';
+import { sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 /** A stand-in bi-encoder: letter counts, so similar texts get similar vectors; it records every call. */
 function letterEncoder(): RerankEncoder & { calls: string[][] } {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { formatTrecRun, readTrecRun, toRun, writeTrecRun } from './run.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const RUN = ['msmarco-passage-trec-dl-candidates', 'REP_LLAMA', 'trec_results_dl19.txt'];
 

@@ -48,9 +48,11 @@ export interface ResolveModelOptions {
   /** Environment to read the HF_* settings from (default process.env). */
   env?: Env;
   network?: NetworkOptions;
-  /** @internal for tests: the lock's timings and a symlink that fails like a FAT drive's. */
+}
+
+/** What tests set beyond the public options: the lock's timings, and a symlink that fails like a FAT drive's. */
+export interface ResolveTestHooks {
   lock?: LockOptions;
-  /** @internal */
   symlink?: SymlinkFn;
 }
 
@@ -112,7 +114,12 @@ function progressListener(options: ResolveModelOptions, env: HubEnvironment): { 
  * shared with Python, and the snapshot folder is returned. Offline (HF_HUB_OFFLINE=1 or localFilesOnly) it makes no
  * network call at all and answers from the cache.
  */
-export async function resolveModel(nameOrPath: string, options: ResolveModelOptions = {}): Promise<string> {
+export function resolveModel(nameOrPath: string, options: ResolveModelOptions = {}): Promise<string> {
+  return resolveModelWithHooks(nameOrPath, options);
+}
+
+/** resolveModel with the test hooks; not part of the package's API. */
+export async function resolveModelWithHooks(nameOrPath: string, options: ResolveModelOptions & ResolveTestHooks): Promise<string> {
   const ref = parseModelRef(nameOrPath);
   if (ref.kind === 'local') return ref.dir;
   const { repoId } = ref;

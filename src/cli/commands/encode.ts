@@ -1,19 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadModel } from '../../encoder/load-model.js';
-import { SemsearchError } from '../../errors.js';
-import { isPrecision } from '../../tensor/quantize.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
-
-const FLAGS: FlagSpec = {
-  model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
-  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
-  precision: { type: 'string', description: 'float32 (default), int8, uint8, binary, ubinary' },
-  'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
-  normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
-  out: { type: 'string', short: 'o', description: 'write JSON here instead of stdout' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+import { PRECISIONS } from '../../tensor/quantize.js';
+import { defineCommand } from '../command.js';
+import { BATCH_SIZE_OPTION, VARIANT_OPTION } from '../options.js';
 
 /**
  * All of a stream as text. One decoder across chunks: a UTF-8 character split between two chunks is joined, not
@@ -27,38 +16,37 @@ export async function readAllText(stream: NodeJS.ReadableStream): Promise<string
 }
 
 /** `semsearch encode -m MODEL "text" ...`: embeddings as JSON, one array per text. */
-export const encodeCommand: Command = {
+export const encodeCommand = defineCommand({
   name: 'encode',
   summary: 'encode texts (arguments, or lines on stdin) and print the embeddings as JSON',
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText('usage: semsearch encode -m <model> [text ...]', FLAGS));
-      return 0;
-    }
-    const modelName = flags['model'];
-    if (typeof modelName !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'encode needs --model <folder or hub name>', { field: '--model' });
-    const precision = (flags['precision'] as string | undefined) ?? 'float32';
-    if (!isPrecision(precision)) throw new SemsearchError('INVALID_ARGUMENT', `--precision must be float32, int8, uint8, binary or ubinary`, { field: '--precision' });
-    let texts = positionals;
+  usage: 'usage: semsearch encode -m <model> [text ...]',
+  options: {
+    model: { type: 'string', short: 'm', description: 'model folder or hub name (required)', required: 'encode needs --model <folder or hub name>' },
+    variant: VARIANT_OPTION,
+    precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
+    'batch-size': BATCH_SIZE_OPTION,
+    normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
+    out: { type: 'string', short: 'o', description: 'write the JSON here instead of stdout' },
+  },
+  args: [{ name: 'text', variadic: true }],
+  async run({ values, args, io }) {
+    const precision = values.precision ?? 'float32';
+    let texts = args;
     if (texts.length === 0) {
       texts = (await readAllText(io.stdin)).split('\n').filter((l) => l.length > 0);
     }
-    const model = await loadModel(modelName, typeof flags['variant'] === 'string' ? { variant: flags['variant'] } : {});
+    const model = await loadModel(values.model, values.variant !== undefined ? { variant: values.variant } : {});
     try {
-      const out = await model.encode(texts, {
-        precision: precision as 'float32',
-        batchSize: (flags['batch-size'] as number | undefined) ?? 32,
-        normalize: flags['normalize'] === true,
-      });
+      // encode's overloads type the result by precision; every precision's result has rows, dim and data.
+      const out = await model.encode(texts, { precision: precision as 'float32', batchSize: values['batch-size'] ?? 32, normalize: values.normalize === true });
       const rows: number[][] = [];
       for (let r = 0; r < out.rows; r++) rows.push(Array.from(out.data.subarray(r * out.dim, (r + 1) * out.dim)));
-      const json = JSON.stringify({ model: modelName, precision, dim: out.dim, embeddings: rows });
-      if (typeof flags['out'] === 'string') writeFileSync(flags['out'], json);
+      const json = JSON.stringify({ model: values.model, precision, dim: out.dim, embeddings: rows });
+      if (values.out !== undefined) writeFileSync(values.out, json);
       else io.stdout.write(json + '\n');
     } finally {
       await model.dispose();
     }
     return 0;
   },
-};
+});

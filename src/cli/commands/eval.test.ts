@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
 import { buildIndex } from '../../store/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
-import { readCranfieldQrels } from '../../eval/smart.js';
-import { scratch, sharedFile, skipWithoutShared } from '../../eval/test-support/files.js';
+import { readCranfieldQrels } from '../../eval/smart-qrels.js';
+import { scratch, sharedFile, skipWithoutShared } from '../../test-support/files.js';
 import { runCli } from '../main.js';
 
 const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
@@ -166,7 +166,8 @@ test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missi
     const runFile = await s.write('bm25.run', 'q1 Q0 a 1 2 bm25\nq1 Q0 b 2 1 bm25\nq1 Q0 zz 3 0.5 bm25\n');
     const cases: [string[], number, RegExp][] = [
       [['--dataset', 'cranfield'], 2, /INVALID_ARGUMENT: eval needs --model/],
-      [['-m', BERT, '--dataset', 'nope'], 2, /INVALID_ARGUMENT: unknown dataset "nope"/],
+      [['-m', BERT, '--dataset', 'nope', '--data-dir', '/d'], 2, /INVALID_ARGUMENT: unknown dataset "nope"/],
+      [['-m', BERT, '--dataset', 'cranfield'], 2, /INVALID_ARGUMENT: a named dataset needs its data folder: pass --data-dir/],
       [['-m', BERT, '--qrels', qrels], 2, /INVALID_ARGUMENT: eval needs --dataset, --rerank/],
       [['-m', BERT, '--rerank', runFile], 2, /INVALID_ARGUMENT: eval needs --qrels/],
       [['-m', BERT, '--rerank', runFile, '--qrels', qrels], 2, /INVALID_ARGUMENT: .*needs the query texts/],
@@ -190,6 +191,48 @@ test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missi
     assert.equal(list.code, 0);
     assert.match(list.out, /^dl19-bm25-rerank +TREC DL 2019/m);
     assert.match(list.out, /^cacm /m);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('eval --run --qrels scores an existing run with no model, as trec_eval does; --json and table agree with the library', { skip }, async () => {
+  const runFile = sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'trec_results_dl19.txt');
+  const want = await evaluateTrecFiles(DL19_QRELS, runFile, { relevanceLevel: 2 });
+  const j = await run(['--run', runFile, '--qrels', DL19_QRELS, '--json']);
+  assert.equal(j.code, 0, j.err);
+  const out = JSON.parse(j.out) as { relevanceLevel: number; summary: Record<string, number>; report: EvalJson['report'] };
+  // The qrels' name says TREC DL, so grade >= 2 is relevant unless told otherwise.
+  assert.equal(out.relevanceLevel, 2);
+  assertSameSummaries(out.report.trecEval.summary, want.trec.summary as Record<string, number>, 'trec_eval');
+  assertSameSummaries(out.report.sentenceTransformers.summary, want.st.summary as Record<string, number>, 'st');
+  assert.equal(out.summary['NDCG@10'], want.trec.summary['ndcg_cut_10']);
+  const t = await run(['--run', runFile, '--qrels', DL19_QRELS]);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, new RegExp(`^\\s+ndcg_cut_10\\s+${(want.trec.summary['ndcg_cut_10'] as number).toFixed(4)}$`, 'm'));
+  // A model, or anything that needs one, is refused with --run rather than ignored.
+  for (const extra of [['-m', BERT], ['--rerank', runFile], ['--run-out', '/tmp/x.run']]) {
+    const r = await run(['--run', runFile, '--qrels', DL19_QRELS, ...extra]);
+    assert.equal(r.code, 2, extra.join(' '));
+    assert.match(r.err, /INVALID_ARGUMENT: --run scores the run file as it is, with no model/);
+  }
+  const noQrels = await run(['--run', runFile]);
+  assert.equal(noQrels.code, 2);
+  assert.match(noQrels.err, /eval --run needs --qrels/);
+});
+
+test('eval --run with SMART-style qrels whose fourth column is a float: recognised, every listed pair relevant', async () => {
+  const s = await scratch();
+  try {
+    const qrels = await s.write('CISI.REL', '     1     28 0 0.000000\n     1     35 0 0.000000\n     2     7 0 0.000000\n');
+    const runFile = await s.write('my.run', '1 Q0 35 1 9 x\n1 Q0 99 2 8 x\n1 Q0 28 3 7 x\n2 Q0 7 1 3 x\n');
+    const r = await run(['--run', runFile, '--qrels', qrels, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out) as { relevanceLevel: number; report: EvalJson['report'] };
+    assert.equal(out.relevanceLevel, 1);
+    // Query 1: relevant at ranks 1 and 3 → MRR 1, AP (1 + 2/3) / 2; query 2: relevant at rank 1.
+    assert.equal(out.report.trecEval.summary['recip_rank'], 1);
+    assert.ok(Math.abs((out.report.trecEval.summary['map'] as number) - ((1 + 2 / 3) / 2 + 1) / 2) < 1e-12);
   } finally {
     await s.remove();
   }

@@ -1,97 +1,67 @@
 import { basename } from 'node:path';
+import { readQueries } from '../../corpus/queries.js';
+import { QUERIES_FORMATS } from '../../corpus/formats.js';
+import { WarningTally } from '../../corpus/warnings.js';
 import { loadModel } from '../../encoder/load-model.js';
 import { SemsearchError } from '../../errors.js';
 import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate-model.js';
-import { formatReportTable, reportToJson } from '../../eval/report.js';
-import { writeTrecRun } from '../../eval/run.js';
-import {
-  datasetSpec,
-  defaultDataDir,
-  listDatasets,
-  loadEvalTask,
-  QRELS_FORMATS,
-  QUERIES_FORMATS,
-  type EvalTask,
-  type EvalTaskSpec,
-  type QrelsFormat,
-  type QueriesFormat,
-} from '../../eval/tasks.js';
-import { WarningTally } from '../../corpus/warnings.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
+import { defaultRelevanceLevel, QRELS_FORMATS, readJudgments } from '../../eval/judgments.js';
+import { evaluateRun, formatReportTable, reportToJson } from '../../eval/report.js';
+import { readTrecRun, writeTrecRun } from '../../eval/run.js';
+import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
+import { defineCommand, type CliIO, type OptionValues } from '../command.js';
+import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
+import { BATCH_SIZE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
-const FLAGS: FlagSpec = {
-  model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
-  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
-  threads: { type: 'number', description: 'ONNX Runtime threads (default: one per core)' },
+const OPTIONS = {
+  model: { ...MODEL_OPTION, description: 'model folder or hub name (required, except with --run)' },
+  variant: VARIANT_OPTION,
+  threads: THREADS_OPTION,
   dataset: { type: 'string', short: 'd', description: 'a named dataset in the data folder (--list-datasets); other flags override its files' },
-  'data-dir': { type: 'string', description: 'where the named datasets are (default $SEMSEARCH_DATA, else ../shared/data beside the repository)' },
+  'data-dir': { type: 'string', description: 'the folder the named datasets are in (default $SEMSEARCH_DATA)' },
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
+  run: { type: 'string', description: 'score this TREC run file as it is, with no model (as trec_eval does)' },
   rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
-  corpus: { type: 'string', description: 'passage file(s), comma-separated: collection.tsv, corpus.jsonl, SMART docs, candidate JSON' },
+  corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
-  exact: { type: 'boolean', description: 'with --index: scan every vector even when the index has an HNSW graph' },
+  exact: { ...EXACT_OPTION, description: 'with --index: scan every vector even when the index has an HNSW graph' },
   queries: { type: 'string', description: 'queries: TREC topics (tsv or <top>), BEIR queries.jsonl, SMART queries' },
   topics: { type: 'string', description: 'same as --queries' },
-  'queries-format': { type: 'string', description: `${QUERIES_FORMATS.join(', ')} (default auto)` },
-  qrels: { type: 'string', description: 'relevance judgments (TREC qrels, BEIR qrels tsv, cranqrel, CACM qrels.text)' },
-  'qrels-format': { type: 'string', description: `${QRELS_FORMATS.join(', ')} (default auto)` },
+  'queries-format': { type: 'string', description: 'the queries file format (default auto)', choices: ['auto', ...QUERIES_FORMATS] },
+  qrels: { type: 'string', description: 'relevance judgments (TREC qrels, BEIR qrels tsv, cranqrel, SMART qrels such as CACM qrels.text)' },
+  'qrels-format': { type: 'string', description: 'the qrels file format (default auto)', choices: QRELS_FORMATS },
   'relevance-level': { type: 'number', description: 'grade counted relevant by the binary measures (default 2 for TREC DL qrels, else 1)' },
-  depth: { type: 'number', short: 'k', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)' },
-  'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
-  'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text' },
-  'run-out': { type: 'string', short: 'o', description: 'write the new ranking here as a TREC run file' },
+  depth: { type: 'number', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)', positiveInteger: true },
+  'batch-size': BATCH_SIZE_OPTION,
+  'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text', choices: ['error', 'drop'] },
+  'run-out': { type: 'string', description: 'write the new ranking here as a TREC run file' },
   tag: { type: 'string', description: 'run tag written in the run file (default semsearch)' },
-  json: { type: 'boolean', description: 'print the report as JSON instead of tables' },
-  'per-query': { type: 'boolean', description: 'with --json: every query\'s values too' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+  'per-query': { type: 'boolean', description: "with --json: every query's values too" },
+} as const;
+
+type EvalValues = OptionValues<typeof OPTIONS>;
 
 const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>]
+       semsearch eval --run <run file> --qrels <file>
 
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
-sentence-transformers' semantics. Example (the TREC DL 2019 BM25 re-ranking table):
-  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --run-out dl19.run`;
-
-function str(flags: Record<string, unknown>, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new SemsearchError('INVALID_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`, { field: flag });
-  }
-  return value as T;
-}
-
-function positiveInt(flags: Record<string, unknown>, name: string): number | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-    throw new SemsearchError('INVALID_ARGUMENT', `--${name} must be a positive integer, got ${String(v)}`, { field: `--${name}` });
-  }
-  return v;
-}
+sentence-transformers' semantics; or score an existing run with no model. Example (the TREC DL 2019 BM25
+re-ranking table):
+  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir ../shared/data --run-out dl19.run`;
 
 /** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
-function taskSpec(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): EvalTaskSpec {
-  const dataset = str(flags, 'dataset');
-  const base: Partial<EvalTaskSpec> = dataset !== undefined ? datasetSpec(dataset, str(flags, 'data-dir') ?? defaultDataDir(env)) : {};
+function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
+  const base: Partial<EvalTaskSpec> = values.dataset !== undefined ? datasetSpec(values.dataset, resolveDataDir(values['data-dir'], env)) : {};
   const spec: Partial<EvalTaskSpec> = { ...base };
-  const rerank = str(flags, 'rerank');
-  const corpus = str(flags, 'corpus');
-  const index = str(flags, 'index');
+  const { rerank, corpus, index, qrels } = values;
   if (index !== undefined) {
     spec.index = index;
     // The index replaces the dataset's corpus (its queries and qrels stay).
     if (rerank === undefined) delete spec.rerank;
     if (corpus === undefined) delete spec.corpus;
   }
-  const queries = str(flags, 'queries') ?? str(flags, 'topics');
-  const qrels = str(flags, 'qrels');
+  const queries = values.queries ?? values.topics;
   if (rerank !== undefined) {
     spec.rerank = rerank;
     // A run given on the command line replaces the dataset's; its corpus only if one is given too.
@@ -105,21 +75,59 @@ function taskSpec(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): EvalT
   if (qrels !== undefined) {
     spec.qrels = qrels;
     delete spec.qrelsFormat;
-    if (flags['relevance-level'] === undefined) delete spec.relevanceLevel;
+    if (values['relevance-level'] === undefined) delete spec.relevanceLevel;
   }
-  const qf = oneOf<QueriesFormat>(str(flags, 'queries-format'), QUERIES_FORMATS, '--queries-format');
-  if (qf !== undefined) spec.queriesFormat = qf;
-  const rf = oneOf<QrelsFormat>(str(flags, 'qrels-format'), QRELS_FORMATS, '--qrels-format');
-  if (rf !== undefined) spec.qrelsFormat = rf;
-  const level = flags['relevance-level'];
-  if (typeof level === 'number') spec.relevanceLevel = level;
-  const missing = oneOf<'error' | 'drop'>(str(flags, 'missing-text'), ['error', 'drop'], '--missing-text');
-  if (missing !== undefined) spec.missingText = missing;
+  if (values['queries-format'] !== undefined) spec.queriesFormat = values['queries-format'];
+  if (values['qrels-format'] !== undefined) spec.qrelsFormat = values['qrels-format'];
+  if (values['relevance-level'] !== undefined) spec.relevanceLevel = values['relevance-level'];
+  if (values['missing-text'] !== undefined) spec.missingText = values['missing-text'];
   if (spec.rerank === undefined && spec.corpus === undefined && spec.index === undefined) {
-    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files> or --index <dir>', { field: '--dataset' });
+    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
+      field: '--dataset',
+    });
   }
   if (spec.qrels === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --qrels <file> (or --dataset)', { field: '--qrels' });
   return spec as EvalTaskSpec;
+}
+
+/** `eval --run R --qrels Q`: the run's own ranking scored, no model loaded (what trec_eval and ir_measures do). */
+async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
+  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out'] as const) {
+    if (values[name] !== undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
+    }
+  }
+  const base = values.dataset !== undefined ? datasetSpec(values.dataset, resolveDataDir(values['data-dir'], io.env)) : undefined;
+  const qrelsPath = values.qrels ?? base?.qrels;
+  if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
+  const qrelsFormat = values['qrels-format'] ?? (values.qrels === undefined ? base?.qrelsFormat : undefined) ?? 'auto';
+  const relevanceLevel = values['relevance-level'] ?? (values.qrels === undefined ? base?.relevanceLevel : undefined) ?? defaultRelevanceLevel(qrelsPath);
+  const tally = new WarningTally();
+  const queriesPath = values.queries ?? values.topics ?? (values.qrels === undefined ? base?.queries : undefined);
+  const queries = queriesPath !== undefined ? await readQueries(queriesPath, { format: values['queries-format'] ?? 'auto', onWarning: tally.add }) : undefined;
+  const qrels = await readJudgments(qrelsPath, qrelsFormat, tally.add);
+  const run = await readTrecRun(runPath, queries !== undefined ? { queries } : {});
+  const report = evaluateRun(qrels, run, { relevanceLevel, ...(queries !== undefined ? { queries } : {}) });
+  const inputWarnings = tally.list();
+  if (json) {
+    const out = {
+      run: runPath,
+      qrels: qrelsPath,
+      relevanceLevel,
+      summary: { 'MRR@10': report.st.summary['mrr@10'], 'NDCG@10': report.trec.summary['ndcg_cut_10'] },
+      report: reportToJson(report, { perQuery: values['per-query'] === true }),
+      inputWarnings: inputWarnings.map((w) => ({ code: w.code, count: w.count, example: w.example.message })),
+    };
+    io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  }
+  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (relevant = grade >= ${relevanceLevel})`, '', formatReportTable(report).trimEnd()];
+  if (inputWarnings.length > 0) {
+    lines.push('', 'Input warnings:');
+    for (const w of inputWarnings) lines.push(`  ${w.code} x${w.count}: ${w.example.message}`);
+  }
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
 }
 
 function describe(task: EvalTask): string {
@@ -156,35 +164,33 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   ].join('\n');
 }
 
-/** `semsearch eval`: re-rank a run or search a corpus with a model, print the metrics, write the run. */
-export const evalCommand: Command = {
+/** `semsearch eval`: re-rank a run or search a corpus with a model, print the metrics, write the run; or score a run. */
+export const evalCommand = defineCommand({
   name: 'eval',
-  summary: 'evaluate a model: re-rank a run or search a corpus, score it (MRR@10, NDCG@10, ...), write the run',
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText(USAGE, FLAGS));
-      return 0;
-    }
-    if (flags['list-datasets'] === true) {
+  summary: 'evaluate a model (re-rank a run or search a corpus) or score a run file: MRR@10, NDCG@10, ...',
+  usage: USAGE,
+  options: OPTIONS,
+  async run({ values, json, io }) {
+    if (values['list-datasets'] === true) {
       const list = listDatasets();
       const w = Math.max(...list.map((d) => d.name.length));
-      io.stdout.write(`${list.map((d) => `${d.name.padEnd(w)}  ${d.description}`).join('\n')}\n\ndata folder: ${str(flags, 'data-dir') ?? defaultDataDir(io.env)}\n`);
+      const dir = values['data-dir'] ?? io.env['SEMSEARCH_DATA'];
+      io.stdout.write(`${list.map((d) => `${d.name.padEnd(w)}  ${d.description}`).join('\n')}\n\ndata folder: ${dir ?? '(none: pass --data-dir or set SEMSEARCH_DATA)'}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new SemsearchError('INVALID_ARGUMENT', `eval takes no positional arguments, got "${positionals[0]}"`, { field: positionals[0] as string });
-    const modelName = str(flags, 'model');
-    if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name>', { field: '--model' });
-    const spec = taskSpec(flags, io.env);
-    const depth = positiveInt(flags, 'depth');
-    const batchSize = positiveInt(flags, 'batch-size');
-    const threads = positiveInt(flags, 'threads');
-    const tag = str(flags, 'tag');
-    const runOut = str(flags, 'run-out');
+    if (values.run !== undefined) return scoreRun(values, values.run, json, io);
+    const modelName = values.model;
+    if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
+    const spec = taskSpec(values, io.env);
+    const depth = values.depth;
+    const batchSize = values['batch-size'];
+    const threads = values.threads;
+    const tag = values.tag;
+    const runOut = values['run-out'];
 
     const tally = new WarningTally();
     const task = await loadEvalTask(spec, (w) => tally.add(w));
-    const variant = str(flags, 'variant');
+    const variant = values.variant;
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}) });
     let ev: ModelEvaluation;
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');
@@ -192,7 +198,7 @@ export const evalCommand: Command = {
       ev = await evaluateModel(model, task, {
         ...(depth !== undefined ? { depth } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
-        ...(flags['exact'] === true ? { exact: true } : {}),
+        ...(values.exact === true ? { exact: true } : {}),
         onProgress: (p) => progress.update(`encoding ${p.phase}`, p.done, p.total),
       });
       progress.finish();
@@ -203,7 +209,7 @@ export const evalCommand: Command = {
     const label = basename(modelName.replace(/[\\/]+$/, ''));
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
     const inputWarnings = tally.list();
-    if (flags['json'] === true) {
+    if (json) {
       const out = {
         model: modelName,
         task: {
@@ -215,7 +221,7 @@ export const evalCommand: Command = {
           ...(task.mode === 'retrieve' && task.index !== undefined ? { index: task.index } : {}),
         },
         summary: { 'MRR@10': ev.report.st.summary['mrr@10'], 'NDCG@10': ev.report.trec.summary['ndcg_cut_10'] },
-        report: reportToJson(ev.report, { perQuery: flags['per-query'] === true }),
+        report: reportToJson(ev.report, { perQuery: values['per-query'] === true }),
         inputWarnings: inputWarnings.map((w) => ({ code: w.code, count: w.count, example: w.example.message })),
         timings: ev.timings,
         ...(runOut !== undefined ? { runFile: runOut } : {}),
@@ -243,4 +249,4 @@ export const evalCommand: Command = {
     io.stdout.write(lines.join('\n') + '\n');
     return 0;
   },
-};
+});

@@ -1,50 +1,45 @@
 import { SemsearchError } from '../../errors.js';
-import { ANN_QUANTIZATIONS, buildAnnIndex, type AnnQuantization } from '../../store/ann.js';
+import { ANN_QUANTIZATIONS, buildAnnIndex } from '../../store/ann.js';
 import { buildIndex, type BuildProgress } from '../../store/build-index.js';
-import { INDEX_PRECISIONS, type IndexPrecision } from '../../store/manifest.js';
-import { CORPUS_FORMATS, type CorpusFormat } from '../../corpus/passages.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
+import { INDEX_PRECISIONS } from '../../store/manifest.js';
+import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats.js';
+import { defineCommand } from '../command.js';
+import { BATCH_SIZE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
-const FLAGS: FlagSpec = {
-  model: { type: 'string', short: 'm', description: 'model folder or hub name (required)' },
-  out: { type: 'string', short: 'o', description: 'index folder to create or resume (required)' },
-  precision: { type: 'string', description: `stored precision: ${INDEX_PRECISIONS.join(', ')} (default float32)` },
-  format: { type: 'string', description: `corpus format: ${CORPUS_FORMATS.join(', ')} (default: from the extension)` },
-  'shard-size': { type: 'number', description: 'passages per shard, the unit of resume (default 8192)' },
-  'batch-size': { type: 'number', description: 'texts per forward pass (default 32)' },
-  'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
-  limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
-  ann: { type: 'string', description: `also build an HNSW graph: ${ANN_QUANTIZATIONS.join(', ')} (f16 recommended: usearch's i8 loses most recall on unit-length vectors, docs/INDEX-SCALE.md)` },
-  variant: { type: 'string', description: "ONNX variant: 'int8' for the quantized file accurate on this CPU, or a hub variant such as O2 or quint8_avx2" },
-  threads: { type: 'number', description: 'ONNX Runtime threads' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
-
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
-export const indexCommand: Command = {
+export const indexCommand = defineCommand({
   name: 'index',
   summary: 'encode a corpus into an index folder (resumable: run it again after a crash)',
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText('usage: semsearch index <corpus> -m <model> -o <index-dir>', FLAGS));
-      return 0;
-    }
-    const corpus = positionals[0];
-    if (corpus === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'index needs a corpus path', { field: 'corpus' });
-    const model = flags['model'];
-    const out = flags['out'];
-    if (typeof model !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --model <folder or hub name>', { field: '--model' });
-    if (typeof out !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'index needs --out <index folder>', { field: '--out' });
+  usage: `usage: semsearch index <corpus> -m <model> -o <index-dir>
+
+The corpus is a file or folder in any of these formats (guessed from the path and first line; --format names it):
+${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}`).join('\n')}`,
+  options: {
+    model: { ...MODEL_OPTION, required: 'index needs --model <folder or hub name>' },
+    out: { type: 'string', short: 'o', description: 'index folder to create or resume (required)', required: 'index needs --out <index folder>' },
+    precision: { type: 'string', description: 'stored precision (default float32)', choices: INDEX_PRECISIONS },
+    format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
+    'shard-size': { type: 'number', description: 'passages per shard, the unit of resume (default 8192)' },
+    'batch-size': BATCH_SIZE_OPTION,
+    'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
+    limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
+    ann: {
+      type: 'string',
+      description: "also build an HNSW graph (f16 recommended: usearch's i8 loses most recall on unit-length vectors, docs/INDEX-SCALE.md)",
+      choices: ANN_QUANTIZATIONS,
+    },
+    variant: VARIANT_OPTION,
+    threads: THREADS_OPTION,
+  },
+  args: [{ name: 'corpus', required: 'index needs a corpus path' }],
+  async run({ values, args, io }) {
+    const corpus = args[0] as string;
+    const { model, out } = values;
     // Options that would fail after hours of encoding are checked before the first passage.
-    const annQ = flags['ann'];
-    if (typeof annQ === 'string') {
-      if (!(ANN_QUANTIZATIONS as readonly string[]).includes(annQ)) {
-        throw new SemsearchError('INVALID_ARGUMENT', `--ann must be one of ${ANN_QUANTIZATIONS.join(', ')}, got ${JSON.stringify(annQ)}`, { field: '--ann' });
-      }
-      if (flags['precision'] === 'binary') {
+    const annQ = values.ann;
+    if (annQ !== undefined) {
+      if (values.precision === 'binary') {
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
     }
@@ -55,20 +50,20 @@ export const indexCommand: Command = {
       out,
       model,
       onProgress,
-      ...(typeof flags['precision'] === 'string' ? { precision: flags['precision'] as IndexPrecision } : {}),
-      ...(typeof flags['format'] === 'string' ? { format: flags['format'] as CorpusFormat } : {}),
-      ...(typeof flags['shard-size'] === 'number' ? { shardSize: flags['shard-size'] } : {}),
-      ...(typeof flags['batch-size'] === 'number' ? { batchSize: flags['batch-size'] } : {}),
-      ...(flags['skip-bad'] === true ? { skipBad: true } : {}),
-      ...(typeof flags['limit'] === 'number' ? { limit: flags['limit'] } : {}),
-      ...(typeof flags['variant'] === 'string' ? { variant: flags['variant'] } : {}),
-      ...(typeof flags['threads'] === 'number' ? { threads: flags['threads'] } : {}),
+      ...(values.precision !== undefined ? { precision: values.precision } : {}),
+      ...(values.format !== undefined ? { format: values.format } : {}),
+      ...(values['shard-size'] !== undefined ? { shardSize: values['shard-size'] } : {}),
+      ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
+      ...(values['skip-bad'] === true ? { skipBad: true } : {}),
+      ...(values.limit !== undefined ? { limit: values.limit } : {}),
+      ...(values.variant !== undefined ? { variant: values.variant } : {}),
+      ...(values.threads !== undefined ? { threads: values.threads } : {}),
     });
     progress.finish();
     const m = r.manifest;
-    if (typeof annQ === 'string' && m.complete) {
+    if (annQ !== undefined && m.complete) {
       const t = Date.now();
-      const ann = await buildAnnIndex(out, { quantization: annQ as AnnQuantization });
+      const ann = await buildAnnIndex(out, { quantization: annQ });
       io.stdout.write(`HNSW graph (${ann.quantization}, M=${ann.connectivity}) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ann.file}\n`);
     }
     io.stdout.write(
@@ -77,4 +72,4 @@ export const indexCommand: Command = {
     );
     return 0;
   },
-};
+});

@@ -1,35 +1,25 @@
 import { detectCpu } from '../../cpu/features.js';
 import { inaccuracyWarning } from '../../cpu/int8.js';
-import { SemsearchError } from '../../errors.js';
 import { variantOfFile } from '../../hub/model-files.js';
 import { formatBytes } from '../../hub/progress.js';
 import { readIndexInfo } from '../../store/search-index.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
-
-const FLAGS: FlagSpec = {
-  json: { type: 'boolean', description: 'print JSON' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+import { defineCommand } from '../command.js';
 
 /** `semsearch info <index>`: what an index holds and how big it is. */
-export const infoCommand: Command = {
+export const infoCommand = defineCommand({
   name: 'info',
   summary: "show an index's model, size, dimensions and precision",
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText('usage: semsearch info <index-dir>', FLAGS));
-      return 0;
-    }
-    const dir = positionals[0];
-    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'info needs an index folder', { field: 'index' });
+  usage: 'usage: semsearch info <index-dir>',
+  options: {},
+  args: [{ name: 'index', required: 'info needs an index folder' }],
+  async run({ args, json, io }) {
+    const dir = args[0] as string;
     // The manifest and file sizes say it all: no model load, no shard hashing.
     const i = readIndexInfo(dir);
     const cpu = detectCpu();
     const variant = variantOfFile(i.onnxFile);
     const drift = variant === undefined ? undefined : inaccuracyWarning(variant, cpu.isa);
-    if (flags['json'] === true) io.stdout.write(JSON.stringify({ ...i, cpu, ...(drift !== undefined ? { onnxWarning: drift } : {}) }) + '\n');
+    if (json) io.stdout.write(JSON.stringify({ ...i, cpu, ...(drift !== undefined ? { onnxWarning: drift } : {}) }) + '\n');
     else {
       io.stdout.write(
         [
@@ -45,4 +35,4 @@ export const infoCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,15 +1,8 @@
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { openIndex, type IndexHit } from '../../store/search-index.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { CliIO, Command } from '../command.js';
-
-const FLAGS: FlagSpec = {
-  k: { type: 'number', short: 'k', description: 'hits per query (default 10)' },
-  json: { type: 'boolean', description: 'print JSON instead of a listing' },
-  exact: { type: 'boolean', description: 'scan every vector even when the index has an HNSW graph' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+import { defineCommand, type CliIO } from '../command.js';
+import { EXACT_OPTION } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
   if (json) {
@@ -21,27 +14,26 @@ function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms
 }
 
 /** `semsearch search <index> "query" [-k 10] [--json]`; with no query, an interactive prompt. */
-export const searchCommand: Command = {
+export const searchCommand = defineCommand({
   name: 'search',
   summary: 'search an index; without a query, read queries interactively (one per line)',
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText('usage: semsearch search <index-dir> ["query" ...]', FLAGS));
-      return 0;
-    }
-    const dir = positionals[0];
-    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'search needs an index folder', { field: 'index' });
-    const k = (flags['k'] as number | undefined) ?? 10;
-    const json = flags['json'] === true;
-    const queries = positionals.slice(1);
+  usage: 'usage: semsearch search <index-dir> ["query" ...]',
+  options: {
+    k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },
+    exact: EXACT_OPTION,
+  },
+  args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
+  async run({ values, args, json, io }) {
+    const dir = args[0] as string;
+    const k = values.k ?? 10;
+    const queries = args.slice(1);
     const blank = queries.findIndex((q) => q.trim() === '');
     if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
     const index = await openIndex(dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
     try {
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
-        const [hits] = await index.search([q], k, { exact: flags['exact'] === true });
+        const [hits] = await index.search([q], k, { exact: values.exact === true });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };
       if (queries.length > 0) {
@@ -65,4 +57,4 @@ export const searchCommand: Command = {
       await index.close();
     }
   },
-};
+});

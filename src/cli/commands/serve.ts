@@ -1,26 +1,5 @@
-import { SemsearchError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
-import type { Command } from '../command.js';
-
-const FLAGS: FlagSpec = {
-  port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
-  host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
-  workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
-  threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: the cores less one, shared by the workers)' },
-  'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
-  'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
-  'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
-  'quiet-ms': { type: 'number', description: 'the batching wait ends once no request has arrived for this long (default 1)' },
-  'max-queue': { type: 'number', description: 'requests waiting for a worker before 503 (default 256)' },
-  'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
-  'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
-  'max-body': { type: 'number', description: 'request body limit in bytes (default 1048576)' },
-  'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
-  cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
-  'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+import { defineCommand } from '../command.js';
 
 function list(v: string): string[] {
   return v
@@ -30,39 +9,51 @@ function list(v: string): string[] {
 }
 
 /** `semsearch serve <index> [--port 8080] [--host 127.0.0.1]`: the HTTP API and the search page, until SIGTERM or Ctrl-C. */
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'serve an index over HTTP: search, encode and similarity endpoints and a search page',
-  async run(argv, io) {
-    const { positionals, flags } = parseArgs(argv, FLAGS);
-    if (flags['help'] === true) {
-      io.stdout.write(helpText('usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]', FLAGS));
-      return 0;
-    }
-    const dir = positionals[0];
-    if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'serve needs an index folder', { field: 'index' });
-    const num = (name: string): number | undefined => flags[name] as number | undefined;
+  usage: 'usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]',
+  options: {
+    port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
+    host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
+    workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
+    threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: the cores less one, shared by the workers)' },
+    'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
+    'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
+    'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
+    'quiet-ms': { type: 'number', description: 'the batching wait ends once no request has arrived for this long (default 1)' },
+    'max-queue': { type: 'number', description: 'requests waiting for a worker before 503 (default 256)' },
+    'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
+    'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
+    'max-body': { type: 'number', description: 'request body limit in bytes (default 1048576)' },
+    'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
+    cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
+    'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
+  },
+  args: [{ name: 'index', required: 'serve needs an index folder' }],
+  async run({ values, args, io }) {
+    const dir = args[0] as string;
     const limits = {
-      ...(num('max-texts') !== undefined ? { maxTexts: num('max-texts') } : {}),
-      ...(num('max-k') !== undefined ? { maxK: num('max-k') } : {}),
-      ...(num('max-body') !== undefined ? { maxBodyBytes: num('max-body') } : {}),
+      ...(values['max-texts'] !== undefined ? { maxTexts: values['max-texts'] } : {}),
+      ...(values['max-k'] !== undefined ? { maxK: values['max-k'] } : {}),
+      ...(values['max-body'] !== undefined ? { maxBodyBytes: values['max-body'] } : {}),
     };
     const server = await createServer({
       index: dir,
-      port: num('port') ?? 8080,
-      host: (flags['host'] as string | undefined) ?? '127.0.0.1',
-      batching: flags['no-batching'] !== true,
+      port: values.port ?? 8080,
+      host: values.host ?? '127.0.0.1',
+      batching: values['no-batching'] !== true,
       limits,
       log: (line) => io.stderr.write(`${line}\n`),
-      ...(num('workers') !== undefined ? { workers: num('workers') } : {}),
-      ...(num('threads') !== undefined ? { threads: num('threads') } : {}),
-      ...(num('max-batch') !== undefined ? { maxBatch: num('max-batch') } : {}),
-      ...(num('max-wait-ms') !== undefined ? { maxWaitMs: num('max-wait-ms') } : {}),
-      ...(num('max-queue') !== undefined ? { maxQueue: num('max-queue') } : {}),
-      ...(num('quiet-ms') !== undefined ? { quietMs: num('quiet-ms') } : {}),
-      ...(num('max-connections') !== undefined ? { maxConnections: num('max-connections') } : {}),
-      ...(typeof flags['allowed-host'] === 'string' ? { allowedHosts: list(flags['allowed-host']) } : {}),
-      ...(typeof flags['cors'] === 'string' ? { corsOrigins: list(flags['cors']) } : {}),
+      ...(values['workers'] !== undefined ? { workers: values['workers'] } : {}),
+      ...(values['threads'] !== undefined ? { threads: values['threads'] } : {}),
+      ...(values['max-batch'] !== undefined ? { maxBatch: values['max-batch'] } : {}),
+      ...(values['max-wait-ms'] !== undefined ? { maxWaitMs: values['max-wait-ms'] } : {}),
+      ...(values['max-queue'] !== undefined ? { maxQueue: values['max-queue'] } : {}),
+      ...(values['quiet-ms'] !== undefined ? { quietMs: values['quiet-ms'] } : {}),
+      ...(values['max-connections'] !== undefined ? { maxConnections: values['max-connections'] } : {}),
+      ...(values['allowed-host'] !== undefined ? { allowedHosts: list(values['allowed-host']) } : {}),
+      ...(values.cors !== undefined ? { corsOrigins: list(values.cors) } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.
@@ -81,4 +72,4 @@ export const serveCommand: Command = {
     io.stderr.write('semsearch serve: stopped\n');
     return 0;
   },
-};
+});

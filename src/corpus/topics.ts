@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
-import { assertReadableFile } from '../corpus/line-reader.js';
-import { readTsvRecords } from '../corpus/msmarco.js';
+import { assertReadableFile } from './line-reader.js';
+import { readTsvRecords } from './msmarco.js';
 
 /** The parts of a classic TREC topic (`<top><num><title><desc><narr></top>`). */
 export interface TrecTopic {

@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import {
-  readCacmQrels,
-  readCacmQueries,
-  readCranfieldQrels,
-  readCranfieldQueries,
-  readSmartDocs,
-  readSmartQueries,
-  smartDocumentText,
-} from './smart.js';
-import { WarningTally } from '../corpus/warnings.js';
+import { readCacmQueries, readCranfieldQueries, readSmartDocs, readSmartQueries, smartDocumentText } from './smart.js';
+import { WarningTally } from './warnings.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const CRAN = (f: string): string => sharedFile('cranfield', f);
 const CACM = (f: string): string => sharedFile('cacm', f);
@@ -29,22 +21,6 @@ test('Cranfield: queries are numbered by position, as cranqrel numbers them', { 
   const byId = await readSmartQueries(CRAN('cran.qry'), { numbering: 'id' });
   assert.equal(byId.get('4'), queries.get('3'));
   assert.ok(!byId.has('3'));
-});
-
-test('Cranfield: qrels become grades where higher is better; every judged query and doc exists', { skip: skipWithoutShared('cranfield', 'cranqrel') }, async () => {
-  const qrels = await readCranfieldQrels(CRAN('cranqrel'));
-  const raw = await readCranfieldQrels(CRAN('cranqrel'), { raw: true });
-  const queries = await readCranfieldQueries(CRAN('cran.qry'));
-  const docs = await readSmartDocs(CRAN('cran.all.1400'));
-  assert.equal(qrels.size, queries.size);
-  for (const [qid, judged] of raw) {
-    assert.ok(queries.has(qid), `query ${qid}`);
-    for (const [docid, code] of judged) {
-      assert.ok(docs.has(docid), `doc ${docid}`);
-      assert.equal(qrels.get(qid)?.get(docid), code === -1 ? 0 : 5 - code);
-    }
-  }
-  assert.deepEqual(new Set([...raw.values()].flatMap((m) => [...m.values()])), new Set([-1, 1, 2, 3, 4]));
 });
 
 test('Cranfield docs: ids 1..1400, title and abstract, repeated markers kept inside the record', { skip: skipWithoutShared('cranfield', 'cran.all.1400') }, async () => {
@@ -64,17 +40,7 @@ test('CACM: 64 queries with the stray empty ".I 0" skipped and counted; qids "01
   assert.ok(!queries.has('0'));
   const ids = (await readFile(CACM('query.text'), 'utf8')).split('\n').filter((l) => l.startsWith('.I ')).map((l) => String(Number(l.slice(3))));
   assert.deepEqual([...queries.keys()], ids.filter((id) => id !== '0'));
-  const qrels = await readCacmQrels(CACM('qrels.text'));
   const docs = await readSmartDocs(CACM('cacm.all'));
-  for (const [qid, judged] of qrels) {
-    assert.ok(queries.has(qid), `query ${qid}`);
-    for (const [docid, rel] of judged) {
-      assert.ok(docs.has(docid), `doc ${docid}`);
-      assert.equal(rel, 1);
-    }
-  }
-  const lines = (await readFile(CACM('qrels.text'), 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  assert.equal([...qrels.values()].reduce((n, m) => n + m.size, 0), lines.length);
   // Many CACM documents have no abstract: their text is the title alone.
   const noAbstract = [...docs.values()].find((d) => d.text === '');
   assert.ok(noAbstract !== undefined && smartDocumentText(noAbstract) === noAbstract.title);
@@ -91,15 +57,6 @@ test('SMART readers reject malformed records with the file and line', async () =
     await assert.rejects(readSmartDocs(noId), (e) => isSemsearchError(e, 'MALFORMED_LINE') && e.line === 4);
     const dup = await s.write('d', '.I 1\n.W\nx\n.I 001\n.W\ny\n');
     await assert.rejects(readSmartDocs(dup), (e) => isSemsearchError(e, 'DUPLICATE_ENTRY') && e.line === 4);
-    const qrels = await s.write('e', '1 184 2\n1 29\n');
-    await assert.rejects(readCranfieldQrels(qrels), (e) => isSemsearchError(e, 'MALFORMED_LINE') && e.line === 2);
-    const cacm = await s.write('f', '01 1410 0 0\nx 12 0 0\n');
-    await assert.rejects(readCacmQrels(cacm), (e) => isSemsearchError(e, 'MALFORMED_LINE') && e.line === 2);
-    const odd = await s.write('g', '1 5 7\n1 6 2\n');
-    const tally = new WarningTally();
-    const q = await readCranfieldQrels(odd, { onWarning: tally.add });
-    assert.equal(q.get('1')?.get('5'), 0);
-    assert.equal(tally.count('UNDEFINED_RELEVANCE_CODE'), 1);
   } finally {
     await s.remove();
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readSgmlTopics, readTrecTopics } from './topics.js';
 import { readMsMarcoQueries } from '../corpus/msmarco.js';
 import { isSemsearchError } from '../errors.js';
-import { scratch, sharedFile, skipWithoutShared } from './test-support/files.js';
+import { scratch, sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const DL19 = ['msmarco-passage-topics-qrels', 'topics.dl19-passage.txt'];
 

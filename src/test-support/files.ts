@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The read-only shared data folder, found relative to the repository (../shared/data). */
-export const SHARED_DATA = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
+export const SHARED_DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
 
 /** A path inside ../shared/data. */
 export function sharedFile(...parts: string[]): string {
@@ -14,7 +14,7 @@ export function sharedFile(...parts: string[]): string {
 
 /** Reason to skip a test that reads shared data, or false when the data is there. */
 export function skipWithoutShared(...parts: string[]): string | false {
-  return existsSync(sharedFile(...parts)) ? false : `shared data ${join(...parts)} not found beside the repository`;
+  return existsSync(sharedFile(...parts)) ? false : `needs ../shared/data/${join(...parts)} beside the repository, which is absent here`;
 }
 
 /** A scratch folder for one test file; `write` puts a file in it and returns its path. */

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import { isSemsearchError } from '../errors.js';
+import { defineCommand, parseCommandLine } from './command.js';
+import { COMMANDS } from './commands/registry.js';
+import { runCli } from './main.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += String(d)));
+  stderr.on('data', (d) => (err += String(d)));
+  const code = await runCli(argv, { stdout, stderr, stdin: Readable.from(['']), env: {} });
+  return { code, out, err };
+}
+
+test('--version prints the package version, at the top and after any command', async () => {
+  for (const argv of [['--version'], ...COMMANDS.map((c) => [c.name, '--version'])]) {
+    const r = await run(argv);
+    assert.equal(r.code, 0, argv.join(' '));
+    assert.equal(r.out, `semsearch ${VERSION}\n`, argv.join(' '));
+  }
+});
+
+test('every command has --help, --json and --version; --help lists each of its options', async () => {
+  for (const c of COMMANDS) {
+    for (const common of ['help', 'json', 'version']) assert.ok(common in c.options, `${c.name} --${common}`);
+    const r = await run([c.name, '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, new RegExp(`^usage: semsearch ${c.name}`));
+    for (const name of Object.keys(c.options)) assert.match(r.out, new RegExp(`--${name}( |\n)`), `${c.name} --${name}`);
+  }
+});
+
+test('a flag means the same in every command: one type and letter per long name, one long name per letter', () => {
+  const byName = new Map<string, { type: string; short: string | undefined; where: string }>();
+  const byShort = new Map<string, { name: string; where: string }>();
+  for (const c of COMMANDS) {
+    for (const [name, spec] of Object.entries(c.options)) {
+      const seen = byName.get(name);
+      if (seen !== undefined) {
+        assert.equal(spec.type, seen.type, `--${name} is a ${spec.type} in ${c.name} but a ${seen.type} in ${seen.where}`);
+        assert.equal(spec.short, seen.short, `--${name} has -${spec.short} in ${c.name} but -${seen.short} in ${seen.where}`);
+      } else byName.set(name, { type: spec.type, short: spec.short, where: c.name });
+      if (spec.short !== undefined) {
+        const other = byShort.get(spec.short);
+        if (other !== undefined) assert.equal(name, other.name, `-${spec.short} is --${name} in ${c.name} but --${other.name} in ${other.where}`);
+        else byShort.set(spec.short, { name, where: c.name });
+      }
+    }
+  }
+  // The letter that used to mean --k in search and --depth in eval now means --k wherever it exists.
+  assert.equal(byShort.get('k')?.name, 'k');
+});
+
+test('--json makes errors JSON objects with the code and where, on stderr, with the same exit codes', async () => {
+  const unknownOption = await run(['search', 'idx', '--json', '--nope']);
+  assert.equal(unknownOption.code, 2);
+  assert.equal(unknownOption.out, '');
+  const e1 = JSON.parse(unknownOption.err) as { error: { command: string; code: string; message: string; field: string } };
+  assert.deepEqual([e1.error.command, e1.error.code, e1.error.field], ['search', 'INVALID_ARGUMENT', '--nope']);
+  assert.match(e1.error.message, /unknown option --nope; known: --k, --exact/);
+
+  const missingIndex = await run(['info', '/nonexistent/index', '--json']);
+  assert.equal(missingIndex.code, 1);
+  const e2 = JSON.parse(missingIndex.err) as { error: { code: string; message: string } };
+  assert.ok(e2.error.code.length > 0 && e2.error.message.includes('/nonexistent/index'), missingIndex.err);
+
+  const unknownCommand = await run(['nope', '--json']);
+  assert.equal(unknownCommand.code, 2);
+  assert.equal((JSON.parse(unknownCommand.err) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
+
+  // Without --json the same error is one line of text.
+  const text = await run(['search', 'idx', '--nope']);
+  assert.match(text.err, /^semsearch search: INVALID_ARGUMENT: unknown option --nope/);
+});
+
+test('defineCommand: typed values, required options and arguments, choices and counts checked before run', async () => {
+  let seen: unknown;
+  const cmd = defineCommand({
+    name: 'demo',
+    summary: 'a demo',
+    usage: 'usage: demo <thing>',
+    options: {
+      model: { type: 'string', short: 'm', description: 'm', required: 'demo needs --model' },
+      size: { type: 'number', description: 'n', positiveInteger: true },
+      mode: { type: 'string', description: 'mode', choices: ['a', 'b'] },
+      flag: { type: 'boolean', description: 'f' },
+    },
+    args: [{ name: 'thing', required: 'demo needs a thing' }],
+    async run({ values, args }) {
+      // Typed without casts: a required string, an optional number, a union of the choices.
+      const model: string = values.model;
+      const size: number | undefined = values.size;
+      const mode: 'a' | 'b' | undefined = values.mode;
+      seen = { model, size, mode, flag: values.flag, args };
+      return 0;
+    },
+  });
+  const io = { stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from(['']), env: {} };
+  assert.equal(await cmd.run(['x', '-m', 'M', '--size', '3', '--mode=b', '--flag'], io), 0);
+  assert.deepEqual(seen, { model: 'M', size: 3, mode: 'b', flag: true, args: ['x'] });
+  const refused: [string[], RegExp, string][] = [
+    [['x'], /demo needs --model/, '--model'],
+    [['-m', 'M'], /demo needs a thing/, 'thing'],
+    [['x', 'y', '-m', 'M'], /demo takes <thing>, got "y" too/, 'y'],
+    [['x', '-m', 'M', '--size', '0'], /--size must be a positive integer/, '--size'],
+    [['x', '-m', 'M', '--size', '2.5'], /--size must be a positive integer/, '--size'],
+    [['x', '-m', 'M', '--mode', 'c'], /--mode must be one of a, b, got "c"/, '--mode'],
+    [['x', '-m'], /option --model needs a value/, '--model'],
+    [['x', '-m', 'M', '--flag=yes'], /option --flag takes no value/, '--flag'],
+  ];
+  for (const [argv, message, field] of refused) {
+    await assert.rejects(cmd.run(argv, io), (e) => isSemsearchError(e, 'INVALID_ARGUMENT') && message.test(e.message) && e.field === field, argv.join(' '));
+  }
+  assert.deepEqual(parseCommandLine(['--', '-x'], {}).args, ['-x']);
+});

@@ -1,0 +1,96 @@
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { SemsearchError } from '../errors.js';
+import { firstLine } from './line-reader.js';
+
+/*
+ * The one table of the file formats passages and queries come in, and the one place that guesses a format
+ * from a path. Every command reads through it, so a format that works in `semsearch index` works in
+ * `semsearch eval` and the other way round.
+ */
+
+/** Formats of a passage collection. */
+export type CorpusFormat = 'msmarco' | 'beir' | 'candidates' | 'smart' | 'folder';
+
+/** What each corpus format is, as `--help` and errors describe it. */
+export const CORPUS_FORMAT_DESCRIPTIONS: Readonly<Record<CorpusFormat, string>> = {
+  msmarco: 'MS MARCO collection.tsv: id<TAB>text per line',
+  beir: 'BEIR corpus.jsonl: {"_id", "title", "text"} per line',
+  candidates: "candidate-list JSON (rank_llm's retrieve_results_*.json), passages deduplicated",
+  smart: 'SMART records (.I id, .T title, .W text): cran.all.1400, cacm.all',
+  folder: 'a folder of .txt/.md files, split into passages of at most maxWords words',
+};
+export const CORPUS_FORMATS: readonly CorpusFormat[] = Object.keys(CORPUS_FORMAT_DESCRIPTIONS) as CorpusFormat[];
+
+/** Formats of a query file. */
+export type QueriesFormat = 'tsv' | 'trec' | 'beir' | 'cranfield' | 'smart';
+
+export const QUERIES_FORMAT_DESCRIPTIONS: Readonly<Record<QueriesFormat, string>> = {
+  tsv: 'qid<TAB>text per line (MS MARCO queries.tsv, TREC DL topics)',
+  trec: 'TREC topics: qid<TAB>text lines, or classic <top> blocks (title field)',
+  beir: 'BEIR queries.jsonl',
+  cranfield: "SMART queries numbered by position, as Cranfield's cranqrel numbers them (cran.qry)",
+  smart: 'SMART queries numbered by their .I id (CACM query.text)',
+};
+export const QUERIES_FORMATS: readonly QueriesFormat[] = Object.keys(QUERIES_FORMAT_DESCRIPTIONS) as QueriesFormat[];
+
+const SMART_OPENING = /^\.I\s+\S/;
+
+/** Whether a line opens a SMART record (`.I 1`). */
+export function opensSmartRecord(line: string): boolean {
+  return SMART_OPENING.test(line);
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], field: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `unknown ${field} ${JSON.stringify(value)}; use ${allowed.join(', ')}`, { field });
+  }
+  return value as T;
+}
+
+/** A corpus format named by a user (a flag, an option), checked against the table. */
+export function parseCorpusFormat(value: string): CorpusFormat {
+  return oneOf(value, CORPUS_FORMATS, 'format');
+}
+
+/** A query format named by a user, checked against the table. */
+export function parseQueriesFormat(value: string): QueriesFormat {
+  return oneOf(value, QUERIES_FORMATS, 'queriesFormat');
+}
+
+/**
+ * The format of a passage collection: a folder is a folder of text; `.jsonl` is BEIR; `.json` is candidate
+ * lists; a file opening with `.I <id>` is SMART whatever its name (cran.all.1400 has no extension); a `.tsv`,
+ * a `.txt` or a file whose first line has a tab is MS MARCO.
+ */
+export async function detectFormat(path: string): Promise<CorpusFormat> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (cause) {
+    throw new SemsearchError('FILE_NOT_FOUND', `corpus ${path} does not exist`, { file: path, cause });
+  }
+  if (s.isDirectory()) return 'folder';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl') return 'beir';
+  if (ext === '.json') return 'candidates';
+  const first = await firstLine(path);
+  if (opensSmartRecord(first)) return 'smart';
+  if (ext === '.tsv' || ext === '.txt' || first.includes('\t')) return 'msmarco';
+  throw new SemsearchError(
+    'INVALID_ARGUMENT',
+    `cannot tell the corpus format of ${path} from its extension or first line; pass format (${CORPUS_FORMATS.join(', ')})`,
+    { file: path, field: 'format' },
+  );
+}
+
+/**
+ * The format of a query file: `.jsonl` is BEIR; a SMART file is numbered by position when it is Cranfield's
+ * cran.qry (its qrels count queries 1..225 while the `.I` values skip) and by `.I` otherwise (CACM); anything
+ * else is TREC topics (`qid<TAB>text` or `<top>` blocks).
+ */
+export async function detectQueriesFormat(path: string): Promise<QueriesFormat> {
+  if (extname(path).toLowerCase() === '.jsonl') return 'beir';
+  if (opensSmartRecord(await firstLine(path))) return basename(path) === 'cran.qry' ? 'cranfield' : 'smart';
+  return 'trec';
+}

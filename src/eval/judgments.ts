@@ -1,0 +1,55 @@
+import { basename, extname } from 'node:path';
+import { firstLine, splitFields } from '../corpus/line-reader.js';
+import type { WarningHandler } from '../corpus/warnings.js';
+import { readBeirQrels } from './beir-qrels.js';
+import { readTrecQrels, type Qrels } from './qrels.js';
+import { readCranfieldQrels, readSmartQrels } from './smart-qrels.js';
+
+/** Layouts of a judgments file; "cacm" is the older name of "smart", kept for scripts that pass it. */
+export type QrelsFormat = 'auto' | 'trec' | 'beir' | 'cranfield' | 'smart' | 'cacm';
+export const QRELS_FORMATS: readonly QrelsFormat[] = ['auto', 'trec', 'beir', 'cranfield', 'smart', 'cacm'];
+
+/** `qid docid 0 0.000000`: four fields whose last is a float, which TREC qrels (integer grades) never have. */
+const SMART_SCORE_LINE = (line: string): boolean => {
+  const f = splitFields(line);
+  return f.length === 4 && /^\d+$/.test(f[0] as string) && /^\d+$/.test(f[1] as string) && /^[+-]?\d*\.\d+$/.test(f[3] as string);
+};
+
+/**
+ * The layout of a judgments file. Cranfield's `cranqrel` and CACM's `qrels.text` by name (CACM's
+ * "qid docid 0 0" would otherwise read as a TREC line with the docid in the iteration column); a `.tsv` with
+ * BEIR's header as BEIR; a file whose first line ends in a float score as SMART; anything else as TREC.
+ */
+export async function detectQrelsFormat(path: string): Promise<Exclude<QrelsFormat, 'auto' | 'cacm'>> {
+  const name = basename(path);
+  if (name === 'cranqrel') return 'cranfield';
+  if (name === 'qrels.text') return 'smart';
+  const first = await firstLine(path);
+  if (extname(name).toLowerCase() === '.tsv' && /^query-id\s/.test(first)) return 'beir';
+  if (SMART_SCORE_LINE(first)) return 'smart';
+  return 'trec';
+}
+
+/** Read judgments in any layout of QRELS_FORMATS. */
+export async function readJudgments(path: string, format: QrelsFormat = 'auto', onWarning?: WarningHandler): Promise<Qrels> {
+  const f = format === 'auto' ? await detectQrelsFormat(path) : format;
+  switch (f) {
+    case 'cranfield':
+      return readCranfieldQrels(path, onWarning === undefined ? {} : { onWarning });
+    case 'cacm':
+    case 'smart':
+      return readSmartQrels(path);
+    case 'beir':
+      return readBeirQrels(path);
+    case 'trec':
+      return readTrecQrels(path);
+  }
+}
+
+/**
+ * The relevance level the data calls for when none is given: TREC DL qrels (graded 0..3, where MAP, MRR and
+ * recall count grade >= 2 as relevant) get 2; everything else 1.
+ */
+export function defaultRelevanceLevel(qrelsPath: string): number {
+  return /dl(19|20)|dl-?20(19|20)|trec-?dl|20(19|20)qrels-pass/i.test(basename(qrelsPath)) ? 2 : 1;
+}
