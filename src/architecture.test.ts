@@ -262,3 +262,15 @@ test('production code in src/ and bench/ imports no test file and no test-suppor
   }
   assert.deepEqual(broken, [], `production code importing test code:\n  ${broken.join('\n  ')}`);
 });
+
+test('the library knows no repository layout: no production file of src/ names the shared data folder', () => {
+  const offenders: string[] = [];
+  for (const file of GRAPH.keys()) {
+    if (!file.startsWith('src/') || isTestCode(file)) continue;
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    text.split('\n').forEach((line, i) => {
+      if (/shared\/data|['"]\.\.\/shared|'shared', 'data'/.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, [], 'data folders are named by the user (--data-dir, SEMSEARCH_DATA), never found beside the code');
+});

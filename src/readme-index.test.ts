@@ -3,14 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedFile, skipWithoutShared } from './test-support/files.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BERT = join(root, 'src/model/fixtures/models/bert');
-const CORPUS = join(root, '../shared/data/msmarco-passage-dl19-relevant-subset/collection.tsv');
+const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
+const CORPUS = sharedFile(...SUBSET);
 
 /** The README's sh block of that section, continuation lines joined, comments dropped. */
 function commands(): string[] {
@@ -31,7 +33,7 @@ function words(line: string): string[] {
   return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? (m[2] as string));
 }
 
-test("the README's index, search and info commands work as written and find the answer to its demo query", { skip: existsSync(CORPUS) ? false : `needs ../shared (${CORPUS})` }, () => {
+test("the README's index, search and info commands work as written and find the answer to its demo query", { skip: skipWithoutShared(...SUBSET) }, () => {
   const cmds = commands();
   assert.ok(cmds.length >= 3, cmds.join('\n'));
   const cwd = mkdtempSync(join(tmpdir(), 'semsearch-readme-'));
@@ -52,12 +54,12 @@ test("the README's index, search and info commands work as written and find the 
     assert.equal(search.split('\n').filter((l) => /^\s+\d\. /.test(l)).length, 5, search);
     assert.match(all, /^passages {3}4103$/m);
     // The demo query is a DL19 topic with passages judged relevant in this very corpus.
-    const dir = join(root, '../shared/data/msmarco-passage-dl19-relevant-subset');
+    const dir = sharedFile('msmarco-passage-dl19-relevant-subset');
     const qid = readFileSync(join(dir, 'queries.tsv'), 'utf8').split('\n').find((l) => l.endsWith('\tdo goldfish grow'))?.split('\t')[0];
     assert.ok(qid !== undefined, 'a DL19 query');
     const pids = new Set(readFileSync(CORPUS, 'utf8').split('\n').map((l) => l.split('\t')[0]));
     // NIST's graded judgments: grade 2 and 3 are relevant for MS MARCO's binary measures.
-    const graded = join(root, '../shared/data/msmarco-passage-topics-qrels/qrels.dl19-passage.txt');
+    const graded = sharedFile('msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt');
     const relevant = readFileSync(graded, 'utf8').split('\n').map((l) => l.split(/\s+/)).filter((f) => f[0] === qid && Number(f[3]) >= 2 && pids.has(f[2]));
     assert.ok(relevant.length >= 100, `${relevant.length} passages of grade 2 or 3 for the demo query in the corpus`);
   } finally {

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readTrecQrels } from './qrels.js';
 import { readTrecRun } from './run.js';
 import { trecEval } from './trec-metrics.js';
 import { stIrEvaluate } from './st-metrics.js';
+import { sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 /*
  * Parity with the reference tools, query by query: tools/reference/eval_parity.py wrote what pytrec_eval
@@ -67,9 +68,18 @@ test('the parity fixtures cover all six retrievers on DL19 and DL20, and the syn
 
 for (const file of manifest.files) {
   const fixture = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Fixture;
-  const qrelsPath = join(REPO, fixture.qrels);
-  const runPath = join(REPO, fixture.run);
-  const skip = existsSync(qrelsPath) && existsSync(runPath) ? false : `${fixture.qrels} or ${fixture.run} not found`;
+  // The fixtures name their inputs as the reference script saw them, from the repository: "../shared/data/..."
+  // for the real runs (skipped where ../shared is absent), a path inside the repository for the synthetic one.
+  const SHARED_PREFIX = '../shared/data/';
+  const where = (path: string): { path: string; skip: string | false } =>
+    path.startsWith(SHARED_PREFIX)
+      ? { path: sharedFile(...path.slice(SHARED_PREFIX.length).split('/')), skip: skipWithoutShared(...path.slice(SHARED_PREFIX.length).split('/')) }
+      : { path: join(REPO, path), skip: false };
+  const qrels = where(fixture.qrels);
+  const runFile = where(fixture.run);
+  const qrelsPath = qrels.path;
+  const runPath = runFile.path;
+  const skip = qrels.skip || runFile.skip;
   test(`parity: ${fixture.case} matches pytrec_eval and the sentence-transformers evaluator`, { skip }, async () => {
     const qrels = await readTrecQrels(qrelsPath);
     const run = await readTrecRun(runPath);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { createServer, type SemsearchServer } from './server.js';
 import { launchTestChromium } from './test-support/browser.js';
-import { buildTestIndex, passages } from './test-support/fixture.js';
+import { buildTestIndex, passages, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
 
 const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
@@ -17,6 +17,7 @@ let context: BrowserContext;
 let profile: string;
 
 before(async () => {
+  if (SKIP_WITHOUT_SHARED !== false) return;
   fixture = await buildTestIndex(120);
   server = await createServer({ index: fixture.index, limits: { maxTextChars: 300 }, log: () => undefined });
   profile = mkdtempSync(join(tmpdir(), 'semsearch-chromium-'));
@@ -31,7 +32,7 @@ after(async () => {
   if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
 });
 
-test('the search page: type a query, read scored results with the query terms marked and the latency', async () => {
+test('the search page: type a query, read scored results with the query terms marked and the latency', { skip: SKIP_WITHOUT_SHARED }, async () => {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
@@ -82,7 +83,7 @@ test('the search page: type a query, read scored results with the query terms ma
   await page.close();
 });
 
-test('the search page runs the query in its URL, so a search can be shared as a link', async () => {
+test('the search page runs the query in its URL, so a search can be shared as a link', { skip: SKIP_WITHOUT_SHARED }, async () => {
   const page = await context.newPage();
   await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=20`);
   await page.waitForSelector('body[data-state="done"]');
@@ -92,7 +93,7 @@ test('the search page runs the query in its URL, so a search can be shared as a 
   await page.close();
 });
 
-test('a k from the URL that the menu lacks is sent as is: the server\'s own limit error, never "k must be at least 1, got 0"', async () => {
+test('a k from the URL that the menu lacks is sent as is: the server\'s own limit error, never "k must be at least 1, got 0"', { skip: SKIP_WITHOUT_SHARED }, async () => {
   const page = await context.newPage();
   await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=1000`);
   await page.waitForSelector('#status.error');
@@ -104,7 +105,7 @@ test('a k from the URL that the menu lacks is sent as is: the server\'s own limi
   await page.close();
 });
 
-test('"More results" pages through the hits with offset: the next k, in the order of one longer search', async () => {
+test('"More results" pages through the hits with offset: the next k, in the order of one longer search', { skip: SKIP_WITHOUT_SHARED }, async () => {
   const page = await context.newPage();
   await page.goto(`${server.url}/?q=${encodeURIComponent('contour plowing')}&k=5`);
   await page.waitForSelector('body[data-state="done"]');
@@ -121,7 +122,7 @@ test('"More results" pages through the hits with offset: the next k, in the orde
   await page.close();
 });
 
-test('on a 390 px wide phone the query box, the menu and the Search button are all on screen', async () => {
+test('on a 390 px wide phone the query box, the menu and the Search button are all on screen', { skip: SKIP_WITHOUT_SHARED }, async () => {
   const page = await context.newPage();
   await page.setViewportSize({ width: 390, height: 800 });
   await page.goto(`${server.url}/`);

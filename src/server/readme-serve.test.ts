@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createServer, type SemsearchServer } from './server.js';
 import { buildAnnIndex } from '../store/ann.js';
-import { buildTestIndex } from './test-support/fixture.js';
+import { buildTestIndex, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +25,7 @@ function readmeCurls(): string[] {
 let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
 let server: SemsearchServer;
 before(async () => {
+  if (SKIP_WITHOUT_SHARED !== false) return;
   // As the README's dl19-index: --precision int8 --ann f16.
   fixture = await buildTestIndex(40, 'int8');
   await buildAnnIndex(fixture.index, { quantization: 'f16' });
@@ -35,7 +36,7 @@ after(async () => {
   fixture?.cleanup();
 });
 
-test("the README's curl calls work as written against a served index", async () => {
+test("the README's curl calls work as written against a served index", { skip: SKIP_WITHOUT_SHARED }, async () => {
   const curls = readmeCurls();
   assert.ok(curls.length >= 10, `found ${curls.length} curl lines`);
   for (const cmd of curls) {
@@ -45,7 +46,7 @@ test("the README's curl calls work as written against a served index", async () 
   }
 });
 
-test("the README's sample search answer is what its own index gives: precision, exact and rescored", async () => {
+test("the README's sample search answer is what its own index gives: precision, exact and rescored", { skip: SKIP_WITHOUT_SHARED }, async () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const shown = /"k":3,"precision":"(\w+)","rescored":(\w+),"exact":(\w+)/.exec(readme);
   assert.ok(shown !== null, 'the README shows a search answer');

@@ -13,7 +13,7 @@ import { WorkerPool } from './worker-pool.js';
 import { buildSchemas, DEFAULT_LIMITS } from './schemas.js';
 import { validate, type Schema } from './validate.js';
 import { createServer, type SemsearchServer } from './server.js';
-import { buildTestIndex, passages, postJson } from './test-support/fixture.js';
+import { buildTestIndex, passages, postJson, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
 
 const LIMITS = { ...DEFAULT_LIMITS, maxBodyBytes: 64 * 1024, maxTexts: 8, maxTextChars: 5000, maxK: 50 };
 const schemas = buildSchemas(LIMITS);
@@ -37,7 +37,7 @@ async function rawHttp(port: number, request: string): Promise<string> {
   });
 }
 
-describe('semsearch serve: the HTTP API', () => {
+describe('semsearch serve: the HTTP API', { skip: SKIP_WITHOUT_SHARED }, () => {
   let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
   let server: SemsearchServer;
   let index: SearchIndex;
@@ -272,7 +272,7 @@ describe('semsearch serve: the HTTP API', () => {
   });
 });
 
-describe('semsearch serve: load and lifecycle', () => {
+describe('semsearch serve: load and lifecycle', { skip: SKIP_WITHOUT_SHARED }, () => {
   let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
   before(async () => {
     fixture = await buildTestIndex(60, 'binary');
@@ -355,7 +355,7 @@ describe('semsearch serve: load and lifecycle', () => {
   });
 });
 
-describe('semsearch serve: hostile and slow clients', () => {
+describe('semsearch serve: hostile and slow clients', { skip: SKIP_WITHOUT_SHARED }, () => {
   let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
   let server: SemsearchServer;
   before(async () => {

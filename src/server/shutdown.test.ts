@@ -2,17 +2,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildTestIndex, postJson } from './test-support/fixture.js';
+import { buildTestIndex, postJson, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
 before(async () => {
+  if (SKIP_WITHOUT_SHARED !== false) return;
   fixture = await buildTestIndex(60);
 });
 after(() => fixture?.cleanup());
 
-test('semsearch serve: SIGTERM finishes the request in flight, refuses new connections and exits 0', async () => {
+test('semsearch serve: SIGTERM finishes the request in flight, refuses new connections and exits 0', { skip: SKIP_WITHOUT_SHARED }, async () => {
   // A long batching wait holds the request inside the server when the signal comes.
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', fixture.index, '--port', '0', '--max-wait-ms', '1500', '--quiet-ms', '1500'], {
     cwd: ROOT,

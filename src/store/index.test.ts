@@ -13,11 +13,14 @@ import { buildIndex } from './build-index.js';
 import { DocStore } from './doc-store.js';
 import { readManifest } from './manifest.js';
 import { openIndex } from './search-index.js';
+import { sharedFile, skipWithoutShared } from '../test-support/files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BERT = join(ROOT, 'src/model/fixtures/models/bert');
 const MPNET = join(ROOT, 'src/model/fixtures/models/mpnet');
-const SHARED = join(ROOT, '../shared/data');
+const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
+// Every suite reads the shared MS MARCO subset; without ../shared they all skip, saying so.
+const SKIP = skipWithoutShared(...SUBSET);
 const QUERIES = ['how big is london', 'what is the capital of france', 'symptoms of flu', 'how to cook rice', 'when did world war 2 end'];
 
 let tmp: string;
@@ -26,19 +29,21 @@ let lines: string[];
 let model: SentenceTransformer;
 
 before(async () => {
+  if (SKIP !== false) return;
   tmp = mkdtempSync(join(tmpdir(), 'semsearch-index-'));
   // A slice of the real MS MARCO passages in shared/data, as a collection.tsv of our own.
-  lines = readFileSync(join(SHARED, 'msmarco-passage-dl19-relevant-subset/collection.tsv'), 'utf8').split('\n').filter((l) => l !== '').slice(0, 700);
+  lines = readFileSync(sharedFile(...SUBSET), 'utf8').split('\n').filter((l) => l !== '').slice(0, 700);
   corpus = join(tmp, 'collection.tsv');
   writeFileSync(corpus, lines.join('\n') + '\n');
   model = await loadModelFromDir(BERT);
 });
 after(async () => {
+  if (SKIP !== false) return;
   await model.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('building and searching an index', () => {
+describe('building and searching an index', { skip: SKIP }, () => {
   test('float32 exact search gives the same hits as semanticSearch over the same embeddings', async () => {
     const out = join(tmp, 'f32');
     const r = await buildIndex({ corpus, out, model: BERT, shardSize: 128 });
@@ -94,7 +99,7 @@ describe('building and searching an index', () => {
     writeFileSync(beir, ['{"_id":"d1","title":"London","text":"London is big."}', '{"_id":"d2","title":"","text":"Paris is the capital of France."}'].join('\n'));
     const b = await buildIndex({ corpus: beir, out: join(tmp, 'beir'), model, modelRef: BERT });
     assert.equal(b.manifest.count, 2);
-    const cand = await buildIndex({ corpus: join(SHARED, 'msmarco-passage-trec-dl-candidates/BM25/retrieve_results_dl19.json'), out: join(tmp, 'cand'), model, modelRef: BERT, limit: 300, shardSize: 100 });
+    const cand = await buildIndex({ corpus: sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'retrieve_results_dl19.json'), out: join(tmp, 'cand'), model, modelRef: BERT, limit: 300, shardSize: 100 });
     assert.equal(cand.manifest.count, 300);
     const folder = join(tmp, 'docs');
     mkdirSync(join(folder, 'sub'), { recursive: true });
@@ -112,7 +117,7 @@ describe('building and searching an index', () => {
   });
 });
 
-describe('resume and crash safety', () => {
+describe('resume and crash safety', { skip: SKIP }, () => {
   test('a stopped build resumes where it stopped: same passages, same order, no duplicates', async () => {
     const out = join(tmp, 'resume');
     const first = await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 100, limit: 250 });
@@ -185,7 +190,7 @@ describe('resume and crash safety', () => {
   });
 });
 
-describe('bad input', () => {
+describe('bad input', { skip: SKIP }, () => {
   test('a query with another model, or resuming with another model, is refused', async () => {
     const other = await loadModelFromDir(MPNET);
     await assert.rejects(openIndex(join(tmp, 'f32'), { model: other }), { code: 'INDEX_MISMATCH', field: 'model' });
@@ -214,7 +219,7 @@ describe('bad input', () => {
   });
 });
 
-describe('approximate search', () => {
+describe('approximate search', { skip: SKIP }, () => {
   test('an HNSW graph (usearch) finds what exact search finds, and a damaged graph refuses to load', async () => {
     const { buildAnnIndex } = await import('./ann.js');
     const out = join(tmp, 'ann');

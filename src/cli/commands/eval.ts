@@ -48,7 +48,7 @@ const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <ru
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
 sentence-transformers' semantics; or score an existing run with no model. Example (the TREC DL 2019 BM25
 re-ranking table):
-  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir ../shared/data --run-out dl19.run`;
+  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data --run-out dl19.run`;
 
 /** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
 function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {

@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../../store/build-index.js';
 import type { IndexPrecision } from '../../store/manifest.js';
+import { sharedFile, skipWithoutShared } from '../../test-support/files.js';
 
 export const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
-export const COLLECTION = fileURLToPath(new URL('../../../../shared/data/msmarco-passage-dl19-relevant-subset/collection.tsv', import.meta.url));
+const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
+export const COLLECTION = sharedFile(...SUBSET);
+/** The skip reason of every test that serves an index over the shared subset (false where ../shared is there). */
+export const SKIP_WITHOUT_SHARED = skipWithoutShared(...SUBSET);
 
 /** The first `n` passages of the shared MS MARCO subset, one per line as in the collection. */
 export function passages(n: number): { id: string; text: string }[] {
