@@ -7,18 +7,19 @@ export type { ErrorCode, SemsearchErrorDetails } from './errors.js';
 
 // Models and encoding
 export { loadModel, loadModelFromDir } from './encoder/load-model.js';
-export type { LoadModelOptions } from './encoder/load-model.js';
+export type { LoadModelOptions, LoadModelByNameOptions } from './encoder/load-model.js';
 export { SentenceTransformer } from './encoder/sentence-transformer.js';
 export type { OnnxChoice } from './encoder/sentence-transformer.js';
 export type { Batching, EncodeOptions, EncodeProgress } from './encoder/encode.js';
 export type { ModelConfig, ModelType, PoolingMode, PoolingConfig, SimilarityFnName } from './model/config.js';
-export { Tokenizer } from './model/tokenizer/tokenizer.js';
+// A loaded model's tokenizer (model.tokenizer); made by loadModel, never constructed by hand.
+export type { Tokenizer } from './model/tokenizer/tokenizer.js';
 
 // Vectors, quantization, scoring
 export { Matrix, toMatrix } from './tensor/matrix.js';
 export type { MatrixLike } from './tensor/matrix.js';
 export { quantizeEmbeddings, PRECISIONS } from './tensor/quantize.js';
-export type { Precision, QuantizedMatrix, QuantizationRanges } from './tensor/quantize.js';
+export type { Precision, QuantizedMatrix, QuantizationRanges, QuantizeOptions } from './tensor/quantize.js';
 export { dotScore, cosSim, euclideanSim, manhattanSim, SIMILARITY_FUNCTIONS } from './score/similarity.js';
 export type { ScoreFunction } from './score/similarity.js';
 export { semanticSearch } from './score/semantic-search.js';

@@ -75,7 +75,7 @@ function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; c
 }
 
 /** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
-export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions, 'variant' | 'lock' | 'symlink'>;
+export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions, 'variant'>;
 
 /** Load a sentence-transformers model folder (hub layout, with an ONNX export) into a SentenceTransformer. */
 export async function loadModelFromDir(dir: string, options: LoadModelOptions = {}): Promise<SentenceTransformer> {

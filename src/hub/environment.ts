@@ -53,7 +53,8 @@ export function hfHome(env: Env): string {
   return expandHome(nonEmpty(env.HF_HOME) ?? join(xdg, 'huggingface'));
 }
 
-export function hubCacheDir(env: Env): string {
+/** The huggingface_hub cache folder the environment names (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub). */
+export function hubCacheDir(env: Env = process.env): string {
   const explicit = nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE);
   return explicit !== undefined ? expandHome(explicit) : join(hfHome(env), 'hub');
 }

@@ -8,6 +8,6 @@ export { parseModelRef, DEFAULT_ORGANIZATION } from './names.js';
 export type { ModelRef } from './names.js';
 export { hubCacheDir } from './environment.js';
 export { detectCpu, ISAS } from '../cpu/features.js';
-export type { CpuFacts, Isa } from '../cpu/features.js';
+export type { CpuFacts, Isa, DetectCpuOptions } from '../cpu/features.js';
 export { chooseInt8Variant, isAccurateOn, INT8_PREFERENCE, QUANTIZED_VARIANTS } from '../cpu/int8.js';
 export type { Int8Choice, QuantizedVariant } from '../cpu/int8.js';
