@@ -5,20 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { detectCpu } from '../cpu/features.js';
 import { sharedFile, skipWithoutShared } from '../test-support/files.js';
 import { runCli } from './main.js';
+import { runCaptured, type CliRun } from './test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
 const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
 
-async function run(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(argv, { stdout, stderr, stdin: Readable.from([stdin]), env: {} });
-  return { code, out, err };
-}
+const run = (argv: string[], stdin = ''): Promise<CliRun> => runCaptured(argv, { stdin });
 
 test('semsearch encode prints one embedding per text, from arguments or stdin lines', async () => {
   const a = await run(['encode', '-m', BERT, 'How big is London', 'London is known for its financial district']);

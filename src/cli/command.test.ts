@@ -5,20 +5,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { isSemsearchError } from '../errors.js';
 import { defineCommand, parseCommandLine } from './command.js';
 import { COMMANDS } from './commands/registry.js';
-import { runCli } from './main.js';
+import { runCaptured, type CliRun } from './test-support/run-cli.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(argv, { stdout, stderr, stdin: Readable.from(['']), env: {} });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<CliRun> => runCaptured(argv);
 
 test('--version prints the package version, at the top and after any command', async () => {
   for (const argv of [['--version'], ...COMMANDS.map((c) => [c.name, '--version'])]) {

@@ -2,11 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CORPUS_FORMATS, type CorpusFormat } from '../corpus/formats.js';
 import { scratch } from '../test-support/files.js';
-import { runCli } from './main.js';
+import { runCaptured, type CliRun } from './test-support/run-cli.js';
 
 // One corpus layer: every corpus format `semsearch index` reads, `semsearch eval --corpus` reads too, with the
 // same passages and ids, and both rank them the same way.
@@ -55,16 +54,7 @@ async function writeCorpus(dir: string, format: CorpusFormat): Promise<{ path: s
   }
 }
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(argv, { stdout, stderr, stdin: Readable.from(['']), env: {} });
-  return { code, out, err };
-}
+const cli = (argv: string[]): Promise<CliRun> => runCaptured(argv);
 
 interface EvalOut {
   task: { documents: number };

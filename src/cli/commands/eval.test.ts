@@ -1,30 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
 import { buildIndex } from '../../store/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
 import { readCranfieldQrels } from '../../eval/smart-qrels.js';
 import { scratch, sharedFile, skipWithoutShared } from '../../test-support/files.js';
-import { runCli } from '../main.js';
+import { runCaptured, type CliRun } from '../test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
 const DL19_QRELS = sharedFile('msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt');
 const BM25_DL19 = sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'retrieve_results_dl19.json');
 const skip = skipWithoutShared('msmarco-passage-trec-dl-candidates') || skipWithoutShared('cranfield');
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(['eval', ...argv], { stdout, stderr, stdin: Readable.from(['']), env: {} });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<CliRun> => runCaptured(['eval', ...argv]);
 
 interface EvalJson {
   task: { mode: string; queries: number; relevanceLevel: number };
