@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SemsearchError } from '../errors.js';
 
@@ -82,7 +83,7 @@ export interface Command {
 }
 
 /** Options every command has. */
-export const COMMON_OPTIONS = {
+const COMMON_OPTIONS = {
   json: { type: 'boolean', description: 'print JSON (errors too, as {"error": {...}} on stderr)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
   version: { type: 'boolean', description: 'print the semsearch version' },
@@ -90,12 +91,11 @@ export const COMMON_OPTIONS = {
 
 /** The package version, read from package.json beside src/ or dist/. */
 export async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-export function helpText(usage: string, options: OptionSpecs): string {
+function helpText(usage: string, options: OptionSpecs): string {
   const line = ([name, s]: [string, OptionSpec]): string => {
     const value = s.type === 'boolean' ? '' : s.choices !== undefined ? ` <${s.choices.join('|')}>` : ` <${s.type}>`;
     return `  ${s.short !== undefined ? `-${s.short}, ` : '    '}--${name}${value}  ${s.description}`;

@@ -25,37 +25,18 @@ export const CORPUS_FORMATS: readonly CorpusFormat[] = Object.keys(CORPUS_FORMAT
 /** Formats of a query file. */
 export type QueriesFormat = 'tsv' | 'trec' | 'beir' | 'cranfield' | 'smart';
 
-export const QUERIES_FORMAT_DESCRIPTIONS: Readonly<Record<QueriesFormat, string>> = {
-  tsv: 'qid<TAB>text per line (MS MARCO queries.tsv, TREC DL topics)',
-  trec: 'TREC topics: qid<TAB>text lines, or classic <top> blocks (title field)',
-  beir: 'BEIR queries.jsonl',
-  cranfield: "SMART queries numbered by position, as Cranfield's cranqrel numbers them (cran.qry)",
-  smart: 'SMART queries numbered by their .I id (CACM query.text)',
-};
-export const QUERIES_FORMATS: readonly QueriesFormat[] = Object.keys(QUERIES_FORMAT_DESCRIPTIONS) as QueriesFormat[];
+/**
+ * tsv: `qid<TAB>text` lines (MS MARCO queries.tsv, TREC DL topics); trec: those lines or classic `<top>` blocks;
+ * beir: queries.jsonl; cranfield: SMART queries numbered by position, as cranqrel numbers them (cran.qry);
+ * smart: SMART queries numbered by their `.I` id (CACM query.text).
+ */
+export const QUERIES_FORMATS: readonly QueriesFormat[] = ['tsv', 'trec', 'beir', 'cranfield', 'smart'];
 
 const SMART_OPENING = /^\.I\s+\S/;
 
 /** Whether a line opens a SMART record (`.I 1`). */
-export function opensSmartRecord(line: string): boolean {
+function opensSmartRecord(line: string): boolean {
   return SMART_OPENING.test(line);
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], field: string): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new SemsearchError('INVALID_ARGUMENT', `unknown ${field} ${JSON.stringify(value)}; use ${allowed.join(', ')}`, { field });
-  }
-  return value as T;
-}
-
-/** A corpus format named by a user (a flag, an option), checked against the table. */
-export function parseCorpusFormat(value: string): CorpusFormat {
-  return oneOf(value, CORPUS_FORMATS, 'format');
-}
-
-/** A query format named by a user, checked against the table. */
-export function parseQueriesFormat(value: string): QueriesFormat {
-  return oneOf(value, QUERIES_FORMATS, 'queriesFormat');
 }
 
 /**

@@ -1,6 +1,6 @@
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
-import { assertReadableFile } from './line-reader.js';
+import { assertReadableFile, firstLine } from './line-reader.js';
 import { readTsvRecords } from './msmarco.js';
 
 /** The parts of a classic TREC topic (`<top><num><title><desc><narr></top>`). */
@@ -22,24 +22,12 @@ export interface ReadTopicsOptions {
  * with `<top>`.
  */
 export async function readTrecTopics(path: string, options: ReadTopicsOptions = {}): Promise<Map<string, string>> {
-  await assertReadableFile(path);
-  if (await opensWithTop(path)) {
+  if (/^\s*<top>/i.test(await firstLine(path))) {
     const topics = await readSgmlTopics(path);
     const field = options.field ?? 'title';
     return new Map([...topics].map(([qid, t]) => [qid, t[field]]));
   }
   return readTsvRecords(path, 'query');
-}
-
-async function opensWithTop(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return /^\s*<top>/i.test(buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, ''));
-  } finally {
-    await fh.close();
-  }
 }
 
 const TAG = /<(\/top|top|num|title|desc|narr)>/gi;

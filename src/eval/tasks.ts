@@ -80,12 +80,13 @@ export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandle
   }
   const qrels = await readJudgments(spec.qrels, spec.qrelsFormat ?? 'auto', onWarning);
   const warn = onWarning === undefined ? {} : { onWarning };
+  const readSpecQueries = (path: string): Promise<Map<string, string>> => readQueries(path, { format: spec.queriesFormat ?? 'auto', ...warn });
   if (spec.rerank === undefined && spec.index !== undefined) {
     if (spec.corpus !== undefined && spec.corpus.length > 0) {
       throw new SemsearchError('INVALID_ARGUMENT', 'give either an index or a corpus to search, not both', { field: 'index' });
     }
     if (spec.queries === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'full retrieval needs queries', { field: 'queries' });
-    const queries = await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', ...warn });
+    const queries = await readSpecQueries(spec.queries);
     return { mode: 'retrieve', name: spec.name ?? basename(spec.index), queries, qrels, relevanceLevel, corpus: new Map(), index: spec.index };
   }
   if (spec.rerank === undefined) {
@@ -93,7 +94,7 @@ export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandle
       throw new SemsearchError('INVALID_ARGUMENT', 'full retrieval needs a corpus (or pass a run to re-rank)', { field: 'corpus' });
     }
     if (spec.queries === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'full retrieval needs queries', { field: 'queries' });
-    const queries = await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', ...warn });
+    const queries = await readSpecQueries(spec.queries);
     const corpus = await readPassages(spec.corpus, warn);
     return { mode: 'retrieve', name: spec.name ?? basename(spec.corpus[0] as string), queries, qrels, relevanceLevel, corpus };
   }
@@ -102,7 +103,7 @@ export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandle
   if (extname(spec.rerank).toLowerCase() === '.json') {
     // Candidate lists carry their own texts; --queries / --corpus, when given, take precedence.
     const lists = await readCandidateLists(spec.rerank, warn);
-    const queries = spec.queries !== undefined ? await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', ...warn }) : new Map(lists.map((l) => [l.qid, l.query]));
+    const queries = spec.queries !== undefined ? await readSpecQueries(spec.queries) : new Map(lists.map((l) => [l.qid, l.query]));
     const passages = candidatePassages(lists);
     if (spec.corpus !== undefined && spec.corpus.length > 0) {
       const given = await readPassages(spec.corpus, warn);
@@ -117,7 +118,7 @@ export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandle
   if (spec.corpus === undefined || spec.corpus.length === 0) {
     throw new SemsearchError('INVALID_ARGUMENT', `re-ranking the run file ${spec.rerank} needs the passage texts (corpus)`, { field: 'corpus' });
   }
-  const queries = await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', ...warn });
+  const queries = await readSpecQueries(spec.queries);
   const candidates = await readTrecRun(spec.rerank);
   const passages = await readPassages(spec.corpus, warn);
   return { mode: 'rerank', name, queries, qrels, relevanceLevel, candidates, passages, missingText };

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { loadModel } from '../../encoder/load-model.js';
 import { PRECISIONS } from '../../tensor/quantize.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, VARIANT_OPTION } from '../options.js';
+import { BATCH_SIZE_OPTION, MODEL_OPTION, VARIANT_OPTION } from '../options.js';
 
 /**
  * All of a stream as text. One decoder across chunks: a UTF-8 character split between two chunks is joined, not
@@ -21,7 +21,7 @@ export const encodeCommand = defineCommand({
   summary: 'encode texts (arguments, or lines on stdin) and print the embeddings as JSON',
   usage: 'usage: semsearch encode -m <model> [text ...]',
   options: {
-    model: { type: 'string', short: 'm', description: 'model folder or hub name (required)', required: 'encode needs --model <folder or hub name>' },
+    model: { ...MODEL_OPTION, required: 'encode needs --model <folder or hub name>' },
     variant: VARIANT_OPTION,
     precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
     'batch-size': BATCH_SIZE_OPTION,

@@ -50,36 +50,45 @@ sentence-transformers' semantics; or score an existing run with no model. Exampl
 re-ranking table):
   semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data --run-out dl19.run`;
 
-/** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
-function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
+/**
+ * The dataset's files and settings (--dataset) with the query and judgment flags laid over them: a file flag
+ * replaces the dataset's file, and with it the format and level the dataset gave that file.
+ */
+function judgedFiles(values: EvalValues, env: NodeJS.ProcessEnv): Partial<EvalTaskSpec> {
   const base: Partial<EvalTaskSpec> = values.dataset !== undefined ? datasetSpec(values.dataset, resolveDataDir(values['data-dir'], env)) : {};
   const spec: Partial<EvalTaskSpec> = { ...base };
-  const { rerank, corpus, index, qrels } = values;
+  const queries = values.queries ?? values.topics;
+  if (queries !== undefined) {
+    spec.queries = queries;
+    delete spec.queriesFormat;
+  }
+  if (values.qrels !== undefined) {
+    spec.qrels = values.qrels;
+    delete spec.qrelsFormat;
+    delete spec.relevanceLevel;
+  }
+  if (values['queries-format'] !== undefined) spec.queriesFormat = values['queries-format'];
+  if (values['qrels-format'] !== undefined) spec.qrelsFormat = values['qrels-format'];
+  if (values['relevance-level'] !== undefined) spec.relevanceLevel = values['relevance-level'];
+  return spec;
+}
+
+/** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
+function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
+  const spec = judgedFiles(values, env);
+  const { rerank, corpus, index } = values;
   if (index !== undefined) {
     spec.index = index;
     // The index replaces the dataset's corpus (its queries and qrels stay).
     if (rerank === undefined) delete spec.rerank;
     if (corpus === undefined) delete spec.corpus;
   }
-  const queries = values.queries ?? values.topics;
   if (rerank !== undefined) {
     spec.rerank = rerank;
     // A run given on the command line replaces the dataset's; its corpus only if one is given too.
     if (corpus === undefined) delete spec.corpus;
   } else if (corpus !== undefined) delete spec.rerank;
   if (corpus !== undefined) spec.corpus = corpus.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (queries !== undefined) {
-    spec.queries = queries;
-    delete spec.queriesFormat;
-  }
-  if (qrels !== undefined) {
-    spec.qrels = qrels;
-    delete spec.qrelsFormat;
-    if (values['relevance-level'] === undefined) delete spec.relevanceLevel;
-  }
-  if (values['queries-format'] !== undefined) spec.queriesFormat = values['queries-format'];
-  if (values['qrels-format'] !== undefined) spec.qrelsFormat = values['qrels-format'];
-  if (values['relevance-level'] !== undefined) spec.relevanceLevel = values['relevance-level'];
   if (values['missing-text'] !== undefined) spec.missingText = values['missing-text'];
   if (spec.rerank === undefined && spec.corpus === undefined && spec.index === undefined) {
     throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
@@ -90,6 +99,17 @@ function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   return spec as EvalTaskSpec;
 }
 
+/** Warnings from reading the input files, as --json lists them. */
+function warningsJson(tally: WarningTally): { code: string; count: number; example: string }[] {
+  return tally.list().map((w) => ({ code: w.code, count: w.count, example: w.example.message }));
+}
+
+/** The same as lines under the report table; none when the files read cleanly. */
+function warningLines(tally: WarningTally): string[] {
+  const list = tally.list();
+  return list.length === 0 ? [] : ['', 'Input warnings:', ...list.map((w) => `  ${w.code} x${w.count}: ${w.example.message}`)];
+}
+
 /** `eval --run R --qrels Q`: the run's own ranking scored, no model loaded (what trec_eval and ir_measures do). */
 async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
   for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out'] as const) {
@@ -97,18 +117,15 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
       throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
     }
   }
-  const base = values.dataset !== undefined ? datasetSpec(values.dataset, resolveDataDir(values['data-dir'], io.env)) : undefined;
-  const qrelsPath = values.qrels ?? base?.qrels;
+  const spec = judgedFiles(values, io.env);
+  const qrelsPath = spec.qrels;
   if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
-  const qrelsFormat = values['qrels-format'] ?? (values.qrels === undefined ? base?.qrelsFormat : undefined) ?? 'auto';
-  const relevanceLevel = values['relevance-level'] ?? (values.qrels === undefined ? base?.relevanceLevel : undefined) ?? defaultRelevanceLevel(qrelsPath);
+  const relevanceLevel = spec.relevanceLevel ?? defaultRelevanceLevel(qrelsPath);
   const tally = new WarningTally();
-  const queriesPath = values.queries ?? values.topics ?? (values.qrels === undefined ? base?.queries : undefined);
-  const queries = queriesPath !== undefined ? await readQueries(queriesPath, { format: values['queries-format'] ?? 'auto', onWarning: tally.add }) : undefined;
-  const qrels = await readJudgments(qrelsPath, qrelsFormat, tally.add);
+  const queries = spec.queries !== undefined ? await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', onWarning: tally.add }) : undefined;
+  const qrels = await readJudgments(qrelsPath, spec.qrelsFormat ?? 'auto', tally.add);
   const run = await readTrecRun(runPath, queries !== undefined ? { queries } : {});
   const report = evaluateRun(qrels, run, { relevanceLevel, ...(queries !== undefined ? { queries } : {}) });
-  const inputWarnings = tally.list();
   if (json) {
     const out = {
       run: runPath,
@@ -116,16 +133,13 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
       relevanceLevel,
       summary: { 'MRR@10': report.st.summary['mrr@10'], 'NDCG@10': report.trec.summary['ndcg_cut_10'] },
       report: reportToJson(report, { perQuery: values['per-query'] === true }),
-      inputWarnings: inputWarnings.map((w) => ({ code: w.code, count: w.count, example: w.example.message })),
+      inputWarnings: warningsJson(tally),
     };
     io.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return 0;
   }
   const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (relevant = grade >= ${relevanceLevel})`, '', formatReportTable(report).trimEnd()];
-  if (inputWarnings.length > 0) {
-    lines.push('', 'Input warnings:');
-    for (const w of inputWarnings) lines.push(`  ${w.code} x${w.count}: ${w.example.message}`);
-  }
+  lines.push(...warningLines(tally));
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
@@ -208,8 +222,7 @@ export const evalCommand = defineCommand({
     if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});
     const label = basename(modelName.replace(/[\\/]+$/, ''));
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
-    const inputWarnings = tally.list();
-    if (json) {
+      if (json) {
       const out = {
         model: modelName,
         task: {
@@ -222,7 +235,7 @@ export const evalCommand = defineCommand({
         },
         summary: { 'MRR@10': ev.report.st.summary['mrr@10'], 'NDCG@10': ev.report.trec.summary['ndcg_cut_10'] },
         report: reportToJson(ev.report, { perQuery: values['per-query'] === true }),
-        inputWarnings: inputWarnings.map((w) => ({ code: w.code, count: w.count, example: w.example.message })),
+        inputWarnings: warningsJson(tally),
         timings: ev.timings,
         ...(runOut !== undefined ? { runFile: runOut } : {}),
       };
@@ -236,10 +249,7 @@ export const evalCommand = defineCommand({
       '',
       formatReportTable(ev.report).trimEnd(),
     ];
-    if (inputWarnings.length > 0) {
-      lines.push('', 'Input warnings:');
-      for (const w of inputWarnings) lines.push(`  ${w.code} x${w.count}: ${w.example.message}`);
-    }
+    lines.push(...warningLines(tally));
     const t = ev.timings;
     lines.push(
       '',
