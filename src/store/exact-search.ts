@@ -3,6 +3,7 @@ import { FLOAT16_VALUES } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import type { IndexPrecision } from './manifest.js';
 import type { ShardVectors } from './shards.js';
+import { scanErrorBound, simdReady, simdTopK } from './simd/simd-scan.js';
 import { TopK } from './top-k.js';
 
 export interface ScoredRow {
@@ -47,15 +48,74 @@ function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: Arra
 
 /** Exact top-k of each query over the shards, by dot product (vectors of cosine models are stored normalised). */
 export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
+  if (o.precision === 'binary') return binaryExactSearch(queries, shards, o);
+  const kind = o.precision === 'float32' ? 'f32' : o.precision === 'float16' ? 'f16' : 'i8';
+  if (simdReady(shards, kind, o.dim) && (kind !== 'i8' || o.ranges !== undefined)) {
+    const found = simdExactSearch(queries, shards, o, kind);
+    if (found !== undefined) return found;
+  }
+  return scanExactSearch(queries, shards, o);
+}
+
+/**
+ * The SIMD path: the kernels find each query's candidates by float32 scores, the candidates are rescored with the
+ * JS arithmetic below, and the result is kept only when the float32 error bound proves that no row outside the
+ * candidates can reach the k-th exact score; otherwise that query is scanned again with four times the candidates.
+ * The hits, their order and their scores are therefore those of the JS scan, bit for bit.
+ */
+function simdExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions, kind: 'f32' | 'f16' | 'i8'): ScoredRow[][] | undefined {
+  const { k, dim } = o;
+  const total = shards.reduce((n, s) => n + s.rows, 0);
+  const maxNorm = shards.reduce((m, s) => Math.max(m, s.maxNorm ?? 0), 0);
+  const vectors: Float32Array[] = [];
+  const offsets: number[] = [];
+  const bounds: number[] = [];
+  for (let qi = 0; qi < queries.rows; qi++) {
+    const q = queries.row(qi);
+    if (kind === 'i8') {
+      const affine = int8Affine(q, o.ranges as NonNullable<ExactSearchOptions['ranges']>);
+      let mag = 0;
+      for (let i = 0; i < dim; i++) mag += Math.abs(affine.a[i] as number) * 128;
+      vectors.push(Float32Array.from(affine.a));
+      offsets.push(affine.c);
+      bounds.push(scanErrorBound(dim, mag) + Math.abs(affine.c) * 1e-15);
+    } else {
+      let n2 = 0;
+      for (let i = 0; i < dim; i++) n2 += (q[i] as number) * (q[i] as number);
+      vectors.push(q);
+      offsets.push(0);
+      bounds.push(scanErrorBound(dim, Math.sqrt(n2) * maxNorm));
+    }
+  }
+  const results: ScoredRow[][] = new Array<ScoredRow[]>(queries.rows);
+  let pending = Array.from({ length: queries.rows }, (_, i) => i);
+  // A margin of candidates beyond k: real embeddings rarely put more than a few rows within the bound of the k-th.
+  let kc = Math.min(total, k + Math.max(16, k));
+  while (pending.length > 0) {
+    const tops = simdTopK(kind, pending.map((i) => vectors[i] as Float32Array), pending.map((i) => offsets[i] as number), shards, dim, kc);
+    if (tops === undefined) return undefined;
+    const retry: number[] = [];
+    pending.forEach((qi, j) => {
+      const candidates = (tops[j] as TopK).sorted();
+      const exact = scoreRows(queries.row(qi), candidates.map((c) => c.row), shards, o);
+      const lowest = candidates[candidates.length - 1];
+      const kth = exact[Math.min(k, exact.length) - 1];
+      if (kc >= total || lowest === undefined || kth === undefined || kth.score > lowest.score + (bounds[qi] as number)) results[qi] = exact.slice(0, k);
+      else retry.push(qi);
+    });
+    pending = retry;
+    kc = Math.min(total, kc * 4);
+  }
+  return results;
+}
+
+/** The JS scan: the reference arithmetic, and the path for shards the kernels cannot take. */
+function scanExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
   const { dim, k, precision } = o;
   const results: ScoredRow[][] = [];
   for (let qi = 0; qi < queries.rows; qi++) {
     const q = queries.row(qi);
     const top = new TopK(k);
-    if (precision === 'binary') {
-      results.push(binarySearch(q, shards, o, top));
-      continue;
-    }
     const affine = precision === 'int8' && o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
     let base = 0;
     for (const s of shards) {
@@ -126,19 +186,28 @@ export function scoreRows(q: Float32Array, rows: readonly number[], shards: read
   return out.sort((x, y) => y.score - x.score || x.row - y.row);
 }
 
-/** Hamming search on sign bits, then the best candidates rescored against their int8 rows. */
-function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: ExactSearchOptions, top: TopK): ScoredRow[] {
-  const { dim, k } = o;
-  const bytes = Math.ceil(dim / 8);
-  const qbits = new Uint8Array(bytes);
+function signBits(q: Float32Array, dim: number): Uint8Array {
+  const qbits = new Uint8Array(Math.ceil(dim / 8));
   for (let i = 0; i < dim; i++) if ((q[i] as number) > 0) qbits[i >> 3] = (qbits[i >> 3] as number) | (0x80 >> (i & 7));
-  const candidates = new TopK(o.rescore === false ? k : k * (o.rescoreMultiplier ?? 4));
-  const where: { shard: number; row: number }[] = [];
+  return qbits;
+}
+
+/** Hamming search on sign bits (SIMD where the shards allow: distances are integers, so both scans agree), then rescoring. */
+function binaryExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
+  const kc = o.rescore === false ? o.k : o.k * (o.rescoreMultiplier ?? 4);
+  const bits = Array.from({ length: queries.rows }, (_, qi) => signBits(queries.row(qi), o.dim));
+  const tops = simdReady(shards, 'b1', o.dim) ? simdTopK('b1', bits, undefined, shards, o.dim, kc) : undefined;
+  return bits.map((qbits, qi) => rescoreBinary(queries.row(qi), tops?.[qi] ?? hammingCandidates(qbits, shards, o, kc), shards, o));
+}
+
+function hammingCandidates(qbits: Uint8Array, shards: readonly ShardVectors[], o: ExactSearchOptions, kc: number): TopK {
+  const bytes = Math.ceil(o.dim / 8);
+  const candidates = new TopK(kc);
   // 32 bits at a time with a SWAR popcount when rows are whole words: four times fewer steps than bytes.
   const words = bytes % 4 === 0 ? bytes / 4 : 0;
   const qwords = words > 0 ? new Uint32Array(qbits.buffer, 0, words) : undefined;
   let base = 0;
-  shards.forEach((s, si) => {
+  for (const s of shards) {
     const d = s.data as Uint8Array;
     const w = qwords !== undefined && d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, (s.rows * bytes) / 4) : undefined;
     for (let r = 0; r < s.rows; r++) {
@@ -157,17 +226,28 @@ function binarySearch(q: Float32Array, shards: readonly ShardVectors[], o: Exact
       }
       if (-dist >= candidates.threshold) candidates.push(-dist, base + r);
     }
-    where.push({ shard: si, row: base });
     base += s.rows;
-  });
+  }
+  return candidates;
+}
+
+/** The best hamming candidates rescored against their int8 rows (or, with rescore false, ranked by −distance). */
+function rescoreBinary(q: Float32Array, candidates: TopK, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[] {
+  const { dim, k } = o;
   if (o.rescore === false) return candidates.sorted();
+  const starts: number[] = [];
+  let base = 0;
+  for (const s of shards) {
+    starts.push(base);
+    base += s.rows;
+  }
+  const top = new TopK(k);
   const affine = o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
   for (const { row } of candidates.sorted()) {
-    let si = where.length - 1;
-    while (si > 0 && (where[si] as { row: number }).row > row) si--;
-    const shard = shards[si] as ShardVectors;
-    const local = row - (where[si] as { row: number }).row;
-    const codes = shard.rescore as Int8Array;
+    let si = starts.length - 1;
+    while (si > 0 && (starts[si] as number) > row) si--;
+    const local = row - (starts[si] as number);
+    const codes = (shards[si] as ShardVectors).rescore as Int8Array;
     let score = affine?.c ?? 0;
     for (let i = 0; i < dim; i++) score += ((affine?.a[i] ?? (q[i] as number)) as number) * (codes[local * dim + i] as number);
     top.push(score, row);

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { encodeFloat16 } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type QuantizationRanges } from '../tensor/quantize.js';
+import { shardMaxNorm } from './simd/simd-scan.js';
+import { allocVectorMemory, type VectorMemory } from './simd/vector-memory.js';
 import { syncDir, type IndexPrecision, type ShardEntry } from './manifest.js';
 
 /** One shard's vectors as stored: the typed array for its precision, plus int8 rescoring rows for binary. */
@@ -12,6 +14,10 @@ export interface ShardVectors {
   rows: number;
   data: Float32Array | Uint16Array | Int8Array | Uint8Array;
   rescore?: Int8Array;
+  /** Loaded shards: the shared WebAssembly memory `data` lies in, so the SIMD kernels scan it in place. */
+  memory?: VectorMemory;
+  /** Float shards in kernel memory: the largest row norm, for the kernels' rounding bound. */
+  maxNorm?: number;
 }
 
 export const SHARD_DIR = 'shards';
@@ -89,40 +95,69 @@ export function writeShard(dir: string, n: number, precision: IndexPrecision, v:
   return entry;
 }
 
-function readVerified(dir: string, rel: string, sha256: string, expectedBytes: number, verify: boolean): Buffer {
+/**
+ * Read a file whose size the manifest gives straight into `target` (no second copy of the rows), checking the
+ * size always and the sha256 when `verify`.
+ */
+function readVerified(dir: string, rel: string, sha256: string, target: Uint8Array, verify: boolean): void {
   const file = join(dir, rel);
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(file);
+    fd = openSync(file, 'r');
   } catch (cause) {
     throw new SemsearchError('INDEX_CORRUPT', `index file ${file} is missing`, { file, cause });
   }
-  if (buf.length !== expectedBytes) {
-    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} has ${buf.length} bytes, the manifest expects ${expectedBytes}`, { file });
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== target.length) {
+      throw new SemsearchError('INDEX_CORRUPT', `index file ${file} has ${size} bytes, the manifest expects ${target.length}`, { file });
+    }
+    const hash = verify ? createHash('sha256') : undefined;
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, target, off, Math.min(READ_CHUNK, size - off), off);
+      if (n === 0) throw new SemsearchError('INDEX_CORRUPT', `index file ${file} ended after ${off} of ${size} bytes`, { file });
+      hash?.update(target.subarray(off, off + n));
+      off += n;
+    }
+    if (hash !== undefined && hash.digest('hex') !== sha256) {
+      throw new SemsearchError('INDEX_CORRUPT', `index file ${file} fails its sha256 check: it was changed or damaged; rebuild the index`, { file });
+    }
+  } finally {
+    closeSync(fd);
   }
-  if (verify && createHash('sha256').update(buf).digest('hex') !== sha256) {
-    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} fails its sha256 check: it was changed or damaged; rebuild the index`, { file });
-  }
-  return buf;
 }
 
-/** Read one shard, checking its size (always) and its sha256 (when `verify`). */
+const READ_CHUNK = 64 << 20;
+
+/**
+ * Read one shard, checking its size (always) and its sha256 (when `verify`). Rows go into a shared WebAssembly
+ * memory where they fit (the SIMD kernels scan them there), else into a SharedArrayBuffer; either way search
+ * workers read them in place.
+ */
 export function readShard(dir: string, entry: ShardEntry, precision: IndexPrecision, dim: number, verify: boolean): ShardVectors {
-  const buf = readVerified(dir, entry.file, entry.sha256, entry.rows * rowBytes(precision, dim), verify);
-  // Copy into aligned shared memory: typed arrays need aligned offsets, and search workers read it in place.
-  const ab = new SharedArrayBuffer(buf.length);
-  new Uint8Array(ab).set(buf);
+  const bytes = entry.rows * rowBytes(precision, dim);
+  const kernelMemory = allocVectorMemory(bytes);
+  const ab = kernelMemory?.bytes ?? new Uint8Array(new SharedArrayBuffer(bytes));
+  readVerified(dir, entry.file, entry.sha256, ab, verify);
+  const at = [ab.buffer, ab.byteOffset] as const;
   let data: ShardVectors['data'];
-  if (precision === 'float32') data = new Float32Array(ab);
-  else if (precision === 'float16') data = new Uint16Array(ab);
-  else if (precision === 'int8') data = new Int8Array(ab);
-  else data = new Uint8Array(ab);
+  if (precision === 'float32') data = new Float32Array(...at, entry.rows * dim);
+  else if (precision === 'float16') data = new Uint16Array(...at, entry.rows * dim);
+  else if (precision === 'int8') data = new Int8Array(...at, bytes);
+  else data = new Uint8Array(...at, bytes);
   const out: ShardVectors = { rows: entry.rows, data };
+  if (kernelMemory !== undefined) {
+    out.memory = kernelMemory.memory;
+    if (precision === 'float32' || precision === 'float16') {
+      const norm = shardMaxNorm(kernelMemory.memory, entry.rows, dim, precision === 'float16');
+      if (norm !== undefined) out.maxNorm = norm;
+    }
+  }
   if (entry.rescoreFile !== undefined) {
-    const r = readVerified(dir, entry.rescoreFile, entry.rescoreSha256 ?? '', entry.rows * dim, verify);
-    const rb = new SharedArrayBuffer(r.length);
-    new Uint8Array(rb).set(r);
-    out.rescore = new Int8Array(rb);
+    const r = new Uint8Array(new SharedArrayBuffer(entry.rows * dim));
+    readVerified(dir, entry.rescoreFile, entry.rescoreSha256 ?? '', r, verify);
+    out.rescore = new Int8Array(r.buffer);
   }
   return out;
 }
