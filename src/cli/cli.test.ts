@@ -102,6 +102,16 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     assert.equal(binaryAnn.code, 2);
     assert.match(binaryAnn.err, /a binary index is searched exactly/);
     assert.ok(!existsSync(join(dir, 'typo')), 'nothing was written');
+    // --ef sets the graph walk's expansion per search: as wide as the index, the graph's hits are the exact ones.
+    const annOut = join(dir, 'ann');
+    assert.equal((await run(['index', corpus, '-m', BERT, '-o', annOut, '--ann', 'f32'])).code, 0);
+    const ids = (r: { out: string }): string[] => (JSON.parse(r.out) as { hits: { id: string }[] }).hits.map((h) => h.id);
+    const wide = await run(['search', annOut, 'how big is london', '-k', '5', '--ef', '120', '--json']);
+    assert.equal(wide.code, 0, wide.err);
+    assert.deepEqual(ids(wide), ids(await run(['search', annOut, 'how big is london', '-k', '5', '--exact', '--json'])));
+    const badEf = await run(['search', annOut, 'how big is london', '--ef', '0']);
+    assert.equal(badEf.code, 2);
+    assert.match(badEf.err, /--ef/);
     const missing = await run(['search', join(dir, 'nope'), 'x']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /INDEX_NOT_FOUND/);

@@ -1,3 +1,4 @@
+import { MAX_EF } from '../store/ann.js';
 import { PRECISIONS } from '../tensor/quantize.js';
 import { array, boolean, integer, number, object, string, stringEnum, type Infer } from './validate.js';
 
@@ -51,6 +52,11 @@ export function buildSchemas(limits: Limits) {
         description: 'Binary indexes: rescore the hamming candidates with their int8 vectors (false ranks by hamming distance alone, score = -distance). Other precisions ignore it.',
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph' }),
+      ef: integer({
+        minimum: 1,
+        maximum: MAX_EF,
+        description: "Indexes with an HNSW graph: the search expansion for these queries (default: the graph's own); higher is slower and closer to exact",
+      }),
     },
     {
       description: 'One query (`query`) or a batch (`queries`); each is encoded with the model\'s query prompt.',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { SemsearchError } from '../errors.js';
@@ -20,9 +21,9 @@ export interface BuildAnnOptions {
   /** ef at search time (default 64): higher is slower and closer to exact. */
   expansionSearch?: number;
   /**
-   * Threads for usearch's insertions (default 1). One thread inserts in row order, so two builds of the same index
-   * give the same graph byte for byte and the same hits; more threads build faster (0: all cores) but the order in
-   * which rows join the graph, and so the graph, then changes from run to run.
+   * Threads for usearch's insertions (default: every core). More threads build faster, but the order in which rows
+   * join the graph, and so the graph, then changes from run to run; 1 inserts in row order, so two builds of the
+   * same index give the same graph byte for byte and the same hits.
    */
   threads?: number;
   onProgress?: (added: number, total: number) => void;
@@ -96,7 +97,7 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
     const s = readShard(dir, entry, m.precision, m.dim, true);
     const keys = new BigUint64Array(s.rows);
     for (let r = 0; r < s.rows; r++) keys[r] = BigInt(base + r);
-    index.add(keys, shardFloats(s, m), options.threads ?? 1);
+    index.add(keys, shardFloats(s, m), options.threads ?? availableParallelism());
     base += s.rows;
     options.onProgress?.(base, m.count);
   }
@@ -132,14 +133,26 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
   return ann;
 }
 
+/** Largest per-query ef accepted: beyond it a graph walk costs more than scanning a million rows. */
+export const MAX_EF = 4096;
+/** Distinct ef values kept open at once: each is one more memory map of the same file. */
+const EF_VIEWS = 8;
+
 /** A loaded HNSW graph: memory-mapped (usearch `view`), so opening costs no copy of the graph. */
 export class AnnGraph {
   readonly entry: AnnEntry;
-  private readonly index: UsearchIndex;
+  private readonly file: string;
+  private readonly dim: number;
+  /**
+   * usearch fixes ef when an index is opened, so each ef asked for gets its own view of the same mapped file
+   * (cheap: the pages are shared); the default ef's view is opened first and never dropped.
+   */
+  private readonly views = new Map<number, UsearchIndex>();
 
-  private constructor(entry: AnnEntry, index: UsearchIndex) {
+  private constructor(entry: AnnEntry, file: string, dim: number) {
     this.entry = entry;
-    this.index = index;
+    this.file = file;
+    this.dim = dim;
   }
 
   static async open(dir: string, entry: AnnEntry, dim: number, verify: boolean): Promise<AnnGraph> {
@@ -153,25 +166,47 @@ export class AnnGraph {
     if (bytes !== entry.bytes || (verify && (await sha256File(file)) !== entry.sha256)) {
       throw new SemsearchError('INDEX_CORRUPT', `ANN graph ${file} fails its size or sha256 check; rebuild it`, { file });
     }
-    const index = new UsearchIndex({
-      dimensions: dim,
-      metric: metricFor(),
-      quantization: entry.quantization as ScalarKind,
-      connectivity: entry.connectivity,
-      expansion_add: entry.expansionAdd,
-      expansion_search: entry.expansionSearch,
-      multi: false,
-    });
-    index.view(file);
-    return new AnnGraph(entry, index);
+    const graph = new AnnGraph(entry, file, dim);
+    graph.view(entry.expansionSearch);
+    return graph;
   }
 
-  /** The k nearest rows of each query, best first, scored as a dot product. */
-  search(queries: Float32Array, dim: number, k: number): { row: number; score: number }[][] {
+  private view(ef: number): UsearchIndex {
+    let index = this.views.get(ef);
+    if (index === undefined) {
+      if (this.views.size >= EF_VIEWS) {
+        const oldest = [...this.views.keys()].find((e) => e !== this.entry.expansionSearch);
+        if (oldest !== undefined) this.views.delete(oldest);
+      }
+      index = new UsearchIndex({
+        dimensions: this.dim,
+        metric: metricFor(),
+        quantization: this.entry.quantization as ScalarKind,
+        connectivity: this.entry.connectivity,
+        expansion_add: this.entry.expansionAdd,
+        expansion_search: ef,
+        multi: false,
+      });
+      index.view(this.file);
+      this.views.set(ef, index);
+    }
+    return index;
+  }
+
+  /**
+   * Candidates for the k nearest rows of each query, best first by the graph's own scores: max(k, ef) of them,
+   * since a walk with expansion ef has that many at hand anyway and the caller rescores them exactly.
+   */
+  search(queries: Float32Array, dim: number, k: number, ef: number = this.entry.expansionSearch): { row: number; score: number }[][] {
+    if (!Number.isInteger(ef) || ef < 1 || ef > MAX_EF) {
+      throw new SemsearchError('INVALID_ARGUMENT', `ef must be an integer from 1 to ${MAX_EF}, got ${ef}`, { field: 'ef' });
+    }
+    const index = this.view(ef);
+    const wanted = Math.max(k, ef);
     const n = queries.length / dim;
     const out: { row: number; score: number }[][] = [];
     for (let i = 0; i < n; i++) {
-      const r = this.index.search(queries.subarray(i * dim, (i + 1) * dim), k, 0) as Matches;
+      const r = index.search(queries.subarray(i * dim, (i + 1) * dim), wanted, 0) as Matches;
       const hits: { row: number; score: number }[] = [];
       for (let j = 0; j < r.keys.length; j++) hits.push({ row: Number(r.keys[j]), score: 1 - (r.distances[j] as number) });
       out.push(hits);

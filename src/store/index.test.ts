@@ -264,4 +264,22 @@ describe('approximate search', { skip: SKIP }, () => {
       await index.close();
     });
   }
+
+  test('per-query ef: a larger expansion rescores more candidates and reaches the exact top-k; a bad ef is a coded error', async () => {
+    const { buildAnnIndex } = await import('./ann.js');
+    const out = join(tmp, 'ann-ef');
+    await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+    await buildAnnIndex(out, { quantization: 'f32', expansionSearch: 1 });
+    const index = await openIndex(out, { model });
+    const exact = await index.search(QUERIES, 5, { exact: true });
+    // An expansion as large as the index walks to every row, and the exact rescoring then orders them as a scan does.
+    const wide = await index.search(QUERIES, 5, { ef: index.count });
+    assert.deepEqual(wide, exact);
+    const narrow = await index.search(QUERIES, 5, { ef: 1 });
+    narrow.forEach((hits) => assert.equal(hits.length, 5));
+    for (const ef of [0, 1.5, 5000]) {
+      await assert.rejects(index.search(QUERIES, 5, { ef }), (e: { code: string; field: string }) => e.code === 'INVALID_ARGUMENT' && e.field === 'ef');
+    }
+    await index.close();
+  });
 });

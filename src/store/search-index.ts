@@ -27,6 +27,11 @@ export interface SearchOptions {
   exact?: boolean;
   /** binary indexes: rescore the hamming candidates with their int8 rows (default true); other precisions ignore it. */
   rescore?: boolean;
+  /**
+   * Indexes with an HNSW graph: the search expansion for this query (default: the ef the graph was built with).
+   * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
+   */
+  ef?: number;
 }
 
 export interface OpenIndexOptions {
@@ -210,8 +215,8 @@ export class SearchIndex {
     if (this.ann !== undefined && options.exact !== true) {
       // The graph finds the candidates; their scores come from the stored vectors, as on the exact path (an i8
       // graph's own distances are on an integer scale).
-      const found = this.ann.search(q.data, q.dim, kk);
-      rows = found.map((hits, qi) => scoreRows(q.row(qi), hits.map((h) => h.row), this.shards, exactOptions));
+      const found = this.ann.search(q.data, q.dim, kk, options.ef);
+      rows = found.map((hits, qi) => scoreRows(q.row(qi), hits.map((h) => h.row), this.shards, exactOptions).slice(0, kk));
     }
     else if (this.parallel !== undefined) rows = await this.parallel.search(q, exactOptions);
     else rows = exactSearch(q, this.shards, exactOptions);

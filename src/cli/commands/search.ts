@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { openIndex, type IndexHit } from '../../store/search-index.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { EXACT_OPTION } from '../options.js';
+import { EF_OPTION, EXACT_OPTION } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
   if (json) {
@@ -21,6 +21,7 @@ export const searchCommand = defineCommand({
   options: {
     k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },
     exact: EXACT_OPTION,
+    ef: EF_OPTION,
   },
   args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
   async run({ values, args, json, io }) {
@@ -33,7 +34,7 @@ export const searchCommand = defineCommand({
     try {
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
-        const [hits] = await index.search([q], k, { exact: values.exact === true });
+        const [hits] = await index.search([q], k, { exact: values.exact === true, ...(values.ef !== undefined ? { ef: values.ef } : {}) });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };
       if (queries.length > 0) {

@@ -23,6 +23,7 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
     ...(b.offset !== undefined ? { offset: b.offset } : {}),
     ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
     ...(b.exact !== undefined ? { exact: b.exact } : {}),
+    ...(b.ef !== undefined ? { ef: b.ef } : {}),
   };
 }
 
