@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Index as UsearchIndex, MetricKind, ScalarKind, type Matches } from 'usearch';
+import { BatchMatches, Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { SemsearchError } from '../errors.js';
 import { decodeFloat16 } from '../tensor/float16.js';
 import { ANN_QUANTIZATIONS, readManifest, syncDir, writeManifest, type AnnEntry, type AnnQuantization, type IndexManifest } from './manifest.js';
@@ -197,16 +197,18 @@ export class AnnGraph {
    * Candidates for the k nearest rows of each query, best first by the graph's own scores: max(k, ef) of them,
    * since a walk with expansion ef has that many at hand anyway and the caller rescores them exactly.
    */
-  search(queries: Float32Array, dim: number, k: number, ef: number = this.entry.expansionSearch): { row: number; score: number }[][] {
+  search(queries: Float32Array, dim: number, k: number, ef: number = this.entry.expansionSearch, threads = 0): { row: number; score: number }[][] {
     if (!Number.isInteger(ef) || ef < 1 || ef > MAX_EF) {
       throw new SemsearchError('INVALID_ARGUMENT', `ef must be an integer from 1 to ${MAX_EF}, got ${ef}`, { field: 'ef' });
     }
-    const index = this.view(ef);
-    const wanted = Math.max(k, ef);
     const n = queries.length / dim;
+    if (n === 0) return [];
+    const wanted = Math.max(k, ef);
+    // One native call for the whole batch: usearch spreads the queries over `threads` (0: every core).
+    const found = this.view(ef).search(queries, wanted, threads);
     const out: { row: number; score: number }[][] = [];
     for (let i = 0; i < n; i++) {
-      const r = index.search(queries.subarray(i * dim, (i + 1) * dim), wanted, 0) as Matches;
+      const r = found instanceof BatchMatches ? found.get(i) : found;
       const hits: { row: number; score: number }[] = [];
       for (let j = 0; j < r.keys.length; j++) hits.push({ row: Number(r.keys[j]), score: 1 - (r.distances[j] as number) });
       out.push(hits);

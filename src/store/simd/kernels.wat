@@ -87,6 +87,11 @@
     (result i32)
     (local $rb i32) (local $r i32) (local $qi i32) (local $xp i32) (local $qp i32) (local $i i32) (local $j i32) (local $n i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $h v128) (local $s f32)
+    (local $mag v128) (local $sgn v128) (local $scale v128)
+    ;; $half4 written out in the loop (constants in locals): V8 does not inline calls in hot wasm loops.
+    (local.set $mag (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff))
+    (local.set $sgn (v128.const i32x4 0x8000 0x8000 0x8000 0x8000))
+    (local.set $scale (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
     (local.set $rb (i32.shl (local.get $dim) (i32.const 1)))
     (local.set $xp (local.get $x))
     (block $rows_done
@@ -106,14 +111,14 @@
             (loop $dot
               (local.set $h (v128.load (i32.add (local.get $xp) (local.get $i))))
               (local.set $a0 (f32x4.add (local.get $a0)
-                (f32x4.mul (call $half4 (i32x4.extend_low_i16x8_u (local.get $h))) (v128.load (local.get $j)))))
+                (f32x4.mul (v128.or (f32x4.mul (i32x4.shl (v128.and (i32x4.extend_low_i16x8_u (local.get $h)) (local.get $mag)) (i32.const 13)) (local.get $scale)) (i32x4.shl (v128.and (i32x4.extend_low_i16x8_u (local.get $h)) (local.get $sgn)) (i32.const 16))) (v128.load (local.get $j)))))
               (local.set $a1 (f32x4.add (local.get $a1)
-                (f32x4.mul (call $half4 (i32x4.extend_high_i16x8_u (local.get $h))) (v128.load offset=16 (local.get $j)))))
+                (f32x4.mul (v128.or (f32x4.mul (i32x4.shl (v128.and (i32x4.extend_high_i16x8_u (local.get $h)) (local.get $mag)) (i32.const 13)) (local.get $scale)) (i32x4.shl (v128.and (i32x4.extend_high_i16x8_u (local.get $h)) (local.get $sgn)) (i32.const 16))) (v128.load offset=16 (local.get $j)))))
               (local.set $h (v128.load offset=16 (i32.add (local.get $xp) (local.get $i))))
               (local.set $a2 (f32x4.add (local.get $a2)
-                (f32x4.mul (call $half4 (i32x4.extend_low_i16x8_u (local.get $h))) (v128.load offset=32 (local.get $j)))))
+                (f32x4.mul (v128.or (f32x4.mul (i32x4.shl (v128.and (i32x4.extend_low_i16x8_u (local.get $h)) (local.get $mag)) (i32.const 13)) (local.get $scale)) (i32x4.shl (v128.and (i32x4.extend_low_i16x8_u (local.get $h)) (local.get $sgn)) (i32.const 16))) (v128.load offset=32 (local.get $j)))))
               (local.set $a3 (f32x4.add (local.get $a3)
-                (f32x4.mul (call $half4 (i32x4.extend_high_i16x8_u (local.get $h))) (v128.load offset=48 (local.get $j)))))
+                (f32x4.mul (v128.or (f32x4.mul (i32x4.shl (v128.and (i32x4.extend_high_i16x8_u (local.get $h)) (local.get $mag)) (i32.const 13)) (local.get $scale)) (i32x4.shl (v128.and (i32x4.extend_high_i16x8_u (local.get $h)) (local.get $sgn)) (i32.const 16))) (v128.load offset=48 (local.get $j)))))
               (local.set $i (i32.add (local.get $i) (i32.const 32)))
               (local.set $j (i32.add (local.get $j) (i32.const 64)))
               (br_if $dot (i32.lt_u (local.get $i) (local.get $rb))))
@@ -249,4 +254,88 @@
         (local.set $xp (i32.add (local.get $xp) (local.get $rb)))
         (br $row)))
     (local.get $m))
+
+  ;; Read `bytes` (a multiple of 64) once, as the scans do, and return a checksum so the reads cannot be skipped: the
+  ;; benchmark's measure of how fast this thread streams memory.
+  (func (export "stream_sum") (param $x i32) (param $bytes i32) (result i32)
+    (local $i i32) (local $a v128) (local $b v128)
+    (block $done
+      (loop $read
+        (br_if $done (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $a (i32x4.add (local.get $a) (v128.load (i32.add (local.get $x) (local.get $i)))))
+        (local.set $b (i32x4.add (local.get $b) (v128.load offset=16 (i32.add (local.get $x) (local.get $i)))))
+        (local.set $a (i32x4.add (local.get $a) (v128.load offset=32 (i32.add (local.get $x) (local.get $i)))))
+        (local.set $b (i32x4.add (local.get $b) (v128.load offset=48 (i32.add (local.get $x) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 64)))
+        (br $read)))
+    (local.set $a (i32x4.add (local.get $a) (local.get $b)))
+    (i32.add
+      (i32.add (i32x4.extract_lane 0 (local.get $a)) (i32x4.extract_lane 1 (local.get $a)))
+      (i32.add (i32x4.extract_lane 2 (local.get $a)) (i32x4.extract_lane 3 (local.get $a)))))
+
+  ;; One query, four rows per step: a single row's popcounts leave the core idle while its cache lines arrive, and
+  ;; four independent rows keep four times as many loads in flight. rows must be a multiple of 4 (the caller scans
+  ;; the rest with scan_b1); thr is the query's maximum distance.
+  (func (export "scan_b1_x4")
+    (param $q i32) (param $x i32) (param $rows i32) (param $bytes i32) (param $t i32) (param $out i32)
+    (result i32)
+    (local $r i32) (local $i i32) (local $n i32) (local $d i32) (local $qv v128)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $p0 (local.get $x))
+    (block $rows_done
+      (loop $row
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $bytes)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $bytes)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $bytes)))
+        (local.set $c0 (v128.const i32x4 0 0 0 0))
+        (local.set $c1 (v128.const i32x4 0 0 0 0))
+        (local.set $c2 (v128.const i32x4 0 0 0 0))
+        (local.set $c3 (v128.const i32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (loop $pop
+          (local.set $qv (v128.load (i32.add (local.get $q) (local.get $i))))
+          (local.set $c0 (i8x16.add (local.get $c0) (i8x16.popcnt (v128.xor (local.get $qv) (v128.load (i32.add (local.get $p0) (local.get $i)))))))
+          (local.set $c1 (i8x16.add (local.get $c1) (i8x16.popcnt (v128.xor (local.get $qv) (v128.load (i32.add (local.get $p1) (local.get $i)))))))
+          (local.set $c2 (i8x16.add (local.get $c2) (i8x16.popcnt (v128.xor (local.get $qv) (v128.load (i32.add (local.get $p2) (local.get $i)))))))
+          (local.set $c3 (i8x16.add (local.get $c3) (i8x16.popcnt (v128.xor (local.get $qv) (v128.load (i32.add (local.get $p3) (local.get $i)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $pop (i32.lt_u (local.get $i) (local.get $bytes))))
+        (local.set $c0 (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $c0))))
+        (local.set $d (i32.add
+          (i32.add (i32x4.extract_lane 0 (local.get $c0)) (i32x4.extract_lane 1 (local.get $c0)))
+          (i32.add (i32x4.extract_lane 2 (local.get $c0)) (i32x4.extract_lane 3 (local.get $c0)))))
+        (if (i32.le_s (local.get $d) (local.get $t))
+          (then
+            (call $emit (local.get $out) (local.get $n) (i32.const 0) (i32.add (local.get $r) (i32.const 0)) (i32x4.splat (local.get $d)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $c1 (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $c1))))
+        (local.set $d (i32.add
+          (i32.add (i32x4.extract_lane 0 (local.get $c1)) (i32x4.extract_lane 1 (local.get $c1)))
+          (i32.add (i32x4.extract_lane 2 (local.get $c1)) (i32x4.extract_lane 3 (local.get $c1)))))
+        (if (i32.le_s (local.get $d) (local.get $t))
+          (then
+            (call $emit (local.get $out) (local.get $n) (i32.const 0) (i32.add (local.get $r) (i32.const 1)) (i32x4.splat (local.get $d)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $c2 (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $c2))))
+        (local.set $d (i32.add
+          (i32.add (i32x4.extract_lane 0 (local.get $c2)) (i32x4.extract_lane 1 (local.get $c2)))
+          (i32.add (i32x4.extract_lane 2 (local.get $c2)) (i32x4.extract_lane 3 (local.get $c2)))))
+        (if (i32.le_s (local.get $d) (local.get $t))
+          (then
+            (call $emit (local.get $out) (local.get $n) (i32.const 0) (i32.add (local.get $r) (i32.const 2)) (i32x4.splat (local.get $d)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $c3 (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $c3))))
+        (local.set $d (i32.add
+          (i32.add (i32x4.extract_lane 0 (local.get $c3)) (i32x4.extract_lane 1 (local.get $c3)))
+          (i32.add (i32x4.extract_lane 2 (local.get $c3)) (i32x4.extract_lane 3 (local.get $c3)))))
+        (if (i32.le_s (local.get $d) (local.get $t))
+          (then
+            (call $emit (local.get $out) (local.get $n) (i32.const 0) (i32.add (local.get $r) (i32.const 3)) (i32x4.splat (local.get $d)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (local.set $p0 (i32.add (local.get $p3) (local.get $bytes)))
+        (br $row)))
+    (local.get $n))
 )

@@ -11,6 +11,9 @@ export interface SimdShard {
 
 export type ScanKind = 'f32' | 'f16' | 'i8' | 'b1';
 
+/** Longest scan per kernel call, in rows. */
+const MAX_BLOCK_ROWS = 8192;
+
 /** Unit roundoff of float32. */
 const U32 = 2 ** -24;
 
@@ -79,7 +82,9 @@ export function simdTopK(
         }
         // Until the thresholds settle every row passes them: start with short blocks so few rows reach the JS
         // heap, then grow to what the output area holds for this many queries.
-        const most = Math.max(1, Math.floor(OUT_CAPACITY / n));
+        // Calls stay short even then: V8 first runs wasm in its baseline tier and swaps in optimised code only at
+        // the next call (no on-stack replacement), so one call over a whole shard would run unoptimised throughout.
+        const most = Math.max(1, Math.min(MAX_BLOCK_ROWS, Math.floor(OUT_CAPACITY / n)));
         let block = Math.min(most, Math.max(1, Math.ceil(512 / n)));
         for (let start = 0; start < shard.rows; start += block, block = Math.min(most, block * 4)) {
           const rows = Math.min(block, shard.rows - start);
@@ -94,10 +99,23 @@ export function simdTopK(
             }
           }
           const x = SCRATCH_BYTES + start * rowBytes;
-          const found =
-            kind === 'b1'
-              ? k.scan_b1(SCRATCH.queries, n, x, rows, rowBytes, SCRATCH.thresholds, SCRATCH.out)
-              : k[KERNEL[kind]](SCRATCH.queries, n, x, rows, dim, SCRATCH.thresholds, SCRATCH.out);
+          let found: number;
+          if (kind === 'b1' && n === 1) {
+            // One query: four rows per step keep more cache lines in flight (the scan is bound by memory).
+            const four = rows - (rows % 4);
+            const head = k.scan_b1_x4(SCRATCH.queries, x, four, rowBytes, thrI[0] as number, SCRATCH.out);
+            found = head;
+            if (four < rows) {
+              found += k.scan_b1(SCRATCH.queries, 1, x + four * rowBytes, rows - four, rowBytes, SCRATCH.thresholds, SCRATCH.out + head * 12);
+              // scan_b1 numbers the tail's rows from its own start.
+              for (let t = head; t < found; t++) outI[3 * t + 1] = (outI[3 * t + 1] as number) + four;
+            }
+          } else {
+            found =
+              kind === 'b1'
+                ? k.scan_b1(SCRATCH.queries, n, x, rows, rowBytes, SCRATCH.thresholds, SCRATCH.out)
+                : k[KERNEL[kind]](SCRATCH.queries, n, x, rows, dim, SCRATCH.thresholds, SCRATCH.out);
+          }
           for (let t = 0; t < found; t++) {
             const qi = q0 + (outI[3 * t] as number);
             const row = base + start + (outI[3 * t + 1] as number);
