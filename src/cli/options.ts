@@ -14,6 +14,11 @@ export const BATCH_SIZE_OPTION = { type: 'number', description: 'texts per forwa
 export const THREADS_OPTION = { type: 'number', description: 'ONNX Runtime threads (default: one per core)', positiveInteger: true } as const satisfies OptionSpec;
 
 export const EXACT_OPTION = { type: 'boolean', description: 'scan every vector even when the index has an HNSW graph' } as const satisfies OptionSpec;
+export const RESCORE_MULTIPLIER_OPTION = {
+  type: 'number',
+  description: 'binary indexes: hamming candidates rescored per hit (default 4); more find more of the float top-k',
+  positiveInteger: true,
+} as const satisfies OptionSpec;
 export const EF_OPTION = {
   type: 'number',
   description: 'indexes with an HNSW graph: search expansion per query (default: the graph\'s own); higher is slower and closer to exact',

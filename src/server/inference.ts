@@ -9,7 +9,7 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; exact?: boolean; ef?: number }
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; rescoreMultiplier?: number; exact?: boolean; ef?: number }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] };
 
@@ -150,6 +150,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
         const offset = j.offset ?? 0;
         const hits = await index.searchEmbeddings(emb, offset + j.k, {
           ...(j.rescore !== undefined ? { rescore: j.rescore } : {}),
+          ...(j.rescoreMultiplier !== undefined ? { rescoreMultiplier: j.rescoreMultiplier } : {}),
           ...(j.exact !== undefined ? { exact: j.exact } : {}),
           ...(j.ef !== undefined ? { ef: j.ef } : {}),
         });

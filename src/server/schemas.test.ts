@@ -8,7 +8,7 @@ const s = buildSchemas({ ...DEFAULT_LIMITS, maxTexts: 3, maxTextChars: 10, maxK:
 
 test('search requests: one query or a batch, k in range, known fields only', () => {
   assert.equal(validate({ query: 'london' }, s.searchRequest), undefined);
-  assert.equal(validate({ queries: ['a', 'b'], k: 20, rescore: false, exact: true, ef: 128 }, s.searchRequest), undefined);
+  assert.equal(validate({ queries: ['a', 'b'], k: 20, rescore: false, rescore_multiplier: 10, exact: true, ef: 128 }, s.searchRequest), undefined);
   const cases: [unknown, string, string, RegExp][] = [
     [{}, 'INVALID_ARGUMENT', 'body', /exactly one of query, queries/],
     [{ query: 'a', queries: ['b'] }, 'INVALID_ARGUMENT', 'body', /exactly one of/],
@@ -26,6 +26,7 @@ test('search requests: one query or a batch, k in range, known fields only', () 
     [{ query: 'a', k: '5' }, 'INVALID_ARGUMENT', 'k', /must be an integer, got string/],
     [{ query: 'a', rescore: 'no' }, 'INVALID_ARGUMENT', 'rescore', /must be a boolean/],
     [{ query: 'a', ef: 0 }, 'INVALID_ARGUMENT', 'ef', /at least 1/],
+    [{ query: 'a', rescore_multiplier: 101 }, 'LIMIT_EXCEEDED', 'rescore_multiplier', /at most 100, got 101/],
     [{ query: 'a', ef: 4097 }, 'LIMIT_EXCEEDED', 'ef', /at most 4096, got 4097/],
     [[{ query: 'a' }], 'INVALID_ARGUMENT', 'body', /must be an object, got array/],
     ['london', 'INVALID_ARGUMENT', 'body', /must be an object, got string/],

@@ -1,4 +1,5 @@
 import { MAX_EF } from '../store/ann.js';
+import { MAX_RESCORE_MULTIPLIER } from '../store/search-index.js';
 import { PRECISIONS } from '../tensor/quantize.js';
 import { array, boolean, integer, number, object, string, stringEnum, type Infer } from './validate.js';
 
@@ -50,6 +51,12 @@ export function buildSchemas(limits: Limits) {
       rescore: boolean({
         default: true,
         description: 'Binary indexes: rescore the hamming candidates with their int8 vectors (false ranks by hamming distance alone, score = -distance). Other precisions ignore it.',
+      }),
+      rescore_multiplier: integer({
+        minimum: 1,
+        maximum: MAX_RESCORE_MULTIPLIER,
+        default: 4,
+        description: 'Binary indexes: hamming candidates rescored per hit (as sentence-transformers\' rescore_multiplier); more find more of the float top-k',
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph' }),
       ef: integer({

@@ -248,8 +248,10 @@ function rescoreBinary(q: Float32Array, candidates: TopK, shards: readonly Shard
     while (si > 0 && (starts[si] as number) > row) si--;
     const local = row - (starts[si] as number);
     const codes = (shards[si] as ShardVectors).rescore as Int8Array;
-    let score = affine?.c ?? 0;
+    // The int8 scan's arithmetic, constant last: a rescored row scores exactly as an int8 index scores it.
+    let score = 0;
     for (let i = 0; i < dim; i++) score += ((affine?.a[i] ?? (q[i] as number)) as number) * (codes[local * dim + i] as number);
+    if (affine !== undefined) score += affine.c;
     top.push(score, row);
   }
   return top.sorted();

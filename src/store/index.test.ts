@@ -219,6 +219,22 @@ describe('bad input', { skip: SKIP }, () => {
   });
 });
 
+test('binary indexes: a rescore multiplier that reaches every row gives the int8 index hits; a bad one is a coded error', { skip: SKIP }, async () => {
+  const bin = join(tmp, 'mult-binary');
+  const i8 = join(tmp, 'mult-int8');
+  await buildIndex({ corpus, out: bin, model, modelRef: BERT, shardSize: 256, precision: 'binary' });
+  await buildIndex({ corpus, out: i8, model, modelRef: BERT, shardSize: 256, precision: 'int8' });
+  const b = await openIndex(bin, { model });
+  const c = await openIndex(i8, { model });
+  // 7 × 100 candidates cover all 700 rows: every row is rescored on the same int8 codes the int8 index scans.
+  assert.deepEqual(await b.search(QUERIES, 7, { rescoreMultiplier: 100 }), await c.search(QUERIES, 7));
+  for (const rescoreMultiplier of [0, 2.5, 101]) {
+    await assert.rejects(b.search(QUERIES, 7, { rescoreMultiplier }), (e: { code: string; field: string }) => e.code === 'INVALID_ARGUMENT' && e.field === 'rescoreMultiplier');
+  }
+  await b.close();
+  await c.close();
+});
+
 describe('approximate search', { skip: SKIP }, () => {
   test('an HNSW graph (usearch) finds what exact search finds, and a damaged graph refuses to load', async () => {
     const { buildAnnIndex } = await import('./ann.js');

@@ -28,6 +28,11 @@ export interface SearchOptions {
   /** binary indexes: rescore the hamming candidates with their int8 rows (default true); other precisions ignore it. */
   rescore?: boolean;
   /**
+   * binary indexes: hamming candidates per hit that are rescored (default 4, as sentence-transformers'
+   * `rescore_multiplier`); more raise recall for a little time, since only the candidates' int8 rows are read.
+   */
+  rescoreMultiplier?: number;
+  /**
    * Indexes with an HNSW graph: the search expansion for this query (default: the ef the graph was built with).
    * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
    */
@@ -46,6 +51,9 @@ export interface OpenIndexOptions {
   /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
   onWarning?: (message: string) => void;
 }
+
+/** Largest binary rescore multiplier: k × it candidates are held and rescored per query. */
+export const MAX_RESCORE_MULTIPLIER = 100;
 
 // Below this many stored values a scan takes well under a millisecond and workers would only add latency.
 const PARALLEL_MIN_VALUES = 4_000_000;
@@ -198,6 +206,10 @@ export class SearchIndex {
   /** Search with query embeddings already computed by the index's model. */
   async searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+    const mult = options.rescoreMultiplier;
+    if (mult !== undefined && (!Number.isInteger(mult) || mult < 1 || mult > MAX_RESCORE_MULTIPLIER)) {
+      throw new SemsearchError('INVALID_ARGUMENT', `rescoreMultiplier must be an integer from 1 to ${MAX_RESCORE_MULTIPLIER}, got ${mult}`, { field: 'rescoreMultiplier' });
+    }
     const q0 = toMatrix(queries, 'queries');
     if (q0.dim !== this.manifest.dim) {
       throw new SemsearchError('SHAPE_MISMATCH', `query embeddings have dim ${q0.dim}, the index ${this.manifest.dim}`, { field: 'queries' });
@@ -210,6 +222,7 @@ export class SearchIndex {
       dim: this.manifest.dim,
       ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
       ...(options.rescore === false ? { rescore: false } : {}),
+      ...(options.rescoreMultiplier !== undefined ? { rescoreMultiplier: options.rescoreMultiplier } : {}),
     };
     let rows;
     if (this.ann !== undefined && options.exact !== true) {

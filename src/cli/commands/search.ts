@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { openIndex, type IndexHit } from '../../store/search-index.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { EF_OPTION, EXACT_OPTION } from '../options.js';
+import { EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
   if (json) {
@@ -22,6 +22,7 @@ export const searchCommand = defineCommand({
     k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },
     exact: EXACT_OPTION,
     ef: EF_OPTION,
+    'rescore-multiplier': RESCORE_MULTIPLIER_OPTION,
   },
   args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
   async run({ values, args, json, io }) {
@@ -34,7 +35,11 @@ export const searchCommand = defineCommand({
     try {
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
-        const [hits] = await index.search([q], k, { exact: values.exact === true, ...(values.ef !== undefined ? { ef: values.ef } : {}) });
+        const [hits] = await index.search([q], k, {
+          exact: values.exact === true,
+          ...(values.ef !== undefined ? { ef: values.ef } : {}),
+          ...(values['rescore-multiplier'] !== undefined ? { rescoreMultiplier: values['rescore-multiplier'] } : {}),
+        });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };
       if (queries.length > 0) {

@@ -22,6 +22,7 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
     k,
     ...(b.offset !== undefined ? { offset: b.offset } : {}),
     ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
+    ...(b.rescore_multiplier !== undefined ? { rescoreMultiplier: b.rescore_multiplier } : {}),
     ...(b.exact !== undefined ? { exact: b.exact } : {}),
     ...(b.ef !== undefined ? { ef: b.ef } : {}),
   };
