@@ -49,7 +49,7 @@ test("the README's index, search and info commands work as written and find the 
     }
     const all = outputs.join('\n');
     assert.match(all, /complete: 4103 passages/);
-    assert.match(all, /HNSW graph \(f16/);
+    assert.match(all, /HNSW graph \(i8/);
     const search = outputs[cmds.findIndex((c) => c.includes('"do goldfish grow" -k 5'))] ?? '';
     assert.equal(search.split('\n').filter((l) => /^\s+\d\. /.test(l)).length, 5, search);
     assert.match(all, /^passages {3}4103$/m);

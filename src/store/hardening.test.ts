@@ -68,7 +68,7 @@ test('a damaged docs.sqlite (truncated, zero bytes, random bytes) is INDEX_CORRU
   }
 });
 
-test('a hand-edited manifest is INDEX_CORRUPT naming the field: a shard file of null, a graph over no vectors', async () => {
+test('a hand-edited manifest is INDEX_CORRUPT naming the field: a shard file of null, a graph over no vectors, a bad graph scale', async () => {
   const dir = copy('manifest-null');
   const file = join(dir, 'manifest.json');
   const m = JSON.parse(readFileSync(file, 'utf8')) as { shards: { file: unknown }[]; count: number };
@@ -84,6 +84,14 @@ test('a hand-edited manifest is INDEX_CORRUPT naming the field: a shard file of 
   m2.count = 0;
   writeFileSync(f2, JSON.stringify(m2));
   await assert.rejects(openIndex(empty, { model }), corruptAt(f2, 'ann'));
+
+  const scaled = copy('manifest-scale');
+  await buildAnnIndex(scaled, { quantization: 'i8' });
+  const f3 = join(scaled, 'manifest.json');
+  const m3 = JSON.parse(readFileSync(f3, 'utf8')) as { ann: { scale: unknown } };
+  m3.ann.scale = -2;
+  writeFileSync(f3, JSON.stringify(m3));
+  await assert.rejects(openIndex(scaled, { model }), corruptAt(f3, 'ann.scale'));
 });
 
 test('a complete index leaves WAL mode, and opening it writes nothing into its folder', async () => {

@@ -281,6 +281,22 @@ describe('approximate search', { skip: SKIP }, () => {
     });
   }
 
+  test('the default i8 graph scales vectors to the int8 range (recorded in the manifest) and finds the exact hits at full ef', async () => {
+    const { buildAnnIndex } = await import('./ann.js');
+    const out = join(tmp, 'ann-i8-scale');
+    await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+    const entry = await buildAnnIndex(out);
+    assert.equal(entry.quantization, 'i8');
+    const m = readManifest(out);
+    let maxAbs = 0;
+    for (const s of m.shards) for (const x of new Float32Array(readFileSync(join(out, s.file)).buffer.slice(0))) maxAbs = Math.max(maxAbs, Math.abs(x));
+    assert.equal(m.ann?.scale, 1 / maxAbs);
+    assert.ok((m.ann?.scale ?? 0) > 1, 'unit vectors are spread over the whole int8 range');
+    const index = await openIndex(out, { model });
+    assert.deepEqual(await index.search(QUERIES, 5, { ef: index.count }), await index.search(QUERIES, 5, { exact: true }));
+    await index.close();
+  });
+
   test('per-query ef: a larger expansion rescores more candidates and reaches the exact top-k; a bad ef is a coded error', async () => {
     const { buildAnnIndex } = await import('./ann.js');
     const out = join(tmp, 'ann-ef');

@@ -28,6 +28,11 @@ export interface AnnEntry {
   expansionSearch: number;
   sha256: string;
   bytes: number;
+  /**
+   * i8 graphs: the factor vectors (and queries) are multiplied by before usearch quantizes them, 1 / the largest
+   * |component|, so its [-1, 1] → [-127, 127] mapping uses the whole int8 range. Absent: 1 (graphs from before it).
+   */
+  scale?: number;
 }
 
 export interface IndexModelInfo {
@@ -138,6 +143,7 @@ function checkEntries(m: IndexManifest, file: string): void {
     if (!(ANN_QUANTIZATIONS as readonly string[]).includes(a.quantization as string)) bad('ann.quantization', `must be f32, f16 or i8, got ${JSON.stringify(a.quantization)}`);
     if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256) || !Number.isInteger(a.bytes)) bad('ann.sha256', 'and ann.bytes must describe the graph file');
     if (m.count === 0) bad('ann', 'is a graph over an index with no vectors');
+    if (a.scale !== undefined && !(typeof a.scale === 'number' && Number.isFinite(a.scale) && a.scale > 0)) bad('ann.scale', `must be a positive number, got ${JSON.stringify(a.scale)}`);
   }
 }
 

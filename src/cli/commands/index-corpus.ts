@@ -26,7 +26,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
     limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
     ann: {
       type: 'string',
-      description: "also build an HNSW graph (f16 recommended: usearch's i8 loses most recall on unit-length vectors, docs/INDEX-SCALE.md)",
+      description: 'also build an HNSW graph: i8 (the recall of f16 once hits are rescored, at half the size; docs/SEARCH-SCALE.md), f16 or f32',
       choices: ANN_QUANTIZATIONS,
     },
     variant: VARIANT_OPTION,
