@@ -5,7 +5,8 @@
  *   npm run bench:search                                   real-embedding workload + peers
  *   npm run bench:search -- --scale 1000000                + 1M × 384 (the real rows, jittered): scans and an f16 graph
  *   npm run bench:search -- --full 8841823                 + 8.8M × 768 binary + int8 rescoring (simulated codes)
- *   options: --workload NAME (minilm-l6-384)  --latency-queries N (200)  --ef 16,32,64,128,256  --no-peers
+ *   options: --workload NAME (minilm-l6-384)  --latency-queries N (200)  --ef 16,32,64,128,256  --rescore 4,10,25
+ *            --no-peers  --peer-methods LIST  --skip-real  --no-scale-hnsw
  *            --python PATH (/root/venvs/ref/bin/python)  --out FILE (docs/SEARCH-SCALE.md)  --json FILE
  *
  * The workload is built once by bench/search-workload.ts (real all-MiniLM-L6-v2 embeddings of the ../shared texts;
@@ -40,6 +41,9 @@ const cacheRoot = process.env['SEMSEARCH_BENCH_CACHE'] ?? join(homedir(), '.cach
 const WORKLOAD = join(cacheRoot, 'search-workload', opt('workload', 'minilm-l6-384'));
 const LAT_Q = Number(opt('latency-queries', '200'));
 const EFS = opt('ef', '16,32,64,128,256').split(',').map(Number);
+const RESCORE = opt('rescore', '4,10,25').split(',').map(Number);
+// usearch-exact is left out by default: its brute force holds queries × rows × 16 bytes and takes minutes here.
+const PEER_METHODS = opt('peer-methods', 'faiss-flat,faiss-hnsw,faiss-binary,usearch-hnsw-f32,usearch-hnsw-f16,usearch-hnsw-i8,membw');
 const SCALE_ROWS = Number(opt('scale', '0'));
 const FULL_ROWS = Number(opt('full', '0'));
 const PYTHON = opt('python', process.env['SEMSEARCH_PYTHON'] ?? '/root/venvs/ref/bin/python');
@@ -230,8 +234,16 @@ function add(r: Row): void {
   );
 }
 
-async function exactRows(section: string, b: Built, w: { queries: Matrix; truth: (qi: number) => ArrayLike<number> }, label: string, latencyQueries: number, withParallel: boolean): Promise<void> {
-  const o = optionsOf(b);
+async function exactRows(
+  section: string,
+  b: Built,
+  w: { queries: Matrix; truth: (qi: number) => ArrayLike<number> },
+  label: string,
+  latencyQueries: number,
+  withParallel: boolean,
+  rescoreMultiplier?: number,
+): Promise<void> {
+  const o = { ...optionsOf(b), ...(rescoreMultiplier !== undefined ? { rescoreMultiplier } : {}) };
   const nq = w.queries.rows;
   exactSearch(queryAt(w.queries, 0), b.shards, o);
   const lat = timeEach(Math.min(latencyQueries, nq), (i) => exactSearch(queryAt(w.queries, i), b.shards, o));
@@ -288,7 +300,9 @@ async function realWorkload(w: Workload, root: string): Promise<void> {
   await exactRows(section, f32, { queries: w.queries, truth }, 'float32 (SIMD)', LAT_Q, true);
   for (const p of ['float16', 'int8', 'binary'] as const) {
     const b = buildFolder(root, `real-${p}`, w.corpus, w.dim, p);
-    await exactRows(section, b, { queries: w.queries, truth }, p === 'binary' ? 'binary + int8 rescoring (×4)' : `${p} (SIMD)`, LAT_Q, false);
+    if (p !== 'binary') await exactRows(section, b, { queries: w.queries, truth }, `${p} (SIMD)`, LAT_Q, false);
+    // 4 is the sentence-transformers default; more candidates buy recall at the cost of int8 rows rescored.
+    else for (const mult of RESCORE) await exactRows(section, b, { queries: w.queries, truth }, `binary + int8 rescoring (×${mult})`, LAT_Q, false, mult);
     rmSync(b.dir, { recursive: true, force: true });
   }
 
@@ -350,20 +364,21 @@ async function scaleWorkload(w: Workload, root: string, n: number): Promise<void
   one.note = `${one.note ?? ''}; one 1-thread scan = ${((one.p50 ?? 0) / (bw.seconds * 1000)).toFixed(2)}× the time to stream the matrix once`;
   const bin = buildFolder(root, 'scale-binary', corpus, w.dim, 'binary');
   const bbw = bandwidth(bin.shards);
-  await exactRows(section, bin, { queries, truth }, 'binary + int8 rescoring (×4)', nq, true);
+  const mult = RESCORE[RESCORE.length - 1] as number;
+  await exactRows(section, bin, { queries, truth }, `binary + int8 rescoring (×${mult})`, nq, true, mult);
   const last = rows[rows.length - 1] as Row;
   last.note = `${last.note ?? ''}; sign bits stream in ${(bbw.seconds * 1000).toFixed(2)} ms (${bbw.gbPerSecond.toFixed(1)} GB/s)`;
   rmSync(bin.dir, { recursive: true, force: true });
-  if (!flag('no-scale-hnsw')) {
+  for (const quantization of flag('no-scale-hnsw') ? [] : (['f16', 'i8'] as const)) {
     const t = performance.now();
     let lastLog = 0;
     const entry = await buildAnnIndex(f32.dir, {
-      quantization: 'f16',
+      quantization,
       threads: 2,
       onProgress: (done, total) => {
         if (performance.now() - lastLog > 30000) {
           lastLog = performance.now();
-          log(`HNSW f16 build ${done}/${total}`);
+          log(`HNSW ${quantization} build ${done}/${total}`);
         }
       },
     });
@@ -374,7 +389,7 @@ async function scaleWorkload(w: Workload, root: string, n: number): Promise<void
     for (const ef of EFS) {
       const search = (q: Matrix): ScoredRow[][] => graph.search(q.data, w.dim, K, ef, 1).map((hits, qi) => scoreRows(q.row(qi), hits.map((h) => h.row), f32.shards, optionsOf(f32)).slice(0, K));
       const lat = timeEach(nq, (i) => search(queryAt(queries, i)));
-      add({ section, method: 'semsearch HNSW f16', setting: `ef ${ef}`, recall: recallAt10(search(queries), truth), p50: lat.p50, p99: lat.p99, qps1: 1000 / lat.mean, buildSeconds, loadSeconds: openSeconds, bytes: entry.bytes });
+      add({ section, method: `semsearch HNSW ${quantization}`, setting: `ef ${ef}`, recall: recallAt10(search(queries), truth), p50: lat.p50, p99: lat.p99, qps1: 1000 / lat.mean, buildSeconds, loadSeconds: openSeconds, bytes: entry.bytes });
     }
   }
   rmSync(f32.dir, { recursive: true, force: true });
@@ -430,7 +445,8 @@ async function fullScale(root: string, n: number): Promise<void> {
   const q = new Matrix(LAT_Q, dim);
   for (let i = 0; i < q.data.length; i++) q.data[i] = rnd() - 0.5;
   const b: Built = { dir, shards: loaded.shards, manifest, loadSeconds: loaded.loadSeconds, bytes: loaded.bytes };
-  const o = optionsOf(b);
+  const mult = RESCORE[RESCORE.length - 1] as number;
+  const o = { ...optionsOf(b), rescoreMultiplier: mult };
   const lat1 = timeEach(Math.min(50, LAT_Q), (i) => exactSearch(queryAt(q, i), b.shards, o));
   const pool = new ParallelSearcher(b.shards, 2);
   try {
@@ -438,7 +454,7 @@ async function fullScale(root: string, n: number): Promise<void> {
     const lat2 = await timeEachAsync(LAT_Q, async (i) => void (await pool.search(queryAt(q, i), o)));
     add({
       section,
-      method: 'semsearch binary + int8 rescoring (×4)',
+      method: `semsearch binary + int8 rescoring (×${mult})`,
       p50: lat2.p50,
       p99: lat2.p99,
       qps2: 1000 / lat2.mean,
@@ -480,7 +496,7 @@ function runPeers(): { results: PeerResult[]; versions: Record<string, unknown> 
   log('peers: faiss and usearch (Python) on the same workload ...');
   const r = spawnSync(
     PYTHON,
-    [join(repoRoot, 'bench', 'peers', 'search_peer.py'), '--workload', WORKLOAD, '--threads', '1,2', '--k', String(K), '--ef', EFS.join(','), '--latency-queries', String(LAT_Q), '--out', out],
+    [join(repoRoot, 'bench', 'peers', 'search_peer.py'), '--workload', WORKLOAD, '--methods', PEER_METHODS, '--threads', '1,2', '--k', String(K), '--ef', EFS.join(','), '--latency-queries', String(LAT_Q), '--out', out],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, HF_HUB_OFFLINE: '1' } },
   );
   if (r.status !== 0 || !existsSync(out)) {
@@ -549,7 +565,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
       );
     };
     pair(real.find((r) => r.method === 'semsearch exact float32 (SIMD)'), peers.results.find((p) => p.method === 'faiss-flat'));
-    pair(real.find((r) => r.method.startsWith('semsearch exact binary')), peers.results.find((p) => p.method === 'faiss-binary'));
+    pair(real.find((r) => r.method === 'semsearch exact binary + int8 rescoring (×4)'), peers.results.find((p) => p.method === 'faiss-binary'));
     for (const ef of EFS) {
       pair(real.find((r) => r.method === 'semsearch HNSW f16' && r.setting === `ef ${ef}`), peers.results.find((p) => p.method === 'faiss-hnsw' && p.params['ef'] === ef));
     }
@@ -565,15 +581,26 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
 const w = loadWorkload(WORKLOAD);
 log(`workload ${WORKLOAD}: ${w.rows} × ${w.dim}, ${w.queries.rows} queries`);
 const root = mkdtempSync(join(opt('tmp', tmpdir()), 'semsearch-search-scale-'));
-try {
-  const peers = runPeers();
-  await realWorkload(w, root);
-  if (SCALE_ROWS > 0) await scaleWorkload(w, root, SCALE_ROWS);
-  if (FULL_ROWS > 0) await fullScale(root, FULL_ROWS);
+let peers: ReturnType<typeof runPeers>;
+// The report is rewritten after every section, so a long run that dies keeps what it measured.
+const save = (): void => {
   mkdirSync(dirname(OUT_JSON), { recursive: true });
   writeFileSync(OUT_JSON, JSON.stringify({ machine: machineInfo(), workload: w.meta, context, rows, peers }, null, 2) + '\n');
   writeFileSync(OUT_MD, report(w, peers));
   log(`wrote ${OUT_MD} and ${OUT_JSON} (${statSync(OUT_MD).size} bytes)`);
+};
+try {
+  peers = runPeers();
+  if (!flag('skip-real')) await realWorkload(w, root);
+  save();
+  if (SCALE_ROWS > 0) {
+    await scaleWorkload(w, root, SCALE_ROWS);
+    save();
+  }
+  if (FULL_ROWS > 0) {
+    await fullScale(root, FULL_ROWS);
+    save();
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

@@ -1,5 +1,5 @@
 import { TopK } from '../top-k.js';
-import { kernelsFor, OUT_CAPACITY, SCRATCH, SCRATCH_BYTES, tryLock, unlock, type KernelExports, type VectorMemory } from './vector-memory.js';
+import { kernelsFor, OUT_CAPACITY, SCRATCH, SCRATCH_BYTES, tryLock, unlock, type VectorMemory } from './vector-memory.js';
 
 /** What a SIMD scan needs of a shard: its row count and the shared memory its rows sit in (after the scratch area). */
 export interface SimdShard {
@@ -31,16 +31,18 @@ export function simdReady(shards: readonly SimdShard[], kind: ScanKind, dim: num
 }
 
 /**
- * The largest |kernel score − exact score| for one query: each of the 16 float32 lanes adds dim/16 products, then
- * four more additions join the lanes; every product and sum rounds by at most one unit roundoff of the running
- * magnitude, which Σ|q_i·x_i| bounds (Cauchy–Schwarz: ≤ ‖q‖·‖x‖). Three extra units cover the float32 rounding of
- * the exact score itself, of the weights handed to the kernel, and of the stored norm bound.
+ * The largest |kernel score − exact score| for one query. In the slowest-summing kernel (one query, four rows per
+ * step) each of a row's 4 float32 lanes adds dim/4 products, then two more additions join the lanes; every product
+ * and sum rounds by at most one unit roundoff of the running magnitude, which Σ|q_i·x_i| bounds (Cauchy–Schwarz:
+ * ≤ ‖q‖·‖x‖). The other kernels add fewer terms per lane. Extra units cover the float32 rounding of the exact score
+ * itself, of the weights handed to the kernel, and of the stored norm bound.
  */
 export function scanErrorBound(dim: number, magnitude: number): number {
-  return (dim / 16 + 8) * U32 * magnitude * 1.001;
+  return (dim / 4 + 8) * U32 * magnitude * 1.001;
 }
 
-const KERNEL: Record<Exclude<ScanKind, 'b1'>, keyof KernelExports> = { f32: 'scan_f32', f16: 'scan_f16', i8: 'scan_i8' };
+const KERNEL: Record<Exclude<ScanKind, 'b1'>, 'scan_f32' | 'scan_f16' | 'scan_i8'> = { f32: 'scan_f32', f16: 'scan_f16', i8: 'scan_i8' };
+const KERNEL_X4: Record<'f16' | 'i8', 'scan_f16_x4' | 'scan_i8_x4'> = { f16: 'scan_f16_x4', i8: 'scan_i8_x4' };
 
 /**
  * Approximate top-`kc` of each query over the shards, by the kernels' float32 scores (b1: exact hamming distance,
@@ -100,14 +102,23 @@ export function simdTopK(
           }
           const x = SCRATCH_BYTES + start * rowBytes;
           let found: number;
-          if (kind === 'b1' && n === 1) {
-            // One query: four rows per step keep more cache lines in flight (the scan is bound by memory).
+          if (n === 1 && kind !== 'f32') {
+            // One query: four rows per step keep more cache lines in flight (float32 rows already stream at memory
+            // speed one at a time, and measured slower four at a time).
             const four = rows - (rows % 4);
-            const head = k.scan_b1_x4(SCRATCH.queries, x, four, rowBytes, thrI[0] as number, SCRATCH.out);
+            const head =
+              kind === 'b1'
+                ? k.scan_b1_x4(SCRATCH.queries, x, four, rowBytes, thrI[0] as number, SCRATCH.out)
+                : k[KERNEL_X4[kind]](SCRATCH.queries, x, four, dim, thrF[0] as number, SCRATCH.out);
             found = head;
             if (four < rows) {
-              found += k.scan_b1(SCRATCH.queries, 1, x + four * rowBytes, rows - four, rowBytes, SCRATCH.thresholds, SCRATCH.out + head * 12);
-              // scan_b1 numbers the tail's rows from its own start.
+              const tail = x + four * rowBytes;
+              const at = SCRATCH.out + head * 12;
+              found +=
+                kind === 'b1'
+                  ? k.scan_b1(SCRATCH.queries, 1, tail, rows - four, rowBytes, SCRATCH.thresholds, at)
+                  : k[KERNEL[kind]](SCRATCH.queries, 1, tail, rows - four, dim, SCRATCH.thresholds, at);
+              // The tail's kernel numbers its rows from its own start.
               for (let t = head; t < found; t++) outI[3 * t + 1] = (outI[3 * t + 1] as number) + four;
             }
           } else {

@@ -42,6 +42,8 @@ export interface KernelExports {
   max_norm2(x: number, rows: number, dim: number, half: number): number;
   stream_sum(x: number, bytes: number): number;
   scan_b1_x4(q: number, x: number, rows: number, bytes: number, thr: number, out: number): number;
+  scan_f16_x4(q: number, x: number, rows: number, dim: number, thr: number, out: number): number;
+  scan_i8_x4(q: number, x: number, rows: number, dim: number, thr: number, out: number): number;
 }
 
 let compiled: object | null | undefined;
