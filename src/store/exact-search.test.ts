@@ -6,18 +6,7 @@ import { rangesOf } from '../tensor/quantize.js';
 import { exactSearch } from './exact-search.js';
 import { encodeShard } from './shards.js';
 import { TopK } from './top-k.js';
-
-// Deterministic Gaussian vectors: real embeddings are roughly isotropic after centring, unlike the tiny test model's.
-function gaussian(rows: number, dim: number, seed: number): Matrix {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const m = new Matrix(rows, dim);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return normalizeRows(m);
-}
+import { gaussian } from '../test-support/vectors.js';
 
 test('TopK keeps the k best, best first, lower row first on equal scores', () => {
   const t = new TopK(3);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { normalizeRows } from '../../encoder/normalize.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../tensor/float16.js';
 import { Matrix } from '../../tensor/matrix.js';
 import { rangesOf } from '../../tensor/quantize.js';
@@ -13,17 +12,7 @@ import { ParallelSearcher } from '../parallel-search.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../shards.js';
 import { simdReady, simdTopK } from './simd-scan.js';
 import { allocVectorMemory, kernelsFor, SCRATCH, SCRATCH_BYTES, tryLock, unlock } from './vector-memory.js';
-
-function gaussian(rows: number, dim: number, seed: number): Matrix {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const m = new Matrix(rows, dim);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return normalizeRows(m);
-}
+import { gaussian } from '../../test-support/vectors.js';
 
 /** Shards written and read back as an index holds them: in kernel memory. */
 function loadedShards(dir: string, parts: Matrix[], precision: IndexPrecision, ranges: ReturnType<typeof rangesOf>): ShardVectors[] {
