@@ -456,8 +456,8 @@ async function fullScale(root: string, n: number): Promise<void> {
   const quick = load(dir, manifest, false);
   quick.shards.length = 0;
   (globalThis as { gc?: () => void }).gc?.();
-  const rss0 = process.memoryUsage().rss;
   const loaded = load(dir, manifest);
+  // The whole process after the second load (the first may not be collected yet): an upper bound on what search needs.
   const rss = process.memoryUsage().rss;
   const bw = bandwidth(loaded.shards);
   log(`${section}: written in ${writeSeconds.toFixed(0)} s; loaded in ${quick.loadSeconds.toFixed(1)} s (size check), ${loaded.loadSeconds.toFixed(1)} s (sha256 verified); sign bits stream in ${(bw.seconds * 1000).toFixed(1)} ms (1 thread)`);
@@ -480,7 +480,7 @@ async function fullScale(root: string, n: number): Promise<void> {
       qps1: 1000 / lat1.mean,
       loadSeconds: loaded.loadSeconds,
       bytes: loaded.bytes,
-      note: `p50/p99 on 2 workers over ${lat2.n} queries; 1 thread p50 ${lat1.p50.toFixed(1)} ms; sign bits stream once in ${(bw.seconds * 1000).toFixed(1)} ms on 1 thread; RSS +${gib(rss - rss0)} after load; load ${loaded.loadSeconds.toFixed(1)} s with sha256, ${quick.loadSeconds.toFixed(1)} s with the size check alone (verify: false); shards written in ${writeSeconds.toFixed(0)} s`,
+      note: `p50/p99 on 2 workers over ${lat2.n} queries; 1 thread p50 ${lat1.p50.toFixed(1)} ms; sign bits stream once in ${(bw.seconds * 1000).toFixed(1)} ms on 1 thread; process RSS ${gib(rss)} after the loads; load ${loaded.loadSeconds.toFixed(1)} s with sha256, ${quick.loadSeconds.toFixed(1)} s with the size check alone (verify: false); shards written in ${writeSeconds.toFixed(0)} s`,
     });
   } finally {
     await pool.close();
@@ -543,7 +543,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
     '`buildAnnIndex` / `AnnGraph` with exact rescoring); peers run on the same vectors, queries and ground truth.',
     '',
   );
-  lines.push(`- Machine: ${m.modelName}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.isa ?? (m.avx512 ? 'AVX-512' : 'AVX2')}; run ${new Date().toISOString()}.`);
+  lines.push(`- Machine: ${m.modelName}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB, ${m.isa ?? (m.avx512 ? 'AVX-512' : 'AVX2')}; run ${new Date().toISOString()}.`);
   lines.push(
     `- Workload: ${w.rows.toLocaleString('en')} real all-MiniLM-L6-v2 embeddings (${w.dim} dims) of the ../shared texts, ${w.queries.rows.toLocaleString('en')} queries, float32 exact top-${w.gtK} ground truth (bench/search-workload.ts).`,
   );
