@@ -22,11 +22,11 @@ const ENTRIES: Readonly<Record<string, string>> = {
 const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   'semsearch': [
     'ANN_QUANTIZATIONS', 'AnnEntry', 'AnnQuantization', 'Batching', 'BuildAnnOptions', 'BuildIndexOptions',
-    'BuildProgress', 'BuildResult', 'ERROR_CODES', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'INDEX_PRECISIONS',
+    'BuildProgress', 'BuildResult', 'ERROR_CODES', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FusionMethod', 'INDEX_PRECISIONS',
     'IndexHit', 'IndexInfo', 'IndexManifest', 'IndexPrecision', 'LoadModelByNameOptions', 'LoadModelOptions', 'Matrix', 'MatrixLike',
     'ModelConfig', 'ModelType', 'OnnxChoice', 'OpenIndexOptions', 'PRECISIONS', 'PoolingConfig', 'PoolingMode',
-    'Precision', 'QuantizationRanges', 'QuantizeOptions', 'QuantizedMatrix', 'SIMILARITY_FUNCTIONS', 'ScoreFunction', 'SearchHit',
-    'SearchIndex', 'SearchOptions', 'SemanticSearchOptions', 'SemsearchError', 'SemsearchErrorDetails',
+    'Precision', 'QuantizationRanges', 'QuantizeOptions', 'QuantizedMatrix', 'SEARCH_MODES', 'SIMILARITY_FUNCTIONS', 'ScoreFunction', 'SearchHit',
+    'SearchIndex', 'SearchMode', 'SearchOptions', 'SemanticSearchOptions', 'SemsearchError', 'SemsearchErrorDetails',
     'SentenceTransformer', 'SimilarityFnName', 'Tokenizer', 'buildAnnIndex', 'buildIndex', 'cosSim', 'dotScore',
     'euclideanSim', 'isSemsearchError', 'loadModel', 'loadModelFromDir', 'manhattanSim', 'openIndex',
     'quantizeEmbeddings', 'semanticSearch', 'toMatrix',

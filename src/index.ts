@@ -31,6 +31,8 @@ export type { BuildIndexOptions, BuildProgress, BuildResult } from './store/buil
 export { openIndex, SearchIndex } from './store/search-index.js';
 export type { IndexHit, IndexInfo, OpenIndexOptions, SearchOptions } from './store/search-index.js';
 export { INDEX_PRECISIONS } from './store/manifest.js';
+export { SEARCH_MODES, FUSION_METHODS } from './store/fusion.js';
+export type { SearchMode, FusionMethod } from './store/fusion.js';
 export type { IndexManifest, IndexPrecision } from './store/manifest.js';
 export { buildAnnIndex, ANN_QUANTIZATIONS } from './store/ann.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';

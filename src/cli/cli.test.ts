@@ -109,6 +109,15 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const wide = await run(['search', annOut, 'how big is london', '-k', '5', '--ef', '120', '--json']);
     assert.equal(wide.code, 0, wide.err);
     assert.deepEqual(ids(wide), ids(await run(['search', annOut, 'how big is london', '-k', '5', '--exact', '--json'])));
+    // Keyword (BM25) and hybrid modes from the CLI.
+    const kw = await run(['search', out, 'how big is london', '-k', '3', '--mode', 'keyword', '--json']);
+    assert.equal(kw.code, 0, kw.err);
+    const kwHits = (JSON.parse(kw.out) as { hits: { score: number }[] }).hits;
+    assert.ok(kwHits.length <= 3 && kwHits.every((h, i) => i === 0 || (kwHits[i - 1] as { score: number }).score >= h.score));
+    assert.equal((await run(['search', out, 'how big is london', '--mode', 'hybrid', '--fusion', 'weighted', '--vector-weight', '0.7'])).code, 0);
+    const badMode = await run(['search', out, 'london', '--mode', 'sparse']);
+    assert.equal(badMode.code, 2);
+    assert.match(badMode.err, /--mode must be one of vector, keyword, hybrid/);
     const badEf = await run(['search', annOut, 'how big is london', '--ef', '0']);
     assert.equal(badEf.code, 2);
     assert.match(badEf.err, /--ef/);

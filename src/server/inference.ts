@@ -2,6 +2,7 @@ import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
+import type { FusionMethod, SearchMode } from '../store/fusion.js';
 import type { SearchIndex } from '../store/search-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
@@ -9,7 +10,7 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; rescoreMultiplier?: number; exact?: boolean; ef?: number }
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; rescoreMultiplier?: number; exact?: boolean; ef?: number; mode?: SearchMode; fusion?: FusionMethod; vectorWeight?: number }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] };
 
@@ -129,7 +130,8 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
   const model = index.model;
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
-    if (j.kind === 'search') return { q: groups.query.add(j.queries), p: 0 };
+    // Keyword search needs no embeddings.
+    if (j.kind === 'search') return { q: j.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
     return { q: groups.plain.add(j.texts), p: 0 };
   });
@@ -146,9 +148,12 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
     const { q, p } = at[i] as { q: number; p: number };
     try {
       if (j.kind === 'search') {
-        const emb = rows(groups.query.out as Matrix, q, j.queries.length);
+        const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
-        const hits = await index.searchEmbeddings(emb, offset + j.k, {
+        const hits = await index.searchEncoded(j.queries, emb, offset + j.k, {
+          ...(j.mode !== undefined ? { mode: j.mode } : {}),
+          ...(j.fusion !== undefined ? { fusion: j.fusion } : {}),
+          ...(j.vectorWeight !== undefined ? { vectorWeight: j.vectorWeight } : {}),
           ...(j.rescore !== undefined ? { rescore: j.rescore } : {}),
           ...(j.rescoreMultiplier !== undefined ? { rescoreMultiplier: j.rescoreMultiplier } : {}),
           ...(j.exact !== undefined ? { exact: j.exact } : {}),

@@ -26,6 +26,8 @@ test('search requests: one query or a batch, k in range, known fields only', () 
     [{ query: 'a', k: '5' }, 'INVALID_ARGUMENT', 'k', /must be an integer, got string/],
     [{ query: 'a', rescore: 'no' }, 'INVALID_ARGUMENT', 'rescore', /must be a boolean/],
     [{ query: 'a', ef: 0 }, 'INVALID_ARGUMENT', 'ef', /at least 1/],
+    [{ query: 'a', mode: 'sparse' }, 'INVALID_ARGUMENT', 'mode', /must be one of "vector", "keyword", "hybrid", got "sparse"/],
+    [{ query: 'a', vector_weight: 1.5 }, 'LIMIT_EXCEEDED', 'vector_weight', /at most 1/],
     [{ query: 'a', rescore_multiplier: 101 }, 'LIMIT_EXCEEDED', 'rescore_multiplier', /at most 100, got 101/],
     [{ query: 'a', ef: 4097 }, 'LIMIT_EXCEEDED', 'ef', /at most 4096, got 4097/],
     [[{ query: 'a' }], 'INVALID_ARGUMENT', 'body', /must be an object, got array/],

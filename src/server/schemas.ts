@@ -1,4 +1,5 @@
 import { MAX_EF } from '../store/ann.js';
+import { FUSION_METHODS, SEARCH_MODES } from '../store/fusion.js';
 import { MAX_RESCORE_MULTIPLIER } from '../store/search-index.js';
 import { PRECISIONS } from '../tensor/quantize.js';
 import { array, boolean, integer, number, object, string, stringEnum, type Infer } from './validate.js';
@@ -59,6 +60,9 @@ export function buildSchemas(limits: Limits) {
         description: 'Binary indexes: hamming candidates rescored per hit (as sentence-transformers\' rescore_multiplier); more find more of the float top-k',
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph' }),
+      mode: stringEnum(SEARCH_MODES, { default: 'vector', description: 'vector (embeddings), keyword (BM25 over the passages, SQLite FTS5) or hybrid (both, fused)' }),
+      fusion: stringEnum(FUSION_METHODS, { default: 'rrf', description: 'hybrid: reciprocal rank fusion (k = 60) or a weighted sum of min-max normalised scores' }),
+      vector_weight: number({ minimum: 0, maximum: 1, default: 0.5, description: 'hybrid with weighted fusion: the vector score\'s weight; the keyword score gets the rest' }),
       ef: integer({
         minimum: 1,
         maximum: MAX_EF,

@@ -67,6 +67,19 @@ describe('semsearch serve: the HTTP API', { skip: SKIP_WITHOUT_SHARED }, () => {
     assert.deepEqual([one.json['k'], one.json['precision'], one.json['exact'], one.json['rescored']], [5, 'float32', true, false]);
     assert.ok(typeof one.json['took_ms'] === 'number');
 
+    // Keyword and hybrid modes answer as the library does (keyword search encodes nothing).
+    for (const body of [{ mode: 'keyword' }, { mode: 'hybrid' }, { mode: 'hybrid', fusion: 'weighted', vector_weight: 0.3 }] as const) {
+      const r = await postJson(`${url}/search`, { query: 'hurricane season jamaica', k: 5, ...body });
+      assert.equal(r.status, 200, r.text);
+      conforms(r.json, schemas.searchResponse);
+      const lib = await index.search('hurricane season jamaica', 5, {
+        mode: body.mode,
+        ...('fusion' in body ? { fusion: body.fusion, vectorWeight: body.vector_weight } : {}),
+      });
+      const ids = (r.json['results'] as { hits: { id: string }[] }[])[0]?.hits.map((h) => h.id);
+      assert.deepEqual(ids, lib[0]?.map((h) => h.id), JSON.stringify(body));
+    }
+
     const batch = await postJson(`${url}/search`, { queries: ['flu symptoms', 'jamaica'] });
     assert.equal(batch.status, 200, batch.text);
     conforms(batch.json, schemas.searchResponse);

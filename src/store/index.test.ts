@@ -235,6 +235,49 @@ test('binary indexes: a rescore multiplier that reaches every row gives the int8
   await c.close();
 });
 
+test('keyword (BM25, FTS5) and hybrid search: the exact-term passage comes first by keyword, hybrid fuses both rankings', { skip: SKIP }, async () => {
+  const out = join(tmp, 'hybrid');
+  await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+  const index = await openIndex(out, { model });
+  // A word that occurs in few passages: BM25 must put a passage holding it first.
+  const [kw] = await index.search('tornado watch', 5, { mode: 'keyword' });
+  assert.ok(kw !== undefined && kw.length > 0);
+  assert.match((kw[0] as { text: string }).text, /tornado/i);
+  for (let i = 1; i < kw.length; i++) assert.ok((kw[i - 1] as { score: number }).score >= (kw[i] as { score: number }).score);
+  assert.deepEqual(await index.search('?!', 5, { mode: 'keyword' }), [[]], 'a query without words matches nothing');
+  // Hybrid = fuse(vector top-100, keyword top-100), cut to k.
+  const { fuse } = await import('./fusion.js');
+  const [vec] = await index.search('tornado watch', 100);
+  const [kw100] = await index.search('tornado watch', 100, { mode: 'keyword' });
+  const [hy] = await index.search('tornado watch', 5, { mode: 'hybrid' });
+  assert.deepEqual(
+    hy?.map((h) => [h.index, h.score]),
+    fuse(vec ?? [], kw100 ?? []).slice(0, 5).map((h) => [h.index, h.score]),
+  );
+  const [w] = await index.search('tornado watch', 5, { mode: 'hybrid', fusion: 'weighted', vectorWeight: 0 });
+  assert.deepEqual(w?.map((h) => h.index), kw.map((h) => h.index), 'weighted with vectorWeight 0 is the keyword ranking');
+  await assert.rejects(index.search('x', 5, { mode: 'sparse' as never }), (e: { code: string; field: string }) => e.code === 'INVALID_ARGUMENT' && e.field === 'mode');
+  await assert.rejects(index.search('x', 5, { mode: 'hybrid', fusionDepth: 0 }), (e: { code: string; field: string }) => e.field === 'fusionDepth');
+  await index.close();
+});
+
+test('an index from before the keyword index: keyword search is a coded error until semsearch index runs on it again', { skip: SKIP }, async () => {
+  const out = join(tmp, 'no-fts');
+  await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(out, 'docs.sqlite'));
+  db.exec('DROP TABLE docs_fts');
+  db.close();
+  let index = await openIndex(out, { model });
+  await assert.rejects(index.search('tornado', 3, { mode: 'keyword' }), (e: { code: string; field: string }) => e.code === 'INDEX_MISMATCH' && e.field === 'mode');
+  assert.equal((await index.search('tornado', 3))[0]?.length, 3, 'vector search still works');
+  await index.close();
+  await buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 256 });
+  index = await openIndex(out, { model });
+  assert.match((await index.search('tornado watch', 1, { mode: 'keyword' }))[0]?.[0]?.text ?? '', /tornado/i);
+  await index.close();
+});
+
 describe('approximate search', { skip: SKIP }, () => {
   test('an HNSW graph (usearch) finds what exact search finds, and a damaged graph refuses to load', async () => {
     const { buildAnnIndex } = await import('./ann.js');

@@ -1,3 +1,4 @@
+import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
@@ -32,6 +33,14 @@ export interface SearchOptions {
    * `rescore_multiplier`); more raise recall for a little time, since only the candidates' int8 rows are read.
    */
   rescoreMultiplier?: number;
+  /** 'vector' (default), 'keyword' (BM25 over the passages) or 'hybrid' (both, fused). */
+  mode?: SearchMode;
+  /** hybrid: 'rrf' (reciprocal rank fusion, default) or 'weighted' (min-max normalised scores, `vectorWeight`). */
+  fusion?: FusionMethod;
+  /** hybrid with weighted fusion: the vector score's weight, 0–1 (default 0.5); the keyword score gets the rest. */
+  vectorWeight?: number;
+  /** hybrid: how deep each ranking goes before fusion (default 100, at least k). */
+  fusionDepth?: number;
   /**
    * Indexes with an HNSW graph: the search expansion for this query (default: the ef the graph was built with).
    * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
@@ -50,6 +59,14 @@ export interface OpenIndexOptions {
   searchThreads?: number;
   /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
   onWarning?: (message: string) => void;
+}
+
+function checkMode(mode: SearchMode | undefined): SearchMode {
+  const m = mode ?? 'vector';
+  if (!SEARCH_MODES.includes(m)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(m)}`, { field: 'mode' });
+  }
+  return m;
 }
 
 /** Largest binary rescore multiplier: k × it candidates are held and rescored per query. */
@@ -191,11 +208,48 @@ export class SearchIndex {
     return this.manifest.count;
   }
 
-  /** Encode the queries with the index's model (its query prompt, if any) and return the k best passages of each. */
+  /**
+   * The k best passages of each query. mode 'vector' (default) encodes the queries with the index's model (its
+   * query prompt, if any); 'keyword' ranks by BM25 alone; 'hybrid' fuses the two rankings (fusion.ts).
+   */
   async search(queries: string | readonly string[], k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     const list = typeof queries === 'string' ? [queries] : queries;
-    const q = await this.model.encodeQuery(list);
-    return this.searchEmbeddings(q, k, options);
+    const mode = checkMode(options.mode);
+    if (mode === 'hybrid') checkFusion(options);
+    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encodeQuery(list), k, options);
+  }
+
+  /**
+   * search() with the query embeddings already computed by the index's model (the server encodes many requests'
+   * queries in one batch); keyword mode needs none.
+   */
+  async searchEncoded(list: readonly string[], embeddings: MatrixLike | undefined, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
+    const mode = checkMode(options.mode);
+    if (mode !== 'keyword' && embeddings === undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', `${mode} search needs the query embeddings`, { field: 'queries' });
+    }
+    if (mode === 'vector') return this.searchEmbeddings(embeddings as MatrixLike, k, options);
+    if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+    const kk = Math.min(k, this.manifest.count);
+    if (mode === 'keyword') return list.map((q) => this.docs.keywordSearch(q, kk).map((h) => this.hit(h.index, h.score)));
+    checkFusion(options);
+    // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
+    const depth = Math.min(this.manifest.count, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
+    const keyword = list.map((q) => this.docs.keywordSearch(q, depth));
+    const vector = await this.searchEmbeddings(embeddings as MatrixLike, depth, options);
+    return list.map((_, qi) =>
+      fuse(vector[qi] ?? [], keyword[qi] ?? [], options)
+        .slice(0, kk)
+        .map((h) => this.hit(h.index, h.score)),
+    );
+  }
+
+  private hit(row: number, score: number): IndexHit {
+    const doc = this.docs.get(row);
+    if (doc === undefined) {
+      throw new SemsearchError('INDEX_CORRUPT', `${this.docs.file} has no passage for row ${row}, which the vectors hold: rebuild the index`, { file: this.docs.file });
+    }
+    return { index: row, id: doc.id, score, text: doc.text };
   }
 
   /** Whether searches go through an HNSW graph by default. */
@@ -233,15 +287,7 @@ export class SearchIndex {
     }
     else if (this.parallel !== undefined) rows = await this.parallel.search(q, exactOptions);
     else rows = exactSearch(q, this.shards, exactOptions);
-    return rows.map((hits) =>
-      hits.map((h) => {
-        const doc = this.docs.get(h.row);
-        if (doc === undefined) {
-          throw new SemsearchError('INDEX_CORRUPT', `${this.docs.file} has no passage for row ${h.row}, which the vectors hold: rebuild the index`, { file: this.docs.file });
-        }
-        return { index: h.row, id: doc.id, score: h.score, text: doc.text };
-      }),
-    );
+    return rows.map((hits) => hits.map((h) => this.hit(h.row, h.score)));
   }
 
   info(): IndexInfo {

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
+import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import { openIndex, type IndexHit } from '../../store/search-index.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
@@ -23,6 +24,9 @@ export const searchCommand = defineCommand({
     exact: EXACT_OPTION,
     ef: EF_OPTION,
     'rescore-multiplier': RESCORE_MULTIPLIER_OPTION,
+    mode: { type: 'string', description: 'vector (default), keyword (BM25) or hybrid (both, fused)', choices: SEARCH_MODES },
+    fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
+    'vector-weight': { type: 'number', description: 'hybrid --fusion weighted: the vector score\'s weight, 0-1 (default 0.5)' },
   },
   args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
   async run({ values, args, json, io }) {
@@ -39,6 +43,9 @@ export const searchCommand = defineCommand({
           exact: values.exact === true,
           ...(values.ef !== undefined ? { ef: values.ef } : {}),
           ...(values['rescore-multiplier'] !== undefined ? { rescoreMultiplier: values['rescore-multiplier'] } : {}),
+          ...(values.mode !== undefined ? { mode: values.mode } : {}),
+          ...(values.fusion !== undefined ? { fusion: values.fusion } : {}),
+          ...(values['vector-weight'] !== undefined ? { vectorWeight: values['vector-weight'] } : {}),
         });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };
