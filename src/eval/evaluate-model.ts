@@ -1,3 +1,4 @@
+import type { SearchMode } from '../store/fusion.js';
 import { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
@@ -19,6 +20,8 @@ export interface EvalModel {
 /** What full retrieval needs from a built index (SearchIndex fits): the k best passages per query embedding. */
 export interface IndexSearcher {
   searchEmbeddings(queries: Matrix, k: number, options?: { exact?: boolean }): Promise<{ id: string; score: number }[][]>;
+  /** Keyword and hybrid modes (SearchIndex has it): the query texts, and their embeddings where the mode needs them. */
+  searchEncoded?(queries: readonly string[], embeddings: Matrix | undefined, k: number, options?: { exact?: boolean; mode?: SearchMode }): Promise<{ id: string; score: number }[][]>;
 }
 
 export interface EvaluateModelOptions {
@@ -29,6 +32,8 @@ export interface EvaluateModelOptions {
   index?: IndexSearcher;
   /** With an index: scan every vector even when it has an HNSW graph. */
   exact?: boolean;
+  /** With an index: 'vector' (default), 'keyword' (BM25) or 'hybrid' (both, reciprocal rank fusion). */
+  mode?: SearchMode;
   /** Texts per forward pass (default 32, as sentence-transformers). */
   batchSize?: number;
   /**
@@ -86,8 +91,14 @@ async function searchIndex(
   }
   try {
     const qids = [...task.queries.keys()];
-    const q = await encoder.encodeQuery([...task.queries.values()]);
-    const hits = await index.searchEmbeddings(q, depth, options.exact === true ? { exact: true } : {});
+    const texts = [...task.queries.values()];
+    const mode = options.mode ?? 'vector';
+    const exact = options.exact === true ? { exact: true } : {};
+    let hits: { id: string; score: number }[][];
+    if (mode === 'vector') hits = await index.searchEmbeddings(await encoder.encodeQuery(texts), depth, exact);
+    else if (index.searchEncoded === undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', `mode ${mode} needs an index that searches by text (a SearchIndex)`, { field: 'mode' });
+    } else hits = await index.searchEncoded(texts, mode === 'keyword' ? undefined : await encoder.encodeQuery(texts), depth, { ...exact, mode });
     const run: Run = new Map();
     qids.forEach((qid, i) => {
       const h = hits[i] ?? [];
@@ -144,6 +155,9 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   };
   let run: Run;
   let stRun: Run | undefined;
+  if ((options.mode ?? 'vector') !== 'vector' && options.index === undefined && !('index' in task && task.index !== undefined)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `mode ${options.mode} searches a built index: give one (--index)`, { field: 'mode' });
+  }
   if (task.mode === 'rerank') {
     const candidates = options.depth === undefined ? task.candidates : firstOf(task.candidates, options.depth);
     run = await rerankRun(encoder, candidates, {

@@ -139,6 +139,21 @@ test('eval --index: full retrieval through a built index gives the ranking the i
     const ja = JSON.parse(viaIndex.out) as EvalJson;
     const jb = JSON.parse(inMemory.out) as EvalJson;
     for (const [m, v] of Object.entries(jb.report.trecEval.summary)) assert.ok(Math.abs((ja.report.trecEval.summary[m] as number) - v) < 1e-9, m);
+    // --mode keyword: the run is the index's BM25 ranking, as the library gives it.
+    const kw = await run([...common, '--index', `${s.dir}/idx`, '--mode', 'keyword', '--run-out', `${s.dir}/kw.run`]);
+    assert.equal(kw.code, 0, kw.err);
+    const { openIndex } = await import('../../store/search-index.js');
+    const idx = await openIndex(`${s.dir}/idx`);
+    const kwRun = await readTrecRun(`${s.dir}/kw.run`);
+    for (const l of lists) {
+      const [lib] = await idx.search(l.query, 50, { mode: 'keyword' });
+      assert.deepEqual(kwRun.get(String(l.hits[0]?.qid))?.docids, lib?.map((h) => h.id));
+    }
+    await idx.close();
+    assert.equal((await run([...common, '--index', `${s.dir}/idx`, '--mode', 'hybrid'])).code, 0);
+    const noIndex = await run([...common, '--corpus', coll, '--mode', 'keyword']);
+    assert.equal(noIndex.code, 2);
+    assert.match(noIndex.err, /mode keyword searches a built index/);
     const both = await run(['-m', BERT, '--queries', topics, '--qrels', DL19_QRELS, '--index', `${s.dir}/idx`, '--corpus', coll]);
     assert.equal(both.code, 2);
     assert.match(both.err, /either an index or a corpus/);

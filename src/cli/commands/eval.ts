@@ -1,3 +1,4 @@
+import { SEARCH_MODES } from '../../store/fusion.js';
 import { basename } from 'node:path';
 import { readQueries } from '../../corpus/queries.js';
 import { QUERIES_FORMATS } from '../../corpus/formats.js';
@@ -26,6 +27,7 @@ const OPTIONS = {
   corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
   exact: { ...EXACT_OPTION, description: 'with --index: scan every vector even when the index has an HNSW graph' },
+  mode: { type: 'string', description: 'with --index: vector (default), keyword (BM25) or hybrid (both, rank fusion)', choices: SEARCH_MODES },
   queries: { type: 'string', description: 'queries: TREC topics (tsv or <top>), BEIR queries.jsonl, SMART queries' },
   topics: { type: 'string', description: 'same as --queries' },
   'queries-format': { type: 'string', description: 'the queries file format (default auto)', choices: ['auto', ...QUERIES_FORMATS] },
@@ -213,6 +215,7 @@ export const evalCommand = defineCommand({
         ...(depth !== undefined ? { depth } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
         ...(values.exact === true ? { exact: true } : {}),
+        ...(values.mode !== undefined ? { mode: values.mode } : {}),
         onProgress: (p) => progress.update(`encoding ${p.phase}`, p.done, p.total),
       });
       progress.finish();
