@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AnnGraph, buildAnnIndex } from '../src/store/ann.js';
 import { exactSearch, scoreRows, type ExactSearchOptions, type ScoredRow } from '../src/store/exact-search.js';
-import { writeManifest, type AnnQuantization, type IndexManifest, type IndexPrecision } from '../src/store/manifest.js';
+import { writeManifest, type AnnQuantization, type IndexManifest, type IndexPrecision, type ShardEntry } from '../src/store/manifest.js';
 import { ParallelSearcher } from '../src/store/parallel-search.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../src/store/shards.js';
 import { kernelsFor, SCRATCH_BYTES } from '../src/store/simd/vector-memory.js';
@@ -112,6 +112,28 @@ interface Built {
   bytes: number;
 }
 
+/** A complete index's manifest over shards the bench wrote itself (no model: queries come as embeddings). */
+function benchManifest(dim: number, precision: IndexPrecision, shardSize: number, shards: ShardEntry[], ranges: IndexManifest['ranges']): IndexManifest {
+  const count = shards.reduce((n, e) => n + e.rows, 0);
+  const now = new Date().toISOString();
+  return {
+    format: 'semsearch-index',
+    version: 1,
+    model: { ref: 'bench', onnxFile: 'onnx/model.onnx', modelType: 'bert', dimension: dim, similarityFnName: 'cosine', maxSeqLength: 256, fingerprint: 'bench' },
+    precision,
+    dim,
+    normalized: true,
+    ...(ranges !== undefined ? { ranges } : {}),
+    shardSize,
+    count,
+    shards,
+    corpus: { path: 'bench', format: 'msmarco', consumed: count, skipped: 0, lastId: null },
+    complete: true,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 function buildFolder(root: string, name: string, corpus: Float32Array, dim: number, precision: IndexPrecision): Built {
   const dir = join(root, name);
   mkdirSync(join(dir, SHARD_DIR), { recursive: true });
@@ -123,23 +145,7 @@ function buildFolder(root: string, name: string, corpus: Float32Array, dim: numb
     const part = new Matrix(Math.min(SHARD_ROWS, rows - s), dim, corpus.subarray(s * dim, Math.min(rows, s + SHARD_ROWS) * dim));
     entries.push(writeShard(dir, n, precision, encodeShard(part, precision, r)));
   }
-  const now = new Date().toISOString();
-  const manifest: IndexManifest = {
-    format: 'semsearch-index',
-    version: 1,
-    model: { ref: 'bench', onnxFile: 'onnx/model.onnx', modelType: 'bert', dimension: dim, similarityFnName: 'cosine', maxSeqLength: 256, fingerprint: 'bench' },
-    precision,
-    dim,
-    normalized: true,
-    ...(r !== undefined ? { ranges: { min: Array.from(r.min), max: Array.from(r.max) } } : {}),
-    shardSize: SHARD_ROWS,
-    count: rows,
-    shards: entries,
-    corpus: { path: 'bench', format: 'msmarco', consumed: rows, skipped: 0, lastId: null },
-    complete: true,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const manifest = benchManifest(dim, precision, SHARD_ROWS, entries, r !== undefined ? { min: Array.from(r.min), max: Array.from(r.max) } : undefined);
   writeManifest(dir, manifest);
   return { dir, manifest, ...load(dir, manifest) };
 }
@@ -434,23 +440,7 @@ async function fullScale(root: string, n: number): Promise<void> {
     if (k % 8 === 0) log(`full scale: wrote ${s + rowsHere}/${n} rows`);
   }
   const writeSeconds = (performance.now() - t0) / 1000;
-  const now = new Date().toISOString();
-  const manifest: IndexManifest = {
-    format: 'semsearch-index',
-    version: 1,
-    model: { ref: 'bench', onnxFile: 'onnx/model.onnx', modelType: 'mpnet', dimension: dim, similarityFnName: 'cosine', maxSeqLength: 384, fingerprint: 'bench' },
-    precision: 'binary',
-    dim,
-    normalized: true,
-    ranges,
-    shardSize: shardRows,
-    count: n,
-    shards: entries,
-    corpus: { path: 'bench', format: 'msmarco', consumed: n, skipped: 0, lastId: null },
-    complete: true,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const manifest = benchManifest(dim, 'binary', shardRows, entries, ranges);
   writeManifest(dir, manifest);
   // Load once with the size check alone (openIndex's verify: false), drop it, then once with every sha256 checked.
   const quick = load(dir, manifest, false);

@@ -2,15 +2,14 @@ import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
-import type { FusionMethod, SearchMode } from '../store/fusion.js';
-import type { SearchIndex } from '../store/search-index.js';
+import type { SearchIndex, SearchOptions } from '../store/search-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; offset?: number; rescore?: boolean; rescoreMultiplier?: number; exact?: boolean; ef?: number; mode?: SearchMode; fusion?: FusionMethod; vectorWeight?: number }
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: SearchOptions }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] };
 
@@ -131,7 +130,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
     // Keyword search needs no embeddings.
-    if (j.kind === 'search') return { q: j.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
+    if (j.kind === 'search') return { q: j.options?.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
     return { q: groups.plain.add(j.texts), p: 0 };
   });
@@ -150,15 +149,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
       if (j.kind === 'search') {
         const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
-        const hits = await index.searchEncoded(j.queries, emb, offset + j.k, {
-          ...(j.mode !== undefined ? { mode: j.mode } : {}),
-          ...(j.fusion !== undefined ? { fusion: j.fusion } : {}),
-          ...(j.vectorWeight !== undefined ? { vectorWeight: j.vectorWeight } : {}),
-          ...(j.rescore !== undefined ? { rescore: j.rescore } : {}),
-          ...(j.rescoreMultiplier !== undefined ? { rescoreMultiplier: j.rescoreMultiplier } : {}),
-          ...(j.exact !== undefined ? { exact: j.exact } : {}),
-          ...(j.ef !== undefined ? { ef: j.ef } : {}),
-        });
+        const hits = await index.searchEncoded(j.queries, emb, offset + j.k, j.options);
         const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);
         const hasGraph = hasAnn(index);
         results.push({
@@ -173,8 +164,8 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
             k: j.k,
             ...(offset > 0 ? { offset } : {}),
             precision,
-            rescored: precision === 'binary' && j.rescore !== false && (!hasGraph || j.exact === true),
-            exact: !hasGraph || j.exact === true,
+            rescored: precision === 'binary' && j.options?.rescore !== false && (!hasGraph || j.options?.exact === true),
+            exact: !hasGraph || j.options?.exact === true,
           },
         });
       } else if (j.kind === 'encode') {

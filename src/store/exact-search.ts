@@ -46,6 +46,24 @@ function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: Arra
   return { a, c };
 }
 
+/** The global row number of each shard's first row. */
+function shardStarts(shards: readonly ShardVectors[]): number[] {
+  const starts: number[] = [];
+  let total = 0;
+  for (const s of shards) {
+    starts.push(total);
+    total += s.rows;
+  }
+  return starts;
+}
+
+/** The shard holding a global row. */
+function shardOf(starts: readonly number[], row: number): number {
+  let si = starts.length - 1;
+  while (si > 0 && (starts[si] as number) > row) si--;
+  return si;
+}
+
 /** Exact top-k of each query over the shards, by dot product (vectors of cosine models are stored normalised). */
 export function exactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
   if (o.precision === 'binary') return binaryExactSearch(queries, shards, o);
@@ -152,17 +170,11 @@ function scanExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
  */
 export function scoreRows(q: Float32Array, rows: readonly number[], shards: readonly ShardVectors[], o: Omit<ExactSearchOptions, 'k'>): ScoredRow[] {
   const { dim, precision } = o;
-  const starts: number[] = [];
-  let total = 0;
-  for (const s of shards) {
-    starts.push(total);
-    total += s.rows;
-  }
+  const starts = shardStarts(shards);
   const affine = precision === 'int8' && o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
   const out: ScoredRow[] = [];
   for (const row of rows) {
-    let si = starts.length - 1;
-    while (si > 0 && (starts[si] as number) > row) si--;
+    const si = shardOf(starts, row);
     const s = shards[si] as ShardVectors;
     const off = (row - (starts[si] as number)) * dim;
     let score = 0;
@@ -235,17 +247,11 @@ function hammingCandidates(qbits: Uint8Array, shards: readonly ShardVectors[], o
 function rescoreBinary(q: Float32Array, candidates: TopK, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[] {
   const { dim, k } = o;
   if (o.rescore === false) return candidates.sorted();
-  const starts: number[] = [];
-  let base = 0;
-  for (const s of shards) {
-    starts.push(base);
-    base += s.rows;
-  }
+  const starts = shardStarts(shards);
   const top = new TopK(k);
   const affine = o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
   for (const { row } of candidates.sorted()) {
-    let si = starts.length - 1;
-    while (si > 0 && (starts[si] as number) > row) si--;
+    const si = shardOf(starts, row);
     const local = row - (starts[si] as number);
     const codes = (shards[si] as ShardVectors).rescore as Int8Array;
     // The int8 scan's arithmetic, constant last: a rescored row scores exactly as an int8 index scores it.

@@ -1,4 +1,3 @@
-import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
@@ -13,6 +12,7 @@ import { ParallelSearcher } from './parallel-search.js';
 import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
+import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
 
 export interface IndexHit {
   /** Row number in the index. */

@@ -21,13 +21,16 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
     queries: b.query !== undefined ? [b.query] : b.queries,
     k,
     ...(b.offset !== undefined ? { offset: b.offset } : {}),
-    ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
-    ...(b.rescore_multiplier !== undefined ? { rescoreMultiplier: b.rescore_multiplier } : {}),
-    ...(b.exact !== undefined ? { exact: b.exact } : {}),
-    ...(b.ef !== undefined ? { ef: b.ef } : {}),
-    ...(b.mode !== undefined ? { mode: b.mode } : {}),
-    ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
-    ...(b.vector_weight !== undefined ? { vectorWeight: b.vector_weight } : {}),
+    // The request's search settings, in the library's names.
+    options: {
+      ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
+      ...(b.rescore_multiplier !== undefined ? { rescoreMultiplier: b.rescore_multiplier } : {}),
+      ...(b.exact !== undefined ? { exact: b.exact } : {}),
+      ...(b.ef !== undefined ? { ef: b.ef } : {}),
+      ...(b.mode !== undefined ? { mode: b.mode } : {}),
+      ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
+      ...(b.vector_weight !== undefined ? { vectorWeight: b.vector_weight } : {}),
+    },
   };
 }
 
