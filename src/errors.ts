@@ -35,6 +35,9 @@ export const ERROR_CODES = {
   INDEX_READ_ONLY: 'The index needs a write (an unfinished build, or a store in WAL mode) but its folder is read-only',
   CORPUS_CHANGED: 'The corpus no longer matches what a partial index was built from',
   EMPTY_PASSAGE: 'A passage has no text',
+  UNKNOWN_DOCUMENT: 'A delete names a document id the index does not hold',
+  METADATA_INVALID: 'A metadata field has a value of the wrong type, or a name or value semsearch cannot store',
+  FILTER_INVALID: 'A search filter names an unknown field, uses an unknown operator or compares with a value of the wrong type',
   // hub downloads
   HUB_NOT_FOUND: 'The repository, revision or file does not exist on the hub',
   HUB_UNAUTHORIZED: 'The hub refused access: the repository is private or gated, or the token is invalid',
@@ -45,7 +48,7 @@ export const ERROR_CODES = {
   // HTTP server (semsearch serve): each maps to one HTTP status in src/server/http-errors.ts
   INVALID_JSON: 'A request body is not valid JSON',
   REQUEST_TOO_LARGE: 'A request body is larger than the server accepts',
-  LIMIT_EXCEEDED: 'A request exceeds a server limit: number of texts, text length or k',
+  LIMIT_EXCEEDED: 'A request or write batch exceeds a limit: number of texts or documents, text length or k',
   UNSUPPORTED_MEDIA_TYPE: 'A request body is not sent as application/json',
   ROUTE_NOT_FOUND: 'No endpoint has this path',
   METHOD_NOT_ALLOWED: 'The endpoint does not accept this HTTP method',

@@ -7,6 +7,28 @@ export interface BeirRecord {
   title: string;
   text: string;
   line: number;
+  /**
+   * The record's other scalar fields, as metadata: `title` when present, any extra top-level field, and the keys of
+   * a `metadata` object as `metadata.<key>`. Arrays and deeper objects are not metadata and are left out.
+   */
+  fields?: Record<string, string | number | boolean | null>;
+}
+
+function scalar(v: unknown): v is string | number | boolean | null {
+  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+function extraFields(rec: Record<string, unknown>, title: string): Record<string, string | number | boolean | null> | undefined {
+  const out: Record<string, string | number | boolean | null> = {};
+  if (title !== '') out.title = title;
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === '_id' || k === 'text' || k === 'title') continue;
+    if (scalar(v)) out[k] = v;
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) if (scalar(v2)) out[`${k}.${k2}`] = v2;
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function field(obj: Record<string, unknown>, name: string, path: string, line: number, required: boolean): string {
@@ -47,7 +69,9 @@ export async function* iterateBeirJsonl(path: string): AsyncGenerator<BeirRecord
     if (id.length === 0) {
       throw new SemsearchError('MALFORMED_LINE', `${path}:${line}: "_id" is empty`, { file: path, line, field: '_id' });
     }
-    yield { id, title: field(rec, 'title', path, line, false), text: field(rec, 'text', path, line, true), line };
+    const title = field(rec, 'title', path, line, false);
+    const fields = extraFields(rec, title);
+    yield { id, title, text: field(rec, 'text', path, line, true), line, ...(fields !== undefined ? { fields } : {}) };
   }
 }
 

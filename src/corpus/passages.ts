@@ -16,7 +16,12 @@ export interface Passage {
   file: string;
   /** 1-based line in `file`, when the format is line based. */
   line?: number;
+  /** Metadata fields (BEIR title and extra fields; a side file's fields for other formats). */
+  metadata?: PassageMetadata;
 }
+
+/** Metadata of a passage: field → string, number, boolean or null (absent). */
+export type PassageMetadata = Record<string, string | number | boolean | null>;
 
 export interface CorpusOptions {
   /** The corpus format; detectFormat guesses it from the path when absent. */
@@ -81,7 +86,7 @@ export async function* iteratePassages(path: string, options: CorpusOptions = {}
       for await (const r of iterateTsvRecords(path)) yield { id: r.id, text: r.text, file: path, line: r.line };
       return;
     case 'beir':
-      for await (const r of iterateBeirCorpus(path)) yield { id: r.id, text: beirDocumentText(r), file: path, line: r.line };
+      for await (const r of iterateBeirCorpus(path)) yield { id: r.id, text: beirDocumentText(r), file: path, line: r.line, ...(r.fields !== undefined ? { metadata: r.fields } : {}) };
       return;
     case 'candidates': {
       // Candidate lists are small (top-100 per query) and repeat passages across queries: read whole, dedupe.

@@ -83,18 +83,35 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
   if (!ANN_QUANTIZATIONS.includes(quantization)) {
     throw new SemsearchError('INVALID_ARGUMENT', `quantization must be one of ${ANN_QUANTIZATIONS.join(', ')}`, { field: 'quantization' });
   }
+  const ann = await writeGraph(dir, m, { ...options, quantization }, `ann-${quantization}.usearch`);
+  const fresh = readManifest(dir);
+  fresh.ann = ann;
+  writeManifest(dir, fresh);
+  return ann;
+}
+
+function graphIndex(dim: number, p: { quantization: AnnQuantization; connectivity: number; expansionAdd: number; expansionSearch: number }): UsearchIndex {
+  return new UsearchIndex({
+    dimensions: dim,
+    metric: metricFor(),
+    quantization: p.quantization as ScalarKind,
+    connectivity: p.connectivity,
+    expansion_add: p.expansionAdd,
+    expansion_search: p.expansionSearch,
+    multi: false,
+  });
+}
+
+/**
+ * Build a graph over the vectors `m` lists (committed or about to be) into `file`, durably, and describe it; the
+ * caller commits it in a manifest. Keys are row numbers.
+ */
+export async function writeGraph(dir: string, m: IndexManifest, options: BuildAnnOptions & { quantization: AnnQuantization }, file: string): Promise<AnnEntry> {
+  const quantization = options.quantization;
   const connectivity = options.connectivity ?? 16;
   const expansionAdd = options.expansionAdd ?? 128;
   const expansionSearch = options.expansionSearch ?? 64;
-  const index = new UsearchIndex({
-    dimensions: m.dim,
-    metric: metricFor(),
-    quantization: quantization as ScalarKind,
-    connectivity,
-    expansion_add: expansionAdd,
-    expansion_search: expansionSearch,
-    multi: false,
-  });
+  const index = graphIndex(m.dim, { quantization, connectivity, expansionAdd, expansionSearch });
   const scale = quantization === 'i8' ? i8Scale(dir, m) : 1;
   let base = 0;
   for (const entry of m.shards) {
@@ -106,7 +123,20 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
     base += s.rows;
     options.onProgress?.(base, m.count);
   }
-  const file = `ann-${quantization}.usearch`;
+  await saveDurably(index, dir, file);
+  return {
+    file,
+    quantization,
+    connectivity,
+    expansionAdd,
+    expansionSearch,
+    sha256: await sha256File(join(dir, file)),
+    bytes: statSync(join(dir, file)).size,
+    ...(scale !== 1 ? { scale } : {}),
+  };
+}
+
+async function saveDurably(index: UsearchIndex, dir: string, file: string): Promise<void> {
   const tmp = join(dir, `${file}.tmp`);
   try {
     index.save(tmp);
@@ -123,20 +153,32 @@ async function buildGraph(dir: string, options: BuildAnnOptions): Promise<AnnEnt
     rmSync(tmp, { force: true });
     throw new SemsearchError('FILE_WRITE_FAILED', `cannot write the HNSW graph ${join(dir, file)}: ${(cause as Error).message}`, { file: join(dir, file), cause });
   }
-  const ann: AnnEntry = {
-    file,
-    quantization,
-    connectivity,
-    expansionAdd,
-    expansionSearch,
-    sha256: await sha256File(join(dir, file)),
-    bytes: statSync(join(dir, file)).size,
-    ...(scale !== 1 ? { scale } : {}),
-  };
-  const fresh = readManifest(dir);
-  fresh.ann = ann;
-  writeManifest(dir, fresh);
-  return ann;
+}
+
+/**
+ * A write's change to the graph, in place: usearch loads the graph, removes the keys of deleted rows, adds the new
+ * rows (floats, scaled as the graph was built), and the result is saved durably under a new name for the manifest
+ * to commit. New vectors beyond the build's scale are clipped by the i8 graph, which only affects the candidates:
+ * hits are rescored on the stored vectors.
+ */
+export async function updateGraph(dir: string, entry: AnnEntry, dim: number, remove: readonly number[], add: { firstRow: number; floats: Float32Array }, file: string): Promise<AnnEntry> {
+  const index = graphIndex(dim, entry);
+  const from = join(dir, entry.file);
+  try {
+    index.load(from);
+  } catch (cause) {
+    throw new SemsearchError('INDEX_CORRUPT', `cannot load the HNSW graph ${from}: ${(cause as Error).message}`, { file: from, cause });
+  }
+  if (remove.length > 0) index.remove(BigUint64Array.from(remove, (r) => BigInt(r)));
+  const rows = add.floats.length / dim;
+  if (rows > 0) {
+    const keys = new BigUint64Array(rows);
+    for (let r = 0; r < rows; r++) keys[r] = BigInt(add.firstRow + r);
+    const scale = entry.scale ?? 1;
+    index.add(keys, scale === 1 ? add.floats : add.floats.map((x) => x * scale), availableParallelism());
+  }
+  await saveDurably(index, dir, file);
+  return { ...entry, file, sha256: await sha256File(join(dir, file)), bytes: statSync(join(dir, file)).size };
 }
 
 /**

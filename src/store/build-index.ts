@@ -10,8 +10,10 @@ import { countLines, iteratePassages, type Passage } from '../corpus/passages.js
 import type { Matrix } from '../tensor/matrix.js';
 import { rangesOf, type QuantizationRanges } from '../tensor/quantize.js';
 import { DocStore } from './doc-store.js';
+import { checkMetadata } from './filter.js';
+import { readMetadataFile } from '../corpus/metadata.js';
 import { lockForWriting } from './writer-lock.js';
-import { INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
+import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { encodeShard, SHARD_DIR, writeShard } from './shards.js';
 
@@ -40,6 +42,11 @@ export interface BuildIndexOptions {
   skipBad?: boolean;
   /** Stop after this many passages have been indexed (for trials and tests). */
   limit?: number;
+  /**
+   * A metadata side file (JSONL, `{"id": …, field: value}` per line) whose fields join the passages with those ids:
+   * for MS MARCO tsv and other formats without fields (BEIR corpora carry their own title and extra fields).
+   */
+  metadata?: string;
   variant?: string;
   threads?: number;
   onProgress?: (p: BuildProgress) => void;
@@ -168,7 +175,8 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
       if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, corpus, out);
       cleanPartialShards(out, manifest);
-      const docs = new DocStore(join(out, 'docs.sqlite'));
+      const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE));
+      const side = options.metadata !== undefined ? await readMetadataFile(resolve(options.metadata)) : undefined;
       try {
         const now = new Date().toISOString();
         manifest ??= {
@@ -195,7 +203,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           updatedAt: now,
         };
         const resumedFrom = manifest.count;
-        docs.truncate(manifest.count);
+        docs.rollback({ count: manifest.count, generation: manifest.generation ?? 0 });
         if (manifest.complete) {
           // Done already, unless the corpus changed since: read it through and compare before saying so.
           await verifyCompleteCorpus(manifest, corpus, format, out);
@@ -239,7 +247,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
             m.ranges = { min: Array.from(ranges.min), max: Array.from(ranges.max) };
           }
           const entry = writeShard(out, m.shards.length, precision, encodeShard(emb, precision, ranges));
-          docs.insertShard(m.count, pending);
+          docs.insertShard(m.count, pending, m.fields ?? {});
           m.shards.push(entry);
           m.count += pending.length;
           m.corpus.consumed = consumed;
@@ -278,6 +286,13 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
             );
           }
           seen.add(p.id);
+          const extra = side?.get(p.id);
+          if (extra !== undefined) p.metadata = { ...(p.metadata ?? {}), ...extra };
+          if (p.metadata !== undefined) {
+            // Each field keeps one type: checked record by record, so the error names the line.
+            const added = checkMetadata([{ id: p.id, metadata: p.metadata, file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) }], m.fields ?? {});
+            if (Object.keys(added).length > 0) m.fields = { ...(m.fields ?? {}), ...added };
+          }
           pending.push(p);
           if (pending.length >= shardSize) await flush();
           if (options.limit !== undefined && m.count + pending.length >= options.limit) {

@@ -1,10 +1,30 @@
 import Database from 'better-sqlite3';
 import { SemsearchError } from '../errors.js';
+import { fieldColumn, sqlValue, type CompiledFilter, type Metadata } from './filter.js';
+import type { FieldType } from './manifest.js';
 
 export interface StoredDoc {
   index: number;
   id: string;
   text: string;
+  /** The document's metadata fields that have a value (absent when it has none). */
+  metadata?: Metadata;
+}
+
+/** A row to store: its passage id, text and metadata. */
+export interface DocRow {
+  id: string;
+  text: string;
+  metadata?: Metadata | undefined;
+}
+
+/**
+ * What one reader sees: the rows the manifest it holds commits. Rows past `count` belong to a write not yet
+ * committed; a row deleted by a generation after `generation` is still live to it.
+ */
+export interface StoreView {
+  count: number;
+  generation: number;
 }
 
 /** SQLite's failures as coded errors that name the file: a damaged store, a full disk, a read-only folder. */
@@ -27,10 +47,6 @@ function storeError(file: string, doing: 'open' | 'read' | 'write', cause: unkno
 /** Porter stemming over Unicode words, diacritics folded: the English BM25 setup of Lucene and Anserini. */
 const FTS_TOKENIZER = 'porter unicode61 remove_diacritics 2';
 
-function hasFts(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'docs_fts'").get() !== undefined;
-}
-
 /**
  * A query as an FTS5 expression: its words, each quoted (so no word is read as an operator), joined by OR. A
  * query with no word matches nothing.
@@ -41,47 +57,81 @@ export function ftsQuery(query: string): string {
 }
 
 /**
- * Passage ids and texts by row number, in SQLite. Rows are added one shard per transaction, the same unit the
- * manifest commits, so a crash between the two is undone on resume by dropping rows past the manifest's count.
+ * Passage ids, texts and metadata by row number, in SQLite, with an FTS5 keyword index over the texts.
+ *
+ * The manifest is the one commit point; SQLite is written just before it. Rows are numbered in the order they were
+ * added and never renumbered in place (compact writes a new store). A delete tags the row with the generation that
+ * deleted it. A reader asks through a StoreView: rows past the manifest's count and deletes of later generations
+ * are invisible to it, so what a writer has put in SQLite but not yet committed never shows; the next writer
+ * undoes it (rollback).
  */
 export class DocStore {
   readonly file: string;
   private readonly db: Database.Database;
-  private readonly insertStmt: Database.Statement<[number, string, string]>;
-  private readonly insertFts: Database.Statement<[number, string]>;
-  private readonly keywordStmt: Database.Statement<[string, number]> | undefined;
-  private readonly byIdx: Database.Statement<[number]>;
-  private readonly byId: Database.Statement<[string]>;
+  /** Stores written before deletes existed have no `deleted` column: every row is live. */
+  private readonly lifecycle: boolean;
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(file: string, options: { readonly?: boolean } = {}) {
+  /**
+   * `readonly` opens read-only. `reader` opens to read without changing the schema: read-write where the file
+   * allows, so that a write a killed writer left half-done in SQLite's journal can be rolled back (a read-only
+   * connection refuses such a store), and read-only where it does not. Otherwise the store is opened to write:
+   * created or brought to the current schema, in WAL mode unless `wal` is false.
+   */
+  constructor(file: string, options: { readonly?: boolean; reader?: boolean; wal?: boolean } = {}) {
     this.file = file;
     const readonly = options.readonly === true;
+    const reader = options.reader === true;
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { readonly, fileMustExist: readonly });
-      if (!readonly) {
-        db.pragma('journal_mode = WAL');
+      if (reader) {
+        try {
+          db = new Database(file, { fileMustExist: true });
+        } catch (cause) {
+          if (!/readonly|unable to open|permission/i.test((cause as Error).message ?? '')) throw cause;
+          db = new Database(file, { readonly: true, fileMustExist: true });
+        }
+      } else {
+        db = new Database(file, { readonly, fileMustExist: readonly });
+      }
+      if (!readonly && !reader) {
+        if (options.wal !== false) db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
-        db.exec('CREATE TABLE IF NOT EXISTS docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL)');
+        if (!hasTable(db, 'docs')) {
+          db.exec('CREATE TABLE docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL, text TEXT NOT NULL, deleted INTEGER)');
+          db.exec(LIFECYCLE_INDEXES);
+        } else if (!columnsOf(db).includes('deleted')) {
+          migrate(db);
+        }
         // The keyword index: FTS5 over the same rows (external content, so the text is stored once). A store from
         // before it existed gets it built from its rows the first time it is opened for writing.
-        const had = hasFts(db);
+        const hadFts = hasTable(db, 'docs_fts');
         db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(text, content='docs', content_rowid='idx', tokenize='${FTS_TOKENIZER}')`);
-        if (!had) db.exec("INSERT INTO docs_fts(docs_fts) VALUES('rebuild')");
+        if (!hadFts) db.exec("INSERT INTO docs_fts(docs_fts) VALUES('rebuild')");
       }
-      this.insertStmt = readonly ? (null as never) : db.prepare('INSERT INTO docs (idx, id, text) VALUES (?, ?, ?)');
-      this.insertFts = readonly ? (null as never) : db.prepare('INSERT INTO docs_fts (rowid, text) VALUES (?, ?)');
-      // bm25() is smaller for better matches; its k1 = 1.2 and b = 0.75 are fixed in SQLite.
-      this.keywordStmt = hasFts(db)
-        ? db.prepare('SELECT rowid AS "index", -bm25(docs_fts) AS score FROM docs_fts WHERE docs_fts MATCH ? ORDER BY bm25(docs_fts), rowid LIMIT ?')
-        : undefined;
-      this.byIdx = db.prepare('SELECT idx AS "index", id, text FROM docs WHERE idx = ?');
-      this.byId = db.prepare('SELECT idx FROM docs WHERE id = ?');
+      this.lifecycle = columnsOf(db).includes('deleted');
     } catch (cause) {
       db?.close();
       throw storeError(file, 'open', cause);
     }
     this.db = db;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      if (this.statements.size >= 64) this.statements.clear();
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** The rows a view sees, as SQL over the docs table (alias d), with its two parameters. */
+  private visible(view: StoreView): { sql: string; params: number[] } {
+    return this.lifecycle
+      ? { sql: 'd.idx < ? AND (d.deleted IS NULL OR d.deleted > ?)', params: [view.count, view.generation] }
+      : { sql: 'd.idx < ?', params: [view.count] };
   }
 
   /**
@@ -124,17 +174,37 @@ export class DocStore {
     })();
   }
 
-  /** Whether the store has its keyword index (stores written before semsearch added it do not, until rewritten). */
-  get hasKeywordIndex(): boolean {
-    return this.keywordStmt !== undefined;
+  /**
+   * Undo what a writer put in SQLite without committing it in the manifest: rows from `view.count` on, and deletes
+   * by generations after `view.generation`. Returns how many rows and deletes it undid.
+   */
+  rollback(view: StoreView): { rows: number; deletes: number } {
+    try {
+      return this.db.transaction(() => {
+        const rows = this.truncate(view.count);
+        const deletes = this.lifecycle ? this.db.prepare('UPDATE docs SET deleted = NULL WHERE deleted > ?').run(view.generation).changes : 0;
+        return { rows, deletes };
+      })();
+    } catch (cause) {
+      throw storeError(this.file, 'write', cause);
+    }
   }
 
+  /** Whether the store has its keyword index (stores written before semsearch added it do not, until rewritten). */
+  get hasKeywordIndex(): boolean {
+    this.fts ??= hasTable(this.db, 'docs_fts');
+    return this.fts;
+  }
+  private fts: boolean | undefined;
+
   /**
-   * The k best rows for a query by BM25 over the passages (FTS5, porter stemming): any of the query's words may
-   * match, as a search box does. Scores are BM25 values, higher is better; equal scores keep the lower row.
+   * The k best rows for a query by BM25 over the passages (FTS5, porter stemming) among the rows a view sees and a
+   * filter allows: any of the query's words may match, as a search box does. Scores are BM25 values, higher is
+   * better; equal scores keep the lower row. Deleted rows still count in BM25's document statistics until compact,
+   * as in Lucene.
    */
-  keywordSearch(query: string, k: number): { index: number; score: number }[] {
-    if (this.keywordStmt === undefined) {
+  keywordSearch(query: string, k: number, view: StoreView, filter?: CompiledFilter): { index: number; score: number }[] {
+    if (!this.hasKeywordIndex) {
       throw new SemsearchError('INDEX_MISMATCH', `${this.file} has no keyword index (the index predates it): run semsearch index on the index again to add it`, {
         file: this.file,
         field: 'mode',
@@ -142,34 +212,122 @@ export class DocStore {
     }
     const match = ftsQuery(query);
     if (match === '') return [];
+    const vis = this.visible(view);
+    // bm25() is smaller for better matches; its k1 = 1.2 and b = 0.75 are fixed in SQLite.
+    const sql =
+      'SELECT f.rowid AS "index", -bm25(docs_fts) AS score FROM docs_fts f JOIN docs d ON d.idx = f.rowid ' +
+      `WHERE docs_fts MATCH ? AND ${vis.sql}${filter !== undefined ? ` AND (${filter.sql})` : ''} ORDER BY bm25(docs_fts), f.rowid LIMIT ?`;
     try {
-      return this.keywordStmt.all(match, k) as { index: number; score: number }[];
+      return this.stmt(sql).all(match, ...vis.params, ...(filter?.params ?? []), k) as { index: number; score: number }[];
     } catch (cause) {
       throw storeError(this.file, 'read', cause);
     }
   }
 
-  has(id: string): boolean {
-    return this.byId.get(id) !== undefined;
+  /** Rows a view sees that a filter allows, ascending. */
+  filterRows(view: StoreView, filter: CompiledFilter): number[] {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT d.idx FROM docs d WHERE ${vis.sql} AND (${filter.sql}) ORDER BY d.idx`)
+        .pluck()
+        .all(...vis.params, ...filter.params) as number[];
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
   }
 
-  /** Insert one shard's passages atomically, numbered from `start`. */
-  insertShard(start: number, docs: readonly { id: string; text: string }[]): void {
+  /** Rows below the view's count that it sees as deleted, ascending. */
+  deletedRows(view: StoreView): number[] {
+    if (!this.lifecycle) return [];
+    try {
+      return this.stmt('SELECT idx FROM docs WHERE deleted IS NOT NULL AND deleted <= ? AND idx < ? ORDER BY idx').pluck().all(view.generation, view.count) as number[];
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** Whether a live row has this id (a writer's question, after rollback: live means not deleted). */
+  has(id: string): boolean {
+    return this.liveRow(id) !== undefined;
+  }
+
+  /** The row of the live document with this id. */
+  liveRow(id: string): number | undefined {
+    try {
+      return this.stmt(this.lifecycle ? 'SELECT idx FROM docs WHERE id = ? AND deleted IS NULL' : 'SELECT idx FROM docs WHERE id = ?').pluck().get(id) as number | undefined;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** Give the store a column for each new metadata field (a writer's step, inside its transaction). */
+  private addColumns(fields: Readonly<Record<string, FieldType>>): void {
+    const have = new Set(columnsOf(this.db));
+    for (const name of Object.keys(fields)) {
+      const col = `f:${name}`;
+      // No declared type: SQLite keeps each value as bound, and semsearch checks types itself.
+      if (!have.has(col)) this.db.exec(`ALTER TABLE docs ADD COLUMN ${fieldColumn(name)}`);
+    }
+  }
+
+  private insertRows(start: number, docs: readonly DocRow[], fields: Readonly<Record<string, FieldType>>): void {
+    const names = Object.keys(fields);
+    const cols = ['idx', 'id', 'text', ...names.map(fieldColumn)];
+    const insert = this.stmt(`INSERT INTO docs (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+    const fts = this.stmt('INSERT INTO docs_fts (rowid, text) VALUES (?, ?)');
+    docs.forEach((d, i) => {
+      const meta = names.map((n) => {
+        const v = d.metadata?.[n];
+        return v === undefined || v === null ? null : sqlValue(v);
+      });
+      insert.run(start + i, d.id, d.text, ...meta);
+      fts.run(start + i, d.text);
+    });
+  }
+
+  /** Insert one shard's passages atomically, numbered from `start` (the build's step). */
+  insertShard(start: number, docs: readonly DocRow[], fields: Readonly<Record<string, FieldType>> = {}): void {
     try {
       this.db.transaction(() => {
-        docs.forEach((d, i) => {
-          this.insertStmt.run(start + i, d.id, d.text);
-          this.insertFts.run(start + i, d.text);
-        });
+        this.addColumns(fields);
+        this.insertRows(start, docs, fields);
       })();
     } catch (cause) {
       throw storeError(this.file, 'write', cause);
     }
   }
 
-  get(index: number): StoredDoc | undefined {
+  /**
+   * One write of an update, in one transaction: rows `deleted` are tagged with `generation`, `docs` are added from
+   * row `start`. The manifest commits it afterwards; until then readers do not see it.
+   */
+  applyWrite(generation: number, deleted: readonly number[], start: number, docs: readonly DocRow[], fields: Readonly<Record<string, FieldType>>): void {
+    if (!this.lifecycle) throw new SemsearchError('INDEX_CORRUPT', `${this.file} cannot record deletes`, { file: this.file });
     try {
-      return this.byIdx.get(index) as StoredDoc | undefined;
+      this.db.transaction(() => {
+        this.addColumns(fields);
+        const del = this.stmt('UPDATE docs SET deleted = ? WHERE idx = ? AND deleted IS NULL');
+        for (const row of deleted) {
+          if (del.run(generation, row).changes !== 1) throw new SemsearchError('INDEX_CORRUPT', `${this.file}: row ${row} is not live`, { file: this.file });
+        }
+        this.insertRows(start, docs, fields);
+      })();
+    } catch (cause) {
+      throw storeError(this.file, 'write', cause);
+    }
+  }
+
+  /** The live rows in row order, with their metadata: what compact copies into a new store. */
+  *liveDocs(view: StoreView, fields: Readonly<Record<string, FieldType>>): Generator<StoredDoc> {
+    const vis = this.visible(view);
+    const it = this.db.prepare(`SELECT * FROM docs d WHERE ${vis.sql} ORDER BY d.idx`).iterate(...vis.params) as IterableIterator<Record<string, unknown>>;
+    for (const r of it) yield toDoc(r, fields);
+  }
+
+  get(index: number, fields: Readonly<Record<string, FieldType>> = {}): StoredDoc | undefined {
+    try {
+      const r = this.stmt('SELECT * FROM docs WHERE idx = ?').get(index) as Record<string, unknown> | undefined;
+      return r === undefined ? undefined : toDoc(r, fields);
     } catch (cause) {
       throw storeError(this.file, 'read', cause);
     }
@@ -178,4 +336,42 @@ export class DocStore {
   close(): void {
     this.db.close();
   }
+}
+
+const LIFECYCLE_INDEXES =
+  'CREATE UNIQUE INDEX IF NOT EXISTS docs_live_id ON docs(id) WHERE deleted IS NULL; CREATE INDEX IF NOT EXISTS docs_deleted ON docs(deleted) WHERE deleted IS NOT NULL;';
+
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
+}
+
+function columnsOf(db: Database.Database): string[] {
+  return (db.prepare('PRAGMA table_info(docs)').all() as { name: string }[]).map((c) => c.name);
+}
+
+/**
+ * A store from before deletes: its ids were UNIQUE over every row, which a replaced document (old row deleted, new
+ * row with the same id) would break. Copy it into the current table in one transaction; rows keep their numbers.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE docs_next (idx INTEGER PRIMARY KEY, id TEXT NOT NULL, text TEXT NOT NULL, deleted INTEGER)');
+    db.exec('INSERT INTO docs_next (idx, id, text) SELECT idx, id, text FROM docs');
+    db.exec('DROP TABLE docs');
+    db.exec('ALTER TABLE docs_next RENAME TO docs');
+    db.exec(LIFECYCLE_INDEXES);
+  })();
+}
+
+function toDoc(r: Record<string, unknown>, fields: Readonly<Record<string, FieldType>>): StoredDoc {
+  const doc: StoredDoc = { index: r.idx as number, id: r.id as string, text: r.text as string };
+  let meta: Metadata | undefined;
+  for (const [name, type] of Object.entries(fields)) {
+    const v = r[`f:${name}`];
+    if (v === undefined || v === null) continue;
+    meta ??= {};
+    meta[name] = type === 'boolean' ? v === 1 : (v as string | number);
+  }
+  if (meta !== undefined) doc.metadata = meta;
+  return doc;
 }

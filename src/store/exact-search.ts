@@ -21,6 +21,27 @@ export interface ExactSearchOptions {
   rescoreMultiplier?: number;
   /** binary: false ranks by hamming distance alone, score = −distance (default true). */
   rescore?: boolean;
+  /**
+   * Rows left out of the search (deleted, or refused by a filter): a bitset over the index's rows, bit r set when
+   * row r is out. The hits are those of a scan over the other rows alone.
+   */
+  skip?: Uint8Array;
+  /** How many bits `skip` sets (sizes the candidate lists). */
+  skipCount?: number;
+  /** The index row of the first shard's first row (a worker searches a contiguous share of the shards). */
+  rowBase?: number;
+}
+
+/** Whether a skip bitset leaves out a row. */
+export function skips(skip: Uint8Array | undefined, row: number): boolean {
+  return skip !== undefined && ((skip[row >> 3] as number) & (1 << (row & 7))) !== 0;
+}
+
+/** A bitset of `rows` rows with the given rows set, over shared memory so search workers read it without a copy. */
+export function rowBitset(rows: number, set: Iterable<number>): Uint8Array {
+  const bits = new Uint8Array(new SharedArrayBuffer(Math.ceil(rows / 8)));
+  for (const r of set) bits[r >> 3] = (bits[r >> 3] as number) | (1 << (r & 7));
+  return bits;
 }
 
 const POPCOUNT = new Uint8Array(256).map((_, i) => {
@@ -107,18 +128,24 @@ function simdExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
   }
   const results: ScoredRow[][] = new Array<ScoredRow[]>(queries.rows);
   let pending = Array.from({ length: queries.rows }, (_, i) => i);
+  const base = o.rowBase ?? 0;
+  const skip = o.skip;
+  const allowed = Math.max(1, total - (o.skipCount ?? 0));
   // A margin of candidates beyond k: real embeddings rarely put more than a few rows within the bound of the k-th.
-  let kc = Math.min(total, k + Math.max(16, k));
+  // Skipped rows take candidate places too, in proportion to their share of the rows.
+  let kc = Math.min(total, Math.ceil(((k + Math.max(16, k)) * total) / allowed));
   while (pending.length > 0) {
     const tops = simdTopK(kind, pending.map((i) => vectors[i] as Float32Array), pending.map((i) => offsets[i] as number), shards, dim, kc);
     if (tops === undefined) return undefined;
     const retry: number[] = [];
     pending.forEach((qi, j) => {
       const candidates = (tops[j] as TopK).sorted();
-      const exact = scoreRows(queries.row(qi), candidates.map((c) => c.row), shards, o);
+      const rows = candidates.map((c) => c.row).filter((r) => !skips(skip, base + r));
+      const exact = scoreRows(queries.row(qi), rows, shards, o);
       const lowest = candidates[candidates.length - 1];
-      const kth = exact[Math.min(k, exact.length) - 1];
-      if (kc >= total || lowest === undefined || kth === undefined || kth.score > lowest.score + (bounds[qi] as number)) results[qi] = exact.slice(0, k);
+      const kth = exact.length >= k ? exact[k - 1] : undefined;
+      // Proven when k allowed rows beat every row outside the candidates by more than the rounding bound.
+      if (kc >= total || lowest === undefined || (kth !== undefined && kth.score > lowest.score + (bounds[qi] as number))) results[qi] = exact.slice(0, k);
       else retry.push(qi);
     });
     pending = retry;
@@ -135,10 +162,13 @@ function scanExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
     const q = queries.row(qi);
     const top = new TopK(k);
     const affine = precision === 'int8' && o.ranges !== undefined ? int8Affine(q, o.ranges) : undefined;
+    const skip = o.skip;
+    const rowBase = o.rowBase ?? 0;
     let base = 0;
     for (const s of shards) {
       const d = s.data;
       for (let r = 0; r < s.rows; r++) {
+        if (skip !== undefined && skips(skip, rowBase + base + r)) continue;
         const off = r * dim;
         let score = 0;
         if (precision === 'float32') {
@@ -208,9 +238,23 @@ function signBits(q: Float32Array, dim: number): Uint8Array {
 function binaryExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[][] {
   const kc = o.rescore === false ? o.k : o.k * (o.rescoreMultiplier ?? 4);
   const bits = Array.from({ length: queries.rows }, (_, qi) => signBits(queries.row(qi), o.dim));
-  const tops = simdReady(shards, 'b1', o.dim) ? simdTopK('b1', bits, undefined, shards, o.dim, kc) : undefined;
-  return bits.map((qbits, qi) => rescoreBinary(queries.row(qi), tops?.[qi] ?? hammingCandidates(qbits, shards, o, kc), shards, o));
+  const skipCount = o.skip === undefined ? 0 : (o.skipCount ?? Infinity);
+  // With rows to skip, the kernels take kc + skipped candidates: at least kc of them are allowed, and they are the
+  // best kc allowed ones. Past a bound on skipped rows the JS scan, which skips as it goes, is cheaper.
+  const simd = skipCount <= MAX_SIMD_SKIPS && simdReady(shards, 'b1', o.dim);
+  const tops = simd ? simdTopK('b1', bits, undefined, shards, o.dim, kc + skipCount) : undefined;
+  return bits.map((qbits, qi) => {
+    let candidates = tops?.[qi];
+    if (candidates !== undefined && o.skip !== undefined) {
+      const kept = new TopK(kc);
+      for (const c of candidates.sorted()) if (!skips(o.skip, (o.rowBase ?? 0) + c.row)) kept.push(c.score, c.row);
+      candidates = kept;
+    }
+    return rescoreBinary(queries.row(qi), candidates ?? hammingCandidates(qbits, shards, o, kc), shards, o);
+  });
 }
+
+const MAX_SIMD_SKIPS = 65_536;
 
 function hammingCandidates(qbits: Uint8Array, shards: readonly ShardVectors[], o: ExactSearchOptions, kc: number): TopK {
   const bytes = Math.ceil(o.dim / 8);
@@ -218,11 +262,14 @@ function hammingCandidates(qbits: Uint8Array, shards: readonly ShardVectors[], o
   // 32 bits at a time with a SWAR popcount when rows are whole words: four times fewer steps than bytes.
   const words = bytes % 4 === 0 ? bytes / 4 : 0;
   const qwords = words > 0 ? new Uint32Array(qbits.buffer, 0, words) : undefined;
+  const skip = o.skip;
+  const rowBase = o.rowBase ?? 0;
   let base = 0;
   for (const s of shards) {
     const d = s.data as Uint8Array;
     const w = qwords !== undefined && d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, (s.rows * bytes) / 4) : undefined;
     for (let r = 0; r < s.rows; r++) {
+      if (skip !== undefined && skips(skip, rowBase + base + r)) continue;
       let dist = 0;
       if (w !== undefined && qwords !== undefined) {
         const off = r * words;

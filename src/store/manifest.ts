@@ -35,6 +35,13 @@ export interface AnnEntry {
   scale?: number;
 }
 
+/** The type of a metadata field: each field keeps one type for the life of the index. */
+export type FieldType = 'string' | 'number' | 'boolean';
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'number', 'boolean'];
+
+/** The document store of an index that was never compacted. */
+export const DEFAULT_DOCS_FILE = 'docs.sqlite';
+
 export interface IndexModelInfo {
   /** What the user passed: a hub name or an absolute folder. */
   ref: string;
@@ -72,6 +79,18 @@ export interface IndexManifest {
   complete: boolean;
   /** An HNSW graph over the vectors, when one was built. */
   ann?: AnnEntry;
+  /**
+   * Writes after the build (upsert, delete, compact) committed so far; absent: 0. The document store tags each
+   * row with the generation that added it and the one that deleted it, so a reader holding this manifest sees
+   * exactly the rows it commits, whatever a writer has put in SQLite since.
+   */
+  generation?: number;
+  /** Rows of the vectors that are deleted (tombstones), until `compact` drops them; absent: 0. */
+  deleted?: number;
+  /** The SQLite document store, relative to the index folder (compact writes a new one); absent: docs.sqlite. */
+  docs?: string;
+  /** Metadata fields and their types. */
+  fields?: Record<string, FieldType>;
   createdAt: string;
   updatedAt: string;
 }
@@ -136,6 +155,13 @@ function checkEntries(m: IndexManifest, file: string): void {
   });
   if (m.ranges !== undefined && (!Array.isArray(m.ranges.min) || !Array.isArray(m.ranges.max) || m.ranges.min.length !== m.dim || m.ranges.max.length !== m.dim)) {
     bad('ranges', `must hold ${m.dim} minima and maxima`);
+  }
+  if (m.generation !== undefined && (!Number.isInteger(m.generation) || m.generation < 0)) bad('generation', `must be a count, got ${JSON.stringify(m.generation)}`);
+  if (m.deleted !== undefined && (!Number.isInteger(m.deleted) || m.deleted < 0 || m.deleted > m.count)) bad('deleted', `must be a count no larger than count, got ${JSON.stringify(m.deleted)}`);
+  if (m.docs !== undefined && !isInside(m.docs)) bad('docs', `must be a file inside the index folder, got ${JSON.stringify(m.docs)}`);
+  if (m.fields !== undefined) {
+    if (typeof m.fields !== 'object' || m.fields === null || Array.isArray(m.fields)) bad('fields', 'must map field names to types');
+    for (const [name, type] of Object.entries(m.fields)) if (!FIELD_TYPES.includes(type)) bad(`fields.${name}`, `must be one of ${FIELD_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
   }
   if (m.ann !== undefined) {
     const a = m.ann as Partial<AnnEntry>;

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -7,9 +7,12 @@ import { SemsearchError } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph } from './ann.js';
 import { DocStore } from './doc-store.js';
-import { exactSearch, scoreRows } from './exact-search.js';
+import { exactSearch, rowBitset, scoreRows, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
 import { ParallelSearcher } from './parallel-search.js';
-import { MANIFEST, readManifest, type IndexManifest } from './manifest.js';
+import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
+import { compileFilter, type CompiledFilter, type Filter, type Metadata } from './filter.js';
+import { IndexWriter, type WriteDocument, type WriteResult } from './write-index.js';
+import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
@@ -21,6 +24,8 @@ export interface IndexHit {
   id: string;
   score: number;
   text: string;
+  /** The passage's metadata fields that have a value, when it has any. */
+  metadata?: Metadata;
 }
 
 export interface SearchOptions {
@@ -46,6 +51,12 @@ export interface SearchOptions {
    * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
    */
   ef?: number;
+  /**
+   * Only passages whose metadata match (filter.ts): `{ year: { gte: 2020 } }`, `{ and: [...] }`, … Vector search
+   * with a filter is exact over the allowed rows: a selective filter scores just them; a broad one scans (or walks
+   * the graph) skipping the rest, and falls back to the scan when the graph cannot supply k allowed hits.
+   */
+  filter?: Filter;
 }
 
 export interface OpenIndexOptions {
@@ -59,6 +70,17 @@ export interface OpenIndexOptions {
   searchThreads?: number;
   /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
   onWarning?: (message: string) => void;
+  /**
+   * Before each search, see whether a writer has committed since (one stat of the manifest) and load the new
+   * state if so (default true). false: the index stays as opened until refresh() is called.
+   */
+  autoRefresh?: boolean;
+}
+
+/** Options of SearchIndex.upsert / delete / compact. */
+export interface WriteOptions {
+  /** How long to wait for another writer to finish before INDEX_LOCKED (default 0). */
+  waitMs?: number;
 }
 
 function checkMode(mode: SearchMode | undefined): SearchMode {
@@ -80,7 +102,15 @@ export interface IndexInfo {
   model: string;
   modelType: string;
   similarity: string;
+  /** Rows of vectors, deleted ones included until compact. */
   count: number;
+  /** Live documents: count less the deleted. */
+  live: number;
+  deleted: number;
+  /** Writes committed since the build. */
+  generation: number;
+  /** Metadata fields and their types. */
+  fields: Record<string, FieldType>;
   dim: number;
   precision: string;
   shards: number;
@@ -110,12 +140,16 @@ export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
     onnxFile: m.model.onnxFile,
     similarity: m.model.similarityFnName,
     count: m.count,
+    live: m.count - (m.deleted ?? 0),
+    deleted: m.deleted ?? 0,
+    generation: m.generation ?? 0,
+    fields: { ...(m.fields ?? {}) },
     dim: m.dim,
     precision: m.precision,
     shards: m.shards.length,
     complete: m.complete,
     vectorBytes,
-    docStoreBytes: sizeOf(join(dir, 'docs.sqlite')),
+    docStoreBytes: sizeOf(join(dir, m.docs ?? DEFAULT_DOCS_FILE)),
     ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
   };
 }
@@ -134,78 +168,219 @@ export function readIndexInfo(dirIn: string): IndexInfo {
   return indexInfo(dir, readManifest(dir));
 }
 
+/**
+ * One committed state of an index, as a reader holds it: the manifest, its shards in memory, the document store,
+ * the graph and the deleted rows. A search runs on one snapshot from start to end, so it sees all of a write or
+ * none of it.
+ */
+interface Snapshot {
+  manifest: IndexManifest;
+  shards: ShardVectors[];
+  byFile: Map<string, ShardVectors>;
+  docs: DocStore;
+  docsFile: string;
+  ann: AnnGraph | undefined;
+  parallel: ParallelSearcher | undefined;
+  view: { count: number; generation: number };
+  /** Deleted rows as a skip bitset (absent when none). */
+  deleted: Uint8Array | undefined;
+  live: number;
+  fields: Record<string, FieldType>;
+  /** Rows allowed by recent filters, by the filter's canonical JSON. */
+  filters: Map<string, AllowedRows>;
+  users: number;
+  retired: boolean;
+}
+
+interface AllowedRows {
+  rows: number[];
+  /** Rows the filter refuses (and deleted rows), as a skip bitset. */
+  skip: Uint8Array;
+}
+
+/** A filter allowing at most this share of the live rows scores just them; a broader one scans, skipping the rest. */
+const SELECTIVE = 1 / 8;
+const FILTER_CACHE = 16;
+
+function manifestKey(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
 export class SearchIndex {
   readonly dir: string;
-  readonly manifest: IndexManifest;
   readonly model: SentenceTransformer;
-  private readonly shards: ShardVectors[];
-  private readonly docs: DocStore;
+  private snap: Snapshot;
   private readonly ownModel: boolean;
-  private readonly ann: AnnGraph | undefined;
-  private readonly parallel: ParallelSearcher | undefined;
+  private readonly verify: boolean;
+  private readonly searchThreads: number | undefined;
+  private readonly autoRefresh: boolean;
+  private seen: string;
+  private refreshing: Promise<boolean> | undefined;
 
-  private constructor(
-    dir: string,
-    manifest: IndexManifest,
-    model: SentenceTransformer,
-    shards: ShardVectors[],
-    docs: DocStore,
-    ownModel: boolean,
-    ann: AnnGraph | undefined,
-    searchThreads: number | undefined,
-  ) {
+  private constructor(dir: string, snap: Snapshot, model: SentenceTransformer, ownModel: boolean, options: OpenIndexOptions, seen: string) {
     this.dir = dir;
-    this.manifest = manifest;
+    this.snap = snap;
     this.model = model;
-    this.shards = shards;
-    this.docs = docs;
     this.ownModel = ownModel;
-    this.ann = ann;
-    const values = manifest.count * manifest.dim;
-    this.parallel = searchThreads !== 1 && values >= PARALLEL_MIN_VALUES && shards.length > 1 ? new ParallelSearcher(shards, searchThreads) : undefined;
+    this.verify = options.verify !== false;
+    this.searchThreads = options.searchThreads;
+    this.autoRefresh = options.autoRefresh !== false;
+    this.seen = seen;
+  }
+
+  /** The manifest of the state searches now use. */
+  get manifest(): IndexManifest {
+    return this.snap.manifest;
   }
 
   static async open(dirIn: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
     const dir = resolve(dirIn);
-    const manifest = readManifest(dir);
-    const verify = options.verify !== false;
-    const shards = manifest.shards.map((e) => readShard(dir, e, manifest.precision, manifest.dim, verify));
-    const docs = new DocStore(join(dir, 'docs.sqlite'), { readonly: true });
-    try {
-      docs.checkRows(manifest.count);
-    } catch (e) {
-      docs.close();
-      throw e;
-    }
+    const seen = SearchIndex.statManifest(dir);
+    const snap = await SearchIndex.load(dir, readManifest(dir), undefined, options.verify !== false, options.searchThreads);
     let model = options.model;
     const ownModel = model === undefined;
-    let ann: AnnGraph | undefined;
     try {
-      if (manifest.ann !== undefined) ann = await AnnGraph.open(dir, manifest.ann, manifest.dim, verify);
-      model ??= await loadModel(manifest.model.ref, {
-        onnxFile: manifest.model.onnxFile,
+      model ??= await loadModel(snap.manifest.model.ref, {
+        onnxFile: snap.manifest.model.onnxFile,
         // Queries come one or a few at a time: a second session would hold a second copy of the weights for nothing.
         workers: 1,
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       });
-      if (modelFingerprint(model) !== manifest.model.fingerprint) {
-        throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${manifest.model.ref}; queries must be encoded with that same model`, {
+      if (modelFingerprint(model) !== snap.manifest.model.fingerprint) {
+        throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${snap.manifest.model.ref}; queries must be encoded with that same model`, {
           file: join(dir, MANIFEST),
           field: 'model',
         });
       }
     } catch (e) {
-      docs.close();
+      await SearchIndex.release(snap, undefined);
       if (ownModel && model !== undefined) await model.dispose();
       throw e;
     }
-    return new SearchIndex(dir, manifest, model, shards, docs, ownModel, ann, options.searchThreads);
+    return new SearchIndex(dir, snap, model, ownModel, options, seen);
   }
 
+  private static statManifest(dir: string): string {
+    try {
+      return manifestKey(statSync(join(dir, MANIFEST)));
+    } catch (cause) {
+      throw new SemsearchError('INDEX_NOT_FOUND', `${dir} is not a semsearch index: ${join(dir, MANIFEST)} is missing`, { file: join(dir, MANIFEST), cause });
+    }
+  }
+
+  /** Load the state a manifest commits, reusing what the previous snapshot already holds (unchanged shards, store, graph). */
+  private static async load(dir: string, manifest: IndexManifest, prev: Snapshot | undefined, verify: boolean, searchThreads: number | undefined): Promise<Snapshot> {
+    const byFile = new Map<string, ShardVectors>();
+    const shards = manifest.shards.map((e) => {
+      const old = prev?.byFile.get(`${e.file}:${e.sha256}`);
+      const s = old ?? readShard(dir, e, manifest.precision, manifest.dim, verify);
+      byFile.set(`${e.file}:${e.sha256}`, s);
+      return s;
+    });
+    const docsFile = manifest.docs ?? DEFAULT_DOCS_FILE;
+    const ownDocs = prev === undefined || prev.docsFile !== docsFile;
+    const docs = ownDocs ? new DocStore(join(dir, docsFile), { reader: true }) : prev.docs;
+    try {
+      const view = { count: manifest.count, generation: manifest.generation ?? 0 };
+      if (ownDocs) docs.checkRows(manifest.count);
+      const deletedRows = docs.deletedRows(view);
+      if (deletedRows.length !== (manifest.deleted ?? 0)) {
+        throw new SemsearchError('INDEX_CORRUPT', `${docs.file} marks ${deletedRows.length} rows deleted, the manifest ${manifest.deleted ?? 0}: rebuild the index`, { file: docs.file });
+      }
+      let ann = prev?.ann;
+      if (manifest.ann === undefined) ann = undefined;
+      else if (ann === undefined || ann.entry.file !== manifest.ann.file || ann.entry.sha256 !== manifest.ann.sha256) ann = await AnnGraph.open(dir, manifest.ann, manifest.dim, verify);
+      const sameShards = prev !== undefined && prev.shards.length === shards.length && prev.shards.every((x, i) => x === shards[i]);
+      const values = manifest.count * manifest.dim;
+      const parallel = sameShards
+        ? prev.parallel
+        : searchThreads !== 1 && values >= PARALLEL_MIN_VALUES && shards.length > 1
+          ? new ParallelSearcher(shards, searchThreads)
+          : undefined;
+      return {
+        manifest,
+        shards,
+        byFile,
+        docs,
+        docsFile,
+        ann,
+        parallel,
+        view,
+        deleted: deletedRows.length > 0 ? rowBitset(manifest.count, deletedRows) : undefined,
+        live: manifest.count - deletedRows.length,
+        fields: { ...(manifest.fields ?? {}) },
+        filters: new Map(),
+        users: 0,
+        retired: false,
+      };
+    } catch (e) {
+      if (ownDocs) docs.close();
+      throw e;
+    }
+  }
+
+  /** Close what an old snapshot holds that its successor does not share, once no search uses it. */
+  private static async release(old: Snapshot, next: Snapshot | undefined): Promise<void> {
+    if (old.parallel !== undefined && old.parallel !== next?.parallel) await old.parallel.close();
+    if (old.docs !== next?.docs) old.docs.close();
+  }
+
+  /**
+   * Load the index's latest committed state if a writer has committed since this one was loaded. Searches in
+   * flight finish on the state they started with. Resolves true when the state changed.
+   */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.reload().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async reload(): Promise<boolean> {
+    // A writer may commit again, and remove the files of the manifest just read, while we load it: read again.
+    for (let attempt = 0; ; attempt++) {
+      const key = SearchIndex.statManifest(this.dir);
+      if (key === this.seen) return false;
+      const m = readManifest(this.dir);
+      const cur = this.snap.manifest;
+      if ((m.generation ?? 0) === (cur.generation ?? 0) && m.count === cur.count && m.updatedAt === cur.updatedAt && m.ann?.sha256 === cur.ann?.sha256) {
+        this.seen = key;
+        return false;
+      }
+      let next: Snapshot;
+      try {
+        next = await SearchIndex.load(this.dir, m, this.snap, this.verify, this.searchThreads);
+      } catch (e) {
+        if (attempt < 4 && SearchIndex.statManifest(this.dir) !== key) continue;
+        throw e;
+      }
+      const old = this.snap;
+      this.snap = next;
+      this.seen = key;
+      old.retired = true;
+      if (old.users === 0) await SearchIndex.release(old, next);
+      return true;
+    }
+  }
+
+  /** Run `fn` on the current snapshot, refreshed first when autoRefresh is on. */
+  private async withSnapshot<T>(fn: (s: Snapshot) => Promise<T>): Promise<T> {
+    if (this.autoRefresh) await this.refresh();
+    const s = this.snap;
+    s.users++;
+    try {
+      return await fn(s);
+    } finally {
+      s.users--;
+      if (s.retired && s.users === 0 && s !== this.snap) await SearchIndex.release(s, this.snap);
+    }
+  }
+
+  /** Live documents (rows of vectors less the deleted ones). */
   get count(): number {
-    return this.manifest.count;
+    return this.snap.live;
   }
 
   /**
@@ -229,76 +404,157 @@ export class SearchIndex {
       throw new SemsearchError('INVALID_ARGUMENT', `${mode} search needs the query embeddings`, { field: 'queries' });
     }
     if (mode === 'vector') return this.searchEmbeddings(embeddings as MatrixLike, k, options);
-    if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
-    const kk = Math.min(k, this.manifest.count);
-    if (mode === 'keyword') return list.map((q) => this.docs.keywordSearch(q, kk).map((h) => this.hit(h.index, h.score)));
-    checkFusion(options);
-    // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
-    const depth = Math.min(this.manifest.count, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
-    const keyword = list.map((q) => this.docs.keywordSearch(q, depth));
-    const vector = await this.searchEmbeddings(embeddings as MatrixLike, depth, options);
-    return list.map((_, qi) =>
-      fuse(vector[qi] ?? [], keyword[qi] ?? [], options)
-        .slice(0, kk)
-        .map((h) => this.hit(h.index, h.score)),
-    );
+    checkK(k);
+    if (mode === 'hybrid') checkFusion(options);
+    return this.withSnapshot(async (s) => {
+      const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
+      const kk = Math.min(k, s.live);
+      if (kk === 0) return list.map(() => []);
+      if (mode === 'keyword') return list.map((q) => s.docs.keywordSearch(q, kk, s.view, filter).map((h) => this.hit(s, h.index, h.score)));
+      // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
+      const depth = Math.min(s.live, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
+      const keyword = list.map((q) => s.docs.keywordSearch(q, depth, s.view, filter));
+      const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
+      return list.map((_, qi) =>
+        fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options)
+          .slice(0, kk)
+          .map((h) => this.hit(s, h.index, h.score)),
+      );
+    });
   }
 
-  private hit(row: number, score: number): IndexHit {
-    const doc = this.docs.get(row);
+  private hit(s: Snapshot, row: number, score: number): IndexHit {
+    const doc = s.docs.get(row, s.fields);
     if (doc === undefined) {
-      throw new SemsearchError('INDEX_CORRUPT', `${this.docs.file} has no passage for row ${row}, which the vectors hold: rebuild the index`, { file: this.docs.file });
+      throw new SemsearchError('INDEX_CORRUPT', `${s.docs.file} has no passage for row ${row}, which the vectors hold: rebuild the index`, { file: s.docs.file });
     }
-    return { index: row, id: doc.id, score, text: doc.text };
+    return { index: row, id: doc.id, score, text: doc.text, ...(doc.metadata !== undefined ? { metadata: doc.metadata } : {}) };
   }
 
   /** Whether searches go through an HNSW graph by default. */
   get hasAnn(): boolean {
-    return this.ann !== undefined;
+    return this.snap.ann !== undefined;
   }
 
   /** Search with query embeddings already computed by the index's model. */
   async searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
-    if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+    checkK(k);
+    return this.withSnapshot(async (s) => {
+      const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
+      const rows = await this.vectorSearch(s, queries, k, options, filter);
+      return rows.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
+    });
+  }
+
+  private allowedRows(s: Snapshot, filter: CompiledFilter): AllowedRows {
+    let a = s.filters.get(filter.key);
+    if (a === undefined) {
+      const rows = s.docs.filterRows(s.view, filter);
+      const skip = new Uint8Array(new SharedArrayBuffer(Math.ceil(s.manifest.count / 8))).fill(0xff);
+      for (const r of rows) skip[r >> 3] = (skip[r >> 3] as number) & ~(1 << (r & 7));
+      a = { rows, skip };
+      if (s.filters.size >= FILTER_CACHE) s.filters.delete(s.filters.keys().next().value as string);
+      s.filters.set(filter.key, a);
+    }
+    return a;
+  }
+
+  /** Vector top-k of each query among the live rows a filter allows: the exact scan, the graph, or the allowed rows alone. */
+  private async vectorSearch(s: Snapshot, queries: MatrixLike, k: number, options: SearchOptions, filter: CompiledFilter | undefined): Promise<ScoredRow[][]> {
+    const m = s.manifest;
     const mult = options.rescoreMultiplier;
     if (mult !== undefined && (!Number.isInteger(mult) || mult < 1 || mult > MAX_RESCORE_MULTIPLIER)) {
       throw new SemsearchError('INVALID_ARGUMENT', `rescoreMultiplier must be an integer from 1 to ${MAX_RESCORE_MULTIPLIER}, got ${mult}`, { field: 'rescoreMultiplier' });
     }
     const q0 = toMatrix(queries, 'queries');
-    if (q0.dim !== this.manifest.dim) {
-      throw new SemsearchError('SHAPE_MISMATCH', `query embeddings have dim ${q0.dim}, the index ${this.manifest.dim}`, { field: 'queries' });
+    if (q0.dim !== m.dim) {
+      throw new SemsearchError('SHAPE_MISMATCH', `query embeddings have dim ${q0.dim}, the index ${m.dim}`, { field: 'queries' });
     }
-    const q = this.manifest.normalized ? normalizeRows(new Matrix(q0.rows, q0.dim, Float32Array.from(q0.data))) : q0;
-    const kk = Math.min(k, this.manifest.count);
-    const exactOptions = {
+    const q = m.normalized ? normalizeRows(new Matrix(q0.rows, q0.dim, Float32Array.from(q0.data))) : q0;
+    const allowed = filter !== undefined ? this.allowedRows(s, filter) : undefined;
+    const candidates = allowed !== undefined ? allowed.rows.length : s.live;
+    const kk = Math.min(k, candidates);
+    if (kk === 0) return Array.from({ length: q.rows }, () => []);
+    const skip = allowed !== undefined ? allowed.skip : s.deleted;
+    const exactOptions: ExactSearchOptions = {
       k: kk,
-      precision: this.manifest.precision,
-      dim: this.manifest.dim,
-      ...(this.manifest.ranges !== undefined ? { ranges: this.manifest.ranges } : {}),
+      precision: m.precision,
+      dim: m.dim,
+      ...(m.ranges !== undefined ? { ranges: m.ranges } : {}),
       ...(options.rescore === false ? { rescore: false } : {}),
       ...(options.rescoreMultiplier !== undefined ? { rescoreMultiplier: options.rescoreMultiplier } : {}),
+      ...(skip !== undefined ? { skip, skipCount: m.count - candidates } : {}),
     };
-    let rows;
-    if (this.ann !== undefined && options.exact !== true) {
-      // The graph finds the candidates; their scores come from the stored vectors, as on the exact path (an i8
-      // graph's own distances are on an integer scale).
-      const found = this.ann.search(q.data, q.dim, kk, options.ef);
-      rows = found.map((hits, qi) => scoreRows(q.row(qi), hits.map((h) => h.row), this.shards, exactOptions).slice(0, kk));
+    // A selective filter: score its rows alone, exactly (binary indexes keep their hamming-then-rescore method).
+    if (allowed !== undefined && m.precision !== 'binary' && allowed.rows.length <= s.live * SELECTIVE) {
+      return Array.from({ length: q.rows }, (_, qi) => scoreRows(q.row(qi), allowed.rows, s.shards, exactOptions).slice(0, kk));
     }
-    else if (this.parallel !== undefined) rows = await this.parallel.search(q, exactOptions);
-    else rows = exactSearch(q, this.shards, exactOptions);
-    return rows.map((hits) => hits.map((h) => this.hit(h.row, h.score)));
+    const exact = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
+      s.parallel !== undefined ? s.parallel.search(qm, exactOptions) : exactSearch(qm, s.shards, exactOptions);
+    if (s.ann === undefined || options.exact === true) return exact(q);
+    // The graph finds the candidates (deleted rows are out of it); their scores come from the stored vectors, as on
+    // the exact path. With a filter the walk goes wider, by the share of rows the filter refuses.
+    const ef = options.ef ?? s.ann.entry.expansionSearch;
+    const widen = allowed !== undefined ? Math.min(MAX_EF, Math.max(ef, Math.ceil((2 * kk * s.live) / candidates))) : ef;
+    const found = s.ann.search(q.data, q.dim, kk, allowed !== undefined ? Math.max(ef, widen) : ef);
+    const out: ScoredRow[][] = [];
+    const fallback: number[] = [];
+    found.forEach((hits, qi) => {
+      const rows = hits.map((h) => h.row).filter((r) => !skips(skip, r));
+      const scored = scoreRows(q.row(qi), rows, s.shards, exactOptions).slice(0, kk);
+      // Fewer than k allowed candidates: the graph cannot answer this query; the scan can.
+      if (scored.length < kk) fallback.push(qi);
+      out.push(scored);
+    });
+    if (fallback.length > 0) {
+      const sub = new Matrix(fallback.length, q.dim, new Float32Array(fallback.length * q.dim));
+      fallback.forEach((qi, j) => sub.data.set(q.row(qi), j * q.dim));
+      const again = await exact(sub);
+      fallback.forEach((qi, j) => (out[qi] = again[j] ?? []));
+    }
+    return out;
+  }
+
+  /**
+   * Add or replace documents (upsert by id), encoded with this index's model, then load the committed state. One
+   * writer at a time per index: INDEX_LOCKED when another holds it (after `waitMs`).
+   */
+  async upsert(documents: readonly WriteDocument[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write((w) => w.upsert(documents), options);
+  }
+
+  /** Delete documents by id (UNKNOWN_DOCUMENT, and nothing deleted, when one is not in the index). */
+  async delete(ids: string | readonly string[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write((w) => w.delete(typeof ids === 'string' ? [ids] : ids), options);
+  }
+
+  /** Rewrite the index without its deleted rows (see IndexWriter.compact). */
+  async compact(options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write((w) => w.compact(), options);
+  }
+
+  private async write(fn: (w: IndexWriter) => Promise<WriteResult>, options: WriteOptions): Promise<WriteResult> {
+    const writer = await IndexWriter.open(this.dir, { model: this.model, ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}) });
+    try {
+      return await fn(writer);
+    } finally {
+      await writer.close();
+      await this.refresh();
+    }
   }
 
   info(): IndexInfo {
-    return indexInfo(this.dir, this.manifest);
+    return indexInfo(this.dir, this.snap.manifest);
   }
 
   async close(): Promise<void> {
-    await this.parallel?.close();
-    this.docs.close();
+    await SearchIndex.release(this.snap, undefined);
     if (this.ownModel) await this.model.dispose();
   }
+}
+
+function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
 }
 
 export function openIndex(dir: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {

@@ -30,7 +30,7 @@ parentPort?.on('message', (msg: InitMessage | SearchMessage) => {
     return;
   }
   const q = new Matrix(msg.rows, msg.options.dim, msg.queries);
-  const local = exactSearch(q, shards, msg.options);
+  const local = exactSearch(q, shards, { ...msg.options, rowBase: offsets[0] ?? 0 });
   // exactSearch numbers rows from 0 across this worker's shards; map them back to the index's rows.
   const starts: number[] = [];
   let acc = 0;

@@ -83,8 +83,9 @@ function writeDurable(file: string, data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function writeShard(dir: string, n: number, precision: IndexPrecision, v: ShardVectors): ShardEntry {
-  const name = `shard-${String(n).padStart(5, '0')}`;
+/** Write shard `n` durably; writes after the build add their generation to the name (`suffix`), so no file is ever overwritten. */
+export function writeShard(dir: string, n: number, precision: IndexPrecision, v: ShardVectors, suffix = ''): ShardEntry {
+  const name = `shard-${String(n).padStart(5, '0')}${suffix}`;
   const ext = { float32: 'f32', float16: 'f16', int8: 'i8', binary: 'b1' }[precision];
   const file = `${SHARD_DIR}/${name}.${ext}`;
   const entry: ShardEntry = { file, rows: v.rows, sha256: writeDurable(join(dir, file), bytesOf(v.data)) };

@@ -24,6 +24,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
     'batch-size': BATCH_SIZE_OPTION,
     'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
     limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
+    metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line (BEIR corpora carry their own fields)' },
     ann: {
       type: 'string',
       description: 'also build an HNSW graph: i8 (the recall of f16 once hits are rescored, at half the size; docs/SEARCH-SCALE.md), f16 or f32',
@@ -56,6 +57,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values['skip-bad'] === true ? { skipBad: true } : {}),
       ...(values.limit !== undefined ? { limit: values.limit } : {}),
+      ...(values.metadata !== undefined ? { metadata: values.metadata } : {}),
       ...(values.variant !== undefined ? { variant: values.variant } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
     });

@@ -25,7 +25,9 @@ export const infoCommand = defineCommand({
         [
           `index      ${i.dir}`,
           `model      ${i.model} (${i.modelType}, ${i.similarity})`,
-          `passages   ${i.count}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}`,
+          `passages   ${i.live}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}${i.deleted > 0 ? ` (and ${i.deleted} deleted rows until semsearch compact)` : ''}`,
+          ...(i.generation > 0 ? [`writes     ${i.generation} committed since the build`] : []),
+          ...(Object.keys(i.fields).length > 0 ? [`fields     ${Object.entries(i.fields).map(([n, t]) => `${n} (${t})`).join(', ')}`] : []),
           `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${formatBytes(i.vectorBytes, { binary: true })}`,
           `documents  ${formatBytes(i.docStoreBytes, { binary: true })}`,
           `onnx       ${i.onnxFile}${drift !== undefined ? ` (drifts on this CPU: ${cpu.isa})` : ''}`,

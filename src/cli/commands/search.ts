@@ -1,17 +1,33 @@
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
+import type { Filter } from '../../store/filter.js';
 import { openIndex, type IndexHit } from '../../store/search-index.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
   if (json) {
-    io.stdout.write(JSON.stringify({ query, ms: Number(ms.toFixed(2)), hits: hits.map((h) => ({ id: h.id, score: h.score, text: h.text })) }) + '\n');
+    io.stdout.write(
+      JSON.stringify({ query, ms: Number(ms.toFixed(2)), hits: hits.map((h) => ({ id: h.id, score: h.score, text: h.text, ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) })) }) + '\n',
+    );
     return;
   }
   io.stdout.write(`query: ${query}  (${ms.toFixed(1)} ms)\n`);
-  hits.forEach((h, i) => io.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.text.length > 160 ? `${h.text.slice(0, 157)}...` : h.text}\n`));
+  hits.forEach((h, i) => {
+    io.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.text.length > 160 ? `${h.text.slice(0, 157)}...` : h.text}\n`);
+    if (h.metadata !== undefined) io.stdout.write(`       ${JSON.stringify(h.metadata)}\n`);
+  });
+}
+
+/** --where's JSON, parsed; the filter itself is checked against the index's fields when the search runs. */
+function parseWhere(text: string | undefined): Filter | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Filter;
+  } catch (cause) {
+    throw new SemsearchError('FILTER_INVALID', `--where is not valid JSON (${(cause as Error).message}); e.g. --where '{"year": {"gte": 2020}}'`, { field: '--where', cause });
+  }
 }
 
 /** `semsearch search <index> "query" [-k 10] [--json]`; with no query, an interactive prompt. */
@@ -27,6 +43,7 @@ export const searchCommand = defineCommand({
     mode: { type: 'string', description: 'vector (default), keyword (BM25) or hybrid (both, fused)', choices: SEARCH_MODES },
     fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
     'vector-weight': { type: 'number', description: 'hybrid --fusion weighted: the vector score\'s weight, 0-1 (default 0.5)' },
+    where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
   },
   args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
   async run({ values, args, json, io }) {
@@ -35,6 +52,7 @@ export const searchCommand = defineCommand({
     const queries = args.slice(1);
     const blank = queries.findIndex((q) => q.trim() === '');
     if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
+    const filter = parseWhere(values.where);
     const index = await openIndex(dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
     try {
       const ask = async (q: string): Promise<void> => {
@@ -46,6 +64,7 @@ export const searchCommand = defineCommand({
           ...(values.mode !== undefined ? { mode: values.mode } : {}),
           ...(values.fusion !== undefined ? { fusion: values.fusion } : {}),
           ...(values['vector-weight'] !== undefined ? { vectorWeight: values['vector-weight'] } : {}),
+          ...(filter !== undefined ? { filter } : {}),
         });
         printHits(io, q, hits ?? [], json, performance.now() - t);
       };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fromFloat16Bits, toFloat16Bits } from '../../tensor/float16.js';
 import { Matrix } from '../../tensor/matrix.js';
 import { rangesOf } from '../../tensor/quantize.js';
-import { exactSearch, type ExactSearchOptions } from '../exact-search.js';
+import { exactSearch, rowBitset, type ExactSearchOptions } from '../exact-search.js';
 import type { IndexPrecision } from '../manifest.js';
 import { ParallelSearcher } from '../parallel-search.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../shards.js';
@@ -103,6 +103,50 @@ test('SIMD exact search gives the JS scan hits, order and scores bit for bit, fo
         assert.deepEqual(exactSearch(queries, shards, { k: 10, precision, dim, ranges }), exactSearch(queries, jsOnly(shards), { k: 10, precision, dim, ranges }));
       } finally {
         unlock(memory);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rows left out (deleted, or refused by a filter) are skipped exactly: SIMD, JS and workers give the hits of the allowed rows alone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'semsearch-simd-skip-'));
+  try {
+    const dim = 128;
+    const corpus = gaussian(4000, dim, 11);
+    const queries = new Matrix(6, dim, Float32Array.from(gaussian(6, dim, 12).data));
+    // The queries' best rows are among those skipped: the kernels' first candidates are mostly refused.
+    queries.data.set(corpus.row(7), 0);
+    queries.data.set(corpus.row(3999), dim);
+    const ranges = rangesOf(corpus);
+    const parts = [corpus.slice(0, 1500), corpus.slice(1500, 4000)];
+    for (const share of [0.05, 0.6, 0.97]) {
+      let x = 99;
+      const out: number[] = [];
+      for (let r = 0; r < corpus.rows; r++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        if (r === 7 || r === 3999 || x / 4294967296 < share) out.push(r);
+      }
+      const skip = rowBitset(corpus.rows, out);
+      const keep = Array.from({ length: corpus.rows }, (_, r) => r).filter((r) => !out.includes(r));
+      for (const precision of ['float32', 'float16', 'int8', 'binary'] as const) {
+        const shards = loadedShards(join(dir, `${precision}-${share}`), parts, precision, ranges);
+        // The reference: the allowed rows alone, as their own index, numbered back.
+        const allowed = new Matrix(keep.length, dim);
+        keep.forEach((r, i) => allowed.data.set(corpus.row(r), i * dim));
+        const refShards = jsOnly([encodeShard(allowed, precision, ranges)]);
+        const o: ExactSearchOptions = { k: 10, precision, dim, ranges, rescoreMultiplier: 8 };
+        const want = exactSearch(queries, refShards, o).map((hits) => hits.map((h) => ({ row: keep[h.row] as number, score: h.score })));
+        const so = { ...o, skip, skipCount: out.length };
+        assert.deepEqual(exactSearch(queries, shards, so), want, `${precision}, ${share} skipped, SIMD`);
+        assert.deepEqual(exactSearch(queries, jsOnly(shards), so), want, `${precision}, ${share} skipped, JS`);
+        const pool = new ParallelSearcher(shards, 2);
+        try {
+          assert.deepEqual(await pool.search(queries, so), want, `${precision}, ${share} skipped, workers`);
+        } finally {
+          await pool.close();
+        }
       }
     }
   } finally {

@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { CORPUS_FORMATS } from '../../corpus/formats.js';
+import { readMetadataFile } from '../../corpus/metadata.js';
+import { iteratePassages, type Passage } from '../../corpus/passages.js';
+import { SemsearchError } from '../../errors.js';
+import { checkMetadata } from '../../store/filter.js';
+import { IndexWriter, MAX_WRITE_BATCH, type WriteDocument, type WriteResult } from '../../store/write-index.js';
+import { defineCommand, type CliIO } from '../command.js';
+import { BATCH_SIZE_OPTION, THREADS_OPTION } from '../options.js';
+import { createProgress, type ProgressOutput } from '../progress.js';
+
+/** One line per committed write: what it did. A line printed is a write that survives any crash after it. */
+function report(io: CliIO, json: boolean, verb: string, r: WriteResult): void {
+  if (json) io.stdout.write(JSON.stringify({ committed: verb, ...r }) + '\n');
+  else {
+    const parts = [r.added > 0 ? `${r.added} added` : '', r.replaced > 0 ? `${r.replaced} replaced` : '', r.deleted > 0 ? `${r.deleted} deleted` : '', r.dropped > 0 ? `${r.dropped} rows dropped` : ''];
+    io.stdout.write(`committed generation ${r.generation} (${verb}): ${parts.filter((p) => p !== '').join(', ') || 'nothing to do'}; ${r.live} documents\n`);
+  }
+}
+
+function withMetadata(p: Passage, side: Map<string, Record<string, string | number | boolean | null>> | undefined): WriteDocument {
+  const extra = side?.get(p.id);
+  const metadata = extra !== undefined ? { ...(p.metadata ?? {}), ...extra } : p.metadata;
+  return { id: p.id, text: p.text, ...(metadata !== undefined ? { metadata } : {}) };
+}
+
+/** `semsearch add <index> <corpus>`: upsert every passage of a corpus file into a built index. */
+export const addCommand = defineCommand({
+  name: 'add',
+  summary: 'add or replace passages of a corpus file in an index (upsert by id), without rebuilding it',
+  usage: `usage: semsearch add <index-dir> <corpus> [--metadata side.jsonl]
+
+The corpus is read in any format semsearch index takes. A passage whose id the index holds replaces it. The whole
+file is checked first (ids, empty texts, metadata types); then it is written in commits of --commit-size passages,
+each printed as it lands: a crash keeps every printed commit and none of the rest.`,
+  options: {
+    format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
+    metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line' },
+    'commit-size': { type: 'number', description: `passages per commit (default 1000, at most ${MAX_WRITE_BATCH})`, positiveInteger: true },
+    'batch-size': BATCH_SIZE_OPTION,
+    threads: THREADS_OPTION,
+  },
+  args: [
+    { name: 'index', required: 'add needs an index folder' },
+    { name: 'corpus', required: 'add needs a corpus file' },
+  ],
+  async run({ values, args, json, io }) {
+    const [dir, corpus] = args as [string, string];
+    const commitSize = values['commit-size'] ?? 1000;
+    if (commitSize > MAX_WRITE_BATCH) throw new SemsearchError('LIMIT_EXCEEDED', `--commit-size is at most ${MAX_WRITE_BATCH}`, { field: '--commit-size' });
+    const side = values.metadata !== undefined ? await readMetadataFile(values.metadata) : undefined;
+    const opts = values.format !== undefined ? { format: values.format } : {};
+    const writer = await IndexWriter.open(dir, {
+      ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
+      ...(values.threads !== undefined ? { threads: values.threads } : {}),
+      onWarning: (m) => io.stderr.write(`semsearch add: warning: ${m}\n`),
+    });
+    try {
+      // First pass: the file as a whole must be writable, so a bad record late in it leaves the index untouched.
+      const lines = new Map<string, number | undefined>();
+      let fields = { ...(writer.committed.fields ?? {}) };
+      let total = 0;
+      for await (const p of iteratePassages(corpus, opts)) {
+        const where = { file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) };
+        const at = `${p.file}${p.line !== undefined ? `:${p.line}` : ''}`;
+        if (p.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at}: passage ${p.id} is empty; nothing was added`, { ...where, field: 'text' });
+        if (lines.has(p.id)) {
+          throw new SemsearchError('DUPLICATE_ENTRY', `${at}: passage id ${p.id} appears twice in ${corpus} (first at line ${lines.get(p.id) ?? '?'}); nothing was added`, { ...where, field: 'id' });
+        }
+        lines.set(p.id, p.line);
+        const d = withMetadata(p, side);
+        if (d.metadata !== undefined) fields = { ...fields, ...checkMetadata([{ id: p.id, metadata: d.metadata, ...where }], fields) };
+        total++;
+      }
+      if (total === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
+      const progress = createProgress(io.stderr as ProgressOutput, 'passages');
+      let done = 0;
+      let batch: WriteDocument[] = [];
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const r = await writer.upsert(batch);
+        done += batch.length;
+        batch = [];
+        progress.update('added', done, total);
+        report(io, json, 'add', r);
+      };
+      for await (const p of iteratePassages(corpus, opts)) {
+        batch.push(withMetadata(p, side));
+        if (batch.length >= commitSize) await flush();
+      }
+      await flush();
+      progress.finish();
+      return 0;
+    } finally {
+      await writer.close();
+    }
+  },
+});
+
+/** `semsearch delete <index> <ids…> | --ids-file F`. */
+export const deleteCommand = defineCommand({
+  name: 'delete',
+  summary: 'delete passages from an index by id (tombstones until semsearch compact)',
+  usage: 'usage: semsearch delete <index-dir> <id> [<id> ...] | --ids-file <file of ids, one per line>',
+  options: {
+    'ids-file': { type: 'string', description: 'a file of passage ids, one per line' },
+  },
+  args: [{ name: 'index', required: 'delete needs an index folder' }, { name: 'ids', variadic: true }],
+  async run({ values, args, json, io }) {
+    const dir = args[0] as string;
+    const ids = args.slice(1);
+    if (values['ids-file'] !== undefined) {
+      const file = values['ids-file'];
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (cause) {
+        throw new SemsearchError('FILE_NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`, { file, cause });
+      }
+      ids.push(...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== ''));
+    }
+    if (ids.length === 0) throw new SemsearchError('EMPTY_INPUT', 'delete needs ids: give them as arguments or in --ids-file', { field: 'ids' });
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `id ${id} is given twice; nothing was deleted`, { field: 'ids' });
+      seen.add(id);
+    }
+    const writer = await IndexWriter.open(dir, { onWarning: (m) => io.stderr.write(`semsearch delete: warning: ${m}\n`) });
+    try {
+      const missing = writer.missing(ids);
+      if (missing.length > 0) {
+        throw new SemsearchError('UNKNOWN_DOCUMENT', `the index holds no document ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ''}; nothing was deleted`, { field: 'ids' });
+      }
+      for (let i = 0; i < ids.length; i += MAX_WRITE_BATCH) report(io, json, 'delete', await writer.delete(ids.slice(i, i + MAX_WRITE_BATCH)));
+      return 0;
+    } finally {
+      await writer.close();
+    }
+  },
+});
+
+/** `semsearch compact <index>`. */
+export const compactCommand = defineCommand({
+  name: 'compact',
+  summary: 'rewrite an index without its deleted rows (shards, document store and graph)',
+  usage: 'usage: semsearch compact <index-dir>',
+  options: {},
+  args: [{ name: 'index', required: 'compact needs an index folder' }],
+  async run({ args, json, io }) {
+    const writer = await IndexWriter.open(args[0] as string, { onWarning: (m) => io.stderr.write(`semsearch compact: warning: ${m}\n`) });
+    try {
+      report(io, json, 'compact', await writer.compact());
+      return 0;
+    } finally {
+      await writer.close();
+    }
+  },
+});

@@ -1,0 +1,424 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadModel } from '../encoder/load-model.js';
+import { normalizeRows } from '../encoder/normalize.js';
+import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { SemsearchError } from '../errors.js';
+import type { Matrix } from '../tensor/matrix.js';
+import { shardFloats, updateGraph, writeGraph } from './ann.js';
+import { DocStore, type DocRow } from './doc-store.js';
+import { checkMetadata, type Metadata } from './filter.js';
+import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type FieldType, type IndexManifest } from './manifest.js';
+import { modelFingerprint } from './model-fingerprint.js';
+import { encodeShard, rowBytes, SHARD_DIR, writeShard, type ShardVectors } from './shards.js';
+import { lockForWriting } from './writer-lock.js';
+
+/** A document to add or replace: its id, text, and optional metadata fields. */
+export interface WriteDocument {
+  id: string;
+  text: string;
+  metadata?: Metadata;
+}
+
+/** What a committed write did. */
+export interface WriteResult {
+  /** The generation the write committed (the manifest's `generation`). */
+  generation: number;
+  /** Documents added whose id was new. */
+  added: number;
+  /** Documents whose earlier version was replaced. */
+  replaced: number;
+  /** Documents deleted. */
+  deleted: number;
+  /** Rows compact dropped. */
+  dropped: number;
+  /** Live documents in the index after the write. */
+  live: number;
+}
+
+export interface IndexWriterOptions {
+  /** The model to encode with (default: loaded from the manifest); it must be the one the index was built with. */
+  model?: SentenceTransformer;
+  threads?: number;
+  batchSize?: number;
+  /** How long to wait for another writer to finish before INDEX_LOCKED (default 0: fail at once). */
+  waitMs?: number;
+  onWarning?: (message: string) => void;
+}
+
+/** The most documents (or ids) one write takes: each write is one transaction and one commit. */
+export const MAX_WRITE_BATCH = 10_000;
+
+function docsFile(m: IndexManifest): string {
+  return m.docs ?? DEFAULT_DOCS_FILE;
+}
+
+function liveCount(m: IndexManifest): number {
+  return m.count - (m.deleted ?? 0);
+}
+
+async function lockWithin(dir: string, waitMs: number): Promise<() => Promise<void>> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await lockForWriting(dir);
+    } catch (e) {
+      if ((e as SemsearchError).code !== 'INDEX_LOCKED' || Date.now() >= until) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/**
+ * Writes to a built index, one at a time (the writer lock): upsert, delete and compact. Each write goes to SQLite
+ * and to new files first, and the manifest's atomic replacement commits it, so a reader, or a crash, sees all of
+ * a write or none of it. Opening the writer undoes what a killed writer left uncommitted.
+ */
+export class IndexWriter {
+  readonly dir: string;
+  private manifest: IndexManifest;
+  private docs: DocStore;
+  readonly model: SentenceTransformer;
+  private readonly ownModel: boolean;
+  private readonly release: () => Promise<void>;
+  private readonly batchSize: number;
+  private closed = false;
+
+  private constructor(dir: string, manifest: IndexManifest, docs: DocStore, model: SentenceTransformer, ownModel: boolean, release: () => Promise<void>, batchSize: number) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.docs = docs;
+    this.model = model;
+    this.ownModel = ownModel;
+    this.release = release;
+    this.batchSize = batchSize;
+  }
+
+  static async open(dirIn: string, options: IndexWriterOptions = {}): Promise<IndexWriter> {
+    const dir = resolve(dirIn);
+    const manifest = readManifest(dir);
+    if (!manifest.complete) {
+      throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} is not complete: finish its build (run the same semsearch index again) before adding or deleting`, {
+        file: join(dir, MANIFEST),
+        field: 'complete',
+      });
+    }
+    const release = await lockWithin(dir, options.waitMs ?? 0);
+    let docs: DocStore | undefined;
+    let model = options.model;
+    try {
+      // Under the lock, the manifest is final: read it again, in case a writer committed while we waited.
+      const m = readManifest(dir);
+      docs = new DocStore(join(dir, docsFile(m)), { wal: false });
+      docs.rollback({ count: m.count, generation: m.generation ?? 0 });
+      removeUnlisted(dir, m);
+      model ??= await loadModel(m.model.ref, {
+        onnxFile: m.model.onnxFile,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+      });
+      if (modelFingerprint(model) !== m.model.fingerprint) {
+        throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${m.model.ref}; documents must be encoded with that same model`, {
+          file: join(dir, MANIFEST),
+          field: 'model',
+        });
+      }
+      return new IndexWriter(dir, m, docs, model, options.model === undefined, release, options.batchSize ?? 32);
+    } catch (e) {
+      docs?.close();
+      if (options.model === undefined && model !== undefined) await model.dispose();
+      await release();
+      throw e;
+    }
+  }
+
+  /** Which of these ids name no live document (checked before a delete split into several writes). */
+  missing(ids: readonly string[]): string[] {
+    return ids.filter((id) => this.docs.liveRow(id) === undefined);
+  }
+
+  /** The manifest as last committed. */
+  get committed(): IndexManifest {
+    return this.manifest;
+  }
+
+  /**
+   * Add documents, replacing any live document with the same id (its old row becomes a tombstone). The batch is
+   * checked whole before anything is written: ids present and unique, texts non-empty, metadata of one type per
+   * field (the index's, for fields it has).
+   */
+  async upsert(documents: readonly WriteDocument[]): Promise<WriteResult> {
+    this.checkOpen();
+    const m = this.manifest;
+    checkBatch(documents, 'documents');
+    const seen = new Set<string>();
+    documents.forEach((d, i) => {
+      const at = `documents[${i}]`;
+      if (typeof d !== 'object' || d === null) throw new SemsearchError('INVALID_ARGUMENT', `${at} must be an object with id and text`, { field: at });
+      if (typeof d.id !== 'string' || d.id === '') throw new SemsearchError('INVALID_ARGUMENT', `${at}.id must be a non-empty string`, { field: `${at}.id` });
+      if (typeof d.text !== 'string' || d.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at} (id ${d.id}) has no text`, { field: `${at}.text` });
+      if (seen.has(d.id)) throw new SemsearchError('DUPLICATE_ENTRY', `${at}: id ${d.id} appears twice in this batch; send each document once`, { field: `${at}.id` });
+      seen.add(d.id);
+    });
+    const newFields = checkMetadata(documents, m.fields ?? {});
+    const fields: Record<string, FieldType> = { ...(m.fields ?? {}), ...newFields };
+    const replaced: number[] = [];
+    for (const d of documents) {
+      const row = this.docs.liveRow(d.id);
+      if (row !== undefined) replaced.push(row);
+    }
+
+    const emb = (await this.model.encode(
+      documents.map((d) => d.text),
+      { batchSize: this.batchSize },
+    )) as Matrix;
+    if (m.normalized) normalizeRows(emb);
+    const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;
+    const stored = encodeShard(emb, m.precision, ranges);
+
+    const generation = (m.generation ?? 0) + 1;
+    const next: IndexManifest = structuredClone(m);
+    const obsolete = this.appendVectors(next, stored, generation);
+    const rows: DocRow[] = documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
+    this.docs.applyWrite(generation, replaced, m.count, rows, fields);
+    if (m.ann !== undefined) {
+      // The graph takes what the searcher would: the stored vectors as floats (int8 rows as their bucket centres).
+      const floats = shardFloats(stored, m);
+      next.ann = await updateGraph(this.dir, m.ann, m.dim, replaced, { firstRow: m.count, floats }, `ann-${m.ann.quantization}-g${generation}.usearch`);
+      obsolete.push(m.ann.file);
+    }
+    next.count = m.count + documents.length;
+    next.deleted = (m.deleted ?? 0) + replaced.length;
+    if (Object.keys(fields).length > 0) next.fields = fields;
+    return this.commit(next, generation, obsolete, { added: documents.length - replaced.length, replaced: replaced.length, deleted: 0, dropped: 0 });
+  }
+
+  /** Delete documents by id. Every id must name a live document (else UNKNOWN_DOCUMENT and nothing is deleted). */
+  async delete(ids: readonly string[]): Promise<WriteResult> {
+    this.checkOpen();
+    const m = this.manifest;
+    checkBatch(ids, 'ids');
+    const seen = new Set<string>();
+    const rows: number[] = [];
+    const unknown: string[] = [];
+    ids.forEach((id, i) => {
+      if (typeof id !== 'string' || id === '') throw new SemsearchError('INVALID_ARGUMENT', `ids[${i}] must be a non-empty string`, { field: `ids[${i}]` });
+      if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `ids[${i}]: ${id} appears twice in this delete`, { field: `ids[${i}]` });
+      seen.add(id);
+      const row = this.docs.liveRow(id);
+      if (row === undefined) unknown.push(id);
+      else rows.push(row);
+    });
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 5).join(', ');
+      throw new SemsearchError('UNKNOWN_DOCUMENT', `the index holds no document ${shown}${unknown.length > 5 ? ` (and ${unknown.length - 5} more ids)` : ''}; nothing was deleted`, {
+        field: 'ids',
+      });
+    }
+    const generation = (m.generation ?? 0) + 1;
+    const next: IndexManifest = structuredClone(m);
+    const obsolete: string[] = [];
+    this.docs.applyWrite(generation, rows, m.count, [], m.fields ?? {});
+    if (m.ann !== undefined) {
+      next.ann = await updateGraph(this.dir, m.ann, m.dim, rows, { firstRow: m.count, floats: new Float32Array(0) }, `ann-${m.ann.quantization}-g${generation}.usearch`);
+      obsolete.push(m.ann.file);
+    }
+    next.deleted = (m.deleted ?? 0) + rows.length;
+    return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: rows.length, dropped: 0 });
+  }
+
+  /**
+   * Rewrite the index without its deleted rows: new shards (copied, not re-encoded), a new document store, a new
+   * graph; the manifest commits them together and the old files go. Live rows keep their order.
+   */
+  async compact(): Promise<WriteResult> {
+    this.checkOpen();
+    const m = this.manifest;
+    const generation = (m.generation ?? 0) + 1;
+    const suffix = `-g${generation}`;
+    const view = { count: m.count, generation: m.generation ?? 0 };
+    const fields = m.fields ?? {};
+    const newDocs = `docs${suffix}.sqlite`;
+    const next: IndexManifest = structuredClone(m);
+    next.shards = [];
+    const store = new DocStore(join(this.dir, newDocs));
+    const rb = rowBytes(m.precision, m.dim);
+    let live = 0;
+    try {
+      const cap = m.shardSize;
+      let vec = Buffer.alloc(cap * rb);
+      let res = m.precision === 'binary' ? Buffer.alloc(cap * m.dim) : undefined;
+      let pending: DocRow[] = [];
+      const flush = (): void => {
+        if (pending.length === 0) return;
+        const n = pending.length;
+        const v: ShardVectors = { rows: n, data: new Uint8Array(vec.buffer, vec.byteOffset, n * rb) };
+        if (res !== undefined) v.rescore = new Int8Array(res.buffer, res.byteOffset, n * m.dim);
+        next.shards.push(writeShard(this.dir, next.shards.length, m.precision, v, suffix));
+        store.insertShard(live, pending, fields);
+        live += n;
+        pending = [];
+        vec = Buffer.alloc(cap * rb);
+        res = res !== undefined ? Buffer.alloc(cap * m.dim) : undefined;
+      };
+      const docs = this.docs.liveDocs(view, fields);
+      let nextDoc = docs.next();
+      let base = 0;
+      for (const entry of m.shards) {
+        if (nextDoc.done === true) break;
+        const data = readChecked(this.dir, entry.file, entry.sha256, entry.rows * rb);
+        const rescore = entry.rescoreFile !== undefined ? readChecked(this.dir, entry.rescoreFile, entry.rescoreSha256 ?? '', entry.rows * m.dim) : undefined;
+        while (nextDoc.done !== true && nextDoc.value.index < base + entry.rows) {
+          const d = nextDoc.value;
+          const local = d.index - base;
+          data.copy(vec, pending.length * rb, local * rb, (local + 1) * rb);
+          if (rescore !== undefined && res !== undefined) rescore.copy(res, pending.length * m.dim, local * m.dim, (local + 1) * m.dim);
+          pending.push({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) });
+          if (pending.length === cap) flush();
+          nextDoc = docs.next();
+        }
+        base += entry.rows;
+      }
+      flush();
+      store.finish();
+    } finally {
+      store.close();
+    }
+    next.count = live;
+    next.deleted = 0;
+    next.docs = newDocs;
+    const obsolete = [...m.shards.flatMap((s) => [s.file, ...(s.rescoreFile !== undefined ? [s.rescoreFile] : [])]), docsFile(m)];
+    if (m.ann !== undefined) {
+      obsolete.push(m.ann.file);
+      if (live > 0) {
+        next.ann = await writeGraph(
+          this.dir,
+          next,
+          { quantization: m.ann.quantization, connectivity: m.ann.connectivity, expansionAdd: m.ann.expansionAdd, expansionSearch: m.ann.expansionSearch },
+          `ann-${m.ann.quantization}${suffix}.usearch`,
+        );
+      } else {
+        delete next.ann;
+      }
+    }
+    const result = await this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: 0, dropped: m.count - live });
+    // The old store is closed with its files gone; later writes go to the new one.
+    this.docs.close();
+    this.docs = new DocStore(join(this.dir, newDocs), { wal: false });
+    return result;
+  }
+
+  /**
+   * New rows go into the tail shard while it has room (rewritten whole under a new name), then into new shards.
+   * Returns the files the commit makes obsolete.
+   */
+  private appendVectors(next: IndexManifest, stored: ShardVectors, generation: number): string[] {
+    const m = this.manifest;
+    const rb = rowBytes(m.precision, m.dim);
+    const data = Buffer.from(stored.data.buffer, stored.data.byteOffset, stored.data.byteLength);
+    const rescore = stored.rescore !== undefined ? Buffer.from(stored.rescore.buffer, stored.rescore.byteOffset, stored.rescore.byteLength) : undefined;
+    const suffix = `-g${generation}`;
+    const obsolete: string[] = [];
+    let taken = 0;
+    const tail = next.shards[next.shards.length - 1];
+    if (tail !== undefined && tail.rows < m.shardSize) {
+      const n = Math.min(stored.rows, m.shardSize - tail.rows);
+      const old = readChecked(this.dir, tail.file, tail.sha256, tail.rows * rb);
+      const v: ShardVectors = { rows: tail.rows + n, data: Buffer.concat([old, data.subarray(0, n * rb)]) };
+      if (rescore !== undefined && tail.rescoreFile !== undefined) {
+        const oldR = readChecked(this.dir, tail.rescoreFile, tail.rescoreSha256 ?? '', tail.rows * m.dim);
+        const r = Buffer.concat([oldR, rescore.subarray(0, n * m.dim)]);
+        v.rescore = new Int8Array(r.buffer, r.byteOffset, r.byteLength);
+      }
+      next.shards[next.shards.length - 1] = writeShard(this.dir, next.shards.length - 1, m.precision, v, suffix);
+      obsolete.push(tail.file, ...(tail.rescoreFile !== undefined ? [tail.rescoreFile] : []));
+      taken = n;
+    }
+    while (taken < stored.rows) {
+      const n = Math.min(stored.rows - taken, m.shardSize);
+      const v: ShardVectors = { rows: n, data: data.subarray(taken * rb, (taken + n) * rb) };
+      if (rescore !== undefined) {
+        const r = rescore.subarray(taken * m.dim, (taken + n) * m.dim);
+        v.rescore = new Int8Array(r.buffer, r.byteOffset, r.byteLength);
+      }
+      next.shards.push(writeShard(this.dir, next.shards.length, m.precision, v, suffix));
+      taken += n;
+    }
+    return obsolete;
+  }
+
+  private async commit(next: IndexManifest, generation: number, obsolete: readonly string[], counts: Omit<WriteResult, 'generation' | 'live'>): Promise<WriteResult> {
+    next.generation = generation;
+    next.updatedAt = new Date().toISOString();
+    writeManifest(this.dir, next);
+    this.manifest = next;
+    // Committed: what the old manifest alone named can go. A reader still on it has its files open or in memory.
+    for (const f of obsolete) removeQuietly(join(this.dir, f));
+    return { generation, ...counts, live: liveCount(next) };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SemsearchError('INVALID_ARGUMENT', 'this index writer is closed', { field: 'writer' });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.docs.close();
+    if (this.ownModel) await this.model.dispose();
+    await this.release();
+  }
+}
+
+function checkBatch(list: readonly unknown[], field: string): void {
+  if (!Array.isArray(list)) throw new SemsearchError('INVALID_ARGUMENT', `${field} must be an array`, { field });
+  if (list.length === 0) throw new SemsearchError('EMPTY_INPUT', `${field} is empty: nothing to write`, { field });
+  if (list.length > MAX_WRITE_BATCH) {
+    throw new SemsearchError('LIMIT_EXCEEDED', `${field} holds ${list.length} entries; one write takes at most ${MAX_WRITE_BATCH} (split it into batches)`, { field });
+  }
+}
+
+/** A whole index file, checked against the size and sha256 the manifest gives. */
+function readChecked(dir: string, rel: string, sha256: string, bytes: number): Buffer {
+  const file = join(dir, rel);
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (cause) {
+    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} is missing`, { file, cause });
+  }
+  if (data.length !== bytes || createHash('sha256').update(data).digest('hex') !== sha256) {
+    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} fails its size or sha256 check: rebuild the index`, { file });
+  }
+  return data;
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // A file left behind is removed by the next writer (removeUnlisted); the commit stands either way.
+  }
+}
+
+/**
+ * Files a killed writer left: shards, graphs and stores the manifest does not name (uncommitted ones, or old ones
+ * whose removal the kill cut short), and temporary files.
+ */
+function removeUnlisted(dir: string, m: IndexManifest): void {
+  const keep = new Set<string>([MANIFEST, docsFile(m)]);
+  for (const s of m.shards) {
+    keep.add(s.file);
+    if (s.rescoreFile !== undefined) keep.add(s.rescoreFile);
+  }
+  if (m.ann !== undefined) keep.add(m.ann.file);
+  const shardDir = join(dir, SHARD_DIR);
+  if (existsSync(shardDir)) for (const f of readdirSync(shardDir)) if (!keep.has(`${SHARD_DIR}/${f}`)) removeQuietly(join(shardDir, f));
+  for (const f of readdirSync(dir)) {
+    const store = /^docs(-g\d+)?\.sqlite(-journal|-wal|-shm)?$/.exec(f);
+    const isStore = store !== null && !keep.has(f.replace(/-(journal|wal|shm)$/, ''));
+    const isGraph = /^ann-.*\.usearch(\.tmp)?$/.test(f) && !keep.has(f);
+    if (isStore || isGraph || f === `${MANIFEST}.tmp`) removeQuietly(join(dir, f));
+  }
+}
