@@ -3,6 +3,7 @@ import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, type ErrorCode } from '../errors.js';
 import type { SearchIndex, SearchOptions } from '../store/search-index.js';
+import type { WriteDocument } from '../store/write-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
@@ -11,7 +12,9 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 export type Job =
   | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: SearchOptions }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
-  | { kind: 'similarity'; queries: string[]; passages: string[] };
+  | { kind: 'similarity'; queries: string[]; passages: string[] }
+  | { kind: 'upsert'; documents: WriteDocument[] }
+  | { kind: 'delete'; ids: string[] };
 
 export type JobResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string; field?: string } };
 
@@ -34,8 +37,22 @@ export interface IndexSummary {
 }
 
 export function jobTexts(job: Job): number {
-  return job.kind === 'similarity' ? job.queries.length + job.passages.length : job.kind === 'search' ? job.queries.length : job.texts.length;
+  switch (job.kind) {
+    case 'similarity':
+      return job.queries.length + job.passages.length;
+    case 'search':
+      return job.queries.length;
+    case 'encode':
+      return job.texts.length;
+    case 'upsert':
+      return job.documents.length;
+    case 'delete':
+      return 1;
+  }
 }
+
+/** How long a server write waits for another writer (a CLI add, another worker's write) before INDEX_LOCKED. */
+const WRITE_WAIT_MS = 30_000;
 
 export function summarize(index: SearchIndex): IndexSummary {
   const i = index.info();
@@ -129,7 +146,8 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
   const model = index.model;
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
-    // Keyword search needs no embeddings.
+    // Writes encode their own documents, inside the write; keyword search needs no embeddings.
+    if (j.kind === 'upsert' || j.kind === 'delete') return { q: -1, p: 0 };
     if (j.kind === 'search') return { q: j.options?.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
     return { q: groups.plain.add(j.texts), p: 0 };
@@ -146,7 +164,10 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
     const j = jobs[i] as Job;
     const { q, p } = at[i] as { q: number; p: number };
     try {
-      if (j.kind === 'search') {
+      if (j.kind === 'upsert' || j.kind === 'delete') {
+        const r = j.kind === 'upsert' ? await index.upsert(j.documents, { waitMs: WRITE_WAIT_MS }) : await index.delete(j.ids, { waitMs: WRITE_WAIT_MS });
+        results.push({ ok: true, value: { generation: r.generation, added: r.added, replaced: r.replaced, deleted: r.deleted, live: r.live } });
+      } else if (j.kind === 'search') {
         const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
         const hits = await index.searchEncoded(j.queries, emb, offset + j.k, j.options);
@@ -159,7 +180,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
               query,
               tokens: tokens[qi],
               truncated: truncated[qi],
-              hits: (hits[qi] ?? []).slice(offset).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index })),
+              hits: (hits[qi] ?? []).slice(offset).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index, ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) })),
             })),
             k: j.k,
             ...(offset > 0 ? { offset } : {}),

@@ -6,7 +6,10 @@ function json(schema: Schema | string, description: string) {
 }
 
 const ERRORS = {
-  '400': json('Error', 'Invalid request: INVALID_JSON, INVALID_ARGUMENT (wrong type, unknown field), EMPTY_INPUT, LIMIT_EXCEEDED (texts, text length, k)'),
+  '400': json(
+    'Error',
+    'Invalid request: INVALID_JSON, INVALID_ARGUMENT (wrong type, unknown field), EMPTY_INPUT, LIMIT_EXCEEDED (texts, text length, k), FILTER_INVALID; writes: DUPLICATE_ENTRY, EMPTY_PASSAGE, METADATA_INVALID',
+  ),
   '413': json('Error', 'REQUEST_TOO_LARGE: the body is over the size limit'),
   '415': json('Error', 'UNSUPPORTED_MEDIA_TYPE: send Content-Type: application/json'),
   '503': {
@@ -29,11 +32,24 @@ function post(summary: string, request: string, response: string) {
 export function openApiDocument(schemas: Schemas, version: string) {
   return {
     openapi: '3.1.0',
-    info: { title: 'semsearch', version, description: 'Semantic search over a semsearch index: search, encode, similarity.' },
+    info: { title: 'semsearch', version, description: 'Semantic search over a semsearch index: search, encode, similarity, and writes (documents).' },
     paths: {
       '/search': post('Search the index with one query or a batch', 'SearchRequest', 'SearchResponse'),
       '/encode': post('Embed texts with the index\'s model, at a chosen precision', 'EncodeRequest', 'EncodeResponse'),
       '/similarity': post('Score queries against passages with the model\'s similarity function', 'SimilarityRequest', 'SimilarityResponse'),
+      '/documents': {
+        post: {
+          ...post('Add or replace documents (upsert by id) in one atomic write; later searches see them', 'DocumentsRequest', 'WriteResponse').post,
+          responses: { '200': json('WriteResponse', 'Committed'), ...ERRORS, '409': json('Error', 'INDEX_LOCKED: another writer held the index for 30 s') },
+        },
+      },
+      '/documents/{id}': {
+        delete: {
+          summary: 'Delete one document by id (a tombstone until semsearch compact)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The passage id, URL-encoded' }],
+          responses: { '200': json('WriteResponse', 'Committed'), '404': json('Error', 'UNKNOWN_DOCUMENT: the index holds no live document with this id'), '409': json('Error', 'INDEX_LOCKED') },
+        },
+      },
       '/info': { get: { summary: 'The index and the server limits', responses: { '200': json('InfoResponse', 'OK') } } },
       '/health': { get: { summary: 'Liveness: the process answers', responses: { '200': json('HealthResponse', 'OK') } } },
       '/ready': {
@@ -48,6 +64,8 @@ export function openApiDocument(schemas: Schemas, version: string) {
       schemas: {
         SearchRequest: schemas.searchRequest,
         SearchResponse: schemas.searchResponse,
+        DocumentsRequest: schemas.documentsRequest,
+        WriteResponse: schemas.writeResponse,
         EncodeRequest: schemas.encodeRequest,
         EncodeResponse: schemas.encodeResponse,
         SimilarityRequest: schemas.similarityRequest,

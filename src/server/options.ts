@@ -45,6 +45,8 @@ export interface ServeOptions {
   maxConnections?: number;
   /** Time a client has to send a whole request head, in ms (default 10 s); past it: 408 and the socket is closed. */
   headersTimeoutMs?: number;
+  /** Serve no write endpoints (POST /documents, DELETE /documents/{id} answer 404); searches still see other writers' commits (default false). */
+  readOnly?: boolean;
 }
 
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
@@ -64,6 +66,7 @@ export interface ServerConfig {
   corsOrigins: readonly string[];
   maxConnections: number;
   headersTimeoutMs: number;
+  readOnly: boolean;
 }
 
 /** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
@@ -113,5 +116,6 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     corsOrigins: options.corsOrigins ?? [],
     maxConnections: options.maxConnections ?? 256,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+    readOnly: options.readOnly === true,
   };
 }

@@ -28,7 +28,31 @@ export interface PostRoute {
   job(body: unknown): Job;
 }
 
-export type Route = GetRoute | PostRoute;
+/** A DELETE route on a path with one parameter (`/documents/{id}`): the decoded parameter becomes the job. */
+export interface DeleteRoute {
+  method: 'DELETE';
+  job(param: string): Job;
+}
+
+export type Route = GetRoute | PostRoute | DeleteRoute;
+
+/** The route pattern a path matches: itself, or `<prefix>/{param}` for one non-empty segment after a pattern's prefix. */
+function routeOf(routes: Record<string, Route>, path: string): { key: string; route: Route; param?: string } | undefined {
+  const exact = routes[path];
+  if (exact !== undefined) return { key: path, route: exact };
+  const cut = path.lastIndexOf('/');
+  const key = `${path.slice(0, cut)}/{id}`;
+  const route = cut > 0 ? routes[key] : undefined;
+  const raw = path.slice(cut + 1);
+  if (route === undefined || raw === '') return undefined;
+  let param: string;
+  try {
+    param = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  return { key, route, param };
+}
 
 /** The search page's files by path, read once at start. */
 export type Page = Record<string, { type: string; body: Buffer; headers: Record<string, string> }>;
@@ -72,9 +96,9 @@ export class Router {
     state.requestStarted();
     const path = pathOf(req);
     // Metrics label by route, never by the path a client sent, so a scanner cannot grow the series.
-    const label = routes[path] !== undefined ? path : page[path] !== undefined ? '/' : 'other';
+    const label = routeOf(routes, path)?.key ?? (page[path] !== undefined ? '/' : 'other');
     res.once('close', () => {
-      metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
+      metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD', 'DELETE'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
       metrics.latency.observe((performance.now() - t0) / 1000, { route: label });
       state.requestEnded();
     });
@@ -101,7 +125,7 @@ export class Router {
     for (const [k, v] of Object.entries(allowOrigin)) res.setHeader(k, v);
     if (req.method === 'OPTIONS') {
       // A CORS preflight: allowed origins learn what they may send; others get no CORS headers.
-      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' } : {};
+      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST, DELETE', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' } : {};
       res.writeHead(204, { ...pre, 'Content-Length': '0' });
       res.end();
       return;
@@ -112,13 +136,20 @@ export class Router {
       this.send(res, 200, asset.body, { headers: asset.headers, type: asset.type });
       return;
     }
-    const route = this.parts.routes[path];
-    if (route === undefined) {
+    const found = routeOf(this.parts.routes, path);
+    if (found === undefined) {
       this.sendError(res, httpError('ROUTE_NOT_FOUND', `no endpoint at ${path.slice(0, 200)}; see /openapi.json`));
       return;
     }
+    const { route } = found;
     if (route.method !== method) {
-      this.sendError(res, httpError('METHOD_NOT_ALLOWED', `${path} takes ${route.method}, got ${String(req.method).slice(0, 20)}`), { Allow: route.method === 'GET' ? 'GET, HEAD' : 'POST' });
+      this.sendError(res, httpError('METHOD_NOT_ALLOWED', `${path.slice(0, 200)} takes ${route.method}, got ${String(req.method).slice(0, 20)}`), {
+        Allow: route.method === 'GET' ? 'GET, HEAD' : route.method,
+      });
+      return;
+    }
+    if (route.method === 'DELETE') {
+      await this.run(res, path, () => route.job(found.param ?? ''), performance.now());
       return;
     }
     if (route.method === 'GET') {
@@ -131,7 +162,7 @@ export class Router {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, path: string, route: PostRoute): Promise<void> {
-    const { state, batcher, metrics, config } = this.parts;
+    const { state, config } = this.parts;
     if (state.closing) {
       this.sendError(res, httpError('SERVER_NOT_READY', 'the server is shutting down'));
       return;
@@ -146,6 +177,16 @@ export class Router {
       this.sendError(res, h, h.status === 413 ? { Connection: 'close' } : {});
       return;
     }
+    await this.run(res, path, () => route.job(body), started);
+  }
+
+  /** Queue a request's job for the workers and answer with its result (or its error). */
+  private async run(res: ServerResponse, path: string, job: () => Job, started: number): Promise<void> {
+    const { state, batcher, metrics, config } = this.parts;
+    if (state.closing) {
+      this.sendError(res, httpError('SERVER_NOT_READY', 'the server is shutting down'));
+      return;
+    }
     let value: Record<string, unknown>;
     // A client that hangs up while its request waits takes the request out of the queue with it.
     const gone = new AbortController();
@@ -154,7 +195,7 @@ export class Router {
     };
     res.once('close', onClose);
     try {
-      value = unwrap(await batcher.submit(route.job(body), gone.signal));
+      value = unwrap(await batcher.submit(job(), gone.signal));
     } catch (e) {
       if (gone.signal.aborted) {
         metrics.dropped.inc();

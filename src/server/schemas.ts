@@ -68,6 +68,14 @@ export function buildSchemas(limits: Limits) {
         maximum: MAX_EF,
         description: "Indexes with an HNSW graph: the search expansion for these queries (default: the graph's own); higher is slower and closer to exact",
       }),
+      filter: object(
+        {},
+        {
+          description:
+            'Only passages whose metadata match: {"year": 2020}, {"year": {"gte": 2000, "lt": 2010}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}; "id" is always a field. Vector hits are exact over the allowed passages.',
+          examples: [{ and: [{ lang: 'en' }, { year: { gte: 2020 } }] }],
+        },
+      ),
     },
     {
       description: 'One query (`query`) or a batch (`queries`); each is encoded with the model\'s query prompt.',
@@ -82,6 +90,7 @@ export function buildSchemas(limits: Limits) {
       score: number(),
       text: string(),
       index: integer({ description: 'Row number in the index' }),
+      metadata: object({}, { description: 'The passage\'s metadata fields that have a value' }),
     },
     { required: ['id', 'score', 'text', 'index'] },
   );
@@ -171,11 +180,44 @@ export function buildSchemas(limits: Limits) {
     },
     { required: ['model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'limits', 'batching'] },
   );
+  const documentsRequest = object(
+    {
+      documents: array(
+        object(
+          {
+            id: string({ minLength: 1, maxLength: 1024, description: 'The passage id; a document with this id is replaced' }),
+            text: string({ minLength: 1, maxLength: limits.maxTextChars }),
+            metadata: object({}, { description: 'Fields of this document: strings, finite numbers, booleans or null; each field keeps one type in an index' }),
+          },
+          { required: ['id', 'text'], additionalProperties: false },
+        ),
+        { description: 'Documents to add or replace, in one atomic write', minItems: 1, maxItems: limits.maxTexts },
+      ),
+    },
+    {
+      required: ['documents'],
+      additionalProperties: false,
+      examples: [{ documents: [{ id: 'd1', text: 'London has 9,787,426 inhabitants at the 2011 census', metadata: { year: 2011 } }] }],
+    },
+  );
+  const writeResponse = object(
+    {
+      generation: integer({ description: 'The write\'s generation: searches from now on see it' }),
+      added: integer(),
+      replaced: integer(),
+      deleted: integer(),
+      live: integer({ description: 'Documents in the index after the write' }),
+      took_ms: number(),
+    },
+    { required: ['generation', 'added', 'replaced', 'deleted', 'live', 'took_ms'] },
+  );
   const healthResponse = object({ status: stringEnum(['ok']) }, { required: ['status'] });
   const readyResponse = object({ ready: boolean({ enum: [true] }) }, { required: ['ready'] });
   return {
     searchRequest,
     searchResponse,
+    documentsRequest,
+    writeResponse,
     encodeRequest,
     encodeResponse,
     similarityRequest,
@@ -189,5 +231,6 @@ export function buildSchemas(limits: Limits) {
 
 export type Schemas = ReturnType<typeof buildSchemas>;
 export type SearchRequest = Infer<Schemas['searchRequest']>;
+export type DocumentsRequest = Infer<Schemas['documentsRequest']>;
 export type EncodeRequest = Infer<Schemas['encodeRequest']>;
 export type SimilarityRequest = Infer<Schemas['similarityRequest']>;

@@ -37,7 +37,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   const state = new ServerState();
   const schemas = buildSchemas(config.limits);
   const routes = {
-    ...jobRoutes(schemas, config.limits),
+    ...jobRoutes(schemas, config.limits, { readOnly: config.readOnly }),
     ...statusRoutes({ state, batcher, metrics, config }),
     '/openapi.json': openApiRoute(schemas),
   };

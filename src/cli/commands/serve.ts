@@ -11,7 +11,7 @@ function list(v: string): string[] {
 /** `semsearch serve <index> [--port 8080] [--host 127.0.0.1]`: the HTTP API and the search page, until SIGTERM or Ctrl-C. */
 export const serveCommand = defineCommand({
   name: 'serve',
-  summary: 'serve an index over HTTP: search, encode and similarity endpoints and a search page',
+  summary: 'serve an index over HTTP: search, encode, similarity and document write endpoints and a search page',
   usage: 'usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]',
   options: {
     port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
@@ -29,6 +29,7 @@ export const serveCommand = defineCommand({
     'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
     cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
     'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
+    'read-only': { type: 'boolean', description: 'serve no write endpoints (POST /documents, DELETE /documents/{id}); searches still see other writers\' commits' },
   },
   args: [{ name: 'index', required: 'serve needs an index folder' }],
   async run({ values, args, io }) {
@@ -54,6 +55,7 @@ export const serveCommand = defineCommand({
       ...(values['max-connections'] !== undefined ? { maxConnections: values['max-connections'] } : {}),
       ...(values['allowed-host'] !== undefined ? { allowedHosts: list(values['allowed-host']) } : {}),
       ...(values.cors !== undefined ? { corsOrigins: list(values.cors) } : {}),
+      ...(values['read-only'] === true ? { readOnly: true } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.

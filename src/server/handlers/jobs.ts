@@ -1,7 +1,9 @@
 import { SemsearchError } from '../../errors.js';
 import type { Job } from '../inference.js';
-import type { PostRoute } from '../router.js';
-import type { EncodeRequest, Limits, Schemas, SearchRequest, SimilarityRequest } from '../schemas.js';
+import type { Metadata } from '../../store/filter.js';
+import type { DeleteRoute, PostRoute } from '../router.js';
+import type { Filter } from '../../store/filter.js';
+import type { DocumentsRequest, EncodeRequest, Limits, Schemas, SearchRequest, SimilarityRequest } from '../schemas.js';
 import { parse, type Infer, type Schema } from '../validate.js';
 
 /** A POST route whose body is checked against `schema` before `job` sees it, typed by that schema. */
@@ -30,6 +32,8 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
       ...(b.mode !== undefined ? { mode: b.mode } : {}),
       ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
       ...(b.vector_weight !== undefined ? { vectorWeight: b.vector_weight } : {}),
+      // The filter's shape is checked against the index's fields in the worker (FILTER_INVALID naming where).
+      ...(b.filter !== undefined ? { filter: b.filter as Filter } : {}),
     },
   };
 }
@@ -42,11 +46,23 @@ export function similarityJob(b: SimilarityRequest): Job {
   return { kind: 'similarity', queries: b.queries, passages: b.passages };
 }
 
-/** POST /search, /encode, /similarity: the requests the workers answer. */
-export function jobRoutes(schemas: Schemas, limits: Limits): Record<string, PostRoute> {
+export function documentsJob(b: DocumentsRequest): Job {
   return {
+    kind: 'upsert',
+    documents: b.documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata as Metadata } : {}) })),
+  };
+}
+
+/** POST /search, /encode, /similarity, /documents and DELETE /documents/{id}: the requests the workers answer. */
+export function jobRoutes(schemas: Schemas, limits: Limits, options: { readOnly?: boolean } = {}): Record<string, PostRoute | DeleteRoute> {
+  const routes: Record<string, PostRoute | DeleteRoute> = {
     '/search': post(schemas.searchRequest, (b) => searchJob(b, limits)),
     '/encode': post(schemas.encodeRequest, encodeJob),
     '/similarity': post(schemas.similarityRequest, similarityJob),
   };
+  if (options.readOnly !== true) {
+    routes['/documents'] = post(schemas.documentsRequest, documentsJob);
+    routes['/documents/{id}'] = { method: 'DELETE', job: (id) => ({ kind: 'delete', ids: [id] }) };
+  }
+  return routes;
 }
