@@ -79,20 +79,42 @@ export class IndexWriter {
   readonly dir: string;
   private manifest: IndexManifest;
   private docs: DocStore;
-  readonly model: SentenceTransformer;
-  private readonly ownModel: boolean;
+  /** The model, loaded when an upsert first needs it (deletes and compact encode nothing). */
+  private model: SentenceTransformer | undefined;
+  private loading: Promise<SentenceTransformer> | undefined;
+  private readonly options: IndexWriterOptions;
   private readonly release: () => Promise<void>;
-  private readonly batchSize: number;
   private closed = false;
 
-  private constructor(dir: string, manifest: IndexManifest, docs: DocStore, model: SentenceTransformer, ownModel: boolean, release: () => Promise<void>, batchSize: number) {
+  private constructor(dir: string, manifest: IndexManifest, docs: DocStore, options: IndexWriterOptions, release: () => Promise<void>) {
     this.dir = dir;
     this.manifest = manifest;
     this.docs = docs;
-    this.model = model;
-    this.ownModel = ownModel;
+    this.model = options.model;
+    this.options = options;
     this.release = release;
-    this.batchSize = batchSize;
+  }
+
+  private encoder(): Promise<SentenceTransformer> {
+    if (this.model !== undefined) return Promise.resolve(this.model);
+    const m = this.manifest;
+    const o = this.options;
+    this.loading ??= loadModel(m.model.ref, {
+      onnxFile: m.model.onnxFile,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}),
+    }).then(async (model) => {
+      if (modelFingerprint(model) !== m.model.fingerprint) {
+        await model.dispose();
+        throw new SemsearchError('INDEX_MISMATCH', `the index at ${this.dir} was built with ${m.model.ref}; documents must be encoded with that same model`, {
+          file: join(this.dir, MANIFEST),
+          field: 'model',
+        });
+      }
+      this.model = model;
+      return model;
+    });
+    return this.loading;
   }
 
   static async open(dirIn: string, options: IndexWriterOptions = {}): Promise<IndexWriter> {
@@ -104,30 +126,23 @@ export class IndexWriter {
         field: 'complete',
       });
     }
+    if (options.model !== undefined && modelFingerprint(options.model) !== manifest.model.fingerprint) {
+      throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${manifest.model.ref}; documents must be encoded with that same model`, {
+        file: join(dir, MANIFEST),
+        field: 'model',
+      });
+    }
     const release = await lockWithin(dir, options.waitMs ?? 0);
     let docs: DocStore | undefined;
-    let model = options.model;
     try {
       // Under the lock, the manifest is final: read it again, in case a writer committed while we waited.
       const m = readManifest(dir);
       docs = new DocStore(join(dir, docsFile(m)), { wal: false });
       docs.rollback({ count: m.count, generation: m.generation ?? 0 });
       removeUnlisted(dir, m);
-      model ??= await loadModel(m.model.ref, {
-        onnxFile: m.model.onnxFile,
-        ...(options.threads !== undefined ? { threads: options.threads } : {}),
-        ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
-      });
-      if (modelFingerprint(model) !== m.model.fingerprint) {
-        throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${m.model.ref}; documents must be encoded with that same model`, {
-          file: join(dir, MANIFEST),
-          field: 'model',
-        });
-      }
-      return new IndexWriter(dir, m, docs, model, options.model === undefined, release, options.batchSize ?? 32);
+      return new IndexWriter(dir, m, docs, options, release);
     } catch (e) {
       docs?.close();
-      if (options.model === undefined && model !== undefined) await model.dispose();
       await release();
       throw e;
     }
@@ -169,9 +184,10 @@ export class IndexWriter {
       if (row !== undefined) replaced.push(row);
     }
 
-    const emb = (await this.model.encode(
+    const model = await this.encoder();
+    const emb = (await model.encode(
       documents.map((d) => d.text),
-      { batchSize: this.batchSize },
+      { batchSize: this.options.batchSize ?? 32 },
     )) as Matrix;
     if (m.normalized) normalizeRows(emb);
     const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;
@@ -366,7 +382,10 @@ export class IndexWriter {
     if (this.closed) return;
     this.closed = true;
     this.docs.close();
-    if (this.ownModel) await this.model.dispose();
+    if (this.options.model === undefined) {
+      const loaded = await this.loading?.catch(() => undefined);
+      await loaded?.dispose();
+    }
     await this.release();
   }
 }
