@@ -35,4 +35,10 @@ export { SEARCH_MODES, FUSION_METHODS } from './store/fusion.js';
 export type { SearchMode, FusionMethod } from './store/fusion.js';
 export type { IndexManifest, IndexPrecision } from './store/manifest.js';
 export { buildAnnIndex, ANN_QUANTIZATIONS } from './store/ann.js';
+export type { FieldType } from './store/manifest.js';
+// A living index: writes after the build, metadata, filters
+export { IndexWriter, MAX_WRITE_BATCH } from './store/write-index.js';
+export type { IndexWriterOptions, WriteDocument, WriteResult } from './store/write-index.js';
+export type { WriteOptions } from './store/search-index.js';
+export type { Filter, FieldCondition, FieldValue, Metadata } from './store/filter.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';

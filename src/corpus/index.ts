@@ -2,7 +2,8 @@
 export { CORPUS_FORMATS, QUERIES_FORMATS, detectFormat, detectQueriesFormat } from './formats.js';
 export type { CorpusFormat, QueriesFormat } from './formats.js';
 export { iteratePassages, readPassages, splitIntoPassages } from './passages.js';
-export type { Passage, CorpusOptions } from './passages.js';
+export type { Passage, PassageMetadata, CorpusOptions } from './passages.js';
+export { readMetadataFile } from './metadata.js';
 export { readQueries } from './queries.js';
 export type { ReadQueriesOptions } from './queries.js';
 export { readMsMarcoQueries, readMsMarcoCollection, iterateMsMarcoCollection } from './msmarco.js';

@@ -156,6 +156,16 @@ async function saveDurably(index: UsearchIndex, dir: string, file: string): Prom
 }
 
 /**
+ * Threads for inserting `rows` rows after the build: one below SMALL_GRAPH_ROWS, where a single thread is fast and
+ * its graph the same on every run (parallel insertion into a small graph can leave a node poorly linked), every
+ * core above.
+ */
+export function graphThreads(rows: number): number {
+  return rows < SMALL_GRAPH_ROWS ? 1 : availableParallelism();
+}
+const SMALL_GRAPH_ROWS = 50_000;
+
+/**
  * A write's change to the graph, in place: usearch loads the graph, removes the keys of deleted rows, adds the new
  * rows (floats, scaled as the graph was built), and the result is saved durably under a new name for the manifest
  * to commit. New vectors beyond the build's scale are clipped by the i8 graph, which only affects the candidates:
@@ -175,7 +185,7 @@ export async function updateGraph(dir: string, entry: AnnEntry, dim: number, rem
     const keys = new BigUint64Array(rows);
     for (let r = 0; r < rows; r++) keys[r] = BigInt(add.firstRow + r);
     const scale = entry.scale ?? 1;
-    index.add(keys, scale === 1 ? add.floats : add.floats.map((x) => x * scale), availableParallelism());
+    index.add(keys, scale === 1 ? add.floats : add.floats.map((x) => x * scale), graphThreads(rows));
   }
   await saveDurably(index, dir, file);
   return { ...entry, file, sha256: await sha256File(join(dir, file)), bytes: statSync(join(dir, file)).size };

@@ -6,7 +6,7 @@ import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
-import { shardFloats, updateGraph, writeGraph } from './ann.js';
+import { graphThreads, shardFloats, updateGraph, writeGraph } from './ann.js';
 import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type FieldType, type IndexManifest } from './manifest.js';
@@ -311,7 +311,7 @@ export class IndexWriter {
         next.ann = await writeGraph(
           this.dir,
           next,
-          { quantization: m.ann.quantization, connectivity: m.ann.connectivity, expansionAdd: m.ann.expansionAdd, expansionSearch: m.ann.expansionSearch },
+          { quantization: m.ann.quantization, connectivity: m.ann.connectivity, expansionAdd: m.ann.expansionAdd, expansionSearch: m.ann.expansionSearch, threads: graphThreads(live) },
           `ann-${m.ann.quantization}${suffix}.usearch`,
         );
       } else {
