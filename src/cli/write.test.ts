@@ -69,6 +69,20 @@ test('semsearch add, delete, compact and search --where on an index, with metada
     assert.match(t.err, /METADATA_INVALID: .*field year is a number in this index/);
     assert.equal(readManifest(out).generation, 2, 'no write was committed by the bad files');
 
+    // --skip-existing adds only the ids the index lacks: the first text of an id wins, as when files are pooled.
+    const pooled = join(dir, 'pooled.tsv');
+    writeFileSync(pooled, 'p5\ta different text for p5\nfresh\ta fresh passage about rivers\n');
+    const skip = await runCaptured(['add', out, pooled, '--skip-existing']);
+    assert.equal(skip.code, 0, skip.err);
+    assert.equal(skip.out, 'committed generation 3 (add): 1 added; 43 documents\n');
+    assert.match(skip.err, /1 passages whose ids the index holds are skipped/);
+    const again = await runCaptured(['add', out, pooled, '--skip-existing']);
+    assert.match(again.out, /nothing to add: the index holds all 2 passages/);
+    const p5 = await runCaptured(['search', out, 'x', '--json', '--where', '{"id": "p5"}']);
+    assert.equal((JSON.parse(p5.out) as { hits: { text: string }[] }).hits[0]?.text, passageText(5));
+    const del0 = await runCaptured(['delete', out, 'fresh']);
+    assert.equal(del0.code, 0, del0.err);
+
     const unknown = await runCaptured(['delete', out, 'p2', 'nope']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /UNKNOWN_DOCUMENT: the index holds no document nope; nothing was deleted/);
@@ -76,13 +90,13 @@ test('semsearch add, delete, compact and search --where on an index, with metada
     writeFileSync(ids, 'p3\np4\n');
     const del = await runCaptured(['delete', out, 'p2', '--ids-file', ids]);
     assert.equal(del.code, 0, del.err);
-    assert.equal(del.out, 'committed generation 3 (delete): 3 deleted; 39 documents\n');
+    assert.equal(del.out, 'committed generation 5 (delete): 3 deleted; 39 documents\n');
     const info = await runCaptured(['info', out]);
-    assert.match(info.out, /passages {3}39 \(and 4 deleted rows until semsearch compact\)/);
+    assert.match(info.out, /passages {3}39 \(and 5 deleted rows until semsearch compact\)/);
     assert.match(info.out, /fields {5}year \(number\), lang \(string\), draft \(boolean\), title \(string\)/);
     const compact = await runCaptured(['compact', out, '--json']);
     assert.equal(compact.code, 0, compact.err);
-    assert.deepEqual(JSON.parse(compact.out), { committed: 'compact', generation: 4, added: 0, replaced: 0, deleted: 0, dropped: 4, live: 39 });
+    assert.deepEqual(JSON.parse(compact.out), { committed: 'compact', generation: 6, added: 0, replaced: 0, deleted: 0, dropped: 5, live: 39 });
     const all = await runCaptured(['search', out, 'passage', '-k', '100', '--json']);
     const ids2 = (JSON.parse(all.out) as { hits: JsonHit[] }).hits.map((h) => h.id);
     assert.equal(ids2.length, 39);

@@ -36,6 +36,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
   options: {
     format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
     metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line' },
+    'skip-existing': { type: 'boolean', description: 'add only passages whose id the index lacks (the first text of an id wins, as when several corpus files are pooled)' },
     'commit-size': { type: 'number', description: `passages per commit (default 1000, at most ${MAX_WRITE_BATCH})`, positiveInteger: true },
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
@@ -60,7 +61,12 @@ each printed as it lands: a crash keeps every printed commit and none of the res
       const lines = new Map<string, number | undefined>();
       let fields = { ...(writer.committed.fields ?? {}) };
       let total = 0;
+      const present = new Set<string>();
       for await (const p of iteratePassages(corpus, opts)) {
+        if (values['skip-existing'] === true && writer.missing([p.id]).length === 0) {
+          present.add(p.id);
+          continue;
+        }
         const where = { file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) };
         const at = `${p.file}${p.line !== undefined ? `:${p.line}` : ''}`;
         if (p.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at}: passage ${p.id} is empty; nothing was added`, { ...where, field: 'text' });
@@ -72,7 +78,12 @@ each printed as it lands: a crash keeps every printed commit and none of the res
         if (d.metadata !== undefined) fields = { ...fields, ...checkMetadata([{ id: p.id, metadata: d.metadata, ...where }], fields) };
         total++;
       }
-      if (total === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
+      if (total === 0) {
+        if (present.size === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
+        io.stdout.write(json ? JSON.stringify({ committed: null, skipped: present.size }) + '\n' : `nothing to add: the index holds all ${present.size} passages of ${corpus}\n`);
+        return 0;
+      }
+      if (present.size > 0) io.stderr.write(`semsearch add: ${present.size} passages whose ids the index holds are skipped (--skip-existing)\n`);
       const progress = createProgress(io.stderr as ProgressOutput, 'passages');
       let done = 0;
       let batch: WriteDocument[] = [];
@@ -85,6 +96,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
         report(io, json, 'add', r);
       };
       for await (const p of iteratePassages(corpus, opts)) {
+        if (present.has(p.id)) continue;
         batch.push(withMetadata(p, side));
         if (batch.length >= commitSize) await flush();
       }
