@@ -100,7 +100,7 @@ export function writeShard(dir: string, n: number, precision: IndexPrecision, v:
  * Read a file whose size the manifest gives straight into `target` (no second copy of the rows), checking the
  * size always and the sha256 when `verify`.
  */
-function readVerified(dir: string, rel: string, sha256: string, target: Uint8Array, verify: boolean): void {
+export function readVerified(dir: string, rel: string, sha256: string, target: Uint8Array, verify: boolean): void {
   const file = join(dir, rel);
   let fd: number;
   try {

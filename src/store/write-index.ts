@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -11,7 +10,7 @@ import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type FieldType, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
-import { encodeShard, rowBytes, SHARD_DIR, writeShard, type ShardVectors } from './shards.js';
+import { encodeShard, readVerified, rowBytes, SHARD_DIR, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
@@ -400,16 +399,8 @@ function checkBatch(list: readonly unknown[], field: string): void {
 
 /** A whole index file, checked against the size and sha256 the manifest gives. */
 function readChecked(dir: string, rel: string, sha256: string, bytes: number): Buffer {
-  const file = join(dir, rel);
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (cause) {
-    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} is missing`, { file, cause });
-  }
-  if (data.length !== bytes || createHash('sha256').update(data).digest('hex') !== sha256) {
-    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} fails its size or sha256 check: rebuild the index`, { file });
-  }
+  const data = Buffer.alloc(bytes);
+  readVerified(dir, rel, sha256, data, true);
   return data;
 }
 

@@ -14,6 +14,7 @@ import { DEFAULT_DOCS_FILE, readManifest } from '../manifest.js';
 import { openIndex } from '../search-index.js';
 import { IndexWriter, type WriteDocument } from '../write-index.js';
 import { WRITER_LOCK } from '../writer-lock.js';
+import { seededRandom } from '../../../bench/stats.js';
 import { assertSameHits, cleanBuild, passageMeta, passageText, type Content } from './living.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -97,25 +98,13 @@ function lines(child: ChildProcess, re: RegExp): { count: () => number; text: ()
   return { count: () => n, text: () => buf };
 }
 
-/** A random generator per trial, so a failing trial can be rerun by its seed. */
-function rng(seed: number): () => number {
-  // mulberry32: neighbouring seeds give unrelated sequences.
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** How long after its trigger each kind of write is killed, at most: about the length of the write itself here. */
 const KILL_WINDOW_MS: Record<CrashKind, number> = { add: 120, delete: 40, compact: 60, server: 60 };
 
 /** One trial: copy the bench index, run a write of `kind`, kill it at a random moment, recover and verify. */
 export async function crashTrial(bench: CrashBench, kind: CrashKind, seed: number): Promise<TrialResult> {
-  const random = rng(seed);
+  // A random generator per trial, so a failing trial can be rerun by its seed.
+  const random = seededRandom(seed);
   const dir = join(bench.dir, `trial-${seed}-${kind}`);
   cpSync(bench.base, dir, { recursive: true });
   const ops: Op[] = [];
