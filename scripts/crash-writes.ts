@@ -23,7 +23,8 @@ try {
     try {
       const r = await crashTrial(bench, kind, seed * 100_000 + i);
       results.push(r);
-      console.log(`run ${i + 1}/${runs} ${kind}: killed ${r.killedMidway ? 'mid-run' : 'after it finished'} (+${r.delayMs} ms), ${r.acked} writes acknowledged, ${r.committed} committed: verified`);
+      const undone = r.recovered.rows + r.recovered.deletes + r.recovered.files > 0 ? `; recovery undid ${r.recovered.rows} rows, ${r.recovered.deletes} deletes, ${r.recovered.files} files` : '';
+      console.log(`run ${i + 1}/${runs} ${kind}: killed ${r.killedMidway ? 'mid-run' : 'after it finished'} (+${r.delayMs} ms), ${r.acked} writes acknowledged, ${r.committed} committed${undone}: verified`);
     } catch (e) {
       failed++;
       console.log(`run ${i + 1}/${runs} ${kind} (seed ${seed * 100_000 + i}): FAILED: ${(e as Error).message}`);
@@ -35,7 +36,8 @@ try {
 }
 const byKind = CRASH_KINDS.map((k) => {
   const rs = results.filter((r) => r.kind === k);
-  return `${k}: ${rs.length} verified (${rs.filter((r) => r.killedMidway).length} killed mid-run, ${rs.filter((r) => r.committed > r.acked).length} with an unacknowledged write that had committed)`;
+  const undone = rs.filter((r) => r.recovered.rows + r.recovered.deletes + r.recovered.files > 0).length;
+  return `${k}: ${rs.length} verified (${rs.filter((r) => r.killedMidway).length} killed mid-run, ${undone} left uncommitted work that recovery undid, ${rs.filter((r) => r.committed > r.acked).length} with an unacknowledged write that had committed)`;
 });
 console.log(`\n${results.length}/${runs} runs verified, ${failed} failed\n${byKind.join('\n')}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -137,15 +137,23 @@ export class IndexWriter {
       // Under the lock, the manifest is final: read it again, in case a writer committed while we waited.
       const m = readManifest(dir);
       docs = new DocStore(join(dir, docsFile(m)), { wal: false });
-      docs.rollback({ count: m.count, generation: m.generation ?? 0 });
-      removeUnlisted(dir, m);
-      return new IndexWriter(dir, m, docs, options, release);
+      const undone = docs.rollback({ count: m.count, generation: m.generation ?? 0 });
+      const files = removeUnlisted(dir, m);
+      const w = new IndexWriter(dir, m, docs, options, release);
+      w.recovered = { ...undone, files };
+      return w;
     } catch (e) {
       docs?.close();
       await release();
       throw e;
     }
   }
+
+  /**
+   * What opening undid of a killed writer's work: SQLite rows past the manifest's count, deletes of an uncommitted
+   * generation, and files the manifest does not name.
+   */
+  recovered: { rows: number; deletes: number; files: string[] } = { rows: 0, deletes: 0, files: [] };
 
   /** Which of these ids name no live document (checked before a delete split into several writes). */
   missing(ids: readonly string[]): string[] {
@@ -416,7 +424,12 @@ function removeQuietly(file: string): void {
  * Files a killed writer left: shards, graphs and stores the manifest does not name (uncommitted ones, or old ones
  * whose removal the kill cut short), and temporary files.
  */
-function removeUnlisted(dir: string, m: IndexManifest): void {
+function removeUnlisted(dir: string, m: IndexManifest): string[] {
+  const removed: string[] = [];
+  const remove = (f: string): void => {
+    removeQuietly(join(dir, f));
+    removed.push(f);
+  };
   const keep = new Set<string>([MANIFEST, docsFile(m)]);
   for (const s of m.shards) {
     keep.add(s.file);
@@ -424,11 +437,12 @@ function removeUnlisted(dir: string, m: IndexManifest): void {
   }
   if (m.ann !== undefined) keep.add(m.ann.file);
   const shardDir = join(dir, SHARD_DIR);
-  if (existsSync(shardDir)) for (const f of readdirSync(shardDir)) if (!keep.has(`${SHARD_DIR}/${f}`)) removeQuietly(join(shardDir, f));
+  if (existsSync(shardDir)) for (const f of readdirSync(shardDir)) if (!keep.has(`${SHARD_DIR}/${f}`)) remove(`${SHARD_DIR}/${f}`);
   for (const f of readdirSync(dir)) {
     const store = /^docs(-g\d+)?\.sqlite(-journal|-wal|-shm)?$/.exec(f);
     const isStore = store !== null && !keep.has(f.replace(/-(journal|wal|shm)$/, ''));
     const isGraph = /^ann-.*\.usearch(\.tmp)?$/.test(f) && !keep.has(f);
-    if (isStore || isGraph || f === `${MANIFEST}.tmp`) removeQuietly(join(dir, f));
+    if (isStore || isGraph || f === `${MANIFEST}.tmp`) remove(f);
   }
+  return removed;
 }

@@ -40,6 +40,8 @@ export interface TrialResult {
   /** Whether the process was still running when killed (false: it had finished first). */
   killedMidway: boolean;
   delayMs: number;
+  /** What the next writer undid: uncommitted SQLite rows and deletes, files the manifest does not name. */
+  recovered: { rows: number; deletes: number; files: number };
 }
 
 export interface CrashBench {
@@ -74,6 +76,25 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check() && Date.now() < end) await sleep(2);
+}
+
+/** The files of an index folder and its shards/ now. */
+function filesOf(dir: string): Set<string> {
+  const shards = join(dir, 'shards');
+  return new Set([...readdirSync(dir), ...(existsSync(shards) ? readdirSync(shards).map((f) => `shards/${f}`) : [])]);
+}
+
+/**
+ * Half the trials aim at the commit itself: they wait for the write's first new file (a shard, a graph or a store,
+ * written before the SQLite transaction and the manifest) and kill within 20 ms of it. The others kill after a
+ * random delay from a coarser trigger, anywhere in the run.
+ */
+async function aimAtCommit(dir: string, child: ChildProcess, random: () => number): Promise<boolean> {
+  if (random() < 0.5) return false;
+  const before = filesOf(dir);
+  await until(() => child.exitCode !== null || [...filesOf(dir)].some((f) => !before.has(f) && f !== WRITER_LOCK), 60_000);
+  await sleep(Math.floor(random() * 20));
+  return true;
 }
 
 function killNow(child: ChildProcess): boolean {
@@ -122,7 +143,7 @@ export async function crashTrial(bench: CrashBench, kind: CrashKind, seed: numbe
     // After 0 to 3 commits; with none yet, somewhere in the model load and the first write.
     const after = Math.floor(random() * 4);
     await until(() => out.count() >= after || (after === 0 && existsSync(join(dir, WRITER_LOCK))), 60_000);
-    await sleep(after === 0 ? Math.floor(random() * 800) : delayMs);
+    if (!(await aimAtCommit(dir, child, random))) await sleep(after === 0 ? Math.floor(random() * 800) : delayMs);
     killedMidway = killNow(child);
     await exited(child);
     acked = out.count();
@@ -132,7 +153,7 @@ export async function crashTrial(bench: CrashBench, kind: CrashKind, seed: numbe
     const out = lines(child, /^committed generation/);
     // The lock appears when the writer opens; the write follows within milliseconds.
     await until(() => existsSync(join(dir, WRITER_LOCK)), 60_000);
-    await sleep(delayMs);
+    if (!(await aimAtCommit(dir, child, random))) await sleep(delayMs);
     killedMidway = killNow(child);
     await exited(child);
     acked = out.count();
@@ -167,7 +188,7 @@ export async function crashTrial(bench: CrashBench, kind: CrashKind, seed: numbe
       if (ops.length - 1 === killAfter) {
         // Kill while this request is in flight.
         const pending = send(op).catch(() => false);
-        await sleep(delayMs);
+        if (!(await aimAtCommit(dir, child, random))) await sleep(delayMs);
         killedMidway = killNow(child);
         if (await pending) acked++;
         break;
@@ -183,6 +204,7 @@ export async function crashTrial(bench: CrashBench, kind: CrashKind, seed: numbe
 async function verify(bench: CrashBench, dir: string, kind: CrashKind, ops: readonly Op[], acked: number, killedMidway: boolean, delayMs: number): Promise<TrialResult> {
   // The next writer recovers: what the killed one left uncommitted is undone and its files removed.
   const w = await IndexWriter.open(dir, { model: bench.model });
+  const recovered = { rows: w.recovered.rows, deletes: w.recovered.deletes, files: w.recovered.files.length };
   await w.close();
   const m = readManifest(dir);
   const store = new DocStore(join(dir, m.docs ?? DEFAULT_DOCS_FILE), { readonly: true });
@@ -234,5 +256,5 @@ async function verify(bench: CrashBench, dir: string, kind: CrashKind, ops: read
     await index.close();
     await clean.close();
   }
-  return { kind, acked, committed, killedMidway, delayMs };
+  return { kind, acked, committed, killedMidway, delayMs, recovered };
 }
