@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'quiet-ms': { type: 'string', default: '1' },
     'max-batch': { type: 'string', default: '32' },
     threads: { type: 'string' },
+    workers: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -61,6 +62,7 @@ function startServer(index: string, batching: boolean): Promise<{ child: ChildPr
   argv.push('--max-wait-ms', String(args['max-wait-ms']), '--quiet-ms', String(args['quiet-ms']), '--max-batch', String(args['max-batch']));
   if (!batching) argv.push('--no-batching');
   if (args.threads !== undefined) argv.push('--threads', args.threads);
+  if (args.workers !== undefined) argv.push('--workers', args.workers);
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -82,6 +84,20 @@ function peakRssMiB(pid: number): number {
 async function metricValue(url: string, series: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(new RegExp(`^${series} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+}
+
+const STAGES = ['queue', 'tokenize', 'inference', 'search', 'fetch', 'serialize'] as const;
+
+/** Each stage's total seconds and observations so far, from /metrics. */
+async function stageTotals(url: string): Promise<Record<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, { sum: number; count: number }> = {};
+  for (const st of STAGES) {
+    const sum = Number(new RegExp(`^semsearch_stage_duration_seconds_sum\\{stage="${st}"\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
+    const count = Number(new RegExp(`^semsearch_stage_duration_seconds_count\\{stage="${st}"\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
+    out[st] = { sum, count };
+  }
+  return out;
 }
 
 function drive(url: string, seconds: number, conns: number): Promise<autocannon.Result> {
@@ -122,9 +138,18 @@ async function runMode(index: string, batching: boolean): Promise<Row> {
     if (warmup > 0) await drive(url, warmup, Math.min(8, connections));
     const batches0 = await metricValue(url, 'semsearch_batch_requests_count');
     const sent0 = await metricValue(url, 'semsearch_batch_requests_sum');
+    const st0 = await stageTotals(url);
     const r = await drive(url, duration, connections);
     const batches = (await metricValue(url, 'semsearch_batch_requests_count')) - batches0;
     const sent = (await metricValue(url, 'semsearch_batch_requests_sum')) - sent0;
+    const st1 = await stageTotals(url);
+    const stages = Object.fromEntries(
+      STAGES.map((k) => {
+        const d = { sum: (st1[k]?.sum ?? 0) - (st0[k]?.sum ?? 0), count: (st1[k]?.count ?? 0) - (st0[k]?.count ?? 0) };
+        return [k, { meanMs: d.count > 0 ? (1000 * d.sum) / d.count : 0, totalS: d.sum, count: d.count }];
+      }),
+    );
+    process.stderr.write(`stages (mean ms per observation; total s): ${STAGES.map((k) => `${k} ${stages[k]?.meanMs.toFixed(2)} (${stages[k]?.totalS.toFixed(1)} s)`).join(', ')}\n`);
     return {
       mode: batching ? `batching on (≤${args['max-batch']} texts, wait ≤${args['max-wait-ms']} ms, quiet ${args['quiet-ms']} ms)` : 'batching off',
       requestsPerSecond: r.requests.average,

@@ -42,6 +42,14 @@ export interface EncodeOptions {
   /** Name of a prompt in config_sentence_transformers.json, e.g. "query". */
   promptName?: string;
   onProgress?: (p: EncodeProgress) => void;
+  /** Accumulates where the time went, in ms (a server's per-stage metrics): tokenizing, and the transformer runs. */
+  timings?: EncodeTimings;
+}
+
+/** Milliseconds spent per encode stage, added to by each call given the object. */
+export interface EncodeTimings {
+  tokenizeMs: number;
+  inferenceMs: number;
 }
 
 /** The modules after the transformer, built from the model's own files. */
@@ -152,6 +160,7 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     // does not hold every text's ids at once; past it they are recomputed per batch (tokenizing is ~1% of encode).
     const tokenCount = new Int32Array(texts.length);
     let kept = 0;
+    const t0 = performance.now();
     for (let i = 0; i < texts.length; i++) {
       const ids = tokenizer.encode(inputOf(i), config.maxSeqLength);
       tokenCount[i] = ids.length;
@@ -160,6 +169,7 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
         kept += ids.length;
       }
     }
+    if (options.timings !== undefined) options.timings.tokenizeMs += performance.now() - t0;
     // Stable: equal token counts keep sentence-transformers' order among themselves.
     order.sort((a, b) => (tokenCount[b] as number) - (tokenCount[a] as number));
     ends = planBatches(Int32Array.from(order, (i) => tokenCount[i] as number), batchSize);
@@ -193,10 +203,17 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   let failure: { error: unknown } | undefined;
   for (let b = 0, start = 0; b < ends.length && failure === undefined; start = ends[b++] as number) {
     const idx = order.slice(start, ends[b]);
+    const t0 = performance.now();
     const batch = tokenizeBatch(idx);
     idx.forEach((i) => (cached[i] = undefined));
     if (concurrency <= 1) {
-      finish(idx, batch, await session.run(batch));
+      const t1 = performance.now();
+      const tokens = await session.run(batch);
+      if (options.timings !== undefined) {
+        options.timings.tokenizeMs += t1 - t0;
+        options.timings.inferenceMs += performance.now() - t1;
+      }
+      finish(idx, batch, tokens);
       continue;
     }
     const p: Promise<void> = session
@@ -218,3 +235,48 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     ...(options.calibrationEmbeddings !== undefined ? { calibrationEmbeddings: options.calibrationEmbeddings } : {}),
   });
 }
+
+/**
+ * Embed inputs given as token ids (an OpenAI-style `input` of token arrays): the ids are the model's own
+ * vocabulary's, without special tokens; the tokenizer's template adds them, and an input longer than the model reads
+ * is cut as text would be. Pooling, Dense and Normalize run as for text. Returns the embeddings and each input's
+ * token count (special tokens included).
+ */
+export async function encodeTokenIds(parts: EncoderParts, lists: readonly (readonly number[])[], options: { batchSize?: number; normalize?: boolean; timings?: EncodeTimings } = {}): Promise<{ embeddings: Matrix; tokens: number[] }> {
+  const { config, tokenizer, session } = parts;
+  if (lists.length === 0) throw new SemsearchError('EMPTY_INPUT', 'no token lists to embed', { field: 'input' });
+  const vocabSize = tokenizer.vocab.size;
+  const room = config.maxSeqLength - tokenizer.template.prefix.length - tokenizer.template.suffix.length;
+  const full = lists.map((ids, i) => {
+    if (!Array.isArray(ids) || ids.length === 0) throw new SemsearchError('INVALID_ARGUMENT', `input[${i}] must be a non-empty array of token ids`, { field: `input[${i}]` });
+    ids.forEach((id, j) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+        throw new SemsearchError('INVALID_ARGUMENT', `input[${i}][${j}] is ${JSON.stringify(id)}, not a token id of this model (0 to ${vocabSize - 1})`, { field: `input[${i}][${j}]` });
+      }
+    });
+    return [...tokenizer.template.prefix, ...ids.slice(0, room), ...tokenizer.template.suffix];
+  });
+  const batchSize = options.batchSize ?? 32;
+  const pooling = parts.modules.find((m) => m.kind === 'pooling');
+  if (pooling === undefined) throw new SemsearchError('UNSUPPORTED_MODEL', 'the model has no pooling module', {});
+  let out: Matrix | undefined;
+  for (let start = 0; start < full.length; start += batchSize) {
+    const chunk = full.slice(start, start + batchSize);
+    const batch = tokenizer.pad(chunk);
+    const t0 = performance.now();
+    const tokens = await session.run(batch);
+    if (options.timings !== undefined) options.timings.inferenceMs += performance.now() - t0;
+    let emb: Matrix | undefined;
+    for (const m of parts.modules) {
+      if (m.kind === 'pooling') emb = pool(tokens, { start: new Int32Array(batch.batchSize), end: batch.lengths }, m.config);
+      else if (m.kind === 'dense') emb = m.layer.forward(emb as Matrix);
+      else normalizeRows(emb as Matrix);
+    }
+    const result = emb as Matrix;
+    if (options.normalize === true) normalizeRows(result);
+    out ??= new Matrix(full.length, result.dim);
+    out.data.set(result.data, start * result.dim);
+  }
+  return { embeddings: out as Matrix, tokens: full.map((f) => f.length) };
+}
+

@@ -41,6 +41,8 @@ export class Batcher {
   readonly options: BatcherOptions;
   /** Called for every batch sent, for the metrics. */
   onBatch: ((requests: number, texts: number) => void) | undefined;
+  /** Called for every request sent, with how long it waited in the queue (seconds), for the metrics. */
+  onQueueWait: ((seconds: number) => void) | undefined;
   private readonly queue: Pending[] = [];
   private queuedTexts = 0;
   private lastArrival = 0;
@@ -191,6 +193,10 @@ export class Batcher {
   private dispatch(runner: BatchRunner, batch: Pending[]): void {
     this.running++;
     this.onBatch?.(batch.length, batch.reduce((s, p) => s + p.texts, 0));
+    if (this.onQueueWait !== undefined) {
+      const now = performance.now();
+      for (const p of batch) this.onQueueWait((now - p.enqueued) / 1000);
+    }
     runner
       .run(batch.map((p) => p.job))
       .then(

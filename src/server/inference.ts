@@ -1,8 +1,8 @@
 import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
-import { isSemsearchError, type ErrorCode } from '../errors.js';
-import type { SearchIndex, SearchOptions } from '../store/search-index.js';
+import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
+import type { IndexHit, SearchIndex, SearchOptions } from '../store/search-index.js';
 import type { WriteDocument } from '../store/write-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
@@ -14,7 +14,28 @@ export type Job =
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] }
   | { kind: 'upsert'; documents: WriteDocument[] }
+  /**
+   * Embeddings for the OpenAI and text-embeddings-inference routes: texts (no prompt, as /encode) or token id
+   * lists; `truncate: false` refuses a text longer than the model reads instead of cutting it.
+   */
+  | { kind: 'embed'; texts?: string[]; tokenIds?: number[][]; normalize: boolean; truncate: boolean }
   | { kind: 'delete'; ids: string[] };
+
+/** Milliseconds one batch spent per stage in a worker, for /metrics. */
+export interface StageTimings {
+  /** Tokenizing: for the model, and counting tokens for the response. */
+  tokenizeMs: number;
+  /** The transformer runs. */
+  inferenceMs: number;
+  /** Scoring vectors (and keyword ranking) for search jobs. */
+  searchMs: number;
+  /** Reading the hits' passages from the document store. */
+  fetchMs: number;
+}
+
+export function emptyStages(): StageTimings {
+  return { tokenizeMs: 0, inferenceMs: 0, searchMs: 0, fetchMs: 0 };
+}
 
 export type JobResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string; field?: string } };
 
@@ -44,6 +65,8 @@ export function jobTexts(job: Job): number {
       return job.queries.length;
     case 'encode':
       return job.texts.length;
+    case 'embed':
+      return job.texts?.length ?? job.tokenIds?.length ?? 0;
     case 'upsert':
       return job.documents.length;
     case 'delete':
@@ -93,6 +116,89 @@ function promptOf(index: SearchIndex, role: Role): string {
   return resolvePrompt(c, name !== undefined && c.prompts[name] !== undefined ? { promptName: name } : {}) ?? '';
 }
 
+/**
+ * Search jobs of a batch with the same settings, run as one search: one scan serves every query of the batch (the
+ * kernels' many-query path), where one scan per request would read the vectors once per request. A query's hits do
+ * not depend on the others, so each job gets what its own search would give. If the joint search fails, each job
+ * is searched alone (and fails alone).
+ */
+async function searchTogether(
+  index: SearchIndex,
+  jobs: readonly Job[],
+  at: readonly { q: number }[],
+  queryEmbeddings: Matrix | undefined,
+  timings: { searchMs: number; fetchMs: number },
+): Promise<Map<number, IndexHit[][]>> {
+  const out = new Map<number, IndexHit[][]>();
+  const bySettings = new Map<string, number[]>();
+  jobs.forEach((j, i) => {
+    if (j.kind !== 'search' || (at[i] as { q: number }).q < 0) return;
+    const key = JSON.stringify(j.options ?? {});
+    bySettings.set(key, [...(bySettings.get(key) ?? []), i]);
+  });
+  for (const members of bySettings.values()) {
+    if (members.length < 2 || queryEmbeddings === undefined) continue;
+    const js = members.map((i) => jobs[i] as Extract<Job, { kind: 'search' }>);
+    const total = js.reduce((n, j) => n + j.queries.length, 0);
+    const emb = new Matrix(total, queryEmbeddings.dim);
+    let row = 0;
+    members.forEach((i, m) => {
+      const n = (js[m] as { queries: string[] }).queries.length;
+      emb.data.set(queryEmbeddings.data.subarray((at[i] as { q: number }).q * emb.dim, ((at[i] as { q: number }).q + n) * emb.dim), row * emb.dim);
+      row += n;
+    });
+    const k = Math.max(...js.map((j) => (j.offset ?? 0) + j.k));
+    let hits: IndexHit[][];
+    try {
+      hits = await index.searchEncoded(js.flatMap((j) => j.queries), emb, k, { ...(js[0]?.options ?? {}), timings });
+    } catch {
+      continue;
+    }
+    row = 0;
+    members.forEach((i, m) => {
+      const j = js[m] as Extract<Job, { kind: 'search' }>;
+      out.set(i, hits.slice(row, row + j.queries.length).map((h) => h.slice(0, (j.offset ?? 0) + j.k)));
+      row += j.queries.length;
+    });
+  }
+  return out;
+}
+
+/** An embed job's answer: the rows as one Float32Array (cheap to post between threads), their dim and token counts. */
+async function embedResult(
+  index: SearchIndex,
+  j: Extract<Job, { kind: 'embed' }>,
+  encoded: Matrix | undefined,
+  prompt: string,
+  stages: StageTimings,
+): Promise<Record<string, unknown>> {
+  let emb: Matrix;
+  let tokens: number[];
+  if (j.tokenIds !== undefined) {
+    const timings = { tokenizeMs: 0, inferenceMs: 0 };
+    const r = await index.model.encodeTokenIds(j.tokenIds, { timings });
+    stages.inferenceMs += timings.inferenceMs;
+    emb = r.embeddings;
+    tokens = r.tokens;
+  } else {
+    const t0 = performance.now();
+    const counted = tokenCounts(index, prompt, j.texts ?? []);
+    stages.tokenizeMs += performance.now() - t0;
+    const long = counted.truncated.indexOf(true);
+    if (!j.truncate && long >= 0) {
+      throw new SemsearchError(
+        'LIMIT_EXCEEDED',
+        `input ${long} has more than the ${index.model.maxSeqLength} tokens the model reads; send truncate: true to cut it as sentence-transformers does`,
+        { field: `inputs[${long}]` },
+      );
+    }
+    emb = new Matrix((encoded as Matrix).rows, (encoded as Matrix).dim, Float32Array.from((encoded as Matrix).data));
+    tokens = counted.tokens;
+  }
+  if (j.normalize) normalizeRows(emb);
+  return { data: emb.data, dim: emb.dim, tokens };
+}
+
 class RoleGroup {
   readonly texts: string[] = [];
   out: Matrix | undefined;
@@ -125,15 +231,15 @@ function failure(e: unknown, log: (line: string) => void): JobResult {
  * that is where dynamic batching saves time, since one ONNX run over 32 texts costs far less than 32 runs.
  * A failing batch is retried job by job so one bad request cannot fail the others.
  */
-export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void = console.error): Promise<JobResult[]> {
+export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void = console.error, stages: StageTimings = emptyStages()): Promise<JobResult[]> {
   try {
-    return await runTogether(index, jobs, log);
+    return await runTogether(index, jobs, log, stages);
   } catch (e) {
     if (jobs.length === 1) return [failure(e, log)];
     const out: JobResult[] = [];
     for (const j of jobs) {
       try {
-        out.push(...(await runTogether(index, [j], log)));
+        out.push(...(await runTogether(index, [j], log, stages)));
       } catch (e1) {
         out.push(failure(e1, log));
       }
@@ -142,7 +248,7 @@ export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (l
   }
 }
 
-async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void): Promise<JobResult[]> {
+async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void, stages: StageTimings): Promise<JobResult[]> {
   const model = index.model;
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
@@ -150,14 +256,20 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
     if (j.kind === 'upsert' || j.kind === 'delete') return { q: -1, p: 0 };
     if (j.kind === 'search') return { q: j.options?.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
+    if (j.kind === 'embed') return { q: j.texts !== undefined ? groups.plain.add(j.texts) : -1, p: 0 };
     return { q: groups.plain.add(j.texts), p: 0 };
   });
   const batchSize = 32;
-  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, { batchSize });
-  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, { batchSize });
-  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, { batchSize });
+  const timings = { tokenizeMs: 0, inferenceMs: 0 };
+  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, { batchSize, timings });
+  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, { batchSize, timings });
+  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, { batchSize, timings });
+  stages.tokenizeMs += timings.tokenizeMs;
+  stages.inferenceMs += timings.inferenceMs;
+  const searchTimings = { searchMs: 0, fetchMs: 0 };
   const prompts: Record<Role, string> = { query: promptOf(index, 'query'), document: promptOf(index, 'document'), plain: promptOf(index, 'plain') };
   const precision = index.manifest.precision;
+  const together = await searchTogether(index, jobs, at, groups.query.out, searchTimings);
 
   const results: JobResult[] = [];
   for (let i = 0; i < jobs.length; i++) {
@@ -167,11 +279,15 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
       if (j.kind === 'upsert' || j.kind === 'delete') {
         const r = j.kind === 'upsert' ? await index.upsert(j.documents, { waitMs: WRITE_WAIT_MS }) : await index.delete(j.ids, { waitMs: WRITE_WAIT_MS });
         results.push({ ok: true, value: { generation: r.generation, added: r.added, replaced: r.replaced, deleted: r.deleted, live: r.live } });
+      } else if (j.kind === 'embed') {
+        results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(groups.plain.out as Matrix, q, j.texts?.length ?? 0), prompts.plain, stages) });
       } else if (j.kind === 'search') {
         const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
-        const hits = await index.searchEncoded(j.queries, emb, offset + j.k, j.options);
+        const hits = together.get(i) ?? (await index.searchEncoded(j.queries, emb, offset + j.k, { ...j.options, timings: searchTimings }));
+        const t0 = performance.now();
         const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);
+        stages.tokenizeMs += performance.now() - t0;
         const hasGraph = hasAnn(index);
         results.push({
           ok: true,
@@ -223,5 +339,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
       results.push(failure(e, log));
     }
   }
+  stages.searchMs += searchTimings.searchMs;
+  stages.fetchMs += searchTimings.fetchMs;
   return results;
 }

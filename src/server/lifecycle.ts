@@ -6,6 +6,7 @@ import { httpError } from './http-errors.js';
 import type { ServerConfig } from './options.js';
 import type { ServerState } from './state.js';
 import { WorkerPool } from './worker-pool.js';
+import type { StageTimings } from './inference.js';
 
 /** A whole request (head and body) must arrive within this. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -68,9 +69,14 @@ export interface Workers {
 }
 
 /** Start the inference workers behind the batcher; `state` learns when they are loaded or why they are not. */
-export function startWorkers(config: Pick<ServerConfig, 'index' | 'threads' | 'verify' | 'workers' | 'log'>, batcher: Batcher, state: ServerState): Workers {
+export function startWorkers(
+  config: Pick<ServerConfig, 'index' | 'threads' | 'verify' | 'workers' | 'log'>,
+  batcher: Batcher,
+  state: ServerState,
+  onStages?: (s: StageTimings) => void,
+): Workers {
   const init = { index: config.index, threads: config.threads, ...(config.verify !== undefined ? { verify: config.verify } : {}) };
-  const started = WorkerPool.start(init, config.workers, batcher, config.log).then(
+  const started = WorkerPool.start(init, config.workers, batcher, config.log, onStages).then(
     ({ pool, summary }) => {
       state.summary = summary;
       return pool;

@@ -66,6 +66,11 @@ export class Metrics {
   ]);
   readonly batchTexts = new Histogram('semsearch_batch_texts', 'Texts per batch sent to an inference worker', [1, 2, 4, 8, 16, 32, 64, 128, 256]);
   readonly batchRequests = new Histogram('semsearch_batch_requests', 'Requests per batch sent to an inference worker', [1, 2, 4, 8, 16, 32, 64]);
+  readonly stages = new Histogram(
+    'semsearch_stage_duration_seconds',
+    'Where request time goes, by stage: queue (per request, waiting for a worker), tokenize, inference, search, fetch (per batch, in the worker), serialize (per request, JSON of the response)',
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
   readonly rejected = new Counter('semsearch_queue_rejected_total', 'Requests refused with 503 because the queue was full');
   readonly dropped = new Counter('semsearch_queue_dropped_total', 'Queued requests dropped, not computed, because their client disconnected');
 
@@ -78,6 +83,7 @@ export class Metrics {
         this.latency.render(),
         this.batchTexts.render(),
         this.batchRequests.render(),
+        this.stages.render(),
         this.rejected.render(),
         this.dropped.render(),
         gauge('semsearch_queue_depth', 'Requests waiting for an inference worker', gauges.queueDepth),

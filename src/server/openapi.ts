@@ -50,6 +50,21 @@ export function openApiDocument(schemas: Schemas, version: string) {
           responses: { '200': json('WriteResponse', 'Committed'), '404': json('Error', 'UNKNOWN_DOCUMENT: the index holds no live document with this id'), '409': json('Error', 'INDEX_LOCKED') },
         },
       },
+      '/v1/embeddings': {
+        post: {
+          summary: "OpenAI-compatible embeddings: input as a string, strings, token ids or lists of them; encoding_format float or base64; usage; errors in OpenAI's shape",
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['input'] } } } },
+          responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+      '/v1/models': { get: { summary: 'The served model, as OpenAI lists models', responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+      '/embed': {
+        post: {
+          summary: 'text-embeddings-inference-compatible embeddings: {"inputs", "normalize" (true), "truncate" (false)} → [[...]]; errors {"error", "error_type"}',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['inputs'] } } } },
+          responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'array' } } } } },
+        },
+      },
       '/info': { get: { summary: 'The index and the server limits', responses: { '200': json('InfoResponse', 'OK') } } },
       '/health': { get: { summary: 'Liveness: the process answers', responses: { '200': json('HealthResponse', 'OK') } } },
       '/ready': {

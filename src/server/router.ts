@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SemsearchError } from '../errors.js';
 import { corsPolicy, hostChecker } from './access.js';
 import type { Batcher } from './batcher.js';
-import { httpError, toHttpError } from './http-errors.js';
+import { httpError, toHttpError, type HttpError } from './http-errors.js';
 import type { Job, JobResult } from './inference.js';
 import type { Metrics } from './metrics.js';
 import type { ServerConfig } from './options.js';
@@ -26,6 +26,10 @@ export interface GetRoute {
 export interface PostRoute {
   method: 'POST';
   job(body: unknown): Job;
+  /** The response body from the job's result, for routes that speak another API's shape (default: the result and took_ms). */
+  answer?(value: Record<string, unknown>, body: unknown): unknown;
+  /** An error in that API's shape (default: semsearch's {"error": {code, message, field}}). */
+  fail?(h: HttpError): { status: number; body: unknown };
 }
 
 /** A DELETE route on a path with one parameter (`/documents/{id}`): the decoded parameter becomes the job. */
@@ -174,14 +178,14 @@ export class Router {
     } catch (e) {
       const h = toHttpError(e);
       // The rest of an oversized body is not read: close the connection rather than parse it as a next request.
-      this.sendError(res, h, h.status === 413 ? { Connection: 'close' } : {});
+      this.sendError(res, route.fail?.(h) ?? h, h.status === 413 ? { Connection: 'close' } : {});
       return;
     }
-    await this.run(res, path, () => route.job(body), started);
+    await this.run(res, path, () => route.job(body), started, route, body);
   }
 
   /** Queue a request's job for the workers and answer with its result (or its error). */
-  private async run(res: ServerResponse, path: string, job: () => Job, started: number): Promise<void> {
+  private async run(res: ServerResponse, path: string, job: () => Job, started: number, route?: PostRoute, body?: unknown): Promise<void> {
     const { state, batcher, metrics, config } = this.parts;
     if (state.closing) {
       this.sendError(res, httpError('SERVER_NOT_READY', 'the server is shutting down'));
@@ -204,9 +208,12 @@ export class Router {
       const h = toHttpError(e);
       if (h.body.error.code === 'SERVER_BUSY') metrics.rejected.inc();
       if (h.status >= 500 && h.status !== 503) config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
-      this.sendError(res, h);
+      this.sendError(res, route?.fail?.(h) ?? h);
       return;
     }
-    this.send(res, 200, { ...value, took_ms: Number((performance.now() - started).toFixed(3)) });
+    const t = performance.now();
+    if (route?.answer !== undefined) this.send(res, 200, route.answer(value, body));
+    else this.send(res, 200, { ...value, took_ms: Number((t - started).toFixed(3)) });
+    metrics.stages.observe((performance.now() - t) / 1000, { stage: 'serialize' });
   }
 }

@@ -1,5 +1,6 @@
 import { Batcher } from './batcher.js';
 import { jobRoutes } from './handlers/jobs.js';
+import { compatRoutes } from './handlers/compat.js';
 import { openApiRoute } from './handlers/openapi.js';
 import { loadPage } from './handlers/page.js';
 import { statusRoutes } from './handlers/status.js';
@@ -38,6 +39,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   const schemas = buildSchemas(config.limits);
   const routes = {
     ...jobRoutes(schemas, config.limits, { readOnly: config.readOnly }),
+    ...compatRoutes(config.limits, state),
     ...statusRoutes({ state, batcher, metrics, config }),
     '/openapi.json': openApiRoute(schemas),
   };
@@ -45,7 +47,15 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
   const http = createHttp(config, router.listener);
   const port = await listen(http, config.host, config.port);
   // Workers start once the port is taken: a port in use fails fast, before a model is loaded for nothing.
-  const workers = startWorkers(config, batcher, state);
+  batcher.onQueueWait = (seconds) => metrics.stages.observe(seconds, { stage: 'queue' });
+  const workers = startWorkers(config, batcher, state, (s) => {
+    metrics.stages.observe(s.tokenizeMs / 1000, { stage: 'tokenize' });
+    metrics.stages.observe(s.inferenceMs / 1000, { stage: 'inference' });
+    if (s.searchMs > 0 || s.fetchMs > 0) {
+      metrics.stages.observe(s.searchMs / 1000, { stage: 'search' });
+      metrics.stages.observe(s.fetchMs / 1000, { stage: 'fetch' });
+    }
+  });
   const close = closer({ http, state, batcher, workers, shutdownTimeoutMs: config.shutdownTimeoutMs });
   const { host } = config;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { SemsearchError, type ErrorCode } from '../errors.js';
 import type { Batcher, BatchRunner } from './batcher.js';
-import type { IndexSummary, Job, JobResult } from './inference.js';
+import type { IndexSummary, Job, JobResult, StageTimings } from './inference.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 // From dist the worker is worker.js; from the sources a .mjs shim registers tsx and loads worker.ts.
@@ -16,7 +16,7 @@ export class WorkerRunner implements BatchRunner {
   private readonly exit: Promise<void>;
   private closing = false;
 
-  private constructor(worker: Worker, log: (line: string) => void) {
+  private constructor(worker: Worker, log: (line: string) => void, onStages: ((s: StageTimings) => void) | undefined) {
     this.worker = worker;
     this.exit = new Promise((resolve) => {
       worker.once('exit', (code) => {
@@ -32,14 +32,15 @@ export class WorkerRunner implements BatchRunner {
       if (m.type !== 'done') return;
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
+      onStages?.(m.stages);
       p?.resolve(m.results);
     });
   }
 
   /** Start a worker and wait until its index and model are loaded. */
-  static start(init: WorkerInit, log: (line: string) => void): Promise<{ runner: WorkerRunner; summary: IndexSummary }> {
+  static start(init: WorkerInit, log: (line: string) => void, onStages?: (s: StageTimings) => void): Promise<{ runner: WorkerRunner; summary: IndexSummary }> {
     const worker = new Worker(WORKER_URL, { workerData: init });
-    const runner = new WorkerRunner(worker, log);
+    const runner = new WorkerRunner(worker, log, onStages);
     return new Promise((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         if (m.type === 'ready') {
@@ -105,12 +106,13 @@ export class WorkerPool {
     private readonly init: WorkerInit,
     private readonly batcher: Batcher,
     private readonly log: (line: string) => void,
+    private readonly onStages: ((s: StageTimings) => void) | undefined,
   ) {}
 
   /** Start `n` workers; resolves with the index summary once all are loaded, rejects if one cannot load. */
-  static async start(init: WorkerInit, n: number, batcher: Batcher, log: (line: string) => void): Promise<{ pool: WorkerPool; summary: IndexSummary }> {
-    const pool = new WorkerPool(init, batcher, log);
-    const started = Array.from({ length: n }, () => WorkerRunner.start(init, log));
+  static async start(init: WorkerInit, n: number, batcher: Batcher, log: (line: string) => void, onStages?: (s: StageTimings) => void): Promise<{ pool: WorkerPool; summary: IndexSummary }> {
+    const pool = new WorkerPool(init, batcher, log, onStages);
+    const started = Array.from({ length: n }, () => WorkerRunner.start(init, log, onStages));
     try {
       const all = await Promise.all(started);
       for (const { runner } of all) pool.adopt(runner);
@@ -129,7 +131,7 @@ export class WorkerPool {
       this.batcher.removeRunner(runner);
       this.runners.splice(this.runners.indexOf(runner), 1);
       this.log('semsearch serve: an inference worker stopped unexpectedly; starting a new one');
-      const next = WorkerRunner.start(this.init, this.log).then(
+      const next = WorkerRunner.start(this.init, this.log, this.onStages).then(
         ({ runner: r }) => (this.closing ? r.close() : this.adopt(r)),
         (e: unknown) => this.log(`semsearch serve: the replacement worker failed to load: ${(e as Error)?.message ?? String(e)}`),
       );

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSemsearchError } from '../errors.js';
 import { openIndex } from '../store/search-index.js';
-import { runBatch, summarize, type Job } from './inference.js';
+import { emptyStages, runBatch, summarize, type Job, type StageTimings } from './inference.js';
 
 export interface WorkerInit {
   index: string;
@@ -15,7 +15,7 @@ export type ToWorker = { type: 'batch'; id: number; jobs: Job[] } | { type: 'clo
 export type FromWorker =
   | { type: 'ready'; summary: ReturnType<typeof summarize> }
   | { type: 'failed'; error: { code: string; message: string } }
-  | { type: 'done'; id: number; results: Awaited<ReturnType<typeof runBatch>> };
+  | { type: 'done'; id: number; results: Awaited<ReturnType<typeof runBatch>>; stages: StageTimings };
 
 const port = parentPort;
 if (port !== null) {
@@ -31,7 +31,8 @@ if (port !== null) {
         void index.close().finally(() => port.close());
         return;
       }
-      void runBatch(index, msg.jobs, log).then((results) => port.postMessage({ type: 'done', id: msg.id, results } satisfies FromWorker));
+      const stages = emptyStages();
+      void runBatch(index, msg.jobs, log, stages).then((results) => port.postMessage({ type: 'done', id: msg.id, results, stages } satisfies FromWorker));
     });
     port.postMessage({ type: 'ready', summary: summarize(index) } satisfies FromWorker);
   } catch (e) {

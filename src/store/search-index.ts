@@ -57,6 +57,14 @@ export interface SearchOptions {
    * the graph) skipping the rest, and falls back to the scan when the graph cannot supply k allowed hits.
    */
   filter?: Filter;
+  /** Accumulates where the time went, in ms (a server's per-stage metrics): scoring vectors, and reading the hits' passages. */
+  timings?: SearchTimings;
+}
+
+/** Milliseconds spent per search stage, added to by each call given the object. */
+export interface SearchTimings {
+  searchMs: number;
+  fetchMs: number;
 }
 
 export interface OpenIndexOptions {
@@ -407,19 +415,26 @@ export class SearchIndex {
     checkK(k);
     if (mode === 'hybrid') checkFusion(options);
     return this.withSnapshot(async (s) => {
+      const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
       const kk = Math.min(k, s.live);
       if (kk === 0) return list.map(() => []);
-      if (mode === 'keyword') return list.map((q) => s.docs.keywordSearch(q, kk, s.view, filter).map((h) => this.hit(s, h.index, h.score)));
-      // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
-      const depth = Math.min(s.live, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
-      const keyword = list.map((q) => s.docs.keywordSearch(q, depth, s.view, filter));
-      const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
-      return list.map((_, qi) =>
-        fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options)
-          .slice(0, kk)
-          .map((h) => this.hit(s, h.index, h.score)),
-      );
+      let ranked: { index: number; score: number }[][];
+      if (mode === 'keyword') ranked = list.map((q) => s.docs.keywordSearch(q, kk, s.view, filter));
+      else {
+        // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
+        const depth = Math.min(s.live, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
+        const keyword = list.map((q) => s.docs.keywordSearch(q, depth, s.view, filter));
+        const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
+        ranked = list.map((_, qi) => fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options).slice(0, kk));
+      }
+      const t1 = performance.now();
+      const out = ranked.map((hits) => hits.map((h) => this.hit(s, h.index, h.score)));
+      if (options.timings !== undefined) {
+        options.timings.searchMs += t1 - t0;
+        options.timings.fetchMs += performance.now() - t1;
+      }
+      return out;
     });
   }
 
@@ -440,9 +455,16 @@ export class SearchIndex {
   async searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     checkK(k);
     return this.withSnapshot(async (s) => {
+      const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
       const rows = await this.vectorSearch(s, queries, k, options, filter);
-      return rows.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
+      const t1 = performance.now();
+      const out = rows.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
+      if (options.timings !== undefined) {
+        options.timings.searchMs += t1 - t0;
+        options.timings.fetchMs += performance.now() - t1;
+      }
+      return out;
     });
   }
 
