@@ -1,18 +1,21 @@
-// Load test of `semsearch serve` on loopback: many concurrent clients for a bounded time, with dynamic batching
-// on and off. Reports throughput, p50/p99 latency, errors and the server's peak memory.
+// Load test of `semsearch serve` on loopback, beside a dedicated embedding server (infinity-emb) measured in the same
+// run with the same load generator (autocannon), model folder and thread budget. Writes docs/SERVING.md.
 //
-//   node --conditions=source --import tsx bench/serve-load.ts [--model DIR] [--passages 2000]
-//        [--connections 32] [--duration 10] [--modes on,off] [--max-wait-ms 5] [--quiet-ms 1] [--json FILE]
+//   npm run bench:serve -- --model DIR [--index DIR] [--targets search,embeddings,encode,infinity-torch,infinity-optimum]
+//        [--connections 1,8,32,128] [--texts 1,32] [--duration 8] [--threads 2] [--workers 1]
+//        [--infinity /path/to/venv/bin/infinity_emb] [--infinity-model DIR] [--grid] [--soak SECONDS]
+//        [--out docs/SERVING.md] [--json FILE]
 //
-// The server runs in its own process (the CLI, as a user starts it) so its memory and event loop are its own;
-// autocannon drives it from this process. Only 127.0.0.1 is ever addressed.
+// Every server runs in its own process; only 127.0.0.1 is addressed. The library's own encode rate at the same
+// thread count is measured first in this process: the bar a server is held to (texts/s at the batch the load allows).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { loadModel } from '../src/encoder/load-model.js';
 import { buildIndex } from '../src/store/build-index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,24 +25,27 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: join(ROOT, 'src/model/fixtures/models/bert') },
     index: { type: 'string' },
-    passages: { type: 'string', default: '2000' },
-    connections: { type: 'string', default: '32' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
+    passages: { type: 'string', default: '4103' },
+    targets: { type: 'string', default: 'search,embeddings' },
+    connections: { type: 'string', default: '1,8,32,128' },
+    texts: { type: 'string', default: '1,32' },
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '1' },
     k: { type: 'string', default: '10' },
-    modes: { type: 'string', default: 'on,off' },
-    'max-wait-ms': { type: 'string', default: '5' },
-    'quiet-ms': { type: 'string', default: '1' },
-    'max-batch': { type: 'string', default: '32' },
-    threads: { type: 'string' },
-    workers: { type: 'string' },
+    threads: { type: 'string', default: String(cpus().length) },
+    workers: { type: 'string', default: '1' },
+    infinity: { type: 'string' },
+    'infinity-model': { type: 'string' },
+    grid: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    out: { type: 'string' },
     json: { type: 'string' },
   },
 });
-const connections = Math.min(256, Math.max(1, Number(args.connections)));
-// Bounded by construction: no run longer than two minutes whatever is asked.
 const duration = Math.min(120, Math.max(1, Number(args.duration)));
 const warmup = Math.min(30, Math.max(0, Number(args.warmup)));
+const list = (s: string): number[] => s.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const threads = Number(args.threads);
 
 const queries = readFileSync(join(DATA, 'queries.tsv'), 'utf8')
   .split('\n')
@@ -53,137 +59,314 @@ async function prepareIndex(): Promise<{ index: string; cleanup: () => void }> {
   writeFileSync(corpus, readFileSync(join(DATA, 'collection.tsv'), 'utf8').split('\n').slice(0, Number(args.passages)).join('\n') + '\n');
   const index = join(dir, 'idx');
   process.stderr.write(`building a ${args.passages}-passage index with ${args.model} ...\n`);
-  await buildIndex({ corpus, out: index, model: args.model, shardSize: 1024 });
+  await buildIndex({ corpus, out: index, model: args.model, shardSize: 8192 });
   return { index, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-function startServer(index: string, batching: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const argv = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', index, '--port', '0', '--host', '127.0.0.1', '--max-queue', '4096'];
-  argv.push('--max-wait-ms', String(args['max-wait-ms']), '--quiet-ms', String(args['quiet-ms']), '--max-batch', String(args['max-batch']));
-  if (!batching) argv.push('--no-batching');
-  if (args.threads !== undefined) argv.push('--threads', args.threads);
-  if (args.workers !== undefined) argv.push('--workers', args.workers);
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+interface Server {
+  child: ChildProcess;
+  url: string;
+  /** What to POST for a request of n texts. */
+  request: (n: number, at: number) => { path: string; body: string };
+}
+
+function waitForUrl(child: ChildProcess, re: RegExp, fixed?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (d) => {
+    const onData = (d: Buffer): void => {
       out += String(d);
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) resolve({ child, url: m[1] as string });
-    });
-    child.once('exit', (code) => reject(new Error(`semsearch serve exited with ${code} before listening`)));
+      const m = re.exec(out);
+      if (m !== null) resolve(fixed ?? (m[1] as string));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${out.slice(-2000)}`)));
   });
 }
 
-/** Peak resident memory of a process, workers included, from the kernel's high-water mark. */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? Number.NaN : Number(m[1]) / 1024;
+const slice = (n: number, at: number): string[] => Array.from({ length: n }, (_, i) => queries[(at + i) % queries.length] as string);
+
+async function startSemsearch(index: string, target: string, t = threads, workers = Number(args.workers)): Promise<Server> {
+  const argv = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', index, '--port', '0', '--max-queue', '4096', '--threads', String(t), '--workers', String(workers)];
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  await ready(`${url}/ready`);
+  const request = (n: number, at: number): { path: string; body: string } => {
+    const texts = slice(n, at);
+    if (target === 'search') return { path: '/search', body: JSON.stringify(n === 1 ? { query: texts[0], k: Number(args.k) } : { queries: texts, k: Number(args.k) }) };
+    if (target === 'encode') return { path: '/encode', body: JSON.stringify({ texts }) };
+    return { path: '/v1/embeddings', body: JSON.stringify({ input: texts, encoding_format: 'float' }) };
+  };
+  return { child, url, request };
 }
 
-async function metricValue(url: string, series: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${series} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+async function startInfinity(engine: 'torch' | 'optimum'): Promise<Server> {
+  const bin = args.infinity as string;
+  const model = args['infinity-model'] ?? args.model;
+  const port = 17997 + (engine === 'torch' ? 0 : 1);
+  const argv = ['v2', '--model-id', model, '--engine', engine, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning', '--pooling-method', 'mean'];
+  if (engine === 'optimum') argv.push('--onnx-do-not-prefer-quantized');
+  const env = { ...process.env, HF_HUB_OFFLINE: '1', OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), INFINITY_ANONYMOUS_USAGE_STATS: '0', DO_NOT_TRACK: '1' };
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  const url = `http://127.0.0.1:${port}`;
+  await ready(`${url}/health`, child);
+  const name = model.split('/').filter((x) => x !== '').pop() as string;
+  return { child, url, request: (n, at) => ({ path: '/embeddings', body: JSON.stringify({ input: slice(n, at), model: name }) }) };
 }
 
-const STAGES = ['queue', 'tokenize', 'inference', 'search', 'fetch', 'serialize'] as const;
-
-/** Each stage's total seconds and observations so far, from /metrics. */
-async function stageTotals(url: string): Promise<Record<string, { sum: number; count: number }>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out: Record<string, { sum: number; count: number }> = {};
-  for (const st of STAGES) {
-    const sum = Number(new RegExp(`^semsearch_stage_duration_seconds_sum\\{stage="${st}"\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
-    const count = Number(new RegExp(`^semsearch_stage_duration_seconds_count\\{stage="${st}"\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
-    out[st] = { sum, count };
+async function ready(url: string, child?: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child !== undefined && child.exitCode !== null) throw new Error(`${url}: the server exited`);
+    const r = await fetch(url).catch(() => undefined);
+    if (r?.status === 200) return;
+    await new Promise((res) => setTimeout(res, 200));
   }
-  return out;
+  throw new Error(`${url} never became ready`);
 }
 
-function drive(url: string, seconds: number, conns: number): Promise<autocannon.Result> {
-  let n = 0;
+async function stop(s: Server): Promise<number> {
+  const peak = peakRssMiB(s.child.pid as number);
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+  return peak;
+}
+
+/** Peak resident memory of a process from the kernel's high-water mark. */
+function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function drive(s: Server, seconds: number, conns: number, n: number): Promise<autocannon.Result> {
+  let at = 0;
   return autocannon({
-    url,
+    url: s.url,
     connections: conns,
     duration: seconds,
-    timeout: 30,
+    timeout: 60,
     requests: [
       {
         method: 'POST',
-        path: '/search',
         headers: { 'content-type': 'application/json' },
-        // A different query per request, cycling through the DL19 queries.
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: queries[n++ % queries.length], k: Number(args.k) }) }),
+        setupRequest: (req) => {
+          const r = s.request(n, at);
+          at += n;
+          return { ...req, path: r.path, body: r.body };
+        },
       },
     ],
   });
 }
 
-interface Row {
-  mode: string;
+const STAGES = ['queue', 'tokenize', 'inference', 'search', 'fetch', 'serialize'] as const;
+
+async function stageTotals(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Object.fromEntries(STAGES.map((st) => [st, Number(new RegExp(`^semsearch_stage_duration_seconds_sum\\{stage="${st}"\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0)]));
+}
+
+interface Cell {
+  target: string;
+  connections: number;
+  texts: number;
   requestsPerSecond: number;
+  textsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  requests: number;
   errors: number;
   non2xx: number;
   timeouts: number;
-  peakRssMiB: number;
-  requestsPerBatch: number;
+  /** Seconds per stage over the cell (semsearch only): where the server's time went. */
+  stages?: Record<string, number>;
 }
 
-async function runMode(index: string, batching: boolean): Promise<Row> {
-  const { child, url } = await startServer(index, batching);
+/** The library's own encode rate, texts/s, at each batch size, with `t` ONNX threads: the bar for the servers. */
+async function libraryRates(t: number, sizes: readonly number[]): Promise<Record<number, number>> {
+  const model = await loadModel(args.model, { threads: t, workers: 1 });
+  const out: Record<number, number> = {};
   try {
-    if (warmup > 0) await drive(url, warmup, Math.min(8, connections));
-    const batches0 = await metricValue(url, 'semsearch_batch_requests_count');
-    const sent0 = await metricValue(url, 'semsearch_batch_requests_sum');
-    const st0 = await stageTotals(url);
-    const r = await drive(url, duration, connections);
-    const batches = (await metricValue(url, 'semsearch_batch_requests_count')) - batches0;
-    const sent = (await metricValue(url, 'semsearch_batch_requests_sum')) - sent0;
-    const st1 = await stageTotals(url);
-    const stages = Object.fromEntries(
-      STAGES.map((k) => {
-        const d = { sum: (st1[k]?.sum ?? 0) - (st0[k]?.sum ?? 0), count: (st1[k]?.count ?? 0) - (st0[k]?.count ?? 0) };
-        return [k, { meanMs: d.count > 0 ? (1000 * d.sum) / d.count : 0, totalS: d.sum, count: d.count }];
-      }),
-    );
-    process.stderr.write(`stages (mean ms per observation; total s): ${STAGES.map((k) => `${k} ${stages[k]?.meanMs.toFixed(2)} (${stages[k]?.totalS.toFixed(1)} s)`).join(', ')}\n`);
-    return {
-      mode: batching ? `batching on (≤${args['max-batch']} texts, wait ≤${args['max-wait-ms']} ms, quiet ${args['quiet-ms']} ms)` : 'batching off',
-      requestsPerSecond: r.requests.average,
-      p50Ms: r.latency.p50,
-      p99Ms: r.latency.p99,
-      requests: r.requests.total,
-      errors: r.errors,
-      non2xx: r.non2xx,
-      timeouts: r.timeouts,
-      peakRssMiB: peakRssMiB(child.pid as number),
-      requestsPerBatch: sent / batches,
-    };
+    for (const b of sizes) {
+      await model.encode(slice(b, 0), { batchSize: 32 });
+      let n = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 3000) {
+        await model.encode(slice(b, n), { batchSize: 32 });
+        n += b;
+      }
+      out[b] = n / ((performance.now() - t0) / 1000);
+    }
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await model.dispose();
   }
+  return out;
+}
+
+async function measure(s: Server, target: string, conns: readonly number[], sizes: readonly number[]): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const n of sizes) {
+    for (const c of conns) {
+      if (warmup > 0) await drive(s, warmup, c, n);
+      const semsearch = !target.startsWith('infinity');
+      const st0 = semsearch ? await stageTotals(s.url) : undefined;
+      const r = await drive(s, duration, c, n);
+      const st1 = semsearch ? await stageTotals(s.url) : undefined;
+      const cell: Cell = {
+        target,
+        connections: c,
+        texts: n,
+        requestsPerSecond: r.requests.average,
+        textsPerSecond: r.requests.average * n,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        errors: r.errors,
+        non2xx: r.non2xx,
+        timeouts: r.timeouts,
+      };
+      if (st0 !== undefined && st1 !== undefined) cell.stages = Object.fromEntries(STAGES.map((k) => [k, (st1[k] ?? 0) - (st0[k] ?? 0)]));
+      process.stderr.write(`${target} c=${c} n=${n}: ${cell.requestsPerSecond.toFixed(0)} req/s, p50 ${cell.p50Ms} ms, p99 ${cell.p99Ms} ms, errors ${cell.errors + cell.non2xx + cell.timeouts}\n`);
+      cells.push(cell);
+    }
+  }
+  return cells;
+}
+
+function cpuName(): string {
+  const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  const flags = readFileSync('/proc/cpuinfo', 'utf8');
+  return `${m?.[1] ?? 'unknown CPU'}, ${cpus().length} cores, ${/avx512_vnni/.test(flags) ? 'AVX-512 VNNI' : /avx2/.test(flags) ? 'AVX2 (no AVX-512)' : 'no AVX2'}`;
 }
 
 const { index, cleanup } = await prepareIndex();
+const started = new Date();
 try {
-  const rows: Row[] = [];
-  for (const mode of String(args.modes).split(',')) rows.push(await runMode(index, mode.trim() !== 'off'));
-  process.stdout.write(`\nsemsearch serve, POST /search (k=${args.k}), ${connections} connections, ${duration} s, model ${args.model}, ${args.index ?? `${args.passages} passages`}\n\n`);
-  process.stdout.write('| mode | req/s | p50 ms | p99 ms | requests | errors | non-2xx | timeouts | peak RSS MiB | requests/batch |\n|---|---|---|---|---|---|---|---|---|---|\n');
-  for (const r of rows) {
-    process.stdout.write(
-      `| ${r.mode} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${r.timeouts} | ${r.peakRssMiB.toFixed(0)} | ${r.requestsPerBatch.toFixed(1)} |\n`,
-    );
+  const conns = list(args.connections);
+  const sizes = list(args.texts);
+  const targets = args.targets.split(',').map((t) => t.trim());
+  process.stderr.write(`library encode rates at ${threads} threads ...\n`);
+  const library = await libraryRates(threads, [...new Set([1, 8, 16, 32, ...sizes])].sort((a, b) => a - b));
+  const cells: Cell[] = [];
+  const peaks: Record<string, number> = {};
+  for (const target of targets) {
+    const s = target.startsWith('infinity-') ? await startInfinity(target.slice('infinity-'.length) as 'torch' | 'optimum') : await startSemsearch(index, target);
+    try {
+      cells.push(...(await measure(s, target, conns, sizes)));
+    } finally {
+      peaks[target] = await stop(s);
+    }
   }
-  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ connections, duration, model: args.model, rows }, null, 2));
-  const failed = rows.some((r) => r.errors + r.non2xx + r.timeouts > 0);
-  if (failed) process.stderr.write('FAILED: some requests errored\n');
-  process.exitCode = failed ? 1 : 0;
+  // Defaults by measurement: semsearch /search at each threads × workers split of the cores.
+  const grid: Cell[] = [];
+  if (args.grid) {
+    for (const [t, w] of [[1, 1], [threads, 1], [1, 2]] as const) {
+      const s = await startSemsearch(index, 'search', t, w);
+      try {
+        grid.push(...(await measure(s, `search threads ${t} workers ${w}`, [1, 32, 128], [1])));
+      } finally {
+        await stop(s);
+      }
+    }
+  }
+  // Saturation held for a long while: errors, and memory at the start and the end.
+  let soak: Record<string, unknown> | undefined;
+  if (args.soak !== undefined) {
+    const seconds = Math.min(900, Number(args.soak));
+    const s = await startSemsearch(index, 'search');
+    try {
+      await drive(s, 5, 32, 1);
+      const rss0 = rssMiB(s.child.pid as number);
+      const samples: number[] = [];
+      const timer = setInterval(() => samples.push(rssMiB(s.child.pid as number)), 10_000);
+      const r = await drive(s, seconds, 64, 1);
+      clearInterval(timer);
+      soak = {
+        seconds,
+        connections: 64,
+        requests: r.requests.total,
+        requestsPerSecond: r.requests.average,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        errors: r.errors,
+        non2xx: r.non2xx,
+        timeouts: r.timeouts,
+        rssStartMiB: rss0,
+        rssEndMiB: rssMiB(s.child.pid as number),
+        rssSamplesMiB: samples,
+      };
+      process.stderr.write(`soak: ${JSON.stringify(soak)}\n`);
+    } finally {
+      await stop(s);
+    }
+  }
+  const result = { date: started.toISOString(), cpu: cpuName(), model: args.model, index, threads, workers: Number(args.workers), duration, library, cells, grid, soak, peaks };
+  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(result, null, 2));
+  const md = render(result);
+  if (args.out !== undefined) writeFileSync(args.out, md);
+  process.stdout.write(md);
+  const failed = [...cells, ...grid].some((c) => c.errors + c.non2xx + c.timeouts > 0);
+  if (failed) process.stderr.write('some requests errored\n');
 } finally {
   cleanup();
+}
+
+function render(r: { date: string; cpu: string; model: string; threads: number; library: Record<number, number>; cells: Cell[]; grid: Cell[]; soak?: Record<string, unknown>; peaks: Record<string, number> }): string {
+  const lib = (c: Cell): number => r.library[Math.min(32, c.connections * c.texts) >= 32 ? 32 : Math.min(32, c.connections * c.texts) >= 16 ? 16 : Math.min(32, c.connections * c.texts) >= 8 ? 8 : 1] ?? Number.NaN;
+  const best = (n: number, c: number): number => Math.max(0, ...r.cells.filter((x) => x.target.startsWith('infinity') && x.texts === n && x.connections === c).map((x) => x.textsPerSecond));
+  const rows = r.cells.map((c) => {
+    const peer = best(c.texts, c.connections);
+    const vsPeer = c.target.startsWith('infinity') || peer === 0 ? '' : `${(c.textsPerSecond / peer).toFixed(2)}×`;
+    const vsLib = c.target.startsWith('infinity') ? '' : `${((100 * c.textsPerSecond) / lib(c)).toFixed(0)}%`;
+    const err = c.errors + c.non2xx + c.timeouts;
+    return `| ${c.target} | ${c.texts} | ${c.connections} | ${c.requestsPerSecond.toFixed(0)} | ${c.textsPerSecond.toFixed(0)} | ${c.p50Ms} | ${c.p99Ms} | ${err} | ${vsLib} | ${vsPeer} |`;
+  });
+  const stageRows = r.cells
+    .filter((c) => c.stages !== undefined && c.connections === 32)
+    .map((c) => {
+      const total = STAGES.filter((k) => k !== 'queue').reduce((s, k) => s + (c.stages?.[k] ?? 0), 0);
+      return `| ${c.target} | ${c.texts} | ${STAGES.map((k) => `${(c.stages?.[k] ?? 0).toFixed(2)}`).join(' | ')} | ${((100 * (c.stages?.inference ?? 0)) / Math.max(total, 1e-9)).toFixed(0)}% |`;
+    });
+  const gridRows = r.grid.map((c) => `| ${c.target} | ${c.connections} | ${c.requestsPerSecond.toFixed(0)} | ${c.p50Ms} | ${c.p99Ms} | ${c.errors + c.non2xx + c.timeouts} |`);
+  return [
+    '# Serving: semsearch serve beside infinity-emb',
+    '',
+    `Measured ${r.date.slice(0, 10)} by \`npm run bench:serve\` on ${r.cpu}. Model: ${r.model.split('/').pop()} (real weights), the 4,103-passage DL19 index (float32, exact).`,
+    `Every server got ${r.threads} threads (semsearch: \`--threads ${r.threads}\`, one worker; infinity-emb 0.0.78: OMP/MKL threads ${r.threads}, ONNX Runtime's default for optimum),`,
+    'autocannon on the same machine drove each with DL19 queries (one text, or 32 texts per request), one cell after another.',
+    'Texts/s counts texts embedded (or queries searched). "of library" compares with the library encoding the same texts in-process at the batch the load allows',
+    `(${Object.entries(r.library).map(([b, v]) => `batch ${b}: ${v.toFixed(0)} texts/s`).join(', ')}); "vs infinity" with infinity-emb's better engine in the same cell.`,
+    '',
+    '| target | texts/request | connections | req/s | texts/s | p50 ms | p99 ms | errors | of library | vs infinity |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '## Where semsearch\'s time goes (32 connections; seconds over the cell, from /metrics)',
+    '',
+    `| target | texts/request | ${STAGES.join(' | ')} | inference share of worker time |`,
+    `|---|---|${STAGES.map(() => '---').join('|')}|---|`,
+    ...stageRows,
+    '',
+    'queue is summed over requests (time waiting for a worker); the others over batches, in the worker; serialize on the HTTP thread.',
+    ...(gridRows.length > 0 ? ['', '## Thread and worker defaults (/search, one query per request)', '', '| config | connections | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|', ...gridRows] : []),
+    ...(r.soak !== undefined ? ['', '## Held at saturation', '', '```json', JSON.stringify(r.soak, null, 1), '```'] : []),
+    '',
+    `Peak RSS (MiB): ${Object.entries(r.peaks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.`,
+    '',
+  ].join('\n');
 }
