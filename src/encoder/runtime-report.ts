@@ -34,7 +34,7 @@ export async function describeRuntime(options: { model?: string; cpu?: CpuFacts 
     cpu,
     onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
     // ONNX Runtime sizes its intra-op pool to the cores it sees; serve leaves one to the HTTP thread.
-    threads: { cores, onnxRuntimeDefault: cores, serveDefault: Math.max(1, cores - 1) },
+    threads: { cores, onnxRuntimeDefault: cores, serveDefault: cores },
     int8: { builtFor: INT8_BUILT_FOR[cpu.isa], preference: INT8_PREFERENCE[cpu.isa] },
   };
   if (options.model !== undefined) report.model = await describeModelFiles(options.model, cpu);
@@ -77,7 +77,7 @@ export function formatRuntimeReport(r: RuntimeReport): string {
     `isa          ${r.cpu.isa} (${source})`,
     `flags        ${r.cpu.flags.length > 0 ? r.cpu.flags.join(' ') : '(none of interest)'}`,
     `onnxruntime  ${r.onnxruntime} (onnxruntime-node)`,
-    `threads      ${r.threads.onnxRuntimeDefault} intra-op by default (one per core); serve: ${r.threads.serveDefault} (the cores less one)`,
+    `threads      ${r.threads.onnxRuntimeDefault} intra-op by default (one per core); serve: ${r.threads.serveDefault} (every core, shared by its workers)`,
     `int8         built for this CPU: ${r.int8.builtFor}; accurate here, best first: ${r.int8.preference.join(', ')}`,
   ];
   if (r.model !== undefined) {

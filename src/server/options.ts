@@ -12,7 +12,7 @@ export interface ServeOptions {
   host?: string;
   /** Inference worker threads, each with its own copy of the model and index (default 1). */
   workers?: number;
-  /** ONNX Runtime threads per worker (default: the cores less one, for the HTTP thread, shared by the workers; at least 1). */
+  /** ONNX Runtime threads per worker (default: the cores shared by the workers; at least 1). */
   threads?: number;
   /** Check every shard's sha256 when the index is opened (default true). */
   verify?: boolean;
@@ -97,9 +97,10 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     workers,
-    // ONNX Runtime's default, a thread per core, competes with the HTTP thread for the same cores: on 2 cores
-    // one model thread answered 30-75% more requests per second than two (bench/serve-load.ts, MiniLM-L6).
-    threads: options.threads ?? Math.max(1, Math.floor((availableParallelism() - 1) / workers)),
+    // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
+    // threads answered 28-52% more /search requests per second than one thread, at 1 to 128 connections, with lower
+    // p99 (docs/SERVING.md, the threads x workers grid); the HTTP thread's work is small beside inference.
+    threads: options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
     verify: options.verify,
     limits,
     batching: {

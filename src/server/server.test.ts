@@ -167,7 +167,9 @@ describe('semsearch serve: the HTTP API', { skip: SKIP_WITHOUT_SHARED }, () => {
   test('concurrent requests are batched together and each gets its own answer', async () => {
     const queries = passages(24).map((p) => p.text.split(' ').slice(0, 6).join(' '));
     const before = await (await fetch(`${url}/metrics`)).text();
-    const answers = await Promise.all(queries.map((q) => postJson(`${url}/search`, { query: q, k: 3 })));
+    // Mixed k and offset: requests with the same settings run as one search, each sliced to its own page.
+    const bodies = queries.map((q, i) => (i % 2 === 0 ? { query: q, k: 3 } : { query: q, k: 5, offset: 1 }));
+    const answers = await Promise.all(bodies.map((b) => postJson(`${url}/search`, b)));
     assert.ok(answers.every((a) => a.status === 200));
     assert.deepEqual(answers.map((a) => (a.json['results'] as { query: string }[])[0]?.query), queries);
     const after = await (await fetch(`${url}/metrics`)).text();
@@ -176,12 +178,15 @@ describe('semsearch serve: the HTTP API', { skip: SKIP_WITHOUT_SHARED }, () => {
     const requests = count(after, 'semsearch_batch_requests_sum') - count(before, 'semsearch_batch_requests_sum');
     assert.equal(requests, 24);
     assert.ok(batches < 24, `24 concurrent requests went out in ${batches} batches`);
-    // Batched or alone, a query gets the same hits.
-    const alone = await postJson(`${url}/search`, { query: queries[5], k: 3 });
-    assert.deepEqual(
-      (alone.json['results'] as { hits: { id: string }[] }[])[0]?.hits.map((h) => h.id),
-      (answers[5]?.json['results'] as { hits: { id: string }[] }[])[0]?.hits.map((h) => h.id),
-    );
+    // Batched or alone, a query gets the library's hits for its own k and offset.
+    const want = await index.search(queries, 6);
+    answers.forEach((a, i) => {
+      const b = bodies[i] as { k: number; offset?: number };
+      const got = (a.json['results'] as { hits: { id: string; score: number }[] }[])[0]?.hits ?? [];
+      const expect = (want[i] ?? []).slice(b.offset ?? 0, (b.offset ?? 0) + b.k);
+      assert.deepEqual(got.map((h) => h.id), expect.map((h) => h.id), `request ${i}`);
+      got.forEach((h, j) => assert.ok(Math.abs(h.score - (expect[j]?.score as number)) < 1e-6));
+    });
   });
 
   test('inference runs off the event loop: /health answers while the model works', async () => {

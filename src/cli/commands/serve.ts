@@ -17,7 +17,7 @@ export const serveCommand = defineCommand({
     port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
     workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
-    threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: the cores less one, shared by the workers)' },
+    threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: every core, shared by the workers)' },
     'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
     'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
     'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
