@@ -136,24 +136,17 @@ async function stop(s: Server): Promise<number> {
   return peak;
 }
 
-/** Peak resident memory of a process from the kernel's high-water mark. */
-function peakRssMiB(pid: number): number {
+/** A memory figure of a process from /proc (VmHWM: the peak resident set; VmRSS: the current one), in MiB. */
+function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? Number.NaN : Number(m[1]) / 1024;
   } catch {
     return Number.NaN;
   }
 }
-
-function rssMiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? Number.NaN : Number(m[1]) / 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
+const peakRssMiB = (pid: number): number => statusMiB(pid, 'VmHWM');
+const rssMiB = (pid: number): number => statusMiB(pid, 'VmRSS');
 
 function drive(s: Server, seconds: number, conns: number, n: number): Promise<autocannon.Result> {
   let at = 0;

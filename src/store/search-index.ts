@@ -428,14 +428,19 @@ export class SearchIndex {
         const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
         ranked = list.map((_, qi) => fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options).slice(0, kk));
       }
-      const t1 = performance.now();
-      const out = ranked.map((hits) => hits.map((h) => this.hit(s, h.index, h.score)));
-      if (options.timings !== undefined) {
-        options.timings.searchMs += t1 - t0;
-        options.timings.fetchMs += performance.now() - t1;
-      }
-      return out;
+      return this.fetchHits(s, ranked.map((hits) => hits.map((h) => ({ row: h.index, score: h.score }))), t0, options.timings);
     });
+  }
+
+  /** The passages of ranked rows, with the time of ranking (since t0) and of reading them added to `timings`. */
+  private fetchHits(s: Snapshot, ranked: readonly (readonly ScoredRow[])[], t0: number, timings: SearchTimings | undefined): IndexHit[][] {
+    const t1 = performance.now();
+    const out = ranked.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
+    if (timings !== undefined) {
+      timings.searchMs += t1 - t0;
+      timings.fetchMs += performance.now() - t1;
+    }
+    return out;
   }
 
   private hit(s: Snapshot, row: number, score: number): IndexHit {
@@ -457,14 +462,7 @@ export class SearchIndex {
     return this.withSnapshot(async (s) => {
       const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
-      const rows = await this.vectorSearch(s, queries, k, options, filter);
-      const t1 = performance.now();
-      const out = rows.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
-      if (options.timings !== undefined) {
-        options.timings.searchMs += t1 - t0;
-        options.timings.fetchMs += performance.now() - t1;
-      }
-      return out;
+      return this.fetchHits(s, await this.vectorSearch(s, queries, k, options, filter), t0, options.timings);
     });
   }
 
