@@ -98,8 +98,8 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     port: options.port ?? 0,
     workers,
     // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
-    // threads answered 28-52% more /search requests per second than one thread, at 1 to 128 connections, with lower
-    // p99 (docs/SERVING.md, the threads x workers grid); the HTTP thread's work is small beside inference.
+    // threads answered 13-41% more /search requests per second than one thread, at 1 to 128 connections
+    // (docs/SERVING.md, the threads x workers grid); the HTTP thread's work is small beside inference.
     threads: options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
     verify: options.verify,
     limits,
