@@ -130,36 +130,37 @@ async function searchTogether(
   timings: { searchMs: number; fetchMs: number },
 ): Promise<Map<number, IndexHit[][]>> {
   const out = new Map<number, IndexHit[][]>();
-  const bySettings = new Map<string, number[]>();
-  jobs.forEach((j, i) => {
-    if (j.kind !== 'search' || (at[i] as { q: number }).q < 0) return;
-    const key = JSON.stringify(j.options ?? {});
-    bySettings.set(key, [...(bySettings.get(key) ?? []), i]);
+  if (queryEmbeddings === undefined) return out;
+  type Member = { i: number; job: Extract<Job, { kind: 'search' }>; q: number };
+  const bySettings = new Map<string, Member[]>();
+  jobs.forEach((job, i) => {
+    const q = (at[i] as { q: number }).q;
+    if (job.kind !== 'search' || q < 0) return;
+    const key = JSON.stringify(job.options ?? {});
+    bySettings.set(key, [...(bySettings.get(key) ?? []), { i, job, q }]);
   });
+  const dim = queryEmbeddings.dim;
   for (const members of bySettings.values()) {
-    if (members.length < 2 || queryEmbeddings === undefined) continue;
-    const js = members.map((i) => jobs[i] as Extract<Job, { kind: 'search' }>);
-    const total = js.reduce((n, j) => n + j.queries.length, 0);
-    const emb = new Matrix(total, queryEmbeddings.dim);
+    if (members.length < 2) continue;
+    // Each job's query rows, gathered: other jobs' texts may lie between them in the batch's encode output.
+    const emb = new Matrix(members.reduce((n, m) => n + m.job.queries.length, 0), dim);
     let row = 0;
-    members.forEach((i, m) => {
-      const n = (js[m] as { queries: string[] }).queries.length;
-      emb.data.set(queryEmbeddings.data.subarray((at[i] as { q: number }).q * emb.dim, ((at[i] as { q: number }).q + n) * emb.dim), row * emb.dim);
-      row += n;
-    });
-    const k = Math.max(...js.map((j) => (j.offset ?? 0) + j.k));
+    for (const { job, q } of members) {
+      emb.data.set(queryEmbeddings.data.subarray(q * dim, (q + job.queries.length) * dim), row * dim);
+      row += job.queries.length;
+    }
+    const k = Math.max(...members.map((m) => (m.job.offset ?? 0) + m.job.k));
     let hits: IndexHit[][];
     try {
-      hits = await index.searchEncoded(js.flatMap((j) => j.queries), emb, k, { ...(js[0]?.options ?? {}), timings });
+      hits = await index.searchEncoded(members.flatMap((m) => m.job.queries), emb, k, { ...(members[0]?.job.options ?? {}), timings });
     } catch {
       continue;
     }
     row = 0;
-    members.forEach((i, m) => {
-      const j = js[m] as Extract<Job, { kind: 'search' }>;
-      out.set(i, hits.slice(row, row + j.queries.length).map((h) => h.slice(0, (j.offset ?? 0) + j.k)));
-      row += j.queries.length;
-    });
+    for (const { i, job } of members) {
+      out.set(i, hits.slice(row, row + job.queries.length).map((h) => h.slice(0, (job.offset ?? 0) + job.k)));
+      row += job.queries.length;
+    }
   }
   return out;
 }

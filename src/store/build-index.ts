@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -15,7 +15,7 @@ import { readMetadataFile } from '../corpus/metadata.js';
 import { lockForWriting } from './writer-lock.js';
 import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
-import { encodeShard, SHARD_DIR, writeShard } from './shards.js';
+import { encodeShard, removeUnlistedShards, SHARD_DIR, writeShard } from './shards.js';
 
 export interface BuildProgress {
   /** Passages in the index so far. */
@@ -58,17 +58,6 @@ export interface BuildResult {
   added: number;
   resumedFrom: number;
   skipped: number;
-}
-
-function cleanPartialShards(out: string, m: IndexManifest | undefined): void {
-  const dir = join(out, SHARD_DIR);
-  if (!existsSync(dir)) return;
-  const keep = new Set<string>();
-  for (const s of m?.shards ?? []) {
-    keep.add(s.file);
-    if (s.rescoreFile !== undefined) keep.add(s.rescoreFile);
-  }
-  for (const f of readdirSync(dir)) if (!keep.has(`${SHARD_DIR}/${f}`)) rmSync(join(dir, f), { force: true });
 }
 
 function checkCompatible(m: IndexManifest, fingerprint: string, precision: IndexPrecision, corpus: string, out: string): void {
@@ -174,7 +163,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
     try {
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
       if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, corpus, out);
-      cleanPartialShards(out, manifest);
+      removeUnlistedShards(out, manifest?.shards);
       const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE));
       const side = options.metadata !== undefined ? await readMetadataFile(resolve(options.metadata)) : undefined;
       try {

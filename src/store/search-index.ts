@@ -516,7 +516,7 @@ export class SearchIndex {
     // the exact path. With a filter the walk goes wider, by the share of rows the filter refuses.
     const ef = options.ef ?? s.ann.entry.expansionSearch;
     const widen = allowed !== undefined ? Math.min(MAX_EF, Math.max(ef, Math.ceil((2 * kk * s.live) / candidates))) : ef;
-    const found = s.ann.search(q.data, q.dim, kk, allowed !== undefined ? Math.max(ef, widen) : ef);
+    const found = s.ann.search(q.data, q.dim, kk, widen);
     const out: ScoredRow[][] = [];
     const fallback: number[] = [];
     found.forEach((hits, qi) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { encodeFloat16 } from '../tensor/float16.js';
@@ -7,7 +7,7 @@ import type { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type QuantizationRanges } from '../tensor/quantize.js';
 import { shardMaxNorm } from './simd/simd-scan.js';
 import { allocVectorMemory, type VectorMemory } from './simd/vector-memory.js';
-import { syncDir, type IndexPrecision, type ShardEntry } from './manifest.js';
+import { syncDir, type IndexManifest, type IndexPrecision, type ShardEntry } from './manifest.js';
 
 /** One shard's vectors as stored: the typed array for its precision, plus int8 rescoring rows for binary. */
 export interface ShardVectors {
@@ -21,6 +21,27 @@ export interface ShardVectors {
 }
 
 export const SHARD_DIR = 'shards';
+
+/**
+ * Remove the files of shards/ that `shards` (a manifest's list; none for an index not yet committed) does not
+ * name: what a killed build or write left. Returns them, relative to the index folder.
+ */
+export function removeUnlistedShards(dir: string, shards: IndexManifest['shards'] | undefined): string[] {
+  const folder = join(dir, SHARD_DIR);
+  if (!existsSync(folder)) return [];
+  const keep = new Set<string>();
+  for (const s of shards ?? []) {
+    keep.add(s.file);
+    if (s.rescoreFile !== undefined) keep.add(s.rescoreFile);
+  }
+  const removed: string[] = [];
+  for (const f of readdirSync(folder)) {
+    if (keep.has(`${SHARD_DIR}/${f}`)) continue;
+    rmSync(join(folder, f), { force: true });
+    removed.push(`${SHARD_DIR}/${f}`);
+  }
+  return removed;
+}
 
 /** Bytes of one stored row. */
 export function rowBytes(precision: IndexPrecision, dim: number): number {

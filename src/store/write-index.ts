@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -10,7 +10,7 @@ import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type FieldType, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
-import { encodeShard, readVerified, rowBytes, SHARD_DIR, writeShard, type ShardVectors } from './shards.js';
+import { encodeShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
@@ -48,6 +48,22 @@ export interface IndexWriterOptions {
 
 /** The most documents (or ids) one write takes: each write is one transaction and one commit. */
 export const MAX_WRITE_BATCH = 10_000;
+
+/** The error of a delete naming ids no live document has: the first few of them, and how many more. */
+export function unknownDocuments(ids: readonly string[]): SemsearchError {
+  const more = ids.length > 5 ? ` (and ${ids.length - 5} more)` : '';
+  return new SemsearchError('UNKNOWN_DOCUMENT', `the index holds no document ${ids.slice(0, 5).join(', ')}${more}; nothing was deleted`, { field: 'ids' });
+}
+
+/** A write encodes with the index's own model (INDEX_MISMATCH otherwise). */
+function checkModel(model: SentenceTransformer, m: IndexManifest, dir: string): void {
+  if (modelFingerprint(model) !== m.model.fingerprint) {
+    throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${m.model.ref}; documents must be encoded with that same model`, {
+      file: join(dir, MANIFEST),
+      field: 'model',
+    });
+  }
+}
 
 function docsFile(m: IndexManifest): string {
   return m.docs ?? DEFAULT_DOCS_FILE;
@@ -103,12 +119,11 @@ export class IndexWriter {
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}),
     }).then(async (model) => {
-      if (modelFingerprint(model) !== m.model.fingerprint) {
+      try {
+        checkModel(model, m, this.dir);
+      } catch (e) {
         await model.dispose();
-        throw new SemsearchError('INDEX_MISMATCH', `the index at ${this.dir} was built with ${m.model.ref}; documents must be encoded with that same model`, {
-          file: join(this.dir, MANIFEST),
-          field: 'model',
-        });
+        throw e;
       }
       this.model = model;
       return model;
@@ -125,12 +140,7 @@ export class IndexWriter {
         field: 'complete',
       });
     }
-    if (options.model !== undefined && modelFingerprint(options.model) !== manifest.model.fingerprint) {
-      throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${manifest.model.ref}; documents must be encoded with that same model`, {
-        file: join(dir, MANIFEST),
-        field: 'model',
-      });
-    }
+    if (options.model !== undefined) checkModel(options.model, manifest, dir);
     const release = await lockWithin(dir, options.waitMs ?? 0);
     let docs: DocStore | undefined;
     try {
@@ -233,12 +243,7 @@ export class IndexWriter {
       if (row === undefined) unknown.push(id);
       else rows.push(row);
     });
-    if (unknown.length > 0) {
-      const shown = unknown.slice(0, 5).join(', ');
-      throw new SemsearchError('UNKNOWN_DOCUMENT', `the index holds no document ${shown}${unknown.length > 5 ? ` (and ${unknown.length - 5} more ids)` : ''}; nothing was deleted`, {
-        field: 'ids',
-      });
-    }
+    if (unknown.length > 0) throw unknownDocuments(unknown);
     const generation = (m.generation ?? 0) + 1;
     const next: IndexManifest = structuredClone(m);
     const obsolete: string[] = [];
@@ -425,24 +430,15 @@ function removeQuietly(file: string): void {
  * whose removal the kill cut short), and temporary files.
  */
 function removeUnlisted(dir: string, m: IndexManifest): string[] {
-  const removed: string[] = [];
-  const remove = (f: string): void => {
-    removeQuietly(join(dir, f));
-    removed.push(f);
-  };
-  const keep = new Set<string>([MANIFEST, docsFile(m)]);
-  for (const s of m.shards) {
-    keep.add(s.file);
-    if (s.rescoreFile !== undefined) keep.add(s.rescoreFile);
-  }
-  if (m.ann !== undefined) keep.add(m.ann.file);
-  const shardDir = join(dir, SHARD_DIR);
-  if (existsSync(shardDir)) for (const f of readdirSync(shardDir)) if (!keep.has(`${SHARD_DIR}/${f}`)) remove(`${SHARD_DIR}/${f}`);
+  const removed = removeUnlistedShards(dir, m.shards);
+  const store = docsFile(m);
   for (const f of readdirSync(dir)) {
-    const store = /^docs(-g\d+)?\.sqlite(-journal|-wal|-shm)?$/.exec(f);
-    const isStore = store !== null && !keep.has(f.replace(/-(journal|wal|shm)$/, ''));
-    const isGraph = /^ann-.*\.usearch(\.tmp)?$/.test(f) && !keep.has(f);
-    if (isStore || isGraph || f === `${MANIFEST}.tmp`) remove(f);
+    const isStore = /^docs(-g\d+)?\.sqlite(-journal|-wal|-shm)?$/.test(f) && f.replace(/-(journal|wal|shm)$/, '') !== store;
+    const isGraph = /^ann-.*\.usearch(\.tmp)?$/.test(f) && f !== m.ann?.file;
+    if (isStore || isGraph || f === `${MANIFEST}.tmp`) {
+      removeQuietly(join(dir, f));
+      removed.push(f);
+    }
   }
   return removed;
 }

@@ -4,7 +4,7 @@ import { readMetadataFile } from '../../corpus/metadata.js';
 import { iteratePassages, type Passage } from '../../corpus/passages.js';
 import { SemsearchError } from '../../errors.js';
 import { checkMetadata } from '../../store/filter.js';
-import { IndexWriter, MAX_WRITE_BATCH, type WriteDocument, type WriteResult } from '../../store/write-index.js';
+import { IndexWriter, MAX_WRITE_BATCH, unknownDocuments, type IndexWriterOptions, type WriteDocument, type WriteResult } from '../../store/write-index.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BATCH_SIZE_OPTION, THREADS_OPTION } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
@@ -15,6 +15,17 @@ function report(io: CliIO, json: boolean, verb: string, r: WriteResult): void {
   else {
     const parts = [r.added > 0 ? `${r.added} added` : '', r.replaced > 0 ? `${r.replaced} replaced` : '', r.deleted > 0 ? `${r.deleted} deleted` : '', r.dropped > 0 ? `${r.dropped} rows dropped` : ''];
     io.stdout.write(`committed generation ${r.generation} (${verb}): ${parts.filter((p) => p !== '').join(', ') || 'nothing to do'}; ${r.live} documents\n`);
+  }
+}
+
+/** Run `fn` with the index's writer (warnings on stderr as `semsearch <command>: warning`), closed after. */
+async function withWriter(dir: string, command: string, io: CliIO, options: IndexWriterOptions, fn: (w: IndexWriter) => Promise<void>): Promise<number> {
+  const writer = await IndexWriter.open(dir, { ...options, onWarning: (m) => io.stderr.write(`semsearch ${command}: warning: ${m}\n`) });
+  try {
+    await fn(writer);
+    return 0;
+  } finally {
+    await writer.close();
   }
 }
 
@@ -51,12 +62,11 @@ each printed as it lands: a crash keeps every printed commit and none of the res
     if (commitSize > MAX_WRITE_BATCH) throw new SemsearchError('LIMIT_EXCEEDED', `--commit-size is at most ${MAX_WRITE_BATCH}`, { field: '--commit-size' });
     const side = values.metadata !== undefined ? await readMetadataFile(values.metadata) : undefined;
     const opts = values.format !== undefined ? { format: values.format } : {};
-    const writer = await IndexWriter.open(dir, {
+    const writerOptions = {
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
-      onWarning: (m) => io.stderr.write(`semsearch add: warning: ${m}\n`),
-    });
-    try {
+    };
+    return withWriter(dir, 'add', io, writerOptions, async (writer) => {
       // First pass: the file as a whole must be writable, so a bad record late in it leaves the index untouched.
       const lines = new Map<string, number | undefined>();
       let fields = { ...(writer.committed.fields ?? {}) };
@@ -81,7 +91,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
       if (total === 0) {
         if (present.size === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
         io.stdout.write(json ? JSON.stringify({ committed: null, skipped: present.size }) + '\n' : `nothing to add: the index holds all ${present.size} passages of ${corpus}\n`);
-        return 0;
+        return;
       }
       if (present.size > 0) io.stderr.write(`semsearch add: ${present.size} passages whose ids the index holds are skipped (--skip-existing)\n`);
       const progress = createProgress(io.stderr as ProgressOutput, 'passages');
@@ -102,10 +112,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
       }
       await flush();
       progress.finish();
-      return 0;
-    } finally {
-      await writer.close();
-    }
+    });
   },
 });
 
@@ -137,17 +144,12 @@ export const deleteCommand = defineCommand({
       if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `id ${id} is given twice; nothing was deleted`, { field: 'ids' });
       seen.add(id);
     }
-    const writer = await IndexWriter.open(dir, { onWarning: (m) => io.stderr.write(`semsearch delete: warning: ${m}\n`) });
-    try {
+    return withWriter(dir, 'delete', io, {}, async (writer) => {
+      // Every id is checked before the first of several writes, so an unknown one deletes nothing.
       const missing = writer.missing(ids);
-      if (missing.length > 0) {
-        throw new SemsearchError('UNKNOWN_DOCUMENT', `the index holds no document ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ''}; nothing was deleted`, { field: 'ids' });
-      }
+      if (missing.length > 0) throw unknownDocuments(missing);
       for (let i = 0; i < ids.length; i += MAX_WRITE_BATCH) report(io, json, 'delete', await writer.delete(ids.slice(i, i + MAX_WRITE_BATCH)));
-      return 0;
-    } finally {
-      await writer.close();
-    }
+    });
   },
 });
 
@@ -159,12 +161,6 @@ export const compactCommand = defineCommand({
   options: {},
   args: [{ name: 'index', required: 'compact needs an index folder' }],
   async run({ args, json, io }) {
-    const writer = await IndexWriter.open(args[0] as string, { onWarning: (m) => io.stderr.write(`semsearch compact: warning: ${m}\n`) });
-    try {
-      report(io, json, 'compact', await writer.compact());
-      return 0;
-    } finally {
-      await writer.close();
-    }
+    return withWriter(args[0] as string, 'compact', io, {}, async (writer) => report(io, json, 'compact', await writer.compact()));
   },
 });

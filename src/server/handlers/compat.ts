@@ -65,7 +65,7 @@ function rowsOf(value: Record<string, unknown>): { rows: Float32Array[]; tokens:
 /** OpenAI's error shape; the semsearch code goes in `code`, the field in `param`. */
 function openAiError(h: HttpError): { status: number; body: unknown } {
   const { code, message, field } = h.body.error;
-  const type = h.status >= 500 ? 'server_error' : code === 'ROUTE_NOT_FOUND' && field === 'model' ? 'invalid_request_error' : 'invalid_request_error';
+  const type = h.status >= 500 ? 'server_error' : 'invalid_request_error';
   const c = code === 'ROUTE_NOT_FOUND' && field === 'model' ? 'model_not_found' : code;
   return { status: h.status, body: { error: { message, type, param: field ?? null, code: c } } };
 }
