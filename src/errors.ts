@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   UNKNOWN_DOCUMENT: 'A delete names a document id the index does not hold',
   METADATA_INVALID: 'A metadata field has a value of the wrong type, or a name or value semsearch cannot store',
   FILTER_INVALID: 'A search filter names an unknown field, uses an unknown operator or compares with a value of the wrong type',
+  // search backends (an OpenSearch cluster)
+  BACKEND_UNAVAILABLE: 'The search backend (an OpenSearch cluster) could not be reached, did not answer in time, or kept refusing a write as busy or unavailable',
+  BACKEND_ERROR: 'The search backend answered a request with an error semsearch cannot recover from (the message gives its reason)',
   // hub downloads
   HUB_NOT_FOUND: 'The repository, revision or file does not exist on the hub',
   HUB_UNAUTHORIZED: 'The hub refused access: the repository is private or gated, or the token is invalid',

@@ -24,6 +24,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   METHOD_NOT_ALLOWED: 405,
   SERVER_BUSY: 503,
   SERVER_NOT_READY: 503,
+  BACKEND_UNAVAILABLE: 503,
+  BACKEND_ERROR: 502,
 };
 
 export interface HttpError {

@@ -317,11 +317,49 @@ export class DocStore {
     }
   }
 
-  /** The live rows in row order, with their metadata: what compact copies into a new store. */
-  *liveDocs(view: StoreView, fields: Readonly<Record<string, FieldType>>): Generator<StoredDoc> {
+  /** The live rows from row `from` on, in row order, with their metadata: what compact copies into a new store, and push sends. */
+  *liveDocs(view: StoreView, fields: Readonly<Record<string, FieldType>>, from = 0): Generator<StoredDoc> {
     const vis = this.visible(view);
-    const it = this.db.prepare(`SELECT * FROM docs d WHERE ${vis.sql} ORDER BY d.idx`).iterate(...vis.params) as IterableIterator<Record<string, unknown>>;
+    const it = this.db.prepare(`SELECT * FROM docs d WHERE ${vis.sql} AND d.idx >= ? ORDER BY d.idx`).iterate(...vis.params, from) as IterableIterator<Record<string, unknown>>;
     for (const r of it) yield toDoc(r, fields);
+  }
+
+  /** How many live rows a view sees from row `from` on. */
+  liveCountFrom(view: StoreView, from: number): number {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT count(*) FROM docs d WHERE ${vis.sql} AND d.idx >= ?`).pluck().get(...vis.params, from) as number;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /**
+   * Ids a view no longer holds that were live at an earlier generation `since` (its rows deleted after it), and
+   * that no live row holds again: what a copy taken at `since` must delete to match the view.
+   */
+  deletedIdsSince(since: number, view: StoreView): string[] {
+    if (!this.lifecycle) return [];
+    const vis = this.visible(view);
+    try {
+      return this.stmt(
+        `SELECT DISTINCT o.id FROM docs o WHERE o.deleted > ? AND o.deleted <= ? AND o.idx < ? AND NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = o.id AND ${vis.sql}) ORDER BY o.id`,
+      )
+        .pluck()
+        .all(since, view.generation, view.count, ...vis.params) as string[];
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** The live row of an id as a view sees it (a reader's question; liveRow is the writer's). */
+  visibleRow(id: string, view: StoreView): number | undefined {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT d.idx FROM docs d WHERE d.id = ? AND ${vis.sql}`).pluck().get(id, ...vis.params) as number | undefined;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
   }
 
   get(index: number, fields: Readonly<Record<string, FieldType>> = {}): StoredDoc | undefined {

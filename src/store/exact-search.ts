@@ -194,6 +194,17 @@ function scanExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
 }
 
 /**
+ * The exact score of one float row against a query, in the arithmetic of the exact search: products summed in
+ * float64 in dimension order, then rounded to float32 for float32 indexes (float16 indexes keep the float64 sum).
+ * A backend that holds the same float values (OpenSearch, from push) rescores with it, so its scores equal these.
+ */
+export function floatRowScore(q: Float32Array, v: ArrayLike<number>, off: number, dim: number, toFloat32: boolean): number {
+  let score = 0;
+  for (let i = 0; i < dim; i++) score += (q[i] as number) * (v[off + i] as number);
+  return toFloat32 ? Math.fround(score) : score;
+}
+
+/**
  * Exact scores of given rows (global row numbers) with the arithmetic exactSearch uses, best first: candidates
  * from an HNSW graph come back on the model's similarity scale, as the exact path gives them, whatever the
  * graph's own quantization.
@@ -209,9 +220,7 @@ export function scoreRows(q: Float32Array, rows: readonly number[], shards: read
     const off = (row - (starts[si] as number)) * dim;
     let score = 0;
     if (precision === 'float32') {
-      const f = s.data as Float32Array;
-      for (let i = 0; i < dim; i++) score += (q[i] as number) * (f[off + i] as number);
-      score = Math.fround(score);
+      score = floatRowScore(q, s.data as Float32Array, off, dim, true);
     } else if (precision === 'float16') {
       const h = s.data as Uint16Array;
       for (let i = 0; i < dim; i++) score += (q[i] as number) * (FLOAT16_VALUES[h[off + i] as number] as number);

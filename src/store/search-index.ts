@@ -16,6 +16,7 @@ import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
+import type { Searcher } from './searcher.js';
 
 export interface IndexHit {
   /** Row number in the index. */
@@ -91,7 +92,7 @@ export interface WriteOptions {
   waitMs?: number;
 }
 
-function checkMode(mode: SearchMode | undefined): SearchMode {
+export function checkMode(mode: SearchMode | undefined): SearchMode {
   const m = mode ?? 'vector';
   if (!SEARCH_MODES.includes(m)) {
     throw new SemsearchError('INVALID_ARGUMENT', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(m)}`, { field: 'mode' });
@@ -215,7 +216,8 @@ function manifestKey(st: Stats): string {
 }
 
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
-export class SearchIndex {
+export class SearchIndex implements Searcher {
+  readonly backend = 'local';
   readonly dir: string;
   readonly model: SentenceTransformer;
   private snap: Snapshot;
@@ -573,7 +575,7 @@ export class SearchIndex {
   }
 }
 
-function checkK(k: number): void {
+export function checkK(k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
 }
 

@@ -183,17 +183,7 @@ export class IndexWriter {
   async upsert(documents: readonly WriteDocument[]): Promise<WriteResult> {
     this.checkOpen();
     const m = this.manifest;
-    checkBatch(documents, 'documents');
-    const seen = new Set<string>();
-    documents.forEach((d, i) => {
-      const at = `documents[${i}]`;
-      if (typeof d !== 'object' || d === null) throw new SemsearchError('INVALID_ARGUMENT', `${at} must be an object with id and text`, { field: at });
-      if (typeof d.id !== 'string' || d.id === '') throw new SemsearchError('INVALID_ARGUMENT', `${at}.id must be a non-empty string`, { field: `${at}.id` });
-      if (typeof d.text !== 'string' || d.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at} (id ${d.id}) has no text`, { field: `${at}.text` });
-      if (seen.has(d.id)) throw new SemsearchError('DUPLICATE_ENTRY', `${at}: id ${d.id} appears twice in this batch; send each document once`, { field: `${at}.id` });
-      seen.add(d.id);
-    });
-    const newFields = checkMetadata(documents, m.fields ?? {});
+    const newFields = checkDocuments(documents, m.fields ?? {});
     const fields: Record<string, FieldType> = { ...(m.fields ?? {}), ...newFields };
     const replaced: number[] = [];
     for (const d of documents) {
@@ -231,18 +221,14 @@ export class IndexWriter {
   async delete(ids: readonly string[]): Promise<WriteResult> {
     this.checkOpen();
     const m = this.manifest;
-    checkBatch(ids, 'ids');
-    const seen = new Set<string>();
+    checkIds(ids);
     const rows: number[] = [];
     const unknown: string[] = [];
-    ids.forEach((id, i) => {
-      if (typeof id !== 'string' || id === '') throw new SemsearchError('INVALID_ARGUMENT', `ids[${i}] must be a non-empty string`, { field: `ids[${i}]` });
-      if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `ids[${i}]: ${id} appears twice in this delete`, { field: `ids[${i}]` });
-      seen.add(id);
+    for (const id of ids) {
       const row = this.docs.liveRow(id);
       if (row === undefined) unknown.push(id);
       else rows.push(row);
-    });
+    }
     if (unknown.length > 0) throw unknownDocuments(unknown);
     const generation = (m.generation ?? 0) + 1;
     const next: IndexManifest = structuredClone(m);
@@ -400,6 +386,35 @@ export class IndexWriter {
     }
     await this.release();
   }
+}
+
+/**
+ * A batch of documents to upsert, checked before anything is encoded or written: ids, texts, no id twice, and the
+ * metadata against the fields the index has. Returns the metadata fields the batch adds.
+ */
+export function checkDocuments(documents: readonly WriteDocument[], fields: Readonly<Record<string, FieldType>>): Record<string, FieldType> {
+  checkBatch(documents, 'documents');
+  const seen = new Set<string>();
+  documents.forEach((d, i) => {
+    const at = `documents[${i}]`;
+    if (typeof d !== 'object' || d === null) throw new SemsearchError('INVALID_ARGUMENT', `${at} must be an object with id and text`, { field: at });
+    if (typeof d.id !== 'string' || d.id === '') throw new SemsearchError('INVALID_ARGUMENT', `${at}.id must be a non-empty string`, { field: `${at}.id` });
+    if (typeof d.text !== 'string' || d.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at} (id ${d.id}) has no text`, { field: `${at}.text` });
+    if (seen.has(d.id)) throw new SemsearchError('DUPLICATE_ENTRY', `${at}: id ${d.id} appears twice in this batch; send each document once`, { field: `${at}.id` });
+    seen.add(d.id);
+  });
+  return checkMetadata(documents, fields);
+}
+
+/** A batch of ids to delete: each a non-empty string, none twice. */
+export function checkIds(ids: readonly string[]): void {
+  checkBatch(ids, 'ids');
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (typeof id !== 'string' || id === '') throw new SemsearchError('INVALID_ARGUMENT', `ids[${i}] must be a non-empty string`, { field: `ids[${i}]` });
+    if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `ids[${i}]: ${id} appears twice in this delete`, { field: `ids[${i}]` });
+    seen.add(id);
+  });
 }
 
 function checkBatch(list: readonly unknown[], field: string): void {

@@ -1,0 +1,6 @@
+// The OpenSearch backend: push a local index to a cluster, then search it through the same Searcher interface.
+export { OpenSearchConnection, type ConnectOptions } from './connection.js';
+export { DEFAULT_OVERSAMPLE, OpenSearchIndex, openOpenSearchIndex, type OpenSearchIndexOptions, type RemoteInfo, type RemoteSearchOptions } from './opensearch-index.js';
+export { pushIndex, type PushOptions, type PushProgress, type PushResult } from './push.js';
+export { filterQuery, similarityFromScore } from './query.js';
+export type { HnswOptions, RemoteMeta, SpaceType } from './mapping.js';
