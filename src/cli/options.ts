@@ -24,3 +24,12 @@ export const EF_OPTION = {
   description: 'indexes with an HNSW graph: search expansion per query (default: the graph\'s own); higher is slower and closer to exact',
   positiveInteger: true,
 } as const satisfies OptionSpec;
+
+/** Where an index lives: a local folder (default) or an OpenSearch index that `semsearch push` filled. */
+export const BACKEND_OPTIONS = {
+  backend: { type: 'string', description: 'local (default: the index folder) or opensearch (with --url and --index-name)', choices: ['local', 'opensearch'] },
+  url: { type: 'string', description: 'opensearch: the cluster address, e.g. http://127.0.0.1:9200' },
+  'index-name': { type: 'string', description: 'opensearch: the index name' },
+  oversample: { type: 'number', description: 'opensearch: candidates asked of each shard per hit (default 5)', positiveInteger: true },
+  rescore: { type: 'boolean', description: "opensearch: rescore the candidates with semsearch's own arithmetic, so scores equal the local index's" },
+} as const satisfies Record<string, OptionSpec>;

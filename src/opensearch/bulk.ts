@@ -1,5 +1,5 @@
 import { SemsearchError } from '../errors.js';
-import { reasonOf, TRANSIENT_STATUSES, type OpenSearchConnection } from './connection.js';
+import { isTransient, reasonOf, type OpenSearchConnection } from './connection.js';
 
 /** One bulk operation: index (create or replace) a document by id, or delete one. */
 export type BulkOp = { op: 'index'; id: string; source: string } | { op: 'delete'; id: string };
@@ -54,7 +54,7 @@ export async function bulkWrite(conn: OpenSearchConnection, index: string, ops: 
         const op = pending[i] as BulkOp;
         if (r === undefined) throw new SemsearchError('BACKEND_ERROR', `OpenSearch at ${conn.url} answered a bulk request with an item semsearch cannot read`, { field: 'url' });
         if (r.error === undefined || (op.op === 'delete' && r.status === 404)) results.set(op.id, r.result ?? (r.status === 404 ? 'not_found' : 'ok'));
-        else if (TRANSIENT_STATUSES.has(r.status)) {
+        else if (isTransient(r.status, r.error)) {
           retry.push(op);
           why = reasonOf({ error: r.error });
         } else {

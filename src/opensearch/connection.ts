@@ -14,6 +14,17 @@ export interface ConnectOptions {
 /** Statuses a bulk item or request may meet while a node restarts or the cluster is busy: retried. */
 export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 502, 503, 504]);
 
+/**
+ * Error types a node's loss or restart gives, whatever their HTTP status (a write routed to a node that just died is
+ * a 500 node_not_connected_exception): the operation is retried once the cluster has the shard again.
+ */
+const TRANSIENT_TYPES = /node_not_connected|node_disconnected|connect_transport|no_shard_available|unavailable_shards|node_closed|primary_missing|cluster_block|es_rejected_execution|opensearch_rejected_execution|circuit_breaking/;
+
+/** Whether a failed operation (status and error body) may succeed when sent again. */
+export function isTransient(status: number, error: unknown): boolean {
+  return TRANSIENT_STATUSES.has(status) || TRANSIENT_TYPES.test(JSON.stringify(error ?? ''));
+}
+
 export interface Answer<T> {
   status: number;
   body: T;
@@ -85,7 +96,7 @@ export function backendError(e: unknown, what: string, url: string): SemsearchEr
   if (e instanceof SemsearchError) return e;
   if (e instanceof errors.ResponseError) {
     const status = e.meta.statusCode ?? 0;
-    const code = TRANSIENT_STATUSES.has(status) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_ERROR';
+    const code = isTransient(status, e.meta.body) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_ERROR';
     return new SemsearchError(code, `OpenSearch at ${url} refused ${what} (HTTP ${status}): ${reasonOf(e.meta.body)}`, { field: 'url', cause: e });
   }
   if (e instanceof errors.ConnectionError || e instanceof errors.TimeoutError || e instanceof errors.NoLivingConnectionsError) {

@@ -215,6 +215,22 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
       };
       const progress = (phase: PushProgress['phase'], done: number, total: number): void => options.onProgress?.({ phase, done, total, seconds: (performance.now() - t0) / 1000 });
 
+      // Deletes of ids the cluster may lack are harmless (a resumed push repeats some): only real ones are counted.
+      const deleteIds = async (ids: readonly string[]): Promise<number> => {
+        let n = 0;
+        for (let i = 0; i < ids.length; i += 1000) {
+          const results = await bulkWrite(
+            conn,
+            index,
+            ids.slice(i, i + 1000).map((id) => ({ op: 'delete', id })),
+            options.retryForMs !== undefined ? { retryForMs: options.retryForMs } : {},
+          );
+          for (const r of results.values()) if (r === 'deleted') n++;
+          progress('deletes', Math.min(i + 1000, ids.length), ids.length);
+        }
+        return n;
+      };
+
       if (state.phase === 'rows') {
         const total = docs.liveCountFrom(view, state.row);
         const cursor = new ShardCursor(dir, m);
@@ -256,33 +272,15 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
       }
 
       if (state.deletesSince >= 0) {
-        const ids = docs.deletedIdsSince(state.deletesSince, view);
-        for (let i = 0; i < ids.length; i += 1000) {
-          await bulkWrite(
-            conn,
-            index,
-            ids.slice(i, i + 1000).map((id) => ({ op: 'delete', id })),
-            options.retryForMs !== undefined ? { retryForMs: options.retryForMs } : {},
-          );
-          deleted += Math.min(1000, ids.length - i);
-          progress('deletes', deleted, ids.length);
-        }
+        // Only rows the cluster had: those below where this push began sending.
+        deleted += await deleteIds(docs.deletedIdsSince(state.deletesSince, state.from, view));
       } else {
         // A full resync: what the cluster holds and the local index does not is deleted. Refresh first, so the
         // ids just sent are among those listed (they are live locally and stay).
         await conn.request('POST', `/${encodeURIComponent(index)}/_refresh`);
         const stray: string[] = [];
         for await (const page of remoteIds(conn, index)) for (const id of page) if (docs.visibleRow(id, view) === undefined) stray.push(id);
-        for (let i = 0; i < stray.length; i += 1000) {
-          await bulkWrite(
-            conn,
-            index,
-            stray.slice(i, i + 1000).map((id) => ({ op: 'delete', id })),
-            options.retryForMs !== undefined ? { retryForMs: options.retryForMs } : {},
-          );
-          deleted += Math.min(1000, stray.length - i);
-          progress('deletes', deleted, stray.length);
-        }
+        deleted += await deleteIds(stray);
       }
     }
     if (mode !== 'unchanged') {

@@ -335,10 +335,10 @@ export class DocStore {
   }
 
   /**
-   * Ids a view no longer holds that were live at an earlier generation `since` (its rows deleted after it), and
-   * that no live row holds again: what a copy taken at `since` must delete to match the view.
+   * Ids a copy of the rows below `below` taken at generation `since` holds and the view does not (their rows deleted
+   * after `since`, and no live row holding the id again): what that copy must delete to match the view.
    */
-  deletedIdsSince(since: number, view: StoreView): string[] {
+  deletedIdsSince(since: number, below: number, view: StoreView): string[] {
     if (!this.lifecycle) return [];
     const vis = this.visible(view);
     try {
@@ -346,7 +346,7 @@ export class DocStore {
         `SELECT DISTINCT o.id FROM docs o WHERE o.deleted > ? AND o.deleted <= ? AND o.idx < ? AND NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = o.id AND ${vis.sql}) ORDER BY o.id`,
       )
         .pluck()
-        .all(since, view.generation, view.count, ...vis.params) as string[];
+        .all(since, view.generation, Math.min(below, view.count), ...vis.params) as string[];
     } catch (cause) {
       throw storeError(this.file, 'read', cause);
     }

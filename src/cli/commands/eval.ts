@@ -12,7 +12,9 @@ import { readTrecRun, writeTrecRun } from '../../eval/run.js';
 import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
-import { BATCH_SIZE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
+import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
+import { checkBackendValues, isRemote } from '../backend.js';
+import type { OpenSearchIndex } from '../../opensearch/opensearch-index.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 const OPTIONS = {
@@ -26,6 +28,7 @@ const OPTIONS = {
   rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
   corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
+  ...BACKEND_OPTIONS,
   exact: { ...EXACT_OPTION, description: 'with --index: scan every vector even when the index has an HNSW graph' },
   mode: { type: 'string', description: 'with --index: vector (default), keyword (BM25) or hybrid (both, rank fusion)', choices: SEARCH_MODES },
   queries: { type: 'string', description: 'queries: TREC topics (tsv or <top>), BEIR queries.jsonl, SMART queries' },
@@ -78,7 +81,11 @@ function judgedFiles(values: EvalValues, env: NodeJS.ProcessEnv): Partial<EvalTa
 /** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
 function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   const spec = judgedFiles(values, env);
-  const { rerank, corpus, index } = values;
+  const { rerank, corpus } = values;
+  checkBackendValues(values);
+  // An OpenSearch index stands where the folder would: the task names it by address.
+  const index = isRemote(values) ? `${values.url ?? ''}/${values['index-name'] ?? ''}` : values.index;
+  if (isRemote(values) && values.index !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give --index <dir> or --backend opensearch, not both', { field: '--index' });
   if (index !== undefined) {
     spec.index = index;
     // The index replaces the dataset's corpus (its queries and qrels stay).
@@ -210,8 +217,20 @@ export const evalCommand = defineCommand({
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}) });
     let ev: ModelEvaluation;
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');
+    let remote: OpenSearchIndex | undefined;
     try {
+      if (isRemote(values)) {
+        const { OpenSearchIndex } = await import('../../opensearch/opensearch-index.js');
+        remote = await OpenSearchIndex.open({
+          url: values.url ?? '',
+          indexName: values['index-name'] ?? '',
+          model,
+          ...(values.oversample !== undefined ? { oversample: values.oversample } : {}),
+          ...(values.rescore === true ? { rescore: true } : {}),
+        });
+      }
       ev = await evaluateModel(model, task, {
+        ...(remote !== undefined ? { index: remote } : {}),
         ...(depth !== undefined ? { depth } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
         ...(values.exact === true ? { exact: true } : {}),
@@ -220,6 +239,7 @@ export const evalCommand = defineCommand({
       });
       progress.finish();
     } finally {
+      await remote?.close();
       await model.dispose();
     }
     if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});

@@ -4,9 +4,10 @@ import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
 import { indexCommand } from './index-corpus.js';
 import { infoCommand } from './info.js';
+import { pushCommand } from './push.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 import { addCommand, compactCommand, deleteCommand } from './write.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, addCommand, deleteCommand, compactCommand, searchCommand, infoCommand, encodeCommand, evalCommand, serveCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, addCommand, deleteCommand, compactCommand, searchCommand, pushCommand, infoCommand, encodeCommand, evalCommand, serveCommand, doctorCommand];

@@ -2,9 +2,10 @@ import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import type { Filter } from '../../store/filter.js';
-import { openIndex, type IndexHit } from '../../store/search-index.js';
+import type { IndexHit } from '../../store/search-index.js';
+import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
+import { BACKEND_OPTIONS, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
   if (json) {
@@ -34,7 +35,7 @@ function parseWhere(text: string | undefined): Filter | undefined {
 export const searchCommand = defineCommand({
   name: 'search',
   summary: 'search an index; without a query, read queries interactively (one per line)',
-  usage: 'usage: semsearch search <index-dir> ["query" ...]',
+  usage: 'usage: semsearch search <index-dir> ["query" ...]\n       semsearch search --backend opensearch --url <url> --index-name <name> ["query" ...]',
   options: {
     k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },
     exact: EXACT_OPTION,
@@ -44,16 +45,20 @@ export const searchCommand = defineCommand({
     fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
     'vector-weight': { type: 'number', description: 'hybrid --fusion weighted: the vector score\'s weight, 0-1 (default 0.5)' },
     where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
+    ...BACKEND_OPTIONS,
   },
-  args: [{ name: 'index', required: 'search needs an index folder' }, { name: 'query', variadic: true }],
+  args: [{ name: 'index' }, { name: 'query', variadic: true }],
   async run({ values, args, json, io }) {
-    const dir = args[0] as string;
+    // With an OpenSearch backend there is no folder: every argument is a query.
+    const remote = isRemote(values);
+    const dir = remote ? undefined : args[0];
+    if (!remote && dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'search needs an index folder', { field: 'index' });
     const k = values.k ?? 10;
-    const queries = args.slice(1);
+    const queries = remote ? args : args.slice(1);
     const blank = queries.findIndex((q) => q.trim() === '');
     if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
     const filter = parseWhere(values.where);
-    const index = await openIndex(dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
+    const index = await openSearcher(values, dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
     try {
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
