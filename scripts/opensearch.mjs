@@ -1,3 +1,4 @@
+/* global fetch, AbortSignal, performance */
 // A local OpenSearch 2.19.1 cluster with the k-NN plugin, built from Maven Central, on loopback: for the cluster
 // tests (npm run test:cluster) and the cluster benchmark (npm run bench:cluster). Development and tests only: no
 // security plugin, never bound beyond 127.0.0.1.

@@ -17,6 +17,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'semsearch/eval': 'src/eval/index.ts',
   'semsearch/server': 'src/server/index.ts',
   'semsearch/hub': 'src/hub/index.ts',
+  'semsearch/opensearch': 'src/opensearch/index.ts',
 };
 
 const PUBLIC: Readonly<Record<string, readonly string[]>> = {
@@ -56,6 +57,10 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   ],
   'semsearch/server': [
     'SemsearchServer', 'ServeLimits', 'ServeOptions', 'createServer',
+  ],
+  'semsearch/opensearch': [
+    'ConnectOptions', 'DEFAULT_OVERSAMPLE', 'HnswOptions', 'OpenSearchConnection', 'OpenSearchIndex', 'OpenSearchIndexOptions', 'PushOptions', 'PushProgress',
+    'PushResult', 'RemoteInfo', 'RemoteMeta', 'RemoteSearchOptions', 'Searcher', 'SpaceType', 'filterQuery', 'openOpenSearchIndex', 'pushIndex', 'similarityFromScore',
   ],
   'semsearch/hub': [
     'CpuFacts', 'DetectCpuOptions', 'DEFAULT_ORGANIZATION', 'DownloadProgress', 'INT8_PREFERENCE', 'ISAS', 'Int8Choice', 'Isa',

@@ -23,7 +23,8 @@ import { pushIndex, type PushProgress } from './push.js';
 const URL_ = process.env['SEMSEARCH_OPENSEARCH_URL'];
 const CLUSTER_DIR = process.env['SEMSEARCH_OPENSEARCH_DIR'];
 const PORT = Number(process.env['SEMSEARCH_OPENSEARCH_PORT'] ?? 9250);
-if (URL_ === undefined || CLUSTER_DIR === undefined) throw new Error('run these tests with npm run test:cluster, which starts the cluster they need');
+// Only npm run test:cluster runs this file, and it sets both; anything else is a misuse worth a loud stop.
+assert.ok(URL_ !== undefined && CLUSTER_DIR !== undefined, 'run these tests with npm run test:cluster, which starts the cluster they need');
 const url = URL_;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'src/cli/main.ts');
