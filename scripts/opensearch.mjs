@@ -6,7 +6,7 @@
 //   node scripts/opensearch.mjs setup                      fetch the jars (Maven) and compile the node launcher
 //   node scripts/opensearch.mjs start [--nodes 2] [--dir D] [--heap 1g] [--http-port 9250] [--java-home J]
 //   node scripts/opensearch.mjs stop [--dir D]             stop the nodes this folder's PID files name, and no other
-//   node scripts/opensearch.mjs test                       setup, start 2 nodes, run src/**/*.cluster-test.ts, stop
+//   node scripts/opensearch.mjs test                       setup, start 2 nodes, run src/**/*.cluster.test.ts, stop
 //
 // The build lives in the user's cache (SEMSEARCH_CACHE or ~/.cache/semsearch), keyed by the hash of the files that
 // define it, and Maven keeps its downloads in ~/.m2: a second run fetches and compiles nothing.
@@ -255,7 +255,7 @@ function collectTests(dirPath, out) {
   for (const name of readdirSync(dirPath)) {
     const p = join(dirPath, name);
     if (statSync(p).isDirectory()) collectTests(p, out);
-    else if (name.endsWith('.cluster-test.ts')) out.push(p);
+    else if (name.endsWith('.cluster.test.ts')) out.push(p);
   }
   return out;
 }
@@ -280,7 +280,7 @@ async function main() {
   } else if (command === 'stop') await stopCluster(common);
   else if (command === 'test') {
     const files = collectTests(join(root, 'src'), []).sort();
-    if (files.length === 0) throw new Error('no *.cluster-test.ts files under src/');
+    if (files.length === 0) throw new Error('no *.cluster.test.ts files under src/');
     const c = await startCluster({ ...common, nodes: 2 });
     let status = 1;
     const stop = () => stopCluster(common);

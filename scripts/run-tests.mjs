@@ -7,7 +7,7 @@ function collect(dir, out) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) collect(p, out);
-    else if (name.endsWith('.test.ts')) out.push(p);
+    else if (name.endsWith('.test.ts') && !name.endsWith('.cluster.test.ts')) out.push(p);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import { openIndex } from '../store/search-index.js';
-import type { Searcher } from '../store/searcher.js';
+import type { Searcher } from '../store/search-index.js';
 
 /** The parsed BACKEND_OPTIONS of a command. */
 export interface BackendValues {

@@ -16,7 +16,6 @@ import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
-import type { Searcher } from './searcher.js';
 
 export interface IndexHit {
   /** Row number in the index. */
@@ -213,6 +212,29 @@ const FILTER_CACHE = 16;
 
 function manifestKey(st: Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/**
+ * What the CLI, the server and the evaluator need of an index, whichever backend holds it: the local index
+ * (SearchIndex) or an OpenSearch index (OpenSearchIndex). Encoding always happens in semsearch, with the model the
+ * index was built with; the backend stores the vectors and searches them.
+ */
+export interface Searcher {
+  /** 'local' or 'opensearch'. */
+  readonly backend: string;
+  /** The model queries and documents are encoded with. */
+  readonly model: SentenceTransformer;
+  /** Live documents. */
+  readonly count: number;
+  /** The k best passages of each query (mode vector, keyword or hybrid; filters; see SearchOptions). */
+  search(queries: string | readonly string[], k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** search() with the query embeddings already computed by `model` (keyword mode needs none). */
+  searchEncoded(list: readonly string[], embeddings: MatrixLike | undefined, k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** Add or replace documents by id. */
+  upsert(documents: readonly WriteDocument[], options?: WriteOptions): Promise<WriteResult>;
+  /** Delete documents by id: UNKNOWN_DOCUMENT, and nothing deleted, when one is not there. */
+  delete(ids: string | readonly string[], options?: WriteOptions): Promise<WriteResult>;
+  close(): Promise<void>;
 }
 
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
