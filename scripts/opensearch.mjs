@@ -78,11 +78,11 @@ function pidAlive(pid) {
 
 /** The nodes a cluster folder started, from its PID files: name, pid, ports, whether it still runs. */
 export function nodesOf(dir = DEFAULT_DIR) {
-  const run = join(dir, 'run');
-  if (!existsSync(run)) return [];
-  return readdirSync(run)
+  const records = join(dir, 'run');
+  if (!existsSync(records)) return [];
+  return readdirSync(records)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(run, f), 'utf8')))
+    .map((f) => JSON.parse(readFileSync(join(records, f), 'utf8')))
     .map((n) => ({ ...n, alive: pidAlive(n.pid) && ownProcess(n) }));
 }
 
@@ -192,12 +192,11 @@ function tails(dir) {
 export async function startCluster({ nodes = 2, dir = DEFAULT_DIR, heap = '1g', httpPort = DEFAULT_HTTP_PORT, javaHome, timeoutMs = START_TIMEOUT_MS } = {}) {
   if (nodesOf(dir).some((n) => n.alive)) throw new Error(`a cluster from ${dir} is still running: node scripts/opensearch.mjs stop --dir ${dir}`);
   const url = `http://127.0.0.1:${httpPort}`;
-  try {
-    await fetch(url, { signal: AbortSignal.timeout(2000) });
-    throw new Error(`port ${httpPort} already answers HTTP: another server runs there; choose --http-port`);
-  } catch (e) {
-    if (e.message.startsWith('port ')) throw e;
-  }
+  const busy = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    () => true,
+    () => false,
+  );
+  if (busy) throw new Error(`port ${httpPort} already answers HTTP: another server runs there; choose --http-port`);
   rmSync(dir, { recursive: true, force: true });
   const t0 = performance.now();
   const started = [];

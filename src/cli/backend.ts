@@ -1,5 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import { openIndex } from '../store/search-index.js';
+import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import type { Searcher } from '../store/search-index.js';
 
 /** The parsed BACKEND_OPTIONS of a command. */
@@ -32,11 +33,15 @@ export function checkBackendValues(values: BackendValues): void {
  * The Searcher the options name: the local index in `dir`, or the OpenSearch index `--index-name` at `--url`.
  * Options of the other backend are refused rather than ignored.
  */
-export async function openSearcher(values: BackendValues, dir: string | undefined, o: { threads?: number; onWarning?: (m: string) => void } = {}): Promise<Searcher> {
+export async function openSearcher(
+  values: BackendValues,
+  dir: string | undefined,
+  o: { model?: SentenceTransformer; threads?: number; onWarning?: (m: string) => void } = {},
+): Promise<Searcher> {
   checkBackendValues(values);
   if (!isRemote(values)) {
     if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give an index folder, or --backend opensearch --url … --index-name …', { field: 'index' });
-    return openIndex(dir, { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}) });
+    return openIndex(dir, { ...(o.model !== undefined ? { model: o.model } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}) });
   }
   // Loaded on demand: the cluster client is needed only by this backend.
   const { OpenSearchIndex } = await import('../opensearch/opensearch-index.js');
@@ -45,6 +50,7 @@ export async function openSearcher(values: BackendValues, dir: string | undefine
     indexName: values['index-name'] as string,
     ...(values.oversample !== undefined ? { oversample: values.oversample } : {}),
     ...(values.rescore === true ? { rescore: true } : {}),
+    ...(o.model !== undefined ? { model: o.model } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}),
   });

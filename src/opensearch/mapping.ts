@@ -112,7 +112,7 @@ export function createBody(meta: RemoteMeta, o: CreateOptions): Record<string, u
   };
 }
 
-function checkIndexName(name: string): void {
+export function checkIndexName(name: string): void {
   // OpenSearch's own rules, checked here so the error names the option rather than coming back as HTTP 400.
   if (typeof name !== 'string' || name === '' || name !== name.toLowerCase() || /[\\/*?"<>| ,#:]/.test(name) || /^[-_+]/.test(name) || name === '.' || name === '..' || Buffer.byteLength(name) > 255) {
     throw new SemsearchError('INVALID_ARGUMENT', `index name ${JSON.stringify(name)} is not a valid OpenSearch index name (lowercase, no spaces or \\/*?"<>|,#:, not starting with -_+)`, { field: 'indexName' });
@@ -139,4 +139,3 @@ export async function writeMeta(conn: OpenSearchConnection, index: string, meta:
   await conn.request('PUT', `/${encodeURIComponent(index)}/_mapping`, body);
 }
 
-export { checkIndexName };

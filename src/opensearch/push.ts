@@ -69,7 +69,7 @@ function rowVector(shard: ShardVectors, r: number, dim: number, precision: Index
 
 /** Rows of the manifest's shards, read one shard at a time as the row-ordered documents reach them. */
 class ShardCursor {
-  private loaded: { index: number; start: number; shard: ShardVectors } | undefined;
+  private loaded: { start: number; shard: ShardVectors } | undefined;
   private readonly starts: number[] = [];
 
   constructor(
@@ -91,7 +91,7 @@ class ShardCursor {
       if (entry === undefined || row >= (this.starts[i] as number) + entry.rows) {
         throw new SemsearchError('INDEX_CORRUPT', `${this.dir} lists no vectors for row ${row}`, { file: join(this.dir, 'manifest.json') });
       }
-      this.loaded = { index: i, start: this.starts[i] as number, shard: readShard(this.dir, entry, this.m.precision, this.m.dim, true) };
+      this.loaded = { start: this.starts[i] as number, shard: readShard(this.dir, entry, this.m.precision, this.m.dim, true) };
     }
     return rowVector(this.loaded.shard, row - this.loaded.start, this.m.dim, this.m.precision);
   }

@@ -1,12 +1,8 @@
-import { compileFilter, type FieldCondition, type FieldValue, type Filter } from '../store/filter.js';
+import { compileFilter, isPlainObject, type FieldCondition, type FieldValue, type Filter } from '../store/filter.js';
 import type { FieldType } from '../store/manifest.js';
 import { METADATA_FIELD, type SpaceType } from './mapping.js';
 
 type Dsl = Record<string, unknown>;
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 function path(field: string): string {
   return field === 'id' ? 'id' : `${METADATA_FIELD}.${field}`;

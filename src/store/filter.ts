@@ -56,7 +56,7 @@ function invalid(path: string, why: string): never {
   throw new SemsearchError('FILTER_INVALID', `${path}: ${why}`, { field: path });
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 

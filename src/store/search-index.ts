@@ -230,6 +230,8 @@ export interface Searcher {
   search(queries: string | readonly string[], k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
   /** search() with the query embeddings already computed by `model` (keyword mode needs none). */
   searchEncoded(list: readonly string[], embeddings: MatrixLike | undefined, k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** Vector search with query embeddings already computed by `model`. */
+  searchEmbeddings(queries: MatrixLike, k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
   /** Add or replace documents by id. */
   upsert(documents: readonly WriteDocument[], options?: WriteOptions): Promise<WriteResult>;
   /** Delete documents by id: UNKNOWN_DOCUMENT, and nothing deleted, when one is not there. */

@@ -13,8 +13,8 @@ import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
 import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
-import { checkBackendValues, isRemote } from '../backend.js';
-import type { OpenSearchIndex } from '../../opensearch/opensearch-index.js';
+import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
+import type { Searcher } from '../../store/search-index.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 const OPTIONS = {
@@ -217,18 +217,10 @@ export const evalCommand = defineCommand({
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}) });
     let ev: ModelEvaluation;
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');
-    let remote: OpenSearchIndex | undefined;
+    let remote: Searcher | undefined;
     try {
-      if (isRemote(values)) {
-        const { OpenSearchIndex } = await import('../../opensearch/opensearch-index.js');
-        remote = await OpenSearchIndex.open({
-          url: values.url ?? '',
-          indexName: values['index-name'] ?? '',
-          model,
-          ...(values.oversample !== undefined ? { oversample: values.oversample } : {}),
-          ...(values.rescore === true ? { rescore: true } : {}),
-        });
-      }
+      // A local index is opened by the evaluator itself (task.index); an OpenSearch one here, with the same model.
+      if (isRemote(values)) remote = await openSearcher(values, undefined, { model });
       ev = await evaluateModel(model, task, {
         ...(remote !== undefined ? { index: remote } : {}),
         ...(depth !== undefined ? { depth } : {}),
