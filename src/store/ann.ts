@@ -22,7 +22,7 @@ export interface BuildAnnOptions {
   /** ef at search time (default 64): higher is slower and closer to exact. */
   expansionSearch?: number;
   /**
-   * Threads for usearch's insertions (default: every core). More threads build faster, but the order in which rows
+   * Threads for usearch's insertions (default: graphThreads, one below 50,000 rows and every core above). More threads build faster, but the order in which rows
    * join the graph, and so the graph, then changes from run to run; 1 inserts in row order, so two builds of the
    * same index give the same graph byte for byte and the same hits.
    */
@@ -119,7 +119,7 @@ export async function writeGraph(dir: string, m: IndexManifest, options: BuildAn
     const keys = new BigUint64Array(s.rows);
     for (let r = 0; r < s.rows; r++) keys[r] = BigInt(base + r);
     const floats = shardFloats(s, m);
-    index.add(keys, scale === 1 ? floats : floats.map((x) => x * scale), options.threads ?? availableParallelism());
+    index.add(keys, scale === 1 ? floats : floats.map((x) => x * scale), options.threads ?? graphThreads(m.count));
     base += s.rows;
     options.onProgress?.(base, m.count);
   }
