@@ -4,7 +4,7 @@ import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { floatRowScore } from '../store/exact-search.js';
-import { checkFusion, DEFAULT_FUSION_DEPTH, fuse } from '../store/fusion.js';
+import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, type SearchMode } from '../store/fusion.js';
 import type { Metadata } from '../store/filter.js';
 import { modelFingerprint } from '../store/model-fingerprint.js';
 import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type WriteOptions } from '../store/search-index.js';
@@ -12,10 +12,8 @@ import { checkDocuments, checkIds, unknownDocuments, type WriteDocument, type Wr
 import { bulkWrite } from './bulk.js';
 import { OpenSearchConnection, type ConnectOptions } from './connection.js';
 import { readMeta, VECTOR_FIELD, writeMeta, type RemoteMeta } from './mapping.js';
-import { filterQuery, similarityFromScore, vectorJson } from './query.js';
+import { checkOversample, DEFAULT_OVERSAMPLE, filterQuery, similarityFromScore, vectorJson } from './query.js';
 
-/** Candidates each shard is asked for, per hit wanted: recall@10 0.92–0.95 on MS MARCO dev queries and 1.000 on DL19's in docs/SCALE-OUT.md (10: 0.98). */
-export const DEFAULT_OVERSAMPLE = 5;
 /** OpenSearch's cap on a k-NN query's k. */
 const MAX_KNN_K = 10_000;
 
@@ -46,26 +44,29 @@ export interface RemoteInfo {
   url: string;
   indexName: string;
   model: string;
+  modelType: string;
+  /** The ONNX file queries are encoded with, relative to the model folder. */
+  onnxFile: string;
   similarity: string;
   spaceType: string;
   dim: number;
+  /** The local index's precision, whose arithmetic rescoring repeats. */
+  precision: RemoteMeta['precision'];
   live: number;
   fields: RemoteMeta['fields'];
   shards: number;
   replicas: number;
   synced?: RemoteMeta['synced'];
   pushing: boolean;
+  /** This connection's defaults: candidates per hit asked of each shard, and whether they are rescored here. */
+  oversample: number;
+  rescore: boolean;
 }
 
 interface SearchHitBody {
   _id: string;
   _score: number;
   _source?: { id?: string; text?: string; metadata?: Metadata; vector?: number[] };
-}
-
-function checkOversample(o: number): number {
-  if (!Number.isInteger(o) || o < 1 || o > 100) throw new SemsearchError('INVALID_ARGUMENT', `oversample must be an integer from 1 to 100, got ${JSON.stringify(o)}`, { field: 'oversample' });
-  return o;
 }
 
 /**
@@ -82,8 +83,10 @@ export class OpenSearchIndex implements Searcher {
   private meta: RemoteMeta;
   private live: number;
   private readonly ownModel: boolean;
-  private readonly oversample: number;
-  private readonly rescore: boolean;
+  /** Candidates per hit asked of each shard, unless a search says otherwise. */
+  readonly oversample: number;
+  /** Whether candidates are rescored here, unless a search says otherwise. */
+  readonly rescore: boolean;
 
   private constructor(conn: OpenSearchConnection, indexName: string, meta: RemoteMeta, model: SentenceTransformer, ownModel: boolean, live: number, o: OpenSearchIndexOptions) {
     this.conn = conn;
@@ -146,6 +149,20 @@ export class OpenSearchIndex implements Searcher {
     const mode = checkMode(options.mode);
     if (mode === 'hybrid') checkFusion(options);
     if (mode !== 'keyword' && embeddings === undefined) throw new SemsearchError('INVALID_ARGUMENT', `${mode} search needs the query embeddings`, { field: 'queries' });
+    // Options of the local graph would be ignored here, and a hit list said to be exact would not be.
+    if (options.exact === true) {
+      throw new SemsearchError('INVALID_ARGUMENT', 'an OpenSearch index is searched through its HNSW graphs, never exactly: raise oversample for recall, and rescore for exact scores of the candidates', { field: 'exact' });
+    }
+    if (options.ef !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'ef is an option of the local HNSW graph; on OpenSearch, raise oversample instead', { field: 'ef' });
+    const t0 = performance.now();
+    try {
+      return await this.searchBy(mode, list, embeddings, k, options);
+    } finally {
+      if (options.timings !== undefined) options.timings.searchMs += performance.now() - t0;
+    }
+  }
+
+  private async searchBy(mode: SearchMode, list: readonly string[], embeddings: MatrixLike | undefined, k: number, options: RemoteSearchOptions): Promise<IndexHit[][]> {
     const filter = options.filter !== undefined ? filterQuery(options.filter, this.meta.fields) : undefined;
     if (mode === 'vector') return this.vectorSearch(toMatrix(embeddings as MatrixLike, 'queries'), k, options, filter);
     const depth = Math.max(k, options.fusionDepth ?? DEFAULT_FUSION_DEPTH);
@@ -281,15 +298,20 @@ export class OpenSearchIndex implements Searcher {
       url: this.conn.url,
       indexName: this.indexName,
       model: meta.model.ref,
+      modelType: meta.model.modelType,
+      onnxFile: meta.model.onnxFile,
       similarity: meta.model.similarityFnName,
       spaceType: meta.spaceType,
       dim: meta.dim,
+      precision: meta.precision,
       live: await this.refreshCount(),
       fields: meta.fields,
       shards: Number(idx?.number_of_shards ?? 0),
       replicas: Number(idx?.number_of_replicas ?? 0),
       ...(meta.synced !== undefined ? { synced: meta.synced } : {}),
       pushing: meta.push !== undefined,
+      oversample: this.oversample,
+      rescore: this.rescore,
     };
   }
 

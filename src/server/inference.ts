@@ -1,8 +1,7 @@
-import { basename, isAbsolute } from 'node:path';
-import { detectCpu } from '../cpu/features.js';
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
-import type { IndexHit, SearchIndex, SearchOptions } from '../store/search-index.js';
+import type { IndexHit, Searcher, SearchOptions } from '../store/search-index.js';
+import type { Served } from './served.js';
 import type { WriteDocument } from '../store/write-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
@@ -10,7 +9,7 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: SearchOptions }
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: JobSearchOptions }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] }
   | { kind: 'upsert'; documents: WriteDocument[] }
@@ -20,6 +19,9 @@ export type Job =
    */
   | { kind: 'embed'; texts?: string[]; tokenIds?: number[][]; normalize: boolean; truncate: boolean }
   | { kind: 'delete'; ids: string[] };
+
+/** A search's options; `oversample` is the OpenSearch backend's (a local index has every vector at hand and ignores it). */
+export type JobSearchOptions = SearchOptions & { oversample?: number };
 
 /** Milliseconds one batch spent per stage in a worker, for /metrics. */
 export interface StageTimings {
@@ -38,24 +40,6 @@ export function emptyStages(): StageTimings {
 }
 
 export type JobResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string; field?: string } };
-
-/** What the worker tells the server once the index is open: enough for /info without opening it twice. */
-export interface IndexSummary {
-  model: string;
-  modelType: string;
-  similarity: string;
-  count: number;
-  dim: number;
-  precision: string;
-  shards: number;
-  ann: boolean;
-  maxSeqLength: number;
-  /** The ONNX file queries are encoded with, relative to the model folder. */
-  onnxFile: string;
-  /** The CPU the worker runs on, as the int8 choice sees it; `onnxWarning` when the file drifts on it. */
-  cpu: { arch: string; model: string; isa: string; flags: string[] };
-  onnxWarning?: string;
-}
 
 export function jobTexts(job: Job): number {
   switch (job.kind) {
@@ -77,40 +61,10 @@ export function jobTexts(job: Job): number {
 /** How long a server write waits for another writer (a CLI add, another worker's write) before INDEX_LOCKED. */
 const WRITE_WAIT_MS = 30_000;
 
-export function summarize(index: SearchIndex): IndexSummary {
-  const i = index.info();
-  const choice = index.model.onnxChoice;
-  const cpu = choice.cpu ?? detectCpu();
-  const warning = choice.warning ?? choice.int8?.fallback;
-  return {
-    // A folder path says where the server's files are; its last part names the model just as well.
-    model: isAbsolute(i.model) ? basename(i.model) : i.model,
-    modelType: i.modelType,
-    similarity: i.similarity,
-    count: i.count,
-    dim: i.dim,
-    precision: i.precision,
-    shards: i.shards,
-    ann: hasAnn(index),
-    maxSeqLength: index.model.maxSeqLength,
-    onnxFile: i.onnxFile,
-    cpu: { arch: cpu.arch, model: cpu.model, isa: cpu.isa, flags: cpu.flags },
-    ...(warning !== undefined ? { onnxWarning: warning } : {}),
-  };
-}
-
-// info() reads file sizes from disk: once per index, not once per request.
-const ANN = new WeakMap<SearchIndex, boolean>();
-function hasAnn(index: SearchIndex): boolean {
-  let v = ANN.get(index);
-  if (v === undefined) ANN.set(index, (v = index.info().ann !== undefined));
-  return v;
-}
-
 type Role = 'query' | 'document' | 'plain';
 
 /** The prompt each role gets, the same choice encodeQuery / encodeDocument / encode make. */
-function promptOf(index: SearchIndex, role: Role): string {
+function promptOf(index: Searcher, role: Role): string {
   const c = index.model.config;
   const name = role === 'query' ? 'query' : role === 'document' ? ['document', 'passage', 'corpus'].find((n) => c.prompts[n] !== undefined) : undefined;
   return resolvePrompt(c, name !== undefined && c.prompts[name] !== undefined ? { promptName: name } : {}) ?? '';
@@ -123,7 +77,7 @@ function promptOf(index: SearchIndex, role: Role): string {
  * is searched alone (and fails alone).
  */
 async function searchTogether(
-  index: SearchIndex,
+  index: Searcher,
   jobs: readonly Job[],
   at: readonly { q: number }[],
   queryEmbeddings: Matrix | undefined,
@@ -167,7 +121,7 @@ async function searchTogether(
 
 /** An embed job's answer: the rows as one Float32Array (cheap to post between threads), their dim and token counts. */
 async function embedResult(
-  index: SearchIndex,
+  index: Searcher,
   j: Extract<Job, { kind: 'embed' }>,
   encoded: Matrix | undefined,
   prompt: string,
@@ -210,7 +164,7 @@ class RoleGroup {
   }
 }
 
-function tokenCounts(index: SearchIndex, prompt: string, texts: readonly string[]): { tokens: number[]; truncated: boolean[] } {
+function tokenCounts(index: Searcher, prompt: string, texts: readonly string[]): { tokens: number[]; truncated: boolean[] } {
   const tok = index.model.tokenizer;
   const max = index.model.maxSeqLength;
   const tokens = texts.map((t) => tok.tokenize(prompt + t).length + tok.numSpecialTokens);
@@ -232,15 +186,15 @@ function failure(e: unknown, log: (line: string) => void): JobResult {
  * that is where dynamic batching saves time, since one ONNX run over 32 texts costs far less than 32 runs.
  * A failing batch is retried job by job so one bad request cannot fail the others.
  */
-export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void = console.error, stages: StageTimings = emptyStages()): Promise<JobResult[]> {
+export async function runBatch(served: Served, jobs: readonly Job[], log: (line: string) => void = console.error, stages: StageTimings = emptyStages()): Promise<JobResult[]> {
   try {
-    return await runTogether(index, jobs, log, stages);
+    return await runTogether(served, jobs, log, stages);
   } catch (e) {
     if (jobs.length === 1) return [failure(e, log)];
     const out: JobResult[] = [];
     for (const j of jobs) {
       try {
-        out.push(...(await runTogether(index, [j], log, stages)));
+        out.push(...(await runTogether(served, [j], log, stages)));
       } catch (e1) {
         out.push(failure(e1, log));
       }
@@ -249,7 +203,8 @@ export async function runBatch(index: SearchIndex, jobs: readonly Job[], log: (l
   }
 }
 
-async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line: string) => void, stages: StageTimings): Promise<JobResult[]> {
+async function runTogether(served: Served, jobs: readonly Job[], log: (line: string) => void, stages: StageTimings): Promise<JobResult[]> {
+  const index = served.index;
   const model = index.model;
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
@@ -269,7 +224,8 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
   stages.inferenceMs += timings.inferenceMs;
   const searchTimings = { searchMs: 0, fetchMs: 0 };
   const prompts: Record<Role, string> = { query: promptOf(index, 'query'), document: promptOf(index, 'document'), plain: promptOf(index, 'plain') };
-  const precision = index.manifest.precision;
+  const { precision, ann: hasGraph } = served.summary;
+  const remote = index.backend !== 'local';
   const together = await searchTogether(index, jobs, at, groups.query.out, searchTimings);
 
   const results: JobResult[] = [];
@@ -289,7 +245,6 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
         const t0 = performance.now();
         const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);
         stages.tokenizeMs += performance.now() - t0;
-        const hasGraph = hasAnn(index);
         results.push({
           ok: true,
           value: {
@@ -302,8 +257,9 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
             k: j.k,
             ...(offset > 0 ? { offset } : {}),
             precision,
-            rescored: precision === 'binary' && j.options?.rescore !== false && (!hasGraph || j.options?.exact === true),
-            exact: !hasGraph || j.options?.exact === true,
+            // OpenSearch: whether the cluster's candidates were rescored here; local: binary candidates with int8 rows.
+            rescored: remote ? (j.options?.rescore ?? served.rescore) : precision === 'binary' && j.options?.rescore !== false && (!hasGraph || j.options?.exact === true),
+            exact: !remote && (!hasGraph || j.options?.exact === true),
           },
         });
       } else if (j.kind === 'encode') {
@@ -316,7 +272,7 @@ async function runTogether(index: SearchIndex, jobs: readonly Job[], log: (line:
         if (j.precision === 'float32') for (let r = 0; r < emb.rows; r++) embeddings.push(Array.from(emb.row(r)));
         else {
           // int8/uint8 ranges from the request's own few texts are degenerate: use the index's calibration when it has one.
-          const stored = index.manifest.ranges;
+          const stored = served.ranges;
           const ranges = stored !== undefined && (j.precision === 'int8' || j.precision === 'uint8') ? { min: Float32Array.from(stored.min), max: Float32Array.from(stored.max) } : undefined;
           const qm = quantizeEmbeddings(emb, j.precision, ranges !== undefined ? { ranges } : {});
           dim = qm.dim;

@@ -2,10 +2,25 @@ import { availableParallelism } from 'node:os';
 import { SemsearchError } from '../errors.js';
 import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type Limits } from './schemas.js';
+import { checkOversample } from '../opensearch/query.js';
+import type { IndexSource } from './served.js';
+
+/** An OpenSearch index filled by `semsearch push`, served instead of a local folder. */
+export interface ServeOpenSearch {
+  /** The cluster, e.g. http://127.0.0.1:9200. */
+  url: string;
+  indexName: string;
+  /** Candidates per hit asked of each shard (default 5; a search's `oversample` overrides it). */
+  oversample?: number;
+  /** Rescore the candidates in semsearch's arithmetic (default false; a search's `rescore` overrides it). */
+  rescore?: boolean;
+}
 
 export interface ServeOptions {
-  /** The index folder to serve. */
-  index: string;
+  /** The index folder to serve; or give `opensearch`. */
+  index?: string;
+  /** Serve an OpenSearch index instead of a local folder: the workers encode, the cluster stores and searches. */
+  opensearch?: ServeOpenSearch;
   /** Port to listen on (default 0: any free port; `url` tells which). */
   port?: number;
   /** Address to listen on (default 127.0.0.1: this machine only). */
@@ -51,7 +66,7 @@ export interface ServeOptions {
 
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
 export interface ServerConfig {
-  index: string;
+  source: IndexSource;
   host: string;
   port: number;
   workers: number;
@@ -71,9 +86,7 @@ export interface ServerConfig {
 
 /** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
 export function resolveOptions(options: ServeOptions): ServerConfig {
-  if (typeof options?.index !== 'string' || options.index === '') {
-    throw new SemsearchError('INVALID_ARGUMENT', 'createServer needs the index folder as options.index', { field: 'index' });
-  }
+  const source = sourceOf(options);
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 1) throw new SemsearchError('INVALID_ARGUMENT', `limit ${k} must be a positive integer, got ${v}`, { field: k });
@@ -93,7 +106,7 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
   return {
-    index: options.index,
+    source,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     workers,
@@ -118,5 +131,27 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     maxConnections: options.maxConnections ?? 256,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
     readOnly: options.readOnly === true,
+  };
+}
+
+function sourceOf(options: ServeOptions): IndexSource {
+  const os = options?.opensearch;
+  if (os === undefined) {
+    if (typeof options?.index !== 'string' || options.index === '') {
+      throw new SemsearchError('INVALID_ARGUMENT', 'createServer needs the index folder as options.index, or an OpenSearch index as options.opensearch', { field: 'index' });
+    }
+    return { backend: 'local', dir: options.index };
+  }
+  if (options.index !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give options.index (a local folder) or options.opensearch, not both', { field: 'index' });
+  for (const name of ['url', 'indexName'] as const) {
+    if (typeof os[name] !== 'string' || os[name] === '') throw new SemsearchError('INVALID_ARGUMENT', `options.opensearch.${name} must be a non-empty string`, { field: `opensearch.${name}` });
+  }
+  if (os.oversample !== undefined) checkOversample(os.oversample);
+  return {
+    backend: 'opensearch',
+    url: os.url,
+    indexName: os.indexName,
+    ...(os.oversample !== undefined ? { oversample: os.oversample } : {}),
+    ...(os.rescore !== undefined ? { rescore: os.rescore === true } : {}),
   };
 }

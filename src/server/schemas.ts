@@ -51,7 +51,8 @@ export function buildSchemas(limits: Limits) {
       offset: integer({ minimum: 0, maximum: limits.maxK, default: 0, description: 'Hits to skip first, for the next page: offset + k is at most maxK' }),
       rescore: boolean({
         default: true,
-        description: 'Binary indexes: rescore the hamming candidates with their int8 vectors (false ranks by hamming distance alone, score = -distance). Other precisions ignore it.',
+        description:
+          'Binary indexes: rescore the hamming candidates with their int8 vectors (false ranks by hamming distance alone, score = -distance). The OpenSearch backend: rescore the cluster\'s candidates here, in the local index\'s arithmetic (default: the server\'s --rescore). Other precisions ignore it.',
       }),
       rescore_multiplier: integer({
         minimum: 1,
@@ -59,14 +60,19 @@ export function buildSchemas(limits: Limits) {
         default: 4,
         description: 'Binary indexes: hamming candidates rescored per hit (as sentence-transformers\' rescore_multiplier); more find more of the float top-k',
       }),
-      exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph' }),
+      exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph (the OpenSearch backend refuses true)' }),
+      oversample: integer({
+        minimum: 1,
+        maximum: 100,
+        description: "The OpenSearch backend: candidates asked of each shard per hit wanted (default: the server's --oversample, else 5); a local index ignores it",
+      }),
       mode: stringEnum(SEARCH_MODES, { default: 'vector', description: 'vector (embeddings), keyword (BM25 over the passages, SQLite FTS5) or hybrid (both, fused)' }),
       fusion: stringEnum(FUSION_METHODS, { default: 'rrf', description: 'hybrid: reciprocal rank fusion (k = 60) or a weighted sum of min-max normalised scores' }),
       vector_weight: number({ minimum: 0, maximum: 1, default: 0.5, description: 'hybrid with weighted fusion: the vector score\'s weight; the keyword score gets the rest' }),
       ef: integer({
         minimum: 1,
         maximum: MAX_EF,
-        description: "Indexes with an HNSW graph: the search expansion for these queries (default: the graph's own); higher is slower and closer to exact",
+        description: "Local indexes with an HNSW graph: the search expansion for these queries (default: the graph's own); higher is slower and closer to exact. The OpenSearch backend refuses it: use oversample",
       }),
       filter: object(
         {},
@@ -89,7 +95,7 @@ export function buildSchemas(limits: Limits) {
       id: string({ description: 'The passage id from the corpus' }),
       score: number(),
       text: string(),
-      index: integer({ description: 'Row number in the index' }),
+      index: integer({ description: 'Row number in the index (-1 on the OpenSearch backend, which has no row numbers)' }),
       metadata: object({}, { description: 'The passage\'s metadata fields that have a value' }),
     },
     { required: ['id', 'score', 'text', 'index'] },
@@ -100,8 +106,8 @@ export function buildSchemas(limits: Limits) {
       k: integer(),
       offset: integer(),
       precision: stringEnum(['float32', 'float16', 'int8', 'binary']),
-      rescored: boolean({ description: 'Whether binary candidates were rescored with int8 vectors' }),
-      exact: boolean({ description: 'Whether every vector was scanned (no HNSW graph, or exact asked for)' }),
+      rescored: boolean({ description: "Whether binary candidates were rescored with int8 vectors; on the OpenSearch backend, whether the cluster's candidates were rescored here" }),
+      exact: boolean({ description: 'Whether every vector was scanned (a local index with no HNSW graph, or exact asked for)' }),
       took_ms: number({ description: 'Time from the request read to the response, in the server' }),
     },
     { required: ['results', 'k', 'precision', 'rescored', 'exact', 'took_ms'] },
@@ -154,14 +160,15 @@ export function buildSchemas(limits: Limits) {
   );
   const infoResponse = object(
     {
+      backend: stringEnum(['local', 'opensearch'], { description: 'Where the passages are: a local index folder, or an OpenSearch index' }),
       model: string(),
       modelType: string(),
       similarity: string(),
-      count: integer({ description: 'Passages in the index' }),
+      count: integer({ description: 'Passages in the index (the OpenSearch backend: when the server started)' }),
       dim: integer(),
       precision: string(),
       shards: integer(),
-      ann: boolean({ description: 'Whether the index has an HNSW graph' }),
+      ann: boolean({ description: 'Whether the index has an HNSW graph (always, on the OpenSearch backend)' }),
       maxSeqLength: integer({ description: 'Tokens the model reads; longer texts are truncated' }),
       onnxFile: string({ description: 'The ONNX file queries are encoded with, relative to the model folder' }),
       cpu: object(
@@ -169,6 +176,10 @@ export function buildSchemas(limits: Limits) {
         { description: 'The CPU the server runs on; isa decides which int8 files are accurate', required: ['arch', 'model', 'isa', 'flags'] },
       ),
       onnxWarning: string({ description: 'Set when the ONNX file is not the int8 file built for this CPU, or drifts on it' }),
+      opensearch: object(
+        { url: string(), indexName: string(), replicas: integer(), oversample: integer(), rescore: boolean() },
+        { description: "The OpenSearch backend: the cluster, the index, and the server's search defaults", required: ['url', 'indexName', 'replicas', 'oversample', 'rescore'] },
+      ),
       limits: object(
         { maxBodyBytes: integer(), maxTexts: integer(), maxTextChars: integer(), maxK: integer() },
         { required: ['maxBodyBytes', 'maxTexts', 'maxTextChars', 'maxK'] },
@@ -178,7 +189,7 @@ export function buildSchemas(limits: Limits) {
         { required: ['enabled', 'maxBatch', 'maxWaitMs', 'maxQueue', 'workers'] },
       ),
     },
-    { required: ['model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'limits', 'batching'] },
+    { required: ['backend', 'model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'limits', 'batching'] },
   );
   const documentsRequest = object(
     {

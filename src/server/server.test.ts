@@ -147,7 +147,8 @@ describe('semsearch serve: the HTTP API', { skip: SKIP_WITHOUT_SHARED }, () => {
     assert.deepEqual(await ready.json(), { ready: true });
     const info = (await (await fetch(`${url}/info`)).json()) as Record<string, unknown>;
     conforms(info, schemas.infoResponse);
-    assert.deepEqual([info['model'], info['count'], info['dim'], info['precision'], info['maxSeqLength']], ['bert', 120, 32, 'float32', 256]);
+    assert.deepEqual([info['backend'], info['model'], info['count'], info['dim'], info['precision'], info['maxSeqLength']], ['local', 'bert', 120, 32, 'float32', 256]);
+    assert.equal(info['opensearch'], undefined);
     assert.deepEqual(info['limits'], LIMITS);
     assert.equal(info['onnxFile'], 'onnx/model.onnx');
     assert.deepEqual(info['cpu'], (({ arch, model, isa, flags }) => ({ arch, model, isa, flags }))(detectCpu()));
@@ -355,7 +356,7 @@ describe('semsearch serve: load and lifecycle', { skip: SKIP_WITHOUT_SHARED }, (
   test('a worker that stops unexpectedly is replaced, and the requests queued meanwhile are answered', async () => {
     const batcher = new Batcher(DEFAULT_BATCHING);
     const lines: string[] = [];
-    const { pool } = await WorkerPool.start({ index: fixture.index }, 1, batcher, (l) => lines.push(l));
+    const { pool } = await WorkerPool.start({ source: { backend: 'local', dir: fixture.index } }, 1, batcher, (l) => lines.push(l));
     const first = pool.runners[0];
     await first?.terminate();
     const r = await batcher.submit({ kind: 'search', queries: ['jamaica'], k: 2 });
@@ -470,6 +471,35 @@ describe('semsearch serve: hostile and slow clients', { skip: SKIP_WITHOUT_SHARE
   test('a port out of range, a CORS origin that could never match and a zero connection cap are refused up front', async () => {
     for (const bad of [{ port: 70000 }, { port: -1 }, { port: 1.5 }, { corsOrigins: ['https://a.example/'] }, { corsOrigins: ['a.example'] }, { maxConnections: 0 }]) {
       await assert.rejects(createServer({ index: fixture.index, log: () => undefined, ...bad }), (e) => isSemsearchError(e, 'INVALID_ARGUMENT'), JSON.stringify(bad));
+    }
+  });
+
+  test('the index to serve: a folder or an OpenSearch index, not both, not neither; an OpenSearch index needs url and indexName', async () => {
+    const os = { url: 'http://127.0.0.1:1', indexName: 'passages' };
+    for (const [bad, field] of [
+      [{}, 'index'],
+      [{ index: '' }, 'index'],
+      [{ index: fixture.index, opensearch: os }, 'index'],
+      [{ opensearch: { ...os, url: '' } }, 'opensearch.url'],
+      [{ opensearch: { url: os.url } }, 'opensearch.indexName'],
+      [{ opensearch: { ...os, oversample: 0 } }, 'oversample'],
+      [{ opensearch: { ...os, oversample: 2.5 } }, 'oversample'],
+    ] as const) {
+      await assert.rejects(createServer({ log: () => undefined, ...(bad as object) }), (e) => isSemsearchError(e, 'INVALID_ARGUMENT') && e.field === field, JSON.stringify(bad));
+    }
+  });
+
+  test('an OpenSearch cluster that does not answer: createServer fails with BACKEND_UNAVAILABLE naming it, /ready says why', async () => {
+    const opensearch = { url: 'http://127.0.0.1:1', indexName: 'passages' };
+    await assert.rejects(createServer({ opensearch, log: () => undefined }), (e) => isSemsearchError(e, 'BACKEND_UNAVAILABLE') && e.message.includes('127.0.0.1:1'));
+    const s = await createServer({ opensearch, log: () => undefined, waitForReady: false });
+    try {
+      await s.ready.catch(() => undefined);
+      const ready = await fetch(`${s.url}/ready`);
+      assert.equal(ready.status, 503);
+      assert.match(await ready.text(), /BACKEND_UNAVAILABLE/);
+    } finally {
+      await s.close();
     }
   });
 

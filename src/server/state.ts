@@ -1,5 +1,5 @@
 import type { SemsearchError } from '../errors.js';
-import type { IndexSummary } from './inference.js';
+import type { IndexSummary } from './served.js';
 
 /**
  * What the routes and the lifecycle of one server share: whether the index has loaded, whether the server is

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { SemsearchError, type ErrorCode } from '../errors.js';
 import type { Batcher, BatchRunner } from './batcher.js';
-import type { IndexSummary, Job, JobResult, StageTimings } from './inference.js';
+import type { Job, JobResult, StageTimings } from './inference.js';
+import type { IndexSummary } from './served.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 // From dist the worker is worker.js; from the sources a .mjs shim registers tsx and loads worker.ts.

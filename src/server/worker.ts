@@ -1,19 +1,19 @@
-// A worker thread that owns one opened index (its model, shards and passages) and answers job batches, so
-// that tokenizing, ONNX runs and vector scans never hold up the server's event loop.
+// A worker thread that owns one opened index (its model, and its shards and passages or its OpenSearch connection)
+// and answers job batches, so that tokenizing, ONNX runs and vector scans never hold up the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSemsearchError } from '../errors.js';
-import { openIndex } from '../store/search-index.js';
-import { emptyStages, runBatch, summarize, type Job, type StageTimings } from './inference.js';
+import { emptyStages, runBatch, type Job, type StageTimings } from './inference.js';
+import { openServed, type IndexSource, type IndexSummary } from './served.js';
 
 export interface WorkerInit {
-  index: string;
+  source: IndexSource;
   threads?: number;
   verify?: boolean;
 }
 
 export type ToWorker = { type: 'batch'; id: number; jobs: Job[] } | { type: 'close' };
 export type FromWorker =
-  | { type: 'ready'; summary: ReturnType<typeof summarize> }
+  | { type: 'ready'; summary: IndexSummary }
   | { type: 'failed'; error: { code: string; message: string } }
   | { type: 'done'; id: number; results: Awaited<ReturnType<typeof runBatch>>; stages: StageTimings };
 
@@ -22,19 +22,19 @@ if (port !== null) {
   const init = workerData as WorkerInit;
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   try {
-    const index = await openIndex(init.index, {
+    const served = await openServed(init.source, {
       ...(init.threads !== undefined ? { threads: init.threads } : {}),
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     });
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'close') {
-        void index.close().finally(() => port.close());
+        void served.index.close().finally(() => port.close());
         return;
       }
       const stages = emptyStages();
-      void runBatch(index, msg.jobs, log, stages).then((results) => port.postMessage({ type: 'done', id: msg.id, results, stages } satisfies FromWorker));
+      void runBatch(served, msg.jobs, log, stages).then((results) => port.postMessage({ type: 'done', id: msg.id, results, stages } satisfies FromWorker));
     });
-    port.postMessage({ type: 'ready', summary: summarize(index) } satisfies FromWorker);
+    port.postMessage({ type: 'ready', summary: served.summary } satisfies FromWorker);
   } catch (e) {
     const error = isSemsearchError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL_ERROR', message: (e as Error)?.message ?? String(e) };
     port.postMessage({ type: 'failed', error } satisfies FromWorker);

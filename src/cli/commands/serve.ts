@@ -1,5 +1,8 @@
+import { SemsearchError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
+import { checkBackendValues, isRemote } from '../backend.js';
 import { defineCommand } from '../command.js';
+import { BACKEND_OPTIONS } from '../options.js';
 
 function list(v: string): string[] {
   return v
@@ -12,7 +15,7 @@ function list(v: string): string[] {
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'serve an index over HTTP: search, encode, similarity and document write endpoints and a search page',
-  usage: 'usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]',
+  usage: 'usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]\n       semsearch serve --backend opensearch --url <url> --index-name <name> [--port 8080]',
   options: {
     port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
@@ -30,17 +33,31 @@ export const serveCommand = defineCommand({
     cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
     'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
     'read-only': { type: 'boolean', description: 'serve no write endpoints (POST /documents, DELETE /documents/{id}); searches still see other writers\' commits' },
+    ...BACKEND_OPTIONS,
   },
-  args: [{ name: 'index', required: 'serve needs an index folder' }],
+  args: [{ name: 'index' }],
   async run({ values, args, io }) {
-    const dir = args[0] as string;
+    checkBackendValues(values);
+    const remote = isRemote(values);
+    const dir = args[0];
+    if (remote && dir !== undefined) throw new SemsearchError('INVALID_ARGUMENT', `--backend opensearch serves the index --index-name names; drop the folder ${JSON.stringify(dir)}`, { field: 'index' });
+    if (!remote && dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'serve needs an index folder, or --backend opensearch --url <url> --index-name <name>', { field: 'index' });
     const limits = {
       ...(values['max-texts'] !== undefined ? { maxTexts: values['max-texts'] } : {}),
       ...(values['max-k'] !== undefined ? { maxK: values['max-k'] } : {}),
       ...(values['max-body'] !== undefined ? { maxBodyBytes: values['max-body'] } : {}),
     };
     const server = await createServer({
-      index: dir,
+      ...(remote
+        ? {
+            opensearch: {
+              url: values.url as string,
+              indexName: values['index-name'] as string,
+              ...(values.oversample !== undefined ? { oversample: values.oversample } : {}),
+              ...(values.rescore === true ? { rescore: true } : {}),
+            },
+          }
+        : { index: dir as string }),
       port: values.port ?? 8080,
       host: values.host ?? '127.0.0.1',
       batching: values['no-batching'] !== true,

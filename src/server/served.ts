@@ -1,0 +1,123 @@
+import { basename, isAbsolute } from 'node:path';
+import { detectCpu } from '../cpu/features.js';
+import { openIndex, type Searcher, type SearchIndex } from '../store/search-index.js';
+import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
+
+/** Where a server's passages live: a local index folder, or an OpenSearch index that `semsearch push` filled. */
+export type IndexSource =
+  | { backend: 'local'; dir: string }
+  | { backend: 'opensearch'; url: string; indexName: string; oversample?: number; rescore?: boolean };
+
+/** What the worker tells the server once the index is open: enough for /info without opening it twice. */
+export interface IndexSummary {
+  backend: 'local' | 'opensearch';
+  model: string;
+  modelType: string;
+  similarity: string;
+  count: number;
+  dim: number;
+  precision: string;
+  shards: number;
+  ann: boolean;
+  maxSeqLength: number;
+  /** The ONNX file queries are encoded with, relative to the model folder. */
+  onnxFile: string;
+  /** The CPU the worker runs on, as the int8 choice sees it; `onnxWarning` when the file drifts on it. */
+  cpu: { arch: string; model: string; isa: string; flags: string[] };
+  onnxWarning?: string;
+  /** The OpenSearch backend: where the index is, and the defaults its searches use. */
+  opensearch?: { url: string; indexName: string; replicas: number; oversample: number; rescore: boolean };
+}
+
+/** The searcher a worker answers with, and what its responses say about it, read once when it is opened. */
+export interface Served {
+  index: Searcher;
+  summary: IndexSummary;
+  /** A local int8/uint8 index's calibration: /encode quantizes a request's few texts with it. */
+  ranges?: { min: number[]; max: number[] };
+  /** Whether a search rescores candidates unless it says otherwise (the OpenSearch backend's `rescore`). */
+  rescore: boolean;
+}
+
+function modelName(ref: string): string {
+  // A folder path says where the server's files are; its last part names the model just as well.
+  return isAbsolute(ref) ? basename(ref) : ref;
+}
+
+function cpuOf(index: Searcher): { cpu: IndexSummary['cpu']; onnxWarning?: string } {
+  const choice = index.model.onnxChoice;
+  const cpu = choice.cpu ?? detectCpu();
+  const warning = choice.warning ?? choice.int8?.fallback;
+  return { cpu: { arch: cpu.arch, model: cpu.model, isa: cpu.isa, flags: cpu.flags }, ...(warning !== undefined ? { onnxWarning: warning } : {}) };
+}
+
+/** A local index, described; info() reads file sizes from disk, so this runs once per worker, not per request. */
+export function servedLocal(index: SearchIndex): Served {
+  const i = index.info();
+  const m = index.manifest;
+  return {
+    index,
+    summary: {
+      backend: 'local',
+      model: modelName(i.model),
+      modelType: i.modelType,
+      similarity: i.similarity,
+      count: i.count,
+      dim: i.dim,
+      precision: i.precision,
+      shards: i.shards,
+      ann: i.ann !== undefined,
+      maxSeqLength: index.model.maxSeqLength,
+      onnxFile: i.onnxFile,
+      ...cpuOf(index),
+    },
+    ...(m.ranges !== undefined ? { ranges: m.ranges } : {}),
+    rescore: false,
+  };
+}
+
+/** An OpenSearch index, described from its `_meta` and settings. */
+export async function servedRemote(index: OpenSearchIndex): Promise<Served> {
+  const i = await index.info();
+  return {
+    index,
+    summary: {
+      backend: 'opensearch',
+      model: modelName(i.model),
+      modelType: i.modelType,
+      similarity: i.similarity,
+      count: i.live,
+      dim: i.dim,
+      precision: i.precision,
+      shards: i.shards,
+      // The cluster walks lucene HNSW graphs: never an exact scan.
+      ann: true,
+      maxSeqLength: index.model.maxSeqLength,
+      onnxFile: i.onnxFile,
+      ...cpuOf(index),
+      opensearch: { url: i.url, indexName: i.indexName, replicas: i.replicas, oversample: i.oversample, rescore: i.rescore },
+    },
+    rescore: i.rescore,
+  };
+}
+
+/** Open what a worker serves. */
+export async function openServed(source: IndexSource, o: { threads?: number; verify?: boolean }): Promise<Served> {
+  const threads = o.threads !== undefined ? { threads: o.threads } : {};
+  if (source.backend === 'local') return servedLocal(await openIndex(source.dir, { ...threads, ...(o.verify !== undefined ? { verify: o.verify } : {}) }));
+  // Loaded on demand: the cluster client is needed only by this backend.
+  const { OpenSearchIndex } = await import('../opensearch/opensearch-index.js');
+  const index = await OpenSearchIndex.open({
+    url: source.url,
+    indexName: source.indexName,
+    ...(source.oversample !== undefined ? { oversample: source.oversample } : {}),
+    ...(source.rescore !== undefined ? { rescore: source.rescore } : {}),
+    ...threads,
+  });
+  try {
+    return await servedRemote(index);
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+}
