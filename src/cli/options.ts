@@ -30,6 +30,6 @@ export const BACKEND_OPTIONS = {
   backend: { type: 'string', description: 'local (default: the index folder) or opensearch (with --url and --index-name)', choices: ['local', 'opensearch'] },
   url: { type: 'string', description: 'opensearch: the cluster address, e.g. http://127.0.0.1:9200' },
   'index-name': { type: 'string', description: 'opensearch: the index name' },
-  oversample: { type: 'number', description: 'opensearch: candidates asked of each shard per hit (default 5)', positiveInteger: true },
+  oversample: { type: 'number', description: 'opensearch: candidates asked of each shard per hit (default 10)', positiveInteger: true },
   rescore: { type: 'boolean', description: "opensearch: rescore the candidates with semsearch's own arithmetic, so scores equal the local index's" },
 } as const satisfies Record<string, OptionSpec>;

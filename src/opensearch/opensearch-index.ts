@@ -25,7 +25,7 @@ export interface OpenSearchIndexOptions extends ConnectOptions {
   /** ONNX Runtime threads for encoding. */
   threads?: number;
   onWarning?: (message: string) => void;
-  /** Candidates asked of each shard per hit wanted (k × oversample; default 5). */
+  /** Candidates asked of each shard per hit wanted (k × oversample; default 10). */
   oversample?: number;
   /**
    * Rescore the candidates with the query embedding in semsearch's own arithmetic (default false): the scores then

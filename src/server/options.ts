@@ -10,7 +10,7 @@ export interface ServeOpenSearch {
   /** The cluster, e.g. http://127.0.0.1:9200. */
   url: string;
   indexName: string;
-  /** Candidates per hit asked of each shard (default 5; a search's `oversample` overrides it). */
+  /** Candidates per hit asked of each shard (default 10; a search's `oversample` overrides it). */
   oversample?: number;
   /** Rescore the candidates in semsearch's arithmetic (default false; a search's `rescore` overrides it). */
   rescore?: boolean;

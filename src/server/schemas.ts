@@ -64,7 +64,7 @@ export function buildSchemas(limits: Limits) {
       oversample: integer({
         minimum: 1,
         maximum: 100,
-        description: "The OpenSearch backend: candidates asked of each shard per hit wanted (default: the server's --oversample, else 5); a local index ignores it",
+        description: "The OpenSearch backend: candidates asked of each shard per hit wanted (default: the server's --oversample, else 10); a local index ignores it",
       }),
       mode: stringEnum(SEARCH_MODES, { default: 'vector', description: 'vector (embeddings), keyword (BM25 over the passages, SQLite FTS5) or hybrid (both, fused)' }),
       fusion: stringEnum(FUSION_METHODS, { default: 'rrf', description: 'hybrid: reciprocal rank fusion (k = 60) or a weighted sum of min-max normalised scores' }),

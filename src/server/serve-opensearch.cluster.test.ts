@@ -84,7 +84,7 @@ describe('semsearch serve on the OpenSearch backend', () => {
     assert.equal(r.json['ann'], true);
     assert.equal(r.json['precision'], 'float32');
     assert.equal(r.json['dim'], model.dimension);
-    assert.deepEqual(r.json['opensearch'], { url, indexName: INDEX_NAME, replicas: 1, oversample: 5, rescore: true }, 'a replica on the 2-node cluster');
+    assert.deepEqual(r.json['opensearch'], { url, indexName: INDEX_NAME, replicas: 1, oversample: 10, rescore: true }, 'a replica on the 2-node cluster');
   });
 
   test('/search: rescored hits equal the local index (ids, scores, texts, metadata); filters and per-request options', async () => {
@@ -102,7 +102,7 @@ describe('semsearch serve on the OpenSearch backend', () => {
     assertSameAsLocal(wireHits(f.json), filtered, 'filtered');
 
     // Without rescoring the cluster's own scores come back: the same passages, scores within float rounding.
-    const plain = await call(server.url, '/search', { queries: QUERIES, k: 10, rescore: false, oversample: 10 });
+    const plain = await call(server.url, '/search', { queries: QUERIES, k: 10, rescore: false, oversample: 5 });
     assert.equal(plain.json['rescored'], false);
     const want = await local.search(QUERIES, 10);
     wireHits(plain.json).forEach((hits, qi) => {
