@@ -23,7 +23,8 @@ const ENTRIES: Readonly<Record<string, string>> = {
 const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   'semsearch': [
     'ANN_QUANTIZATIONS', 'AnnEntry', 'AnnQuantization', 'Batching', 'BuildAnnOptions', 'BuildIndexOptions',
-    'BuildProgress', 'BuildResult', 'ERROR_CODES', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FieldCondition', 'FieldType', 'FieldValue', 'Filter', 'FusionMethod', 'INDEX_PRECISIONS',
+    'BuildProgress', 'BuildResult', 'CROSS_ACTIVATIONS', 'CROSS_MODEL_TYPES', 'CrossActivation', 'CrossEncoder', 'CrossEncoderConfig', 'CrossModelType',
+    'ERROR_CODES', 'EncodedPair', 'LoadCrossEncoderOptions', 'PredictOptions', 'RankHit', 'RankOptions', 'TextPair', 'loadCrossEncoder', 'loadCrossEncoderFromDir', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FieldCondition', 'FieldType', 'FieldValue', 'Filter', 'FusionMethod', 'INDEX_PRECISIONS',
     'IndexHit', 'IndexInfo', 'IndexManifest', 'IndexPrecision', 'IndexWriter', 'IndexWriterOptions', 'LoadModelByNameOptions', 'LoadModelOptions', 'MAX_WRITE_BATCH', 'Matrix', 'MatrixLike', 'Metadata',
     'ModelConfig', 'ModelType', 'OnnxChoice', 'OpenIndexOptions', 'PRECISIONS', 'PoolingConfig', 'PoolingMode',
     'Precision', 'QuantizationRanges', 'QuantizeOptions', 'QuantizedMatrix', 'SEARCH_MODES', 'SIMILARITY_FUNCTIONS', 'ScoreFunction', 'SearchHit',

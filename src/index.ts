@@ -13,7 +13,13 @@ export type { OnnxChoice } from './encoder/sentence-transformer.js';
 export type { Batching, EncodeOptions, EncodeProgress } from './encoder/encode.js';
 export type { ModelConfig, ModelType, PoolingMode, PoolingConfig, SimilarityFnName } from './model/config.js';
 // A loaded model's tokenizer (model.tokenizer); made by loadModel, never constructed by hand.
-export type { Tokenizer } from './model/tokenizer/tokenizer.js';
+export type { Tokenizer, EncodedPair } from './model/tokenizer/tokenizer.js';
+
+// Cross-encoders: a query and a passage read together, for re-ranking
+export { CrossEncoder, loadCrossEncoder, loadCrossEncoderFromDir } from './encoder/cross-encoder.js';
+export type { LoadCrossEncoderOptions, PredictOptions, RankHit, RankOptions, TextPair } from './encoder/cross-encoder.js';
+export { CROSS_ACTIVATIONS, CROSS_MODEL_TYPES } from './model/cross-config.js';
+export type { CrossActivation, CrossEncoderConfig, CrossModelType } from './model/cross-config.js';
 
 // Vectors, quantization, scoring
 export { Matrix, toMatrix } from './tensor/matrix.js';

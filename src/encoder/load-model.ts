@@ -26,7 +26,7 @@ export interface LoadModelOptions {
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core). */
   threads?: number;
   /** ONNX Runtime session tuning (graph optimisation level, memory arena and pattern, spinning); docs/BENCHMARK.md measures each. */
-  session?: Omit<SessionOptions, 'intraOpThreads'>;
+  session?: Omit<SessionOptions, 'intraOpThreads' | 'output'>;
   /**
    * Worker threads, each with its own ONNX Runtime session, that run whole batches at once; `threads` is the budget
    * they share (default: one per core). Default: 2 when that budget is at least 2 threads, else 1 (one session on
@@ -74,6 +74,36 @@ function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; c
   return { file, choice: { requested: variant, cpu, ...(warning !== undefined ? { warning } : {}) } };
 }
 
+/** The ONNX file the options pick in a model folder, checked to exist, and what the caller should be told about it. */
+export function onnxFileOf(dir: string, options: LoadModelOptions): { file: string; choice: OnnxChoice } {
+  const picked = pickOnnxFile(dir, options);
+  if (!existsSync(picked.file)) {
+    const offered = variantsInFolder(dir);
+    throw new SemsearchError(
+      'ONNX_MISSING',
+      `${picked.file} does not exist; ` +
+        (offered.length > 0
+          ? `${dir} has the ONNX variants ${offered.join(', ')} (pass one as variant / --variant, '(default)' being no variant, or 'int8' for the quantized one accurate on this CPU)`
+          : `${dir} has no ONNX export at all: export one with sentence-transformers (SentenceTransformer(dir, backend="onnx").save(dir), or CrossEncoder for a cross-encoder)`),
+      { file: picked.file, field: 'variant' },
+    );
+  }
+  return picked;
+}
+
+/**
+ * The ONNX Runtime runner of a file: one session on the calling thread, or (workers > 1) a pool of worker sessions
+ * sharing the thread budget. `output` says what the file computes: token embeddings, or a classifier's logits.
+ */
+export async function openRunner(file: string, options: Pick<LoadModelOptions, 'threads' | 'workers' | 'session'>, output: 'tokens' | 'logits' = 'tokens'): Promise<TransformerSession | SessionPool> {
+  const workers = options.workers ?? defaultWorkers(options.threads);
+  if (workers === 1) {
+    return TransformerSession.create(file, { ...options.session, output, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
+  }
+  const budget = options.threads ?? cpus().length;
+  return SessionPool.create(file, workers, { ...options.session, output, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
+}
+
 /** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
 export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions, 'variant'>;
 
@@ -87,26 +117,8 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'dense') modules.push({ kind: 'dense', layer: new DenseLayer(m.config) });
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
-  const { file, choice } = pickOnnxFile(dir, options);
-  if (!existsSync(file)) {
-    const offered = variantsInFolder(dir);
-    throw new SemsearchError(
-      'ONNX_MISSING',
-      `${file} does not exist; ` +
-        (offered.length > 0
-          ? `${dir} has the ONNX variants ${offered.join(', ')} (pass one as variant / --variant, '(default)' being no variant, or 'int8' for the quantized one accurate on this CPU)`
-          : `${dir} has no ONNX export at all: export one with sentence-transformers (SentenceTransformer(dir, backend="onnx").save(dir))`),
-      { file, field: 'variant' },
-    );
-  }
-  const workers = options.workers ?? defaultWorkers(options.threads);
-  let session: TransformerSession | SessionPool;
-  if (workers === 1) {
-    session = await TransformerSession.create(file, { ...options.session, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
-  } else {
-    const budget = options.threads ?? cpus().length;
-    session = await SessionPool.create(file, workers, { ...options.session, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
-  }
+  const { file, choice } = onnxFileOf(dir, options);
+  const session = await openRunner(file, options);
   const model = new SentenceTransformer(config, tokenizer, session, modules, choice);
   const warning = choice.warning ?? choice.int8?.fallback;
   if (warning !== undefined) (options.onWarning ?? warnDefault)(warning);

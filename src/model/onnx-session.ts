@@ -13,9 +13,14 @@ export interface SessionOptions {
   enableMemPattern?: boolean;
   /** Whether idle intra-op threads spin before sleeping (ONNX Runtime's default: yes). */
   allowSpinning?: boolean;
+  /**
+   * What the file computes: 'tokens' (a bi-encoder's transformer: token embeddings, batch × seq × hidden; the
+   * default) or 'logits' (a cross-encoder's *ForSequenceClassification: batch × labels, returned as seqLen 1).
+   */
+  output?: 'tokens' | 'logits';
 }
 
-/** Token embeddings of one batch: batch × seqLen × hidden, row-major float32. */
+/** Token embeddings of one batch: batch × seqLen × hidden, row-major float32 (logits: seqLen 1, hidden = labels). */
 export interface TokenEmbeddings {
   data: Float32Array;
   batchSize: number;
@@ -31,14 +36,17 @@ export class TransformerSession {
   readonly file: string;
   readonly inputNames: readonly string[];
   readonly outputName: string;
+  private readonly output: 'tokens' | 'logits';
   private session: ort.InferenceSession | null;
 
-  private constructor(file: string, session: ort.InferenceSession) {
+  private constructor(file: string, session: ort.InferenceSession, output: 'tokens' | 'logits') {
     this.file = file;
     this.session = session;
+    this.output = output;
     this.inputNames = session.inputNames;
     const outs = session.outputNames;
-    this.outputName = ['token_embeddings', 'last_hidden_state'].find((n) => outs.includes(n)) ?? (outs[0] as string);
+    const names = output === 'logits' ? ['logits'] : ['token_embeddings', 'last_hidden_state'];
+    this.outputName = names.find((n) => outs.includes(n)) ?? (outs[0] as string);
     for (const name of this.inputNames) {
       if (!['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'].includes(name)) {
         throw new SemsearchError('ONNX_INVALID', `${file}: unexpected model input "${name}"`, { file, field: name });
@@ -76,7 +84,7 @@ export class TransformerSession {
       const first = String((cause as Error).message ?? cause).split('\n')[0];
       throw new SemsearchError('ONNX_INVALID', `ONNX Runtime cannot load ${file}: ${first}`, { file, cause });
     }
-    return new TransformerSession(file, session);
+    return new TransformerSession(file, session, options.output ?? 'tokens');
   }
 
   async run(batch: TokenizedBatch): Promise<TokenEmbeddings> {
@@ -102,6 +110,12 @@ export class TransformerSession {
       throw new SemsearchError('ONNX_RUN_FAILED', `ONNX Runtime failed on ${this.file}: ${first}`, { file: this.file, cause });
     }
     const t = out[this.outputName] as ort.Tensor;
+    if (this.output === 'logits') {
+      if (t.type !== 'float32' || t.dims.length !== 2) {
+        throw new SemsearchError('ONNX_INVALID', `${this.file}: output ${this.outputName} is ${t.type} ${JSON.stringify(t.dims)}, expected float32 logits [batch, labels]`, { file: this.file });
+      }
+      return { data: t.data as Float32Array, batchSize: t.dims[0] as number, seqLen: 1, hidden: t.dims[1] as number };
+    }
     if (t.type !== 'float32' || t.dims.length !== 3) {
       throw new SemsearchError('ONNX_INVALID', `${this.file}: output ${this.outputName} is ${t.type} ${JSON.stringify(t.dims)}, expected float32 [batch, seq, hidden]`, {
         file: this.file,

@@ -4,7 +4,7 @@ import { SemsearchError } from '../../errors.js';
 import type { AddedToken } from './added-tokens.js';
 import { bertNormalizer, lowercaseChars, normalizerFromJson, type Normalizer } from './normalizer.js';
 import { bertPreTokenize, preTokenizerFromJson } from './pre-tokenizer.js';
-import { postProcessorFromJson } from './post-processor.js';
+import { bertPair, pairTemplateFromJson, postProcessorFromJson, robertaPair } from './post-processor.js';
 import { Tokenizer } from './tokenizer.js';
 import { WordPiece } from './wordpiece.js';
 
@@ -77,6 +77,7 @@ function fromTokenizerJson(file: string, config: Json, options: LoadTokenizerOpt
     preTokenizer: preTokenizerFromJson(j['pre_tokenizer'], file),
     model: wp,
     template: postProcessorFromJson(j['post_processor'], file),
+    pair: pairTemplateFromJson(j['post_processor'], file),
     addedTokens: added,
     padId,
   });
@@ -132,6 +133,7 @@ function fromVocabTxt(file: string, config: Json, modelType: string, options: Lo
     preTokenizer: bertPreTokenize,
     model: new WordPiece(vocab, unk, '##', 100),
     template: { prefix: [idOf(cls)], suffix: [idOf(sep)] },
+    pair: isMpnet ? robertaPair(idOf(cls), idOf(sep)) : bertPair(idOf(cls), idOf(sep)),
     addedTokens: added,
     padId: idOf(pad),
   });

@@ -2,7 +2,7 @@ import { SemsearchError } from '../../errors.js';
 import { AddedTokenMatcher, type AddedToken } from './added-tokens.js';
 import { bertNormalizer, type Normalizer } from './normalizer.js';
 import { bertPreTokenize, type PreTokenizer } from './pre-tokenizer.js';
-import type { SingleTemplate } from './post-processor.js';
+import { PLAIN_PAIR, type PairPiece, type SingleTemplate } from './post-processor.js';
 import { WordPiece } from './wordpiece.js';
 
 /** A padded batch, laid out as ONNX Runtime wants it (int64, row-major batch × seqLen). */
@@ -21,8 +21,33 @@ export interface TokenizerParts {
   preTokenizer: PreTokenizer | null;
   model: WordPiece;
   template: SingleTemplate;
+  /** The post-processor's pair layout (default: the two sequences, the second of type 1). */
+  pair?: readonly PairPiece[];
   addedTokens: AddedToken[];
   padId: number;
+}
+
+/** One encoded pair: token ids with special tokens, and the token type of each. */
+export interface EncodedPair {
+  ids: number[];
+  typeIds: number[];
+}
+
+/**
+ * How many tokens of two sequences of n1 and n2 tokens survive `longest_first` truncation to `room` tokens, as the
+ * Rust tokenizers compute it: the shorter keeps all it has when the longer can take the rest; otherwise both get half,
+ * the longer one the odd token.
+ */
+export function longestFirst(n1: number, n2: number, room: number): [number, number] {
+  if (n1 + n2 <= room) return [n1, n2];
+  const swap = n1 > n2;
+  let short = swap ? n2 : n1;
+  let long = short > room ? short : Math.max(short, room - short);
+  if (short + long > room) {
+    short = Math.floor(room / 2);
+    long = short + (room % 2);
+  }
+  return swap ? [long, short] : [short, long];
 }
 
 /** Characters per piece when a long text is tokenized only as far as truncation needs. */
@@ -51,6 +76,7 @@ function pieceEnd(text: string, start: number): number {
 export class Tokenizer {
   readonly padId: number;
   readonly template: SingleTemplate;
+  readonly pairTemplate: readonly PairPiece[];
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer;
   private readonly model: WordPiece;
@@ -64,6 +90,7 @@ export class Tokenizer {
     this.splitsWords = parts.preTokenizer !== null;
     this.model = parts.model;
     this.template = parts.template;
+    this.pairTemplate = parts.pair ?? PLAIN_PAIR;
     this.padId = parts.padId;
     this.rawMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => !t.normalized));
     this.normalizedMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => t.normalized));
@@ -76,6 +103,13 @@ export class Tokenizer {
   /** Number of special tokens the post-processor adds to one sequence. */
   get numSpecialTokens(): number {
     return this.template.prefix.length + this.template.suffix.length;
+  }
+
+  /** Number of special tokens the post-processor adds to a pair. */
+  get numPairSpecialTokens(): number {
+    let n = 0;
+    for (const p of this.pairTemplate) if ('special' in p) n += p.special.length;
+    return n;
   }
 
   /**
@@ -125,29 +159,74 @@ export class Tokenizer {
     return [...this.template.prefix, ...ids, ...this.template.suffix];
   }
 
+  /**
+   * A pair with special tokens and token types, as `tokenizer(a, b, truncation='longest_first', max_length=…)` gives
+   * it: tokens are cut from the end of the longer sequence first (see longestFirst) so the whole fits `maxLength`.
+   */
+  encodePair(a: string, b: string, maxLength?: number): EncodedPair {
+    if (typeof a !== 'string' || typeof b !== 'string') {
+      throw new SemsearchError('INVALID_ARGUMENT', `a pair must be two strings, got ${typeof a} and ${typeof b}`, { field: 'pair' });
+    }
+    const room = maxLength === undefined ? undefined : Math.max(0, maxLength - this.numPairSpecialTokens);
+    let ta = this.tokenize(a, room);
+    let tb = this.tokenize(b, room);
+    // Both at least `room` long and an odd room: the odd token goes to the truly longer one, so count them whole.
+    if (room !== undefined && room % 2 === 1 && ta.length >= room && tb.length >= room) {
+      ta = this.tokenize(a);
+      tb = this.tokenize(b);
+    }
+    if (room !== undefined) {
+      const [na, nb] = longestFirst(ta.length, tb.length, room);
+      ta = ta.slice(0, na);
+      tb = tb.slice(0, nb);
+    }
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    for (const piece of this.pairTemplate) {
+      const part = 'special' in piece ? piece.special : piece.sequence === 'A' ? ta : tb;
+      for (const id of part) {
+        ids.push(id);
+        typeIds.push(piece.typeId);
+      }
+    }
+    return { ids, typeIds };
+  }
+
+  /** Encode pairs and pad them into one batch, with their token types. */
+  encodePairBatch(pairs: readonly (readonly [string, string])[], maxLength?: number): TokenizedBatch {
+    const encoded = pairs.map(([a, b]) => this.encodePair(a, b, maxLength));
+    return this.pad(
+      encoded.map((e) => e.ids),
+      encoded.map((e) => e.typeIds),
+    );
+  }
+
   /** Encode and pad to the longest member, as `tokenizer(texts, padding=True, truncation=True)` does. */
   encodeBatch(texts: readonly string[], maxLength?: number): TokenizedBatch {
     const all = texts.map((t) => this.encode(t, maxLength));
     return this.pad(all);
   }
 
-  /** Pad token id sequences (each already with special tokens and truncated) into one batch. */
-  pad(all: readonly ArrayLike<number>[]): TokenizedBatch {
+  /** Pad token id sequences (each already with special tokens and truncated) into one batch; type ids default to 0. */
+  pad(all: readonly ArrayLike<number>[], typeIds?: readonly ArrayLike<number>[]): TokenizedBatch {
     const batchSize = all.length;
     let seqLen = 0;
     for (const ids of all) if (ids.length > seqLen) seqLen = ids.length;
     const inputIds = new BigInt64Array(batchSize * seqLen).fill(BigInt(this.padId));
     const attentionMask = new BigInt64Array(batchSize * seqLen);
+    const tokenTypeIds = new BigInt64Array(batchSize * seqLen);
     const lengths = new Int32Array(batchSize);
     all.forEach((ids, r) => {
       lengths[r] = ids.length;
       const base = r * seqLen;
+      const types = typeIds?.[r];
       for (let c = 0; c < ids.length; c++) {
         inputIds[base + c] = BigInt(ids[c] as number);
         attentionMask[base + c] = 1n;
+        if (types !== undefined) tokenTypeIds[base + c] = BigInt(types[c] as number);
       }
     });
-    return { batchSize, seqLen, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(batchSize * seqLen), lengths };
+    return { batchSize, seqLen, inputIds, attentionMask, tokenTypeIds, lengths };
   }
 }
 

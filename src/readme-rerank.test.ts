@@ -1,0 +1,56 @@
+// The README's "Re-rank with a cross-encoder" example, run as written with the hub name replaced by a random
+// cross-encoder that sentence-transformers built (no hub here); what it prints must be what the library computes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCrossEncoderFromDir } from './encoder/cross-encoder.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const FIXTURES = join(root, 'src/model/fixtures');
+
+test("the README's cross-encoder example runs as written and prints predict's and rank's answers", async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Re-rank with a cross-encoder');
+  assert.ok(start >= 0, 'the README has the section');
+  const open = readme.indexOf('```ts\n', start) + 6;
+  const code = readme.slice(open, readme.indexOf('```', open));
+  assert.match(code, /loadCrossEncoder\('cross-encoder\/ms-marco-MiniLM-L6-v2'\)/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'semsearch-readme-rerank-'));
+  try {
+    const model = join(dir, 'model');
+    for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(FIXTURES, 'models/bert', f), join(model, f));
+    cpSync(join(FIXTURES, 'cross-encoders/bert-1'), model, { recursive: true });
+    const script = join(root, 'examples', `.readme-rerank-${process.pid}.ts`);
+    writeFileSync(script, code.replace("'cross-encoder/ms-marco-MiniLM-L6-v2'", JSON.stringify(model)));
+    let run;
+    try {
+      run = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', script], { cwd: root, encoding: 'utf8' });
+    } finally {
+      rmSync(script, { force: true });
+    }
+    assert.equal(run.status, 0, run.stderr);
+
+    const ce = await loadCrossEncoderFromDir(model, { workers: 1 });
+    const query = 'How big is London';
+    const passages = ['London is known for its financial district', 'London has 9,787,426 inhabitants at the 2011 census'];
+    const want = (await ce.predict(passages.map((p): [string, string] => [query, p]))).data;
+    const ranked = await ce.rank(query, passages, { topK: 2 });
+    await ce.dispose();
+    const printed = /Scores: \[ ([-\d.e]+), ([-\d.e]+) \]/.exec(run.stdout);
+    assert.ok(printed !== null, run.stdout);
+    assert.ok(Math.abs(Number(printed[1]) - (want[0] as number)) < 1e-6);
+    assert.ok(Math.abs(Number(printed[2]) - (want[1] as number)) < 1e-6);
+    const lines = run.stdout.trim().split('\n').slice(1);
+    assert.deepEqual(
+      lines,
+      ranked.map((h) => `${h.corpusId} ${h.score.toFixed(4)} ${passages[h.corpusId]}`),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
