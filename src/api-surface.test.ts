@@ -24,7 +24,7 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   'semsearch': [
     'ANN_QUANTIZATIONS', 'AnnEntry', 'AnnQuantization', 'Batching', 'BuildAnnOptions', 'BuildIndexOptions',
     'BuildProgress', 'BuildResult', 'CROSS_ACTIVATIONS', 'CROSS_MODEL_TYPES', 'CrossActivation', 'CrossEncoder', 'CrossEncoderConfig', 'CrossModelType',
-    'ERROR_CODES', 'EncodedPair', 'LoadCrossEncoderOptions', 'PredictOptions', 'RankHit', 'RankOptions', 'TextPair', 'loadCrossEncoder', 'loadCrossEncoderFromDir', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FieldCondition', 'FieldType', 'FieldValue', 'Filter', 'FusionMethod', 'INDEX_PRECISIONS',
+    'ERROR_CODES', 'EncodedPair', 'LoadCrossEncoderOptions', 'PredictOptions', 'RankHit', 'RankOptions', 'RerankedHit', 'TextPair', 'rerankHits', 'loadCrossEncoder', 'loadCrossEncoderFromDir', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FieldCondition', 'FieldType', 'FieldValue', 'Filter', 'FusionMethod', 'INDEX_PRECISIONS',
     'IndexHit', 'IndexInfo', 'IndexManifest', 'IndexPrecision', 'IndexWriter', 'IndexWriterOptions', 'LoadModelByNameOptions', 'LoadModelOptions', 'MAX_WRITE_BATCH', 'Matrix', 'MatrixLike', 'Metadata',
     'ModelConfig', 'ModelType', 'OnnxChoice', 'OpenIndexOptions', 'PRECISIONS', 'PoolingConfig', 'PoolingMode',
     'Precision', 'QuantizationRanges', 'QuantizeOptions', 'QuantizedMatrix', 'SEARCH_MODES', 'SIMILARITY_FUNCTIONS', 'ScoreFunction', 'SearchHit',
@@ -44,6 +44,7 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
     'readSmartQueries', 'readTrecTopics', 'smartDocumentText', 'splitIntoPassages',
   ],
   'semsearch/eval': [
+    'CrossRerankOptions', 'DEFAULT_CROSS_DEPTH', 'PairScorer', 'crossRerankRun',
     'DEFAULT_TREC_MEASURES', 'EvalModel', 'EvalReport', 'EvalTask', 'EvalTaskSpec', 'EvalTimings',
     'EvaluateModelOptions', 'EvaluateOptions', 'FormatReportOptions', 'ModelEvaluation', 'QRELS_FORMATS', 'Qrels',
     'QrelsFormat', 'QueryIds', 'RankedList', 'ReadCranfieldQrelsOptions', 'ReadQrelsOptions', 'ReadRunOptions',

@@ -3,14 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCrossEncoderFromDir } from './encoder/cross-encoder.js';
+import { materializeCrossEncoder } from './encoder/test-support/fixtures.js';
+
+const cleanups: (() => void)[] = [];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const FIXTURES = join(root, 'src/model/fixtures');
 
 test("the README's cross-encoder example runs as written and prints predict's and rank's answers", async () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -20,11 +21,10 @@ test("the README's cross-encoder example runs as written and prints predict's an
   const code = readme.slice(open, readme.indexOf('```', open));
   assert.match(code, /loadCrossEncoder\('cross-encoder\/ms-marco-MiniLM-L6-v2'\)/);
 
-  const dir = mkdtempSync(join(tmpdir(), 'semsearch-readme-rerank-'));
   try {
-    const model = join(dir, 'model');
-    for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(FIXTURES, 'models/bert', f), join(model, f));
-    cpSync(join(FIXTURES, 'cross-encoders/bert-1'), model, { recursive: true });
+    const fixture = materializeCrossEncoder('bert-1');
+    cleanups.push(fixture.cleanup);
+    const model = fixture.dir;
     const script = join(root, 'examples', `.readme-rerank-${process.pid}.ts`);
     writeFileSync(script, code.replace("'cross-encoder/ms-marco-MiniLM-L6-v2'", JSON.stringify(model)));
     let run;
@@ -51,6 +51,6 @@ test("the README's cross-encoder example runs as written and prints predict's an
       ranked.map((h) => `${h.corpusId} ${h.score.toFixed(4)} ${passages[h.corpusId]}`),
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cleanups.forEach((c) => c());
   }
 });

@@ -2,7 +2,7 @@
 // (tools/reference/make_cross_fixtures.py): pair token ids, predict() at several batch sizes, activations, rank().
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSemsearchError } from '../errors.js';
@@ -10,7 +10,7 @@ import { commitIdOf, readFolder, startHubServer } from '../hub/test-support/hub-
 import { longestFirst } from '../model/tokenizer/tokenizer.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { loadCrossEncoder, loadCrossEncoderFromDir, type CrossEncoder, type LoadCrossEncoderOptions, type TextPair } from './cross-encoder.js';
-import { decodeMatrix, FIXTURES, maxAbsDiff, type StoredMatrix } from './test-support/fixtures.js';
+import { decodeMatrix, FIXTURES, materializeCrossEncoder, maxAbsDiff, type StoredMatrix } from './test-support/fixtures.js';
 
 const ROOT = join(FIXTURES, 'cross-encoders');
 interface ModelVectors {
@@ -26,19 +26,15 @@ interface ModelVectors {
   rank?: { query: string; topK: number; hits: { corpusId: number; score: number; text: string }[] };
 }
 const vectors = JSON.parse(readFileSync(join(ROOT, 'vectors.json'), 'utf8')) as { pairs: TextPair[]; batchSizes: number[]; models: Record<string, ModelVectors> };
-const manifest = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as { models: Record<string, { arch: string; numLabels: number; tokenizerFrom: string }> };
 const pairs = vectors.pairs;
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
 
-/** The model's folder as CrossEncoder saved it: its own files plus the tokenizer files it shares with a bi-encoder fixture. */
+/** The model's folder as CrossEncoder saved it, in a temp dir removed after the tests. */
 function folder(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `semsearch-ce-${name}-`));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const from = join(FIXTURES, 'models', (manifest.models[name] as { tokenizerFrom: string }).tokenizerFrom);
-  for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(from, f), join(dir, f));
-  cpSync(join(ROOT, name), dir, { recursive: true });
+  const { dir, cleanup } = materializeCrossEncoder(name);
+  cleanups.push(cleanup);
   return dir;
 }
 

@@ -19,9 +19,9 @@ export interface EvalModel {
 
 /** What full retrieval needs from a built index (SearchIndex fits): the k best passages per query embedding. */
 export interface IndexSearcher {
-  searchEmbeddings(queries: Matrix, k: number, options?: { exact?: boolean }): Promise<{ id: string; score: number }[][]>;
+  searchEmbeddings(queries: Matrix, k: number, options?: { exact?: boolean }): Promise<{ id: string; score: number; text?: string }[][]>;
   /** Keyword and hybrid modes (SearchIndex has it): the query texts, and their embeddings where the mode needs them. */
-  searchEncoded?(queries: readonly string[], embeddings: Matrix | undefined, k: number, options?: { exact?: boolean; mode?: SearchMode }): Promise<{ id: string; score: number }[][]>;
+  searchEncoded?(queries: readonly string[], embeddings: Matrix | undefined, k: number, options?: { exact?: boolean; mode?: SearchMode }): Promise<{ id: string; score: number; text?: string }[][]>;
 }
 
 export interface EvaluateModelOptions {
@@ -66,6 +66,8 @@ export interface ModelEvaluation {
   run: Run;
   report: EvalReport;
   timings: EvalTimings;
+  /** Full retrieval through an index: the texts of the documents the run names, as the index returned them. */
+  texts?: Map<string, string>;
 }
 
 /** Full retrieval through an index: encode the queries, take each one's `depth` best, in the index's order. */
@@ -74,6 +76,7 @@ async function searchIndex(
   task: RetrievalTask,
   encoder: { encodeQuery: (t: string[]) => Promise<Matrix> },
   options: EvaluateModelOptions,
+  docTexts: Map<string, string>,
 ): Promise<Run> {
   const depth = options.depth ?? 1000;
   if (!Number.isSafeInteger(depth) || depth < 1) throw new SemsearchError('INVALID_ARGUMENT', `depth must be a positive integer, got ${depth}`, { field: 'depth' });
@@ -94,7 +97,7 @@ async function searchIndex(
     const texts = [...task.queries.values()];
     const mode = options.mode ?? 'vector';
     const exact = options.exact === true ? { exact: true } : {};
-    let hits: { id: string; score: number }[][];
+    let hits: { id: string; score: number; text?: string }[][];
     if (mode === 'vector') hits = await index.searchEmbeddings(await encoder.encodeQuery(texts), depth, exact);
     else if (index.searchEncoded === undefined) {
       throw new SemsearchError('INVALID_ARGUMENT', `mode ${mode} needs an index that searches by text (a SearchIndex)`, { field: 'mode' });
@@ -103,6 +106,7 @@ async function searchIndex(
     qids.forEach((qid, i) => {
       const h = hits[i] ?? [];
       run.set(qid, { docids: h.map((x) => x.id), scores: h.map((x) => x.score) });
+      for (const x of h) if (x.text !== undefined) docTexts.set(x.id, x.text);
     });
     return run;
   } finally {
@@ -155,6 +159,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   };
   let run: Run;
   let stRun: Run | undefined;
+  let texts: Map<string, string> | undefined;
   if ((options.mode ?? 'vector') !== 'vector' && options.index === undefined && !('index' in task && task.index !== undefined)) {
     throw new SemsearchError('INVALID_ARGUMENT', `mode ${options.mode} searches a built index: give one (--index)`, { field: 'mode' });
   }
@@ -171,7 +176,8 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
         : {}),
     });
   } else if (options.index !== undefined || task.index !== undefined) {
-    run = await searchIndex(model, task, encoder, options);
+    texts = new Map();
+    run = await searchIndex(model, task, encoder, options, texts);
   } else {
     const r = await retrieve(encoder, task.corpus, task.queries, {
       corpusChunkSize: chunk,
@@ -193,6 +199,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   return {
     run,
     report,
+    ...(texts !== undefined ? { texts } : {}),
     timings: {
       queries,
       documents,

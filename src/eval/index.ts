@@ -16,6 +16,8 @@ export type { StIrOptions, StIrResult } from './st-metrics.js';
 export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from './report.js';
 export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
 export { rerankRun, rerankCandidates } from './rerank.js';
+export { crossRerankRun, DEFAULT_CROSS_DEPTH } from './cross-rerank.js';
+export type { CrossRerankOptions, PairScorer } from './cross-rerank.js';
 export type { RerankEncoder, RerankOptions } from './rerank.js';
 export { retrieve, retrieveRun } from './retrieve.js';
 export type { Retrieval, RetrieveEncoder, RetrieveOptions } from './retrieve.js';

@@ -2,6 +2,8 @@ import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
 import type { IndexHit, Searcher, SearchOptions } from '../store/search-index.js';
 import type { Served } from './served.js';
+import type { CrossEncoder } from '../encoder/cross-encoder.js';
+import { rerankHits } from '../store/rerank-hits.js';
 import type { WriteDocument } from '../store/write-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
@@ -9,7 +11,10 @@ import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
 export type Job =
-  | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: JobSearchOptions }
+  /** `rerank`: retrieve `depth` hits, re-rank them with the worker's cross-encoder, keep offset + k. */
+  | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: JobSearchOptions; rerank?: { depth: number } }
+  /** text-embeddings-inference's /rerank: every text scored with the query by the cross-encoder. */
+  | { kind: 'rerank'; query: string; texts: string[]; raw: boolean; truncate: boolean }
   | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
   | { kind: 'similarity'; queries: string[]; passages: string[] }
   | { kind: 'upsert'; documents: WriteDocument[] }
@@ -33,10 +38,12 @@ export interface StageTimings {
   searchMs: number;
   /** Reading the hits' passages from the document store. */
   fetchMs: number;
+  /** The cross-encoder's runs (tokenizing included). */
+  rerankMs: number;
 }
 
 export function emptyStages(): StageTimings {
-  return { tokenizeMs: 0, inferenceMs: 0, searchMs: 0, fetchMs: 0 };
+  return { tokenizeMs: 0, inferenceMs: 0, searchMs: 0, fetchMs: 0, rerankMs: 0 };
 }
 
 export type JobResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string; field?: string } };
@@ -47,6 +54,8 @@ export function jobTexts(job: Job): number {
       return job.queries.length + job.passages.length;
     case 'search':
       return job.queries.length;
+    case 'rerank':
+      return job.texts.length;
     case 'encode':
       return job.texts.length;
     case 'embed':
@@ -89,7 +98,8 @@ async function searchTogether(
   const bySettings = new Map<string, Member[]>();
   jobs.forEach((job, i) => {
     const q = (at[i] as { q: number }).q;
-    if (job.kind !== 'search' || q < 0) return;
+    // Re-ranked searches ask for their own depth and are re-scored one by one.
+    if (job.kind !== 'search' || q < 0 || job.rerank !== undefined) return;
     const key = JSON.stringify(job.options ?? {});
     bySettings.set(key, [...(bySettings.get(key) ?? []), { i, job, q }]);
   });
@@ -117,6 +127,40 @@ async function searchTogether(
     }
   }
   return out;
+}
+
+function crossEncoderOf(served: Served): CrossEncoder {
+  if (served.crossEncoder === undefined) {
+    throw new SemsearchError('INVALID_ARGUMENT', 'this server has no cross-encoder to re-rank with: start it with --rerank <cross-encoder>', { field: 'rerank' });
+  }
+  return served.crossEncoder;
+}
+
+/**
+ * text-embeddings-inference's /rerank: each text scored with the query, best first, as `{index, score}`. Scores pass
+ * through the model's activation unless `raw`; a pair longer than the model reads is refused unless `truncate`.
+ */
+async function rerankTexts(served: Served, j: Extract<Job, { kind: 'rerank' }>, stages: StageTimings): Promise<Record<string, unknown>> {
+  const ce = crossEncoderOf(served);
+  const t0 = performance.now();
+  try {
+    if (!j.truncate) {
+      const tok = ce.tokenizer;
+      const long = j.texts.findIndex((t) => tok.tokenize(j.query, ce.maxLength + 1).length + tok.tokenize(t, ce.maxLength + 1).length + tok.numPairSpecialTokens > ce.maxLength);
+      if (long >= 0) {
+        throw new SemsearchError('LIMIT_EXCEEDED', `the query with text ${long} is longer than the ${ce.maxLength} tokens the model reads; send truncate: true to cut it as sentence-transformers does`, { field: `texts[${long}]` });
+      }
+    }
+    const scores = (await ce.predict(
+      j.texts.map((t): [string, string] => [j.query, t]),
+      j.raw ? { activation: 'identity' } : {},
+    )).data;
+    const ranks = j.texts.map((_, index) => ({ index, score: scores[index] as number }));
+    ranks.sort((a, b) => b.score - a.score || a.index - b.index);
+    return { ranks };
+  } finally {
+    stages.rerankMs += performance.now() - t0;
+  }
 }
 
 /** An embed job's answer: the rows as one Float32Array (cheap to post between threads), their dim and token counts. */
@@ -209,7 +253,7 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
   const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
   const at = jobs.map((j) => {
     // Writes encode their own documents, inside the write; keyword search needs no embeddings.
-    if (j.kind === 'upsert' || j.kind === 'delete') return { q: -1, p: 0 };
+    if (j.kind === 'upsert' || j.kind === 'delete' || j.kind === 'rerank') return { q: -1, p: 0 };
     if (j.kind === 'search') return { q: j.options?.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
     if (j.kind === 'embed') return { q: j.texts !== undefined ? groups.plain.add(j.texts) : -1, p: 0 };
@@ -238,10 +282,19 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
         results.push({ ok: true, value: { generation: r.generation, added: r.added, replaced: r.replaced, deleted: r.deleted, live: r.live } });
       } else if (j.kind === 'embed') {
         results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(groups.plain.out as Matrix, q, j.texts?.length ?? 0), prompts.plain, stages) });
+      } else if (j.kind === 'rerank') {
+        results.push({ ok: true, value: await rerankTexts(served, j, stages) });
       } else if (j.kind === 'search') {
         const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
-        const hits = together.get(i) ?? (await index.searchEncoded(j.queries, emb, offset + j.k, { ...j.options, timings: searchTimings }));
+        const ce = j.rerank === undefined ? undefined : crossEncoderOf(served);
+        let hits: (IndexHit & { retrievalScore?: number })[][] =
+          together.get(i) ?? (await index.searchEncoded(j.queries, emb, Math.max(offset + j.k, j.rerank?.depth ?? 0), { ...j.options, timings: searchTimings }));
+        if (ce !== undefined) {
+          const t0 = performance.now();
+          hits = await rerankHits(ce, j.queries, hits, { k: offset + j.k });
+          stages.rerankMs += performance.now() - t0;
+        }
         const t0 = performance.now();
         const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);
         stages.tokenizeMs += performance.now() - t0;
@@ -252,7 +305,14 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
               query,
               tokens: tokens[qi],
               truncated: truncated[qi],
-              hits: (hits[qi] ?? []).slice(offset).map((h) => ({ id: h.id, score: h.score, text: h.text, index: h.index, ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) })),
+              hits: (hits[qi] ?? []).slice(offset).map((h) => ({
+                id: h.id,
+                score: h.score,
+                ...(h.retrievalScore !== undefined ? { retrieval_score: h.retrievalScore } : {}),
+                text: h.text,
+                index: h.index,
+                ...(h.metadata !== undefined ? { metadata: h.metadata } : {}),
+              })),
             })),
             k: j.k,
             ...(offset > 0 ? { offset } : {}),
@@ -260,6 +320,7 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
             // OpenSearch: whether the cluster's candidates were rescored here; local: binary candidates with int8 rows.
             rescored: remote ? (j.options?.rescore ?? served.rescore) : precision === 'binary' && j.options?.rescore !== false && (!hasGraph || j.options?.exact === true),
             exact: !remote && (!hasGraph || j.options?.exact === true),
+            ...(j.rerank !== undefined ? { reranked: { model: served.summary.crossEncoder?.model, depth: j.rerank.depth } } : {}),
           },
         });
       } else if (j.kind === 'encode') {

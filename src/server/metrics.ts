@@ -68,7 +68,7 @@ export class Metrics {
   readonly batchRequests = new Histogram('semsearch_batch_requests', 'Requests per batch sent to an inference worker', [1, 2, 4, 8, 16, 32, 64]);
   readonly stages = new Histogram(
     'semsearch_stage_duration_seconds',
-    'Where request time goes, by stage: queue (per request, waiting for a worker), tokenize, inference, search, fetch (per batch, in the worker), serialize (per request, JSON of the response)',
+    'Where request time goes, by stage: queue (per request, waiting for a worker), tokenize, inference, search, fetch, rerank (per batch, in the worker), serialize (per request, JSON of the response)',
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   );
   readonly rejected = new Counter('semsearch_queue_rejected_total', 'Requests refused with 503 because the queue was full');

@@ -65,6 +65,14 @@ export function openApiDocument(schemas: Schemas, version: string) {
           responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'array' } } } } },
         },
       },
+      '/rerank': {
+        post: {
+          summary:
+            'text-embeddings-inference-compatible re-ranking with the --rerank cross-encoder: {"query", "texts", "raw_scores" (false), "return_text" (false), "truncate" (false)} → [{"index", "text"?, "score"}] best first; errors {"error", "error_type"}',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['query', 'texts'] } } } },
+          responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'array' } } } } },
+        },
+      },
       '/info': { get: { summary: 'The index and the server limits', responses: { '200': json('InfoResponse', 'OK') } } },
       '/health': { get: { summary: 'Liveness: the process answers', responses: { '200': json('HealthResponse', 'OK') } } },
       '/ready': {

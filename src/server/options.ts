@@ -21,6 +21,11 @@ export interface ServeOptions {
   index?: string;
   /** Serve an OpenSearch index instead of a local folder: the workers encode, the cluster stores and searches. */
   opensearch?: ServeOpenSearch;
+  /**
+   * A cross-encoder (folder or hub name) each worker loads once: /search re-ranks its hits with it when a request
+   * says `rerank`, and text-embeddings-inference's POST /rerank scores texts with it. One output (a relevance score).
+   */
+  rerank?: string;
   /** Port to listen on (default 0: any free port; `url` tells which). */
   port?: number;
   /** Address to listen on (default 127.0.0.1: this machine only). */
@@ -67,6 +72,7 @@ export interface ServeOptions {
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
 export interface ServerConfig {
   source: IndexSource;
+  rerank: string | undefined;
   host: string;
   port: number;
   workers: number;
@@ -105,8 +111,12 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   }
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
+  if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
+    throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
+  }
   return {
     source,
+    rerank: options.rerank,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     workers,

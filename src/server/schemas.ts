@@ -1,6 +1,9 @@
 import { MAX_EF } from '../store/ann.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../store/fusion.js';
 import { MAX_RESCORE_MULTIPLIER } from '../store/search-index.js';
+
+/** The deepest a request may ask the cross-encoder to re-rank: every hit is a transformer run. */
+export const MAX_RERANK_DEPTH = 1000;
 import { PRECISIONS } from '../tensor/quantize.js';
 import { array, boolean, integer, number, object, string, stringEnum, type Infer } from './validate.js';
 
@@ -61,6 +64,8 @@ export function buildSchemas(limits: Limits) {
         description: 'Binary indexes: hamming candidates rescored per hit (as sentence-transformers\' rescore_multiplier); more find more of the float top-k',
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph (the OpenSearch backend refuses true)' }),
+      rerank: boolean({ default: false, description: "Re-rank the hits with the server's cross-encoder (semsearch serve --rerank): rerank_depth hits are retrieved and re-scored, offset + k kept; scores are then the cross-encoder's" }),
+      rerank_depth: integer({ minimum: 1, maximum: MAX_RERANK_DEPTH, default: 100, description: 'With rerank: hits retrieved per query for the cross-encoder (at least offset + k are)' }),
       oversample: integer({
         minimum: 1,
         maximum: 100,
@@ -94,6 +99,7 @@ export function buildSchemas(limits: Limits) {
     {
       id: string({ description: 'The passage id from the corpus' }),
       score: number(),
+      retrieval_score: number({ description: "With rerank: the index's score; score is then the cross-encoder's" }),
       text: string(),
       index: integer({ description: 'Row number in the index (-1 on the OpenSearch backend, which has no row numbers)' }),
       metadata: object({}, { description: 'The passage\'s metadata fields that have a value' }),
@@ -109,6 +115,7 @@ export function buildSchemas(limits: Limits) {
       rescored: boolean({ description: "Whether binary candidates were rescored with int8 vectors; on the OpenSearch backend, whether the cluster's candidates were rescored here" }),
       exact: boolean({ description: 'Whether every vector was scanned (a local index with no HNSW graph, or exact asked for)' }),
       took_ms: number({ description: 'Time from the request read to the response, in the server' }),
+      reranked: object({ model: string(), depth: integer() }, { description: 'With rerank: the cross-encoder and the hits it re-scored per query', required: ['model', 'depth'] }),
     },
     { required: ['results', 'k', 'precision', 'rescored', 'exact', 'took_ms'] },
   );
@@ -179,6 +186,10 @@ export function buildSchemas(limits: Limits) {
       opensearch: object(
         { url: string(), indexName: string(), replicas: integer(), oversample: integer(), rescore: boolean() },
         { description: "The OpenSearch backend: the cluster, the index, and the server's search defaults", required: ['url', 'indexName', 'replicas', 'oversample', 'rescore'] },
+      ),
+      crossEncoder: object(
+        { model: string(), architecture: string(), maxLength: integer(), activation: string(), onnxFile: string() },
+        { description: 'The cross-encoder of --rerank: /search re-ranks with it on request, POST /rerank scores with it', required: ['model', 'architecture', 'maxLength', 'activation', 'onnxFile'] },
       ),
       limits: object(
         { maxBodyBytes: integer(), maxTexts: integer(), maxTextChars: integer(), maxK: integer() },

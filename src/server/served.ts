@@ -2,6 +2,8 @@ import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
 import { openIndex, type Searcher, type SearchIndex } from '../store/search-index.js';
 import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
+import { loadCrossEncoder, type CrossEncoder } from '../encoder/cross-encoder.js';
+import { SemsearchError } from '../errors.js';
 
 /** Where a server's passages live: a local index folder, or an OpenSearch index that `semsearch push` filled. */
 export type IndexSource =
@@ -27,6 +29,8 @@ export interface IndexSummary {
   onnxWarning?: string;
   /** The OpenSearch backend: where the index is, and the defaults its searches use. */
   opensearch?: { url: string; indexName: string; replicas: number; oversample: number; rescore: boolean };
+  /** The cross-encoder /search re-ranks with (`rerank: true`) and /rerank scores with. */
+  crossEncoder?: { model: string; architecture: string; maxLength: number; activation: string; onnxFile: string };
 }
 
 /** The searcher a worker answers with, and what its responses say about it, read once when it is opened. */
@@ -37,6 +41,7 @@ export interface Served {
   ranges?: { min: number[]; max: number[] };
   /** Whether a search rescores candidates unless it says otherwise (the OpenSearch backend's `rescore`). */
   rescore: boolean;
+  crossEncoder?: CrossEncoder;
 }
 
 function modelName(ref: string): string {
@@ -101,8 +106,31 @@ export async function servedRemote(index: OpenSearchIndex): Promise<Served> {
   };
 }
 
-/** Open what a worker serves. */
-export async function openServed(source: IndexSource, o: { threads?: number; verify?: boolean }): Promise<Served> {
+/** Open what a worker serves: the index, and the cross-encoder when one is named. */
+export async function openServed(source: IndexSource, o: { threads?: number; verify?: boolean; crossEncoder?: string }): Promise<Served> {
+  // The cross-encoder first: a name that cannot be loaded, or a model that cannot re-rank, stops the start early.
+  const ce = o.crossEncoder === undefined ? undefined : await loadCrossEncoder(o.crossEncoder, { workers: 1, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+  try {
+    if (ce !== undefined && ce.numLabels !== 1) {
+      throw new SemsearchError('UNSUPPORTED_MODEL', `the cross-encoder ${o.crossEncoder} has ${ce.numLabels} outputs; re-ranking needs one (a relevance score)`, { field: 'rerank' });
+    }
+    const served = await openIndexOf(source, o);
+    if (ce === undefined) return served;
+    return {
+      ...served,
+      crossEncoder: ce,
+      summary: {
+        ...served.summary,
+        crossEncoder: { model: modelName(o.crossEncoder as string), architecture: ce.config.architecture, maxLength: ce.maxLength, activation: ce.activation, onnxFile: ce.onnxFile.slice(ce.config.dir.length + 1) },
+      },
+    };
+  } catch (e) {
+    await ce?.dispose();
+    throw e;
+  }
+}
+
+async function openIndexOf(source: IndexSource, o: { threads?: number; verify?: boolean }): Promise<Served> {
   const threads = o.threads !== undefined ? { threads: o.threads } : {};
   if (source.backend === 'local') return servedLocal(await openIndex(source.dir, { ...threads, ...(o.verify !== undefined ? { verify: o.verify } : {}) }));
   // Loaded on demand: the cluster client is needed only by this backend.

@@ -55,6 +55,7 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
       metrics.stages.observe(s.searchMs / 1000, { stage: 'search' });
       metrics.stages.observe(s.fetchMs / 1000, { stage: 'fetch' });
     }
+    if (s.rerankMs > 0) metrics.stages.observe(s.rerankMs / 1000, { stage: 'rerank' });
   });
   const close = closer({ http, state, batcher, workers, shutdownTimeoutMs: config.shutdownTimeoutMs });
   const { host } = config;

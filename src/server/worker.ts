@@ -7,6 +7,8 @@ import { openServed, type IndexSource, type IndexSummary } from './served.js';
 
 export interface WorkerInit {
   source: IndexSource;
+  /** A cross-encoder to load beside the index, for re-ranking. */
+  crossEncoder?: string;
   threads?: number;
   verify?: boolean;
 }
@@ -23,12 +25,13 @@ if (port !== null) {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   try {
     const served = await openServed(init.source, {
+      ...(init.crossEncoder !== undefined ? { crossEncoder: init.crossEncoder } : {}),
       ...(init.threads !== undefined ? { threads: init.threads } : {}),
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     });
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'close') {
-        void served.index.close().finally(() => port.close());
+        void Promise.all([served.index.close(), served.crossEncoder?.dispose()]).finally(() => port.close());
         return;
       }
       const stages = emptyStages();

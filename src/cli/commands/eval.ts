@@ -4,6 +4,9 @@ import { readQueries } from '../../corpus/queries.js';
 import { QUERIES_FORMATS } from '../../corpus/formats.js';
 import { WarningTally } from '../../corpus/warnings.js';
 import { loadModel } from '../../encoder/load-model.js';
+import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
+import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../eval/cross-rerank.js';
+import type { Run } from '../../eval/run.js';
 import { SemsearchError } from '../../errors.js';
 import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate-model.js';
 import { defaultRelevanceLevel, QRELS_FORMATS, readJudgments } from '../../eval/judgments.js';
@@ -26,6 +29,8 @@ const OPTIONS = {
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
   run: { type: 'string', description: 'score this TREC run file as it is, with no model (as trec_eval does)' },
   rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
+  'rerank-with': { type: 'string', description: "then re-rank each query's top --rerank-depth with this cross-encoder (folder or hub name); without -m, the --rerank run's own top" },
+  'rerank-depth': { type: 'number', description: 'candidates per query the cross-encoder re-scores (default 100)', positiveInteger: true },
   corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
   ...BACKEND_OPTIONS,
@@ -47,7 +52,8 @@ const OPTIONS = {
 
 type EvalValues = OptionValues<typeof OPTIONS>;
 
-const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>]
+const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>] [--rerank-with <cross-encoder>]
+       semsearch eval --rerank-with <cross-encoder> (--dataset <name> | --rerank <run|candidates.json>) [--rerank-depth 100]
        semsearch eval --run <run file> --qrels <file>
 
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
@@ -121,7 +127,7 @@ function warningLines(tally: WarningTally): string[] {
 
 /** `eval --run R --qrels Q`: the run's own ranking scored, no model loaded (what trec_eval and ir_measures do). */
 async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
-  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out'] as const) {
+  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out', 'rerank-with'] as const) {
     if (values[name] !== undefined) {
       throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
     }
@@ -187,6 +193,94 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   ].join('\n');
 }
 
+/** `eval --rerank-with CE` without a bi-encoder: the task's own run (a --rerank file or a dataset's) is the first stage. */
+async function crossOnly(values: EvalValues, ceName: string, json: boolean, io: CliIO): Promise<number> {
+  const spec = taskSpec(values, io.env);
+  const tally = new WarningTally();
+  const task = await loadEvalTask(spec, (w) => tally.add(w));
+  if (task.mode !== 'rerank') {
+    throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
+  }
+  const first = evaluateRun(task.qrels, task.candidates, { relevanceLevel: task.relevanceLevel, queries: task.queries });
+  return crossStage(values, ceName, task, { label: basename(spec.rerank ?? 'run'), run: task.candidates, texts: task.passages, report: first }, tally, json, io);
+}
+
+/**
+ * The cross-encoder stage of eval: re-rank the first stage's top --rerank-depth per query, score the new ranking, and
+ * report it beside the first stage's figures.
+ */
+async function crossStage(
+  values: EvalValues,
+  ceName: string,
+  task: EvalTask,
+  first: { label: string; run: Run; texts: ReadonlyMap<string, string>; report: ReturnType<typeof evaluateRun> },
+  tally: WarningTally,
+  json: boolean,
+  io: CliIO,
+): Promise<number> {
+  const depth = values['rerank-depth'] ?? DEFAULT_CROSS_DEPTH;
+  const progress = createProgress(io.stderr as ProgressOutput, 'pairs');
+  const t0 = performance.now();
+  let ce: CrossEncoder | undefined;
+  let run: Run;
+  try {
+    ce = await loadCrossEncoder(ceName, { ...(values.threads !== undefined ? { threads: values.threads } : {}), onWarning: (m) => io.stderr.write(`semsearch eval: warning: ${m}\n`) });
+    run = await crossRerankRun(ce, first.run, {
+      queries: task.queries,
+      text: (d) => first.texts.get(d),
+      depth,
+      ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
+      missingText: task.mode === 'rerank' ? task.missingText : 'error',
+      onWarning: (w) => tally.add(w),
+      onProgress: (p) => progress.update('cross-encoder', p.done, p.total),
+    });
+    progress.finish();
+  } finally {
+    await ce?.dispose();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let pairs = 0;
+  for (const l of run.values()) pairs += l.docids.length;
+  const report = evaluateRun(task.qrels, run, { relevanceLevel: task.relevanceLevel, queries: task.queries });
+  const runOut = values['run-out'];
+  if (runOut !== undefined) await writeTrecRun(runOut, run, values.tag !== undefined ? { tag: values.tag } : {});
+  const ceLabel = basename(ceName.replace(/[\\/]+$/, ''));
+  const summary = (r: typeof report): { 'MRR@10': number | undefined; 'NDCG@10': number | undefined } => ({ 'MRR@10': r.st.summary['mrr@10'], 'NDCG@10': r.trec.summary['ndcg_cut_10'] });
+  if (json) {
+    const out = {
+      firstStage: first.label,
+      crossEncoder: ceName,
+      depth,
+      task: { name: task.name, mode: task.mode, queries: task.queries.size, relevanceLevel: task.relevanceLevel },
+      firstStageSummary: summary(first.report),
+      summary: summary(report),
+      report: reportToJson(report, { perQuery: values['per-query'] === true }),
+      inputWarnings: warningsJson(tally),
+      timings: { pairs, seconds, pairsPerSecond: seconds > 0 ? pairs / seconds : null },
+      ...(runOut !== undefined ? { runFile: runOut } : {}),
+    };
+    io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  }
+  const f = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(4));
+  const lines = [
+    `semsearch eval: ${first.label}, its top ${depth} re-ranked by ${ceLabel}, on ${task.name}`,
+    '',
+    `| Ranking | NDCG@10 | MRR@10 |`,
+    `|---|---:|---:|`,
+    `| ${first.label} | ${f(first.report.trec.summary['ndcg_cut_10'])} | ${f(first.report.st.summary['mrr@10'])} |`,
+    `| + ${ceLabel} (top ${depth}) | ${f(report.trec.summary['ndcg_cut_10'])} | ${f(report.st.summary['mrr@10'])} |`,
+    '',
+    formatReportTable(report).trimEnd(),
+    ...warningLines(tally),
+    '',
+    `Cross-encoder: ${pairs} pairs in ${seconds.toFixed(1)} s (${rate(pairs, seconds)} pairs/s on this CPU)`,
+  ];
+  if (runOut !== undefined) lines.push(`Run written to ${runOut}`);
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
 /** `semsearch eval`: re-rank a run or search a corpus with a model, print the metrics, write the run; or score a run. */
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -202,7 +296,11 @@ export const evalCommand = defineCommand({
       return 0;
     }
     if (values.run !== undefined) return scoreRun(values, values.run, json, io);
+    if (values['rerank-depth'] !== undefined && values['rerank-with'] === undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank-with <cross-encoder>', { field: '--rerank-depth' });
+    }
     const modelName = values.model;
+    if (modelName === undefined && values['rerank-with'] !== undefined) return crossOnly(values, values['rerank-with'], json, io);
     if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
     const spec = taskSpec(values, io.env);
     const depth = values.depth;
@@ -234,8 +332,12 @@ export const evalCommand = defineCommand({
       await remote?.close();
       await model.dispose();
     }
-    if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});
     const label = basename(modelName.replace(/[\\/]+$/, ''));
+    if (values['rerank-with'] !== undefined) {
+      const texts = task.mode === 'rerank' ? task.passages : task.index !== undefined || remote !== undefined ? (ev.texts ?? new Map<string, string>()) : task.corpus;
+      return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, tally, json, io);
+    }
+    if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
       if (json) {
       const out = {

@@ -3,14 +3,26 @@ import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import type { Filter } from '../../store/filter.js';
 import type { IndexHit } from '../../store/search-index.js';
+import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
+import { rerankHits } from '../../store/rerank-hits.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BACKEND_OPTIONS, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
 
-function printHits(io: CliIO, query: string, hits: IndexHit[], json: boolean, ms: number): void {
+function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?: number })[], json: boolean, ms: number): void {
   if (json) {
     io.stdout.write(
-      JSON.stringify({ query, ms: Number(ms.toFixed(2)), hits: hits.map((h) => ({ id: h.id, score: h.score, text: h.text, ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) })) }) + '\n',
+      JSON.stringify({
+        query,
+        ms: Number(ms.toFixed(2)),
+        hits: hits.map((h) => ({
+          id: h.id,
+          score: h.score,
+          ...('retrievalScore' in h ? { retrievalScore: h.retrievalScore } : {}),
+          text: h.text,
+          ...(h.metadata !== undefined ? { metadata: h.metadata } : {}),
+        })),
+      }) + '\n',
     );
     return;
   }
@@ -44,6 +56,8 @@ export const searchCommand = defineCommand({
     mode: { type: 'string', description: 'vector (default), keyword (BM25) or hybrid (both, fused)', choices: SEARCH_MODES },
     fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
     'vector-weight': { type: 'number', description: 'hybrid --fusion weighted: the vector score\'s weight, 0-1 (default 0.5)' },
+    rerank: { type: 'string', description: 're-rank the top --rerank-depth hits with this cross-encoder (folder or hub name, e.g. cross-encoder/ms-marco-MiniLM-L6-v2); scores are then its own' },
+    'rerank-depth': { type: 'number', description: 'hits retrieved per query for the cross-encoder to re-rank (default 100)', positiveInteger: true },
     where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
     ...BACKEND_OPTIONS,
   },
@@ -58,11 +72,26 @@ export const searchCommand = defineCommand({
     const blank = queries.findIndex((q) => q.trim() === '');
     if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
     const filter = parseWhere(values.where);
-    const index = await openSearcher(values, dir, { onWarning: (m) => io.stderr.write(`semsearch search: warning: ${m}\n`) });
+    if (values['rerank-depth'] !== undefined && values.rerank === undefined) throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank <cross-encoder>', { field: '--rerank-depth' });
+    const depth = Math.max(k, values['rerank-depth'] ?? 100);
+    const onWarning = (m: string): void => void io.stderr.write(`semsearch search: warning: ${m}\n`);
+    // Loaded first: a cross-encoder that cannot be loaded or cannot re-rank is refused before the index is opened.
+    let reranker: CrossEncoder | undefined;
+    if (values.rerank !== undefined) {
+      reranker = await loadCrossEncoder(values.rerank, { onWarning });
+      if (reranker.numLabels !== 1) {
+        await reranker.dispose();
+        throw new SemsearchError('UNSUPPORTED_MODEL', `--rerank needs a cross-encoder with one output (a relevance score); ${values.rerank} has ${reranker.numLabels}`, { field: '--rerank' });
+      }
+    }
+    const index = await openSearcher(values, dir, { onWarning }).catch(async (e: unknown) => {
+      await reranker?.dispose();
+      throw e;
+    });
     try {
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
-        const [hits] = await index.search([q], k, {
+        const [found] = await index.search([q], reranker !== undefined ? depth : k, {
           exact: values.exact === true,
           ...(values.ef !== undefined ? { ef: values.ef } : {}),
           ...(values['rescore-multiplier'] !== undefined ? { rescoreMultiplier: values['rescore-multiplier'] } : {}),
@@ -71,7 +100,8 @@ export const searchCommand = defineCommand({
           ...(values['vector-weight'] !== undefined ? { vectorWeight: values['vector-weight'] } : {}),
           ...(filter !== undefined ? { filter } : {}),
         });
-        printHits(io, q, hits ?? [], json, performance.now() - t);
+        const hits = reranker !== undefined ? ((await rerankHits(reranker, [q], [found ?? []], { k }))[0] ?? []) : (found ?? []);
+        printHits(io, q, hits, json, performance.now() - t);
       };
       if (queries.length > 0) {
         for (const q of queries) await ask(q);
@@ -92,6 +122,7 @@ export const searchCommand = defineCommand({
       return 0;
     } finally {
       await index.close();
+      await reranker?.dispose();
     }
   },
 });

@@ -1,4 +1,5 @@
 // Test support: the reference models and vectors written by tools/reference/make_fixtures.py.
+import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,4 +73,20 @@ export function rowCosine(a: Float32Array, b: Float32Array): number {
     nb += (b[i] as number) ** 2;
   }
   return d / Math.sqrt(na * nb);
+}
+
+/**
+ * A cross-encoder fixture's folder as CrossEncoder saved it (tools/reference/make_cross_fixtures.py): its own files
+ * plus the tokenizer files it shares, byte for byte, with the bi-encoder fixture manifest.json names.
+ */
+export function materializeCrossEncoder(name: string): { dir: string; cleanup: () => void } {
+  const root = join(FIXTURES, 'cross-encoders');
+  const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { models: Record<string, { tokenizerFrom: string }> };
+  const entry = manifest.models[name];
+  assert.ok(entry !== undefined, `no cross-encoder fixture ${name}`);
+  const from = entry.tokenizerFrom;
+  const dir = mkdtempSync(join(tmpdir(), `semsearch-ce-${name}-`));
+  for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(FIXTURES, 'models', from, f), join(dir, f));
+  cpSync(join(root, name), dir, { recursive: true });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

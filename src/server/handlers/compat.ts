@@ -1,6 +1,6 @@
 // The embedding APIs clients already speak: OpenAI's POST /v1/embeddings and GET /v1/models, and Hugging Face
-// text-embeddings-inference's POST /embed. Same workers and batching as /encode; requests, answers and errors in
-// those APIs' shapes.
+// text-embeddings-inference's POST /embed and (with a cross-encoder, --rerank) POST /rerank. Same workers and
+// batching as /encode; requests, answers and errors in those APIs' shapes.
 import { basename, isAbsolute } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import type { HttpError } from '../http-errors.js';
@@ -130,6 +130,30 @@ export function compatRoutes(limits: Limits, state: ServerState): Record<string,
     answer: (value) => rowsOf(value).rows.map((r) => Array.from(r)),
     fail: teiError,
   };
+  const rerank: PostRoute = {
+    method: 'POST',
+    job: (body): Job => {
+      if (!isObject(body)) bad('body', 'must be a JSON object');
+      for (const k of Object.keys(body)) if (!['query', 'texts', 'raw_scores', 'return_text', 'truncate', 'truncation_direction'].includes(k)) bad(k, 'is not a field of a rerank request');
+      if (typeof body.query !== 'string') bad('query', 'must be a string');
+      if ((body.query as string).length > limits.maxTextChars) bad('query', `is ${(body.query as string).length} characters; the server takes at most ${limits.maxTextChars}`, 'LIMIT_EXCEEDED');
+      for (const k of ['raw_scores', 'return_text', 'truncate'] as const) if (body[k] !== undefined && typeof body[k] !== 'boolean') bad(k, 'must be true or false');
+      if (body.truncation_direction !== undefined && body.truncation_direction !== 'Right' && body.truncation_direction !== 'right') {
+        bad('truncation_direction', 'only "Right" is supported (sentence-transformers cuts the end)');
+      }
+      if (body.texts === undefined) bad('texts', 'is required');
+      const { texts } = inputsOf(body.texts, 'texts', limits, false);
+      // TEI's defaults: scores through the model's activation, over-long pairs refused.
+      return { kind: 'rerank', query: body.query as string, texts: texts as string[], raw: body.raw_scores === true, truncate: body.truncate === true };
+    },
+    answer: (value, body) => {
+      const texts = (body as { texts: string[] | string }).texts;
+      const list = typeof texts === 'string' ? [texts] : texts;
+      const withText = (body as { return_text?: boolean }).return_text === true;
+      return (value.ranks as { index: number; score: number }[]).map((r) => ({ index: r.index, ...(withText ? { text: list[r.index] } : {}), score: r.score }));
+    },
+    fail: teiError,
+  };
   const models: GetRoute = {
     method: 'GET',
     get: () => {
@@ -137,5 +161,5 @@ export function compatRoutes(limits: Limits, state: ServerState): Record<string,
       return { status: 200, body: { object: 'list', data: [{ id: servedModelId(state.summary.model), object: 'model', created: 0, owned_by: 'semsearch' }] } };
     },
   };
-  return { '/v1/embeddings': embeddings, '/v1/models': models, '/embed': embed };
+  return { '/v1/embeddings': embeddings, '/v1/models': models, '/embed': embed, '/rerank': rerank };
 }

@@ -18,11 +18,15 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
   if (offset + k > limits.maxK) {
     throw new SemsearchError('LIMIT_EXCEEDED', `offset + k is ${offset + k}; the server returns at most the first ${limits.maxK} hits of a query`, { field: 'offset' });
   }
+  if (b.rerank_depth !== undefined && b.rerank !== true) {
+    throw new SemsearchError('INVALID_ARGUMENT', 'rerank_depth is the depth of rerank: true', { field: 'rerank_depth' });
+  }
   return {
     kind: 'search',
     queries: b.query !== undefined ? [b.query] : b.queries,
     k,
     ...(b.offset !== undefined ? { offset: b.offset } : {}),
+    ...(b.rerank === true ? { rerank: { depth: Math.max(b.rerank_depth ?? 100, offset + k) } } : {}),
     // The request's search settings, in the library's names.
     options: {
       ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
