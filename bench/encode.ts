@@ -12,6 +12,7 @@ import { describeModel, REAL_MODEL_NAME, sequenceFlops, workloadFlops, type Benc
 import { parseOptions } from './options.js';
 import { ensureModels, ensureVariants, modelDir } from './prepare.js';
 import { measureQuality } from './quality.js';
+import { measureCross } from './cross.js';
 import { evaluateTargets, writeMarkdown, printSummary } from './report.js';
 import type { BenchResults, Config, ConfigResult, DefaultsResult, DefaultsRow, LeverResult, Precision, Ratio, WorkloadInfo, WorkloadMeasure } from './results.js';
 import { runChild, type Contention } from './run-child.js';
@@ -514,6 +515,11 @@ async function main(): Promise<void> {
       const q = results.quality;
       log(`  NDCG@10 fp32 ${fmt(q.ndcg10['fp32'] as number, 4)}  int8 ${fmt(q.ndcg10['int8'] as number, 4)}  loss ${fmt(q.lossPoints, 2)} points (BM25 ${fmt(q.bm25Ndcg10, 4)}); ${q.passages} passages in ${fmt(q.seconds['fp32'] as number)} s / ${fmt(q.seconds['int8'] as number)} s`);
     }
+  }
+  if (opts.sections.includes('cross')) {
+    const c = await measureCross({ opts, repoRoot, workDir, corpora, quiet, log });
+    if (c !== null) results.cross = c;
+    writeOut(false);
   }
   results.notes.push(`others' CPU use sampled after the run: ${fmt(await cpuBusyCores(1000), 2)} cores`);
   writeOut(true);

@@ -44,6 +44,29 @@ export interface EncodeJob {
   levers?: SemsearchLevers;
 }
 
+/** A cross-encoder measurement: `reps` timed predict() calls over the same (query, passage) pairs. */
+export interface CrossJob {
+  kind: 'cross';
+  system: 'semsearch' | 'st-torch' | 'st-onnx';
+  modelDir: string;
+  onnxFile: string;
+  threads: number;
+  batchSize: number;
+  warmupPairs: number;
+  reps: number;
+  pairsFile: string;
+  scoresFile: string;
+  resultFile: string;
+}
+
+export interface CrossResult {
+  loadSeconds: number;
+  versions: Record<string, string>;
+  times: number[];
+  pairs: number;
+  peakRssMB: number;
+}
+
 export interface WorkloadResult {
   times: number[];
   items: number;

@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { BENCH_MODEL_NAMES, REAL_MODEL_NAME } from './models.js';
 
-export const SECTIONS = ['peers', 'levers', 'defaults', 'scaling', 'batch', 'quality'] as const;
+export const SECTIONS = ['peers', 'levers', 'defaults', 'scaling', 'batch', 'quality', 'cross'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Everything a run is told on the command line, after the profile's defaults. */
@@ -37,7 +37,7 @@ export interface BenchOptions {
 const HELP = `npm run bench -- [options]
 
   --quick               smoke run (~1-2 min): real all-MiniLM-L6-v2 only, small workloads, 1 repetition, peers only
-  --models a,b          models: ${[REAL_MODEL_NAME, ...BENCH_MODEL_NAMES].join(', ')}
+  --models a,b          models: ${[REAL_MODEL_NAME, ...BENCH_MODEL_NAMES].join(', ')}; none for no bi-encoder
   --sections a,b        ${SECTIONS.join(', ')} (default: all; --quick: peers)
   --threads N           intra-op threads for every system (default: the core count)
   --batch N             batch size for every system (default 32)
@@ -104,7 +104,8 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
         process.exit(0);
         break;
       case '--models':
-        o.models = next().split(',');
+        // 'none': no bi-encoder, for a run of sections that bring their own model (cross).
+        o.models = next().split(',').filter((m) => m !== 'none');
         for (const m of o.models) if (m !== REAL_MODEL_NAME && !(BENCH_MODEL_NAMES as readonly string[]).includes(m)) throw new Error(`unknown model ${m}`);
         break;
       case '--sections':

@@ -1,3 +1,4 @@
+import { crossTable } from './cross.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BenchResults, ModelResult, Target } from './results.js';
@@ -191,7 +192,8 @@ export function generatedSection(r: BenchResults, jsonPath: string | null): stri
     L.push(`${q.task}; ${q.passages} passages. NDCG@10 fp32 ${f(q.ndcg10['fp32'], 4)}, int8 ${f(q.ndcg10['int8'], 4)}: loss ${f(q.lossPoints, 2)} points (BM25 alone: ${f(q.bm25Ndcg10, 4)}). MRR (recip_rank) fp32 ${f(q.mrr10['fp32'], 4)}, int8 ${f(q.mrr10['int8'], 4)}. Re-ranking took ${f(q.seconds['fp32'])} s (fp32) and ${f(q.seconds['int8'])} s (int8).`);
     L.push('');
   }
-  const v = r.models.flatMap((mr) => mr.results.map((c) => c.versions)).reduce<Record<string, string>>((a, b) => ({ ...a, ...b }), {});
+  if (r.cross) L.push(...crossTable(r.cross));
+  const v = [...r.models.flatMap((mr) => mr.results.map((c) => c.versions)), ...(r.cross?.rows.map((x) => x.versions) ?? [])].reduce<Record<string, string>>((a, b) => ({ ...a, ...b }), {});
   L.push(`Versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(', ')}.`);
   if (r.notes.length > 0) L.push('', `Notes: ${r.notes.join('; ')}.`);
   return L.join('\n');
@@ -217,6 +219,7 @@ export function writeMarkdown(r: BenchResults, file: string, jsonPath: string | 
 export function printSummary(r: BenchResults, log: (s: string) => void): void {
   log('\nsemsearch ÷ peer, queries / docs (medians):');
   for (const line of ratioTable(r)) log(line);
+  if (r.cross) log(`\ncross-encoder pairs/s, semsearch ÷ sentence-transformers: torch ${f(r.cross.ratios.vsTorch, 2)}×, onnx ${f(r.cross.ratios.vsOnnx, 2)}×`);
   if (r.targets.length > 0) {
     log('\ntargets:');
     for (const t of r.targets) log(`  ${t.met ? 'met    ' : 'NOT met'}${t.disturbed ? '?' : ' '} ${t.model.padEnd(18)} ${t.target}: ${f(t.value, 2)} (threshold ${t.threshold})${t.note ? ` ${t.note}` : ''}`);

@@ -1,3 +1,4 @@
+import type { CrossSection } from './cross.js';
 // The shape of a results file (bench/results/*.json, schema 'semsearch-bench/1'): written by encode.ts, read by
 // report.ts and render.ts. Types only, so that the run and its report both depend on it and not on each other.
 import type { SemsearchLevers, SystemName } from './jobs.js';
@@ -128,6 +129,8 @@ export interface BenchResults {
   scaling: { model: string; precision: Precision; workload: string; t1: number; tN: number; threads: number; speedup: number; efficiency: number }[];
   batch: { model: string; workload: string; batchSize: number; order: string; median: number; spread: number; paddedTokens: number; tokens: number }[];
   quality: QualityResult | null;
+  /** Cross-encoder pairs/s against sentence-transformers' CrossEncoder on torch and onnx (section 'cross'). */
+  cross?: CrossSection;
   targets: Target[];
   notes: string[];
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncodeJob, EncodeResult } from './jobs.js';
+import type { CrossJob, EncodeJob, EncodeResult } from './jobs.js';
 
 export interface ChildCommand {
   command: string;
@@ -13,7 +13,7 @@ export function childCommand(job: { system?: string; kind: string }, repoRoot: s
   if (job.kind === 'gemm' || job.system === 'st-torch' || job.system === 'st-onnx') {
     return { command: python, args: [join(repoRoot, 'bench', 'peers', 'st_peer.py')] };
   }
-  const file = job.system === 'semsearch' ? 'semsearch-child.ts' : 'transformersjs-child.ts';
+  const file = job.kind === 'cross' ? 'semsearch-cross-child.ts' : job.system === 'semsearch' ? 'semsearch-child.ts' : 'transformersjs-child.ts';
   return { command: process.execPath, args: ['--import', 'tsx', join(repoRoot, 'bench', 'children', file)] };
 }
 
@@ -45,7 +45,7 @@ export interface Contention {
  * RSS. The thread budget is also put in the OpenMP/MKL variables, which torch reads at start.
  */
 export async function runChild<T = EncodeResult>(
-  job: (EncodeJob | { kind: 'gemm'; threads: number; size: number; reps: number; resultFile: string }) & { resultFile: string },
+  job: (EncodeJob | CrossJob | { kind: 'gemm'; threads: number; size: number; reps: number; resultFile: string }) & { resultFile: string },
   workDir: string,
   repoRoot: string,
   python: string,

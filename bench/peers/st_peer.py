@@ -6,6 +6,8 @@ JOB.json (written by bench/run-child.ts):
   {"kind": "encode", "modelDir", "backend": "torch" | "onnx", "onnxFile": "onnx/model.onnx", "threads", "batchSize",
    "warmupTexts": N, "reps": R, "workloads": [{"name", "textsFile", "embeddingsFile"}], "resultFile"}
   {"kind": "gemm", "threads", "size", "reps", "resultFile"}   # torch.mm ceiling of this CPU
+  {"kind": "cross", "system": "st-torch" | "st-onnx", "modelDir", "onnxFile", "threads", "batchSize", "warmupPairs",
+   "reps", "pairsFile", "scoresFile", "resultFile"}   # CrossEncoder.predict over (query, passage) pairs
 
 Each workload's texts are encoded once on the first warmupTexts texts (untimed), then R timed times with
 model.encode(texts, batch_size=batchSize) (the library sorts by length itself). The last repetition's embeddings
@@ -90,11 +92,48 @@ def encode(job: dict) -> dict:
     return out
 
 
+def cross(job: dict) -> dict:
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(job["threads"])
+    torch.set_num_interop_threads(1)
+    t0 = time.perf_counter()
+    from sentence_transformers import CrossEncoder
+    import sentence_transformers
+
+    versions = {"sentence-transformers": sentence_transformers.__version__, "torch": torch.__version__, "python": sys.version.split()[0]}
+    if job["system"] == "st-torch":
+        model = CrossEncoder(job["modelDir"], device="cpu", backend="torch")
+    else:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = job["threads"]
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        model = CrossEncoder(job["modelDir"], device="cpu", backend="onnx", model_kwargs={"file_name": job["onnxFile"], "provider": "CPUExecutionProvider", "session_options": so})
+        versions["onnxruntime"] = ort.__version__
+    load_s = time.perf_counter() - t0
+    with open(job["pairsFile"], encoding="utf-8") as f:
+        pairs = [tuple(p) for p in json.load(f)]
+    if job["warmupPairs"]:
+        model.predict(pairs[: job["warmupPairs"]], batch_size=job["batchSize"])
+    times = []
+    scores = None
+    for _ in range(job["reps"]):
+        t = time.perf_counter()
+        scores = model.predict(pairs, batch_size=job["batchSize"], convert_to_numpy=True)
+        times.append(time.perf_counter() - t)
+    np.ascontiguousarray(scores, dtype="<f4").tofile(job["scoresFile"])
+    return {"loadSeconds": load_s, "versions": versions, "times": times, "pairs": len(pairs)}
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         job = json.load(f)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    result = gemm(job) if job["kind"] == "gemm" else encode(job)
+    result = gemm(job) if job["kind"] == "gemm" else cross(job) if job["kind"] == "cross" else encode(job)
     result["peakRssMB"] = peak_rss_mb()
     with open(job["resultFile"], "w", encoding="utf-8") as f:
         json.dump(result, f)

