@@ -45,6 +45,7 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   ],
   'semsearch/eval': [
     'CrossRerankOptions', 'DEFAULT_CROSS_DEPTH', 'PairScorer', 'crossRerankRun',
+    'MINE_OUTPUT_FORMATS', 'MineCrossEncoder', 'MineOptions', 'MineOutputFormat', 'MinePairs', 'MineResult', 'MineSampling', 'mineHardNegatives', 'pairsFromQrels', 'readMinePairs',
     'DEFAULT_TREC_MEASURES', 'EvalModel', 'EvalReport', 'EvalTask', 'EvalTaskSpec', 'EvalTimings',
     'EvaluateModelOptions', 'EvaluateOptions', 'FormatReportOptions', 'ModelEvaluation', 'QRELS_FORMATS', 'Qrels',
     'QrelsFormat', 'QueryIds', 'RankedList', 'ReadCranfieldQrelsOptions', 'ReadQrelsOptions', 'ReadRunOptions',

@@ -116,6 +116,25 @@ function toNumber(name: string, raw: string, spec: OptionSpec): number {
 }
 
 /** node:util's parse errors as the coded errors the CLI prints, naming the option and the known ones. */
+/**
+ * A number option's value may be negative (`--min-score -0.5`), as argparse allows; Node's parser would take `-0.5`
+ * for an option. Such a pair is joined into `--min-score=-0.5` first.
+ */
+function withNegativeNumbers(argv: readonly string[], options: OptionSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = argv[i + 1];
+    const long = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    const name = long ?? (/^-\w$/.test(a) ? Object.entries(options).find(([, s]) => s.short === a.slice(1))?.[0] : undefined);
+    if (name !== undefined && options[name]?.type === 'number' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 function parseError(e: unknown, options: OptionSpecs): SemsearchError {
   const err = e as NodeJS.ErrnoException;
   // Node names the option as it was typed ('--nope', '-x') or, for a missing value, as '-m, --model <value>'.
@@ -141,7 +160,7 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: withNegativeNumbers(argv, options), options: config, allowPositionals: true, strict: true });
   } catch (e) {
     throw parseError(e, options);
   }

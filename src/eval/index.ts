@@ -17,6 +17,10 @@ export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from 
 export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
 export { rerankRun, rerankCandidates } from './rerank.js';
 export { crossRerankRun, DEFAULT_CROSS_DEPTH } from './cross-rerank.js';
+export { mineHardNegatives, MINE_OUTPUT_FORMATS } from './mine.js';
+export type { MineCrossEncoder, MineOptions, MineOutputFormat, MineResult, MineSampling } from './mine.js';
+export { readMinePairs, pairsFromQrels } from './mine-input.js';
+export type { MinePairs } from './mine-input.js';
 export type { CrossRerankOptions, PairScorer } from './cross-rerank.js';
 export type { RerankEncoder, RerankOptions } from './rerank.js';
 export { retrieve, retrieveRun } from './retrieve.js';

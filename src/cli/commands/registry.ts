@@ -4,10 +4,11 @@ import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
 import { indexCommand } from './index-corpus.js';
 import { infoCommand } from './info.js';
+import { mineCommand } from './mine.js';
 import { pushCommand } from './push.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 import { addCommand, compactCommand, deleteCommand } from './write.js';
 
 /** Every CLI command, in the order `semsearch --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [indexCommand, addCommand, deleteCommand, compactCommand, searchCommand, pushCommand, infoCommand, encodeCommand, evalCommand, serveCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [indexCommand, addCommand, deleteCommand, compactCommand, searchCommand, pushCommand, infoCommand, encodeCommand, evalCommand, mineCommand, serveCommand, doctorCommand];

@@ -1,0 +1,124 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { readPassages } from '../../corpus/passages.js';
+import { readQueries } from '../../corpus/queries.js';
+import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
+import { loadModel } from '../../encoder/load-model.js';
+import { SemsearchError } from '../../errors.js';
+import { defaultRelevanceLevel, readJudgments } from '../../eval/judgments.js';
+import { pairsFromQrels, readMinePairs, type MinePairs } from '../../eval/mine-input.js';
+import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
+import { defineCommand } from '../command.js';
+import { BATCH_SIZE_OPTION, MODEL_OPTION, THREADS_OPTION } from '../options.js';
+import { createProgress, type ProgressOutput } from '../progress.js';
+
+/**
+ * `semsearch mine`: hard negatives for training, as sentence-transformers' mine_hard_negatives makes them (the seed's v3
+ * recipe with --cross-encoder and a margin). Rows go out as JSONL in sentence-transformers' formats, which
+ * `datasets.load_dataset("json", data_files=…)` reads as a training dataset.
+ */
+export const mineCommand = defineCommand({
+  name: 'mine',
+  summary: "mine hard negatives for (anchor, positive) pairs, as sentence-transformers' mine_hard_negatives",
+  usage:
+    'usage: semsearch mine -m <bi-encoder> (--pairs pairs.jsonl|tsv [--corpus <files>] | --queries <file> --qrels <file> --corpus <files>) [-o out.jsonl]\n' +
+    '       [--cross-encoder <model>] [--num-negatives 3] [--range-min 0] [--range-max N] [--absolute-margin M] [--relative-margin M]\n' +
+    '       [--max-score S] [--min-score S] [--sampling-strategy top|random] [--output-format triplet|n-tuple|labeled-pair|labeled-list] [--output-scores]',
+  options: {
+    model: MODEL_OPTION,
+    pairs: { type: 'string', description: 'the (anchor, positive) pairs: JSONL whose first two fields are them (their names become the columns), or anchor<TAB>positive lines' },
+    corpus: { type: 'string', description: 'passage files (any corpus format), comma-separated: more candidate negatives; with --qrels, the passages the judgments name' },
+    queries: { type: 'string', description: 'with --qrels: the queries (TREC topics, BEIR queries.jsonl, SMART queries)' },
+    qrels: { type: 'string', description: 'judgments: every (query, passage) graded at least --relevance-level is a pair' },
+    'relevance-level': { type: 'number', description: 'with --qrels: the grade that counts as positive (default 2 for TREC DL qrels, else 1)' },
+    'cross-encoder': { type: 'string', description: 'a cross-encoder that rescores the candidates and positives when a margin or --max-score is set (the v3 recipe)' },
+    'num-negatives': { type: 'number', description: 'negatives per pair (default 3)', positiveInteger: true },
+    'range-min': { type: 'number', description: 'skip this many of the closest candidates (default 0)' },
+    'range-max': { type: 'number', description: 'consider candidates up to this rank (default: range-min + num-negatives (x10 with a margin or max-score) + the most positives of an anchor)', positiveInteger: true },
+    'absolute-margin': { type: 'number', description: 'drop candidates scored above the positive minus this' },
+    'relative-margin': { type: 'number', description: 'drop candidates scored above positive − |positive| x this' },
+    'max-score': { type: 'number', description: 'drop candidates scored above this' },
+    'min-score': { type: 'number', description: 'drop candidates scored below this' },
+    'sampling-strategy': { type: 'string', description: 'top (default): the best candidates left; random: a seeded draw of them', choices: ['top', 'random'] },
+    seed: { type: 'number', description: 'the random draw of --sampling-strategy random (default 0)' },
+    'include-positives': { type: 'boolean', description: 'keep the positives among the candidates (n-tuple output)' },
+    'output-format': { type: 'string', description: 'triplet (default), n-tuple, labeled-pair or labeled-list', choices: MINE_OUTPUT_FORMATS },
+    'output-scores': { type: 'boolean', description: 'add the scores (the bi-encoder\'s, or the cross-encoder\'s when it rescored): MarginMSE training data with n-tuple' },
+    'query-prompt': { type: 'string', description: 'a prompt before every anchor' },
+    'corpus-prompt': { type: 'string', description: 'a prompt before every candidate' },
+    'batch-size': BATCH_SIZE_OPTION,
+    threads: THREADS_OPTION,
+    out: { type: 'string', short: 'o', description: 'write the JSONL rows here (default: standard output)' },
+  },
+  async run({ values, io }) {
+    if (values.model === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'mine needs --model <bi-encoder>', { field: '--model' });
+    const corpusFiles = values.corpus?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    let pairs: MinePairs;
+    let corpus: string[] | undefined;
+    if (values.pairs !== undefined) {
+      if (values.qrels !== undefined || values.queries !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give --pairs, or --queries with --qrels, not both', { field: '--pairs' });
+      pairs = await readMinePairs(values.pairs);
+      if (corpusFiles !== undefined) corpus = [...(await readPassages(corpusFiles)).values()];
+    } else {
+      if (values.qrels === undefined || values.queries === undefined || corpusFiles === undefined) {
+        throw new SemsearchError('INVALID_ARGUMENT', 'mine needs --pairs <file>, or --queries, --qrels and --corpus', { field: '--pairs' });
+      }
+      const queries = await readQueries(values.queries);
+      const qrels = await readJudgments(values.qrels);
+      const passages = await readPassages(corpusFiles);
+      const level = values['relevance-level'] ?? defaultRelevanceLevel(values.qrels);
+      const judged = pairsFromQrels(queries, qrels, passages, level);
+      if (judged.skipped > 0) io.stderr.write(`semsearch mine: ${judged.skipped} judged pair(s) left out: their query or passage has no text\n`);
+      pairs = judged;
+      corpus = [...passages.values()];
+    }
+    const threads = values.threads !== undefined ? { threads: values.threads } : {};
+    const model = await loadModel(values.model, threads);
+    let ce: CrossEncoder | undefined;
+    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
+    try {
+      if (values['cross-encoder'] !== undefined) ce = await loadCrossEncoder(values['cross-encoder'], { ...threads, onWarning: (m) => io.stderr.write(`semsearch mine: warning: ${m}\n`) });
+      const r = await mineHardNegatives(model, pairs.anchors, pairs.positives, {
+        anchorColumn: pairs.columns[0],
+        positiveColumn: pairs.columns[1],
+        ...(corpus !== undefined ? { corpus } : {}),
+        ...(ce !== undefined ? { crossEncoder: ce } : {}),
+        ...(values['num-negatives'] !== undefined ? { numNegatives: values['num-negatives'] } : {}),
+        ...(values['range-min'] !== undefined ? { rangeMin: values['range-min'] } : {}),
+        ...(values['range-max'] !== undefined ? { rangeMax: values['range-max'] } : {}),
+        ...(values['absolute-margin'] !== undefined ? { absoluteMargin: values['absolute-margin'] } : {}),
+        ...(values['relative-margin'] !== undefined ? { relativeMargin: values['relative-margin'] } : {}),
+        ...(values['max-score'] !== undefined ? { maxScore: values['max-score'] } : {}),
+        ...(values['min-score'] !== undefined ? { minScore: values['min-score'] } : {}),
+        ...(values['sampling-strategy'] !== undefined ? { samplingStrategy: values['sampling-strategy'] as 'top' | 'random' } : {}),
+        ...(values.seed !== undefined ? { seed: values.seed } : {}),
+        ...(values['include-positives'] === true ? { includePositives: true } : {}),
+        ...(values['output-format'] !== undefined ? { outputFormat: values['output-format'] } : {}),
+        ...(values['output-scores'] === true ? { outputScores: true } : {}),
+        ...(values['query-prompt'] !== undefined ? { queryPrompt: values['query-prompt'] } : {}),
+        ...(values['corpus-prompt'] !== undefined ? { corpusPrompt: values['corpus-prompt'] } : {}),
+        ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
+        onProgress: (p) => progress.update(p.phase === 'rescoring' ? 'cross-encoder (queries)' : `encoding ${p.phase}`, p.done, p.total),
+      });
+      progress.finish();
+      const out = values.out !== undefined ? createWriteStream(values.out) : io.stdout;
+      for (const row of r.rows) if (!out.write(JSON.stringify(row) + '\n')) await once(out, 'drain');
+      if (values.out !== undefined) {
+        const file = out as ReturnType<typeof createWriteStream>;
+        await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(new SemsearchError('FILE_WRITE_FAILED', `cannot write ${values.out}: ${e.message}`, { file: values.out as string })) : resolve())));
+      }
+      const skipped = Object.entries(r.skipped).map(([k, n]) => `${n} by ${k}`);
+      io.stderr.write(
+        `semsearch mine: ${r.rows.length} rows (${r.columns.join(', ')}) from ${pairs.anchors.length} pairs, ${r.uniqueQueries} distinct anchors, ${r.corpusSize} candidate texts; range_max ${r.rangeMax}` +
+          (skipped.length > 0 ? `; candidates dropped: ${skipped.join(', ')}` : '') +
+          (r.missing > 0 ? `; ${r.missing} ${r.columns.includes('negative') || r.columns.includes('label') || r.columns.includes('score') ? 'negatives' : 'rows'} not found (widen --range-max or the margins)` : '') +
+          (values.out !== undefined ? `; written to ${values.out}` : '') +
+          '\n',
+      );
+      return 0;
+    } finally {
+      await ce?.dispose();
+      await model.dispose();
+    }
+  },
+});
