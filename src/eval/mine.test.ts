@@ -10,6 +10,8 @@ import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { FIXTURES, materializeCrossEncoder } from '../encoder/test-support/fixtures.js';
 import { isSemsearchError } from '../errors.js';
 import { mineHardNegatives, type MineOptions } from './mine.js';
+import { CRANFIELD, cranfieldPairs } from './test-support/cranfield-pairs.js';
+import { skipWithoutShared } from '../test-support/files.js';
 
 interface Case {
   options: Record<string, unknown>;
@@ -22,6 +24,7 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/mine.json', import.m
   positives: string[];
   corpus: string[];
   cases: Record<string, Case>;
+  cranfield: { anchorIds: string[]; positiveIds: string[]; corpusIds: string[]; cases: Record<string, Case> };
 };
 
 /** Python's keyword arguments, in the library's names. */
@@ -83,6 +86,27 @@ describe('mineHardNegatives: parity with sentence-transformers mine_hard_negativ
       r.rows.forEach((row, i) => assertRow(row, c.rows[i] as Record<string, unknown>, `row ${i}`));
     });
   }
+
+  test('Cranfield (real text from ../shared): the rows of mine_hard_negatives on the same judged pairs and documents', { skip: skipWithoutShared(...CRANFIELD) }, async () => {
+    const d = await cranfieldPairs();
+    const c = fixture.cranfield;
+    assert.deepEqual([d.anchorIds, d.positiveIds, d.corpusIds], [c.anchorIds, c.positiveIds, c.corpusIds], 'the same pairs and documents as the fixture');
+    const text = (id: string): string => (id.startsWith('q:') ? d.texts.queries[id.slice(2)] : d.texts.docs[id.slice(2)]) as string;
+    const asText = (v: unknown): unknown => (Array.isArray(v) ? v.map(asText) : typeof v === 'string' ? text(v) : v);
+    const anchors = d.anchorIds.map((q) => d.texts.queries[q] as string);
+    const positives = d.positiveIds.map((p) => d.texts.docs[p] as string);
+    const corpus = d.corpusIds.map((p) => d.texts.docs[p] as string);
+    for (const [name, want] of Object.entries(c.cases)) {
+      const r = await mineHardNegatives(model, anchors, positives, { ...optionsOf(want, ce), corpus, batchSize: 16 });
+      assert.deepEqual(r.columns, want.columns, name);
+      assert.equal(r.rows.length, want.rows.length, `${name}: row count`);
+      assert.ok(r.rows.length > 0, `${name}: some rows`);
+      r.rows.forEach((row, i) => {
+        const expected = Object.fromEntries(Object.entries(want.rows[i] as Record<string, unknown>).map(([k, v]) => [k, ['scores', 'score', 'label', 'labels'].includes(k) ? v : asText(v)]));
+        assertRow(row, expected, `${name} row ${i}`);
+      });
+    }
+  });
 
   test('random sampling: seeded, negatives drawn from the allowed candidates, best first; bad options refused', async () => {
     const a = await mineHardNegatives(model, fixture.anchors, fixture.positives, { samplingStrategy: 'random', seed: 7, outputFormat: 'n-tuple', outputScores: true, rangeMax: 15, numNegatives: 3 });
