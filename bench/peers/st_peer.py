@@ -44,19 +44,19 @@ def gemm(job: dict) -> dict:
     return {"times": times, "flops": 2 * n**3, "torch": torch.__version__}
 
 
-def encode(job: dict) -> dict:
-    import numpy as np
+def load(job: dict, cls_name: str, onnx: bool) -> tuple[object, dict, float]:
+    """A SentenceTransformer or CrossEncoder on torch or ONNX Runtime, with the job's thread budget; its versions and load time."""
     import torch
 
     torch.set_num_threads(job["threads"])
     torch.set_num_interop_threads(1)
     t0 = time.perf_counter()
-    from sentence_transformers import SentenceTransformer
     import sentence_transformers
 
+    cls = getattr(sentence_transformers, cls_name)
     versions = {"sentence-transformers": sentence_transformers.__version__, "torch": torch.__version__, "python": sys.version.split()[0]}
-    if job["backend"] == "torch":
-        model = SentenceTransformer(job["modelDir"], device="cpu", backend="torch")
+    if not onnx:
+        model = cls(job["modelDir"], device="cpu", backend="torch")
     else:
         import onnxruntime as ort
 
@@ -65,14 +65,15 @@ def encode(job: dict) -> dict:
         so.intra_op_num_threads = job["threads"]
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        model = SentenceTransformer(
-            job["modelDir"],
-            device="cpu",
-            backend="onnx",
-            model_kwargs={"file_name": job["onnxFile"], "provider": "CPUExecutionProvider", "session_options": so},
-        )
+        model = cls(job["modelDir"], device="cpu", backend="onnx", model_kwargs={"file_name": job["onnxFile"], "provider": "CPUExecutionProvider", "session_options": so})
         versions["onnxruntime"] = ort.__version__
-    load_s = time.perf_counter() - t0
+    return model, versions, time.perf_counter() - t0
+
+
+def encode(job: dict) -> dict:
+    import numpy as np
+
+    model, versions, load_s = load(job, "SentenceTransformer", job["backend"] != "torch")
     out = {"loadSeconds": load_s, "versions": versions, "workloads": {}}
     for w in job["workloads"]:
         with open(w["textsFile"], encoding="utf-8") as f:
@@ -94,27 +95,8 @@ def encode(job: dict) -> dict:
 
 def cross(job: dict) -> dict:
     import numpy as np
-    import torch
 
-    torch.set_num_threads(job["threads"])
-    torch.set_num_interop_threads(1)
-    t0 = time.perf_counter()
-    from sentence_transformers import CrossEncoder
-    import sentence_transformers
-
-    versions = {"sentence-transformers": sentence_transformers.__version__, "torch": torch.__version__, "python": sys.version.split()[0]}
-    if job["system"] == "st-torch":
-        model = CrossEncoder(job["modelDir"], device="cpu", backend="torch")
-    else:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = job["threads"]
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        model = CrossEncoder(job["modelDir"], device="cpu", backend="onnx", model_kwargs={"file_name": job["onnxFile"], "provider": "CPUExecutionProvider", "session_options": so})
-        versions["onnxruntime"] = ort.__version__
-    load_s = time.perf_counter() - t0
+    model, versions, load_s = load(job, "CrossEncoder", job["system"] != "st-torch")
     with open(job["pairsFile"], encoding="utf-8") as f:
         pairs = [tuple(p) for p in json.load(f)]
     if job["warmupPairs"]:

@@ -5,8 +5,8 @@ import { readCrossEncoderConfig, CROSS_ACTIVATIONS, type CrossActivation, type C
 import type { EncodedPair, Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { Matrix } from '../tensor/matrix.js';
-import type { EncodeTimings, TransformerRunner } from './encode.js';
-import { onnxFileOf, openRunner, type LoadModelByNameOptions, type LoadModelOptions } from './load-model.js';
+import { runBatches, type EncodeTimings, type TransformerRunner } from './encode.js';
+import { onnxFileOf, openRunner, splitByName, type LoadModelByNameOptions, type LoadModelOptions } from './load-model.js';
 import type { OnnxChoice } from './sentence-transformer.js';
 import { planBatches } from './batch-plan.js';
 
@@ -147,40 +147,23 @@ export class CrossEncoder {
     // Longest first, as CrossEncoder.predict orders them, and cut where padding would cost more than another run.
     const order = encoded.map((_, i) => i).sort((x, y) => (encoded[y] as EncodedPair).ids.length - (encoded[x] as EncodedPair).ids.length);
     const ends = planBatches(Int32Array.from(order, (i) => (encoded[i] as EncodedPair).ids.length), batchSize);
-    const concurrency = this.session.concurrency ?? 1;
-    const inFlight = new Set<Promise<void>>();
-    let failure: { error: unknown } | undefined;
     let done = 0;
-    for (let b = 0, start = 0; b < ends.length && failure === undefined; start = ends[b++] as number) {
-      const idx = order.slice(start, ends[b]);
+    await runBatches(ends.length, this.session.concurrency ?? 1, async (b) => {
+      const idx = order.slice(b === 0 ? 0 : (ends[b - 1] as number), ends[b]);
       const batch = this.tokenizer.pad(
         idx.map((i) => (encoded[i] as EncodedPair).ids),
         idx.map((i) => (encoded[i] as EncodedPair).typeIds),
       );
       const t1 = performance.now();
-      const run = this.session.run(batch).then((logits) => {
-        if (options.timings !== undefined) options.timings.inferenceMs += performance.now() - t1;
-        if (logits.hidden !== this.numLabels) {
-          throw new SemsearchError('ONNX_INVALID', `${this.onnxFile} gives ${logits.hidden} outputs per pair; ${this.config.dir}/config.json says ${this.numLabels} labels`, { file: this.onnxFile });
-        }
-        idx.forEach((orig, r) => out.data.set(logits.data.subarray(r * this.numLabels, (r + 1) * this.numLabels), orig * this.numLabels));
-        done += idx.length;
-        options.onProgress?.({ done, total: pairs.length });
-      });
-      if (concurrency <= 1) {
-        await run;
-        continue;
+      const logits = await this.session.run(batch);
+      if (options.timings !== undefined) options.timings.inferenceMs += performance.now() - t1;
+      if (logits.hidden !== this.numLabels) {
+        throw new SemsearchError('ONNX_INVALID', `${this.onnxFile} gives ${logits.hidden} outputs per pair; ${this.config.dir}/config.json says ${this.numLabels} labels`, { file: this.onnxFile });
       }
-      const p: Promise<void> = run
-        .catch((error: unknown) => {
-          failure ??= { error };
-        })
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    if (failure !== undefined) throw failure.error;
+      idx.forEach((orig, r) => out.data.set(logits.data.subarray(r * this.numLabels, (r + 1) * this.numLabels), orig * this.numLabels));
+      done += idx.length;
+      options.onProgress?.({ done, total: pairs.length });
+    });
     activate(out, activation, options.applySoftmax === true);
     return out;
   }
@@ -234,18 +217,11 @@ export async function loadCrossEncoderFromDir(dir: string, options: LoadCrossEnc
  * huggingface_hub cache, only the files needed.
  */
 export async function loadCrossEncoder(nameOrPath: string, options: LoadCrossEncoderOptions & Omit<LoadModelByNameOptions, keyof LoadModelOptions> = {}): Promise<CrossEncoder> {
-  const { onnxFile, threads, session, workers, onWarning, maxLength, activation, ...hub } = options;
-  const cpu = options.cpu;
+  const { maxLength, activation, ...rest } = options;
+  const { folder, hub } = splitByName(rest);
   const name = typeof nameOrPath === 'string' && !nameOrPath.includes('/') && !nameOrPath.includes('\\') && !existsSync(nameOrPath) ? `cross-encoder/${nameOrPath}` : nameOrPath;
-  const dir = await resolveModel(name, hub);
-  return loadCrossEncoderFromDir(dir, {
-    ...(options.variant !== undefined ? { variant: options.variant } : {}),
-    ...(onnxFile !== undefined ? { onnxFile } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-    ...(session !== undefined ? { session } : {}),
-    ...(workers !== undefined ? { workers } : {}),
-    ...(cpu !== undefined ? { cpu } : {}),
-    ...(onWarning !== undefined ? { onWarning } : {}),
+  return loadCrossEncoderFromDir(await resolveModel(name, hub), {
+    ...folder,
     ...(maxLength !== undefined ? { maxLength } : {}),
     ...(activation !== undefined ? { activation } : {}),
   });

@@ -199,26 +199,42 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   // A pool runs several batches at once; the next batch is tokenized while the workers run, and each result
   // is pooled as it comes back. Rows land at their input positions, so the order of completion does not matter.
   const concurrency = session.concurrency ?? 1;
-  const inFlight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  for (let b = 0, start = 0; b < ends.length && failure === undefined; start = ends[b++] as number) {
-    const idx = order.slice(start, ends[b]);
+  await runBatches(ends.length, concurrency, async (b) => {
+    const idx = order.slice(b === 0 ? 0 : (ends[b - 1] as number), ends[b]);
     const t0 = performance.now();
     const batch = tokenizeBatch(idx);
     idx.forEach((i) => (cached[i] = undefined));
+    const t1 = performance.now();
+    const tokens = await session.run(batch);
+    // Stage times add up only when batches run one at a time.
+    if (options.timings !== undefined && concurrency <= 1) {
+      options.timings.tokenizeMs += t1 - t0;
+      options.timings.inferenceMs += performance.now() - t1;
+    }
+    finish(idx, batch, tokens);
+  });
+  const all = out as Matrix;
+  if (precision === 'float32') return all;
+  return quantizeEmbeddings(all, precision, {
+    ...(options.ranges !== undefined ? { ranges: options.ranges } : {}),
+    ...(options.calibrationEmbeddings !== undefined ? { calibrationEmbeddings: options.calibrationEmbeddings } : {}),
+  });
+}
+
+/**
+ * Run batches 0 … n−1 through `step`, started in order: one at a time, or with a pool (concurrency > 1) up to that
+ * many at once, so the next batch is prepared while the workers run. The first failure stops new batches and is
+ * thrown once those in flight have settled.
+ */
+export async function runBatches(n: number, concurrency: number, step: (b: number) => Promise<void>): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  for (let b = 0; b < n && failure === undefined; b++) {
     if (concurrency <= 1) {
-      const t1 = performance.now();
-      const tokens = await session.run(batch);
-      if (options.timings !== undefined) {
-        options.timings.tokenizeMs += t1 - t0;
-        options.timings.inferenceMs += performance.now() - t1;
-      }
-      finish(idx, batch, tokens);
+      await step(b);
       continue;
     }
-    const p: Promise<void> = session
-      .run(batch)
-      .then((tokens) => finish(idx, batch, tokens))
+    const p: Promise<void> = step(b)
       .catch((error: unknown) => {
         failure ??= { error };
       })
@@ -228,12 +244,6 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   }
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure.error;
-  const all = out as Matrix;
-  if (precision === 'float32') return all;
-  return quantizeEmbeddings(all, precision, {
-    ...(options.ranges !== undefined ? { ranges: options.ranges } : {}),
-    ...(options.calibrationEmbeddings !== undefined ? { calibrationEmbeddings: options.calibrationEmbeddings } : {}),
-  });
 }
 
 /**

@@ -130,16 +130,19 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
  * gets the "sentence-transformers/" owner) fetched once into the huggingface_hub cache and reused offline after.
  */
 export async function loadModel(nameOrPath: string, options: LoadModelByNameOptions = {}): Promise<SentenceTransformer> {
-  const { onnxFile, threads, session, workers, onWarning, ...hub } = options;
-  const cpu = options.cpu;
-  const dir = await resolveModel(nameOrPath, hub);
-  return loadModelFromDir(dir, {
-    ...(options.variant !== undefined ? { variant: options.variant } : {}),
-    ...(onnxFile !== undefined ? { onnxFile } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-    ...(session !== undefined ? { session } : {}),
-    ...(workers !== undefined ? { workers } : {}),
-    ...(cpu !== undefined ? { cpu } : {}),
-    ...(onWarning !== undefined ? { onWarning } : {}),
-  });
+  const { folder, hub } = splitByName(options);
+  return loadModelFromDir(await resolveModel(nameOrPath, hub), folder);
+}
+
+const FOLDER_KEYS = ['variant', 'onnxFile', 'threads', 'session', 'workers', 'cpu', 'onWarning'] as const;
+
+/**
+ * A load-by-name's options, split: what resolving the name uses (the hub's, and variant and cpu, which pick the file
+ * to fetch) and what loading the folder uses (the options given, nothing undefined).
+ */
+export function splitByName<O extends LoadModelByNameOptions>(options: O): { folder: LoadModelOptions; hub: Omit<O, 'onnxFile' | 'threads' | 'session' | 'workers' | 'onWarning'> } {
+  const { onnxFile: _f, threads: _t, session: _s, workers: _w, onWarning: _o, ...hub } = options;
+  const folder: Record<string, unknown> = {};
+  for (const k of FOLDER_KEYS) if (options[k] !== undefined) folder[k] = options[k];
+  return { folder: folder as LoadModelOptions, hub };
 }

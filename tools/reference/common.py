@@ -203,3 +203,17 @@ def extract_mpnet(dest: Path, members: list[str] | None = None) -> Path:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
     return dest
+
+
+def perturb_init(model: Any, seed: int) -> None:
+    """Random biases and LayerNorm weights for a random-initialised model (transformers sets them to 0 and 1, which
+    would make e.g. every CLS embedding of a tiny model have norm sqrt(hidden) exactly)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for pname, param in model.named_parameters():
+            if pname.endswith(".bias"):
+                param.copy_(0.1 * torch.randn(param.shape, generator=gen))
+            elif param.ndim == 1 and "norm" in pname.lower():
+                param.copy_(1.0 + 0.3 * torch.randn(param.shape, generator=gen))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import MPNET_TOKENIZER_FILES, REPO_ROOT, b64_f32, extract_mpnet, minilm_dir, sha256, versions, write_json  # noqa: E402
+from common import MPNET_TOKENIZER_FILES, REPO_ROOT, b64_f32, extract_mpnet, minilm_dir, perturb_init, sha256, versions, write_json  # noqa: E402
 from texts import PASSAGES, fixture_texts, long_text  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -124,13 +124,7 @@ def build(arch: str, labels: int, work: Path) -> Path:
         raise ValueError(arch)
     torch.manual_seed(spec["seed"] + labels)
     model = cls(cfg).eval()
-    gen = torch.Generator().manual_seed(spec["seed"] + 100 + labels)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith(".bias"):
-                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
-            elif p.ndim == 1 and "norm" in name.lower():
-                p.copy_(1.0 + 0.3 * torch.randn(p.shape, generator=gen))
+    perturb_init(model, spec["seed"] + 100 + labels)
     hf = work / f"hf-{arch}-{labels}"
     model.save_pretrained(str(hf))
     tok.save_pretrained(str(hf))
@@ -214,7 +208,8 @@ def main() -> None:
                     "numLabels": labels,
                     "tokenizerFrom": spec["tokenizerFrom"],
                     "files": {str(p.relative_to(dest)): sha256(p) for p in sorted(dest.rglob("*")) if p.is_file()},
-                    "omitted": {f: sha256(saved / f) for f in OMITTED if (saved / f).exists()},
+                    # README.md (the model card) carries dates: not a reproducible file.
+                    "omitted": {f: sha256(saved / f) for f in OMITTED if f != "README.md" and (saved / f).exists()},
                 }
     write_json(OUT / "vectors.json", vectors)
     write_json(OUT / "manifest.json", manifest)

@@ -48,6 +48,7 @@ from common import (  # noqa: E402  (common sets HF_HUB_OFFLINE before transform
     decode_f32,
     extract_mpnet,
     minilm_dir,
+    perturb_init,
     sha256,
     versions,
     write_json,
@@ -178,15 +179,8 @@ def build_hf(arch: str, work: Path) -> Path:
         raise ValueError(arch)
     torch.manual_seed(ARCHS[arch]["seed"])
     model = model_cls(cfg).eval()
-    # HF initialises LayerNorm to weight 1 / bias 0 and Linear biases to 0, which would make e.g. every CLS
-    # embedding have norm sqrt(hidden) exactly; random values make pooling and normalisation visible.
-    gen = torch.Generator().manual_seed(ARCHS[arch]["seed"] + 1)
-    with torch.no_grad():
-        for pname, param in model.named_parameters():
-            if pname.endswith(".bias"):
-                param.copy_(0.1 * torch.randn(param.shape, generator=gen))
-            elif param.ndim == 1 and "norm" in pname.lower():
-                param.copy_(1.0 + 0.3 * torch.randn(param.shape, generator=gen))
+    # Random biases and LayerNorm weights make pooling and normalisation visible.
+    perturb_init(model, ARCHS[arch]["seed"] + 1)
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
