@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
 import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
+import { builtOnnxFile, hasCheckpoint } from '../model/graph/build.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
 import { SentenceTransformer, type OnnxChoice } from './sentence-transformer.js';
@@ -74,9 +75,17 @@ function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; c
   return { file, choice: { requested: variant, cpu, ...(warning !== undefined ? { warning } : {}) } };
 }
 
-/** The ONNX file the options pick in a model folder, checked to exist, and what the caller should be told about it. */
-export function onnxFileOf(dir: string, options: LoadModelOptions): { file: string; choice: OnnxChoice } {
+/**
+ * The ONNX file the options pick in a model folder, checked to exist, and what the caller should be told about it.
+ * With `build`, a folder that has weights but no export (what `SentenceTransformer.save()` writes) gets a graph built
+ * from them (src/model/graph), kept in the build cache.
+ */
+export function onnxFileOf(dir: string, options: LoadModelOptions, build = false): { file: string; choice: OnnxChoice } {
   const picked = pickOnnxFile(dir, options);
+  const asDefault = options.variant === undefined && (options.onnxFile === undefined || options.onnxFile === DEFAULT_ONNX);
+  if (!existsSync(picked.file) && build && asDefault && hasCheckpoint(dir)) {
+    return { file: builtOnnxFile(dir), choice: { requested: 'built' } };
+  }
   if (!existsSync(picked.file)) {
     const offered = variantsInFolder(dir);
     throw new SemsearchError(
@@ -104,6 +113,9 @@ export async function openRunner(file: string, options: Pick<LoadModelOptions, '
   return SessionPool.create(file, workers, { ...options.session, output, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
 }
 
+/** The export's usual place; a folder without it but with weights gets a built graph in its stead. */
+const DEFAULT_ONNX = 'onnx/model.onnx';
+
 /** Options of loadModel: the folder options plus where and how to fetch a model given by name. */
 export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions, 'variant'>;
 
@@ -117,7 +129,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'dense') modules.push({ kind: 'dense', layer: new DenseLayer(m.config) });
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
-  const { file, choice } = onnxFileOf(dir, options);
+  const { file, choice } = onnxFileOf(dir, options, true);
   const session = await openRunner(file, options);
   const model = new SentenceTransformer(config, tokenizer, session, modules, choice);
   const warning = choice.warning ?? choice.int8?.fallback;

@@ -173,7 +173,8 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           version: 1,
           model: {
             ref: modelRef,
-            onnxFile: model.onnxFile.slice(model.config.dir.length).replace(/^[\\/]+/, ''),
+            // A built graph lives in the build cache, and stands for the export the folder lacks.
+            onnxFile: model.onnxChoice.requested === 'built' ? 'onnx/model.onnx' : model.onnxFile.slice(model.config.dir.length).replace(/^[\\/]+/, ''),
             modelType: model.config.modelType,
             dimension: model.dimension,
             similarityFnName: model.similarityFnName,

@@ -1,0 +1,138 @@
+// ONNX graphs built in TypeScript from a checkpoint (config.json + model.safetensors), against sentence-transformers
+// on torch: the BERT fixture's weights (tools/reference/fixture_weights.py) with every pooling variant, no onnx/ folder.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { isSemsearchError } from '../../errors.js';
+import { loadModelFromDir } from '../../encoder/load-model.js';
+import { decodeMatrix, FIXTURES, materializeVariant, maxAbsDiff, readTexts, readVectors, VARIANTS } from '../../encoder/test-support/fixtures.js';
+import { buildOnnx, builtOnnxFile } from './build.js';
+import { readSafetensors } from './safetensors.js';
+import { runCaptured } from '../../cli/test-support/run-cli.js';
+
+const texts = readTexts();
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'semsearch-graph-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A variant folder as `SentenceTransformer.save()` leaves it: weights, configs, tokenizer, and no onnx/. */
+function withoutOnnx(variant: string): string {
+  const { dir, cleanup } = materializeVariant('bert', variant);
+  cleanups.push(cleanup);
+  rmSync(join(dir, 'onnx'), { recursive: true, force: true });
+  return dir;
+}
+
+/** A safetensors file of the given float32 tensors (the format's header, then the bytes). */
+function writeSafetensors(file: string, tensors: Map<string, { shape: number[]; data: Float32Array }>): void {
+  const header: Record<string, unknown> = {};
+  let at = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [at, at + t.data.length * 4] };
+    at += t.data.length * 4;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(file, Buffer.concat([len, json, ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
+}
+
+describe('a BERT graph built from its checkpoint', () => {
+  const ref = readVectors('bert');
+  const cache = scratch();
+  // loadModel's builds go to a scratch cache, not the user's.
+  process.env['SEMSEARCH_BUILD_CACHE'] = scratch();
+
+  for (const variant of VARIANTS) {
+    test(`${variant}: no onnx/ folder, embeddings within 1e-5 of sentence-transformers (torch) at batch sizes 1, 3 and 32`, async () => {
+      const model = await loadModelFromDir(withoutOnnx(variant), { workers: 1 });
+      try {
+        assert.equal(model.onnxChoice.requested, 'built');
+        for (const bs of ['1', '3', '32']) {
+          const want = decodeMatrix(ref.embeddings[variant]?.torch[bs] as Parameters<typeof decodeMatrix>[0]);
+          const got = await model.encode(texts, { batchSize: Number(bs) });
+          const d = maxAbsDiff(got, want);
+          assert.ok(d <= 1e-5, `batch ${bs}: max |diff| ${d}`);
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  test('the graph is built once per checkpoint (keyed by the sha256 of config.json and the weights), and again when they change', () => {
+    const dir = withoutOnnx('mean-norm');
+    const first = builtOnnxFile(dir, cache);
+    const at = statSync(first).mtimeMs;
+    assert.equal(builtOnnxFile(dir, cache), first, 'the same file');
+    assert.equal(statSync(first).mtimeMs, at, 'not written again');
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, layer_norm_eps: 1e-6 }));
+    assert.notEqual(builtOnnxFile(dir, cache), first, 'a changed config is a new build');
+  });
+
+  test('ONNX Runtime loads the serialised model with every graph optimisation, and names its inputs and output', async () => {
+    const bytes = buildOnnx(withoutOnnx('mean-norm'));
+    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+    assert.deepEqual([...session.inputNames].sort(), ['attention_mask', 'input_ids', 'token_type_ids']);
+    assert.deepEqual([...session.outputNames], ['last_hidden_state']);
+    await session.release();
+  });
+
+  test('semsearch export writes onnx/model.onnx, which loads as the folder\'s own export; an existing one needs --force', async () => {
+    const dir = withoutOnnx('mean-norm');
+    const r = await runCaptured(['export', dir]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /onnx\/model\.onnx/);
+    const model = await loadModelFromDir(dir, { workers: 1 });
+    try {
+      assert.equal(model.onnxChoice.requested, 'default', 'the written file, not a build');
+      const want = decodeMatrix(ref.embeddings['mean-norm']?.torch['32'] as Parameters<typeof decodeMatrix>[0]);
+      assert.ok(maxAbsDiff(await model.encode(texts), want) <= 1e-5);
+    } finally {
+      await model.dispose();
+    }
+    const again = await runCaptured(['export', dir]);
+    assert.equal(again.code, 2);
+    assert.match(again.err, /already exists; pass --force/);
+    assert.equal((await runCaptured(['export', dir, '--force'])).code, 0);
+  });
+
+  test('bad checkpoints: a missing tensor, a wrong shape, an architecture not built, only pytorch_model.bin', () => {
+    const weights = readSafetensors(join(FIXTURES, 'models', 'bert', 'model.safetensors'));
+    const missing = withoutOnnx('mean-norm');
+    const less = new Map(weights);
+    less.delete('encoder.layer.1.attention.self.key.weight');
+    writeSafetensors(join(missing, 'model.safetensors'), less);
+    assert.throws(() => buildOnnx(missing), (e) => isSemsearchError(e, 'CONFIG_INVALID') && e.field === 'encoder.layer.1.attention.self.key.weight');
+
+    const shaped = withoutOnnx('mean-norm');
+    const wrong = new Map(weights);
+    wrong.set('encoder.layer.0.intermediate.dense.weight', { shape: [63, 32], data: new Float32Array(63 * 32) });
+    writeSafetensors(join(shaped, 'model.safetensors'), wrong);
+    assert.throws(() => buildOnnx(shaped), (e) => isSemsearchError(e, 'CONFIG_INVALID') && /\[63, 32\]/.test(e.message));
+
+    const other = withoutOnnx('mean-norm');
+    const config = JSON.parse(readFileSync(join(other, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(other, 'config.json'), JSON.stringify({ ...config, model_type: 'roberta' }));
+    assert.throws(() => buildOnnx(other), (e) => isSemsearchError(e, 'UNSUPPORTED_MODEL') && e.field === 'model_type');
+
+    const pickle = withoutOnnx('mean-norm');
+    rmSync(join(pickle, 'model.safetensors'));
+    writeFileSync(join(pickle, 'pytorch_model.bin'), 'not read');
+    assert.throws(() => buildOnnx(pickle), (e) => isSemsearchError(e, 'UNSUPPORTED_MODEL') && /pytorch_model\.bin/.test(e.message));
+
+    const nothing = scratch();
+    cpSync(join(FIXTURES, 'models', 'bert', 'config.json'), join(nothing, 'config.json'));
+    assert.throws(() => buildOnnx(nothing), (e) => isSemsearchError(e, 'ONNX_MISSING'));
+    assert.ok(!existsSync(join(nothing, 'onnx')), 'nothing written into the folder');
+  });
+});

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SemsearchError } from '../../errors.js';
+import { readJsonObject } from '../json-file.js';
+import { bertGraph } from './bert-graph.js';
+import { encodeModel } from './onnx-proto.js';
+import { readCheckpoint } from './safetensors.js';
+
+/** Architectures whose ONNX graph semsearch builds from the checkpoint (DistilBERT and MPNet are not built yet). */
+export const BUILT_MODEL_TYPES = ['bert'] as const;
+
+/** Whether a folder has weights a graph could be built from. */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')) || existsSync(join(dir, 'pytorch_model.bin'));
+}
+
+/** The transformer of a model folder as a serialised ONNX model, built from config.json and its safetensors weights. */
+export function buildOnnx(dir: string): Uint8Array {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new SemsearchError('CONFIG_MISSING', `${file} is missing: is ${dir} a model folder?`, { file });
+  const config = readJsonObject(file);
+  const type = config['model_type'];
+  if (type !== 'bert') {
+    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: semsearch builds ONNX graphs for ${BUILT_MODEL_TYPES.join(', ')} so far, not model_type ${JSON.stringify(type)}; export this one with sentence-transformers (backend="onnx")`, {
+      file,
+      field: 'model_type',
+    });
+  }
+  const { tensors } = readCheckpoint(dir);
+  return encodeModel(bertGraph(config, tensors, file));
+}
+
+/** Where built graphs are kept: $SEMSEARCH_BUILD_CACHE, else ~/.cache/semsearch/built. */
+export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['SEMSEARCH_BUILD_CACHE'] ?? join(homedir(), '.cache', 'semsearch', 'built');
+}
+
+/**
+ * The built ONNX file of a folder without an export, made once and kept under the sha256 of its config.json and weight
+ * files: the same checkpoint is never built twice, and a changed one is built again. Written to a temporary name and
+ * renamed, so a crash never leaves half a file under the final name.
+ */
+export function builtOnnxFile(dir: string, cacheDir = buildCacheDir()): string {
+  const { files } = checkpointFiles(dir);
+  const h = createHash('sha256');
+  for (const f of [join(dir, 'config.json'), ...files]) h.update(readFileSync(f));
+  const key = h.digest('hex');
+  const out = join(cacheDir, key, 'model.onnx');
+  if (existsSync(out)) return out;
+  const bytes = buildOnnx(dir);
+  mkdirSync(join(cacheDir, key), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, out);
+  return out;
+}
+
+function checkpointFiles(dir: string): { files: string[] } {
+  const single = join(dir, 'model.safetensors');
+  if (existsSync(single)) return { files: [single] };
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    return { files: [index, ...[...new Set(Object.values(map))].sort().map((f) => join(dir, f))] };
+  }
+  // readCheckpoint says what is wrong (only pytorch_model.bin, or nothing at all).
+  return { files: readCheckpoint(dir).files };
+}
