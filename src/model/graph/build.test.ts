@@ -24,8 +24,8 @@ function scratch(): string {
 }
 
 /** A variant folder as `SentenceTransformer.save()` leaves it: weights, configs, tokenizer, and no onnx/. */
-function withoutOnnx(variant: string): string {
-  const { dir, cleanup } = materializeVariant('bert', variant);
+function withoutOnnx(variant: string, arch: 'bert' | 'distilbert' = 'bert'): string {
+  const { dir, cleanup } = materializeVariant(arch, variant);
   cleanups.push(cleanup);
   rmSync(join(dir, 'onnx'), { recursive: true, force: true });
   return dir;
@@ -45,19 +45,20 @@ function writeSafetensors(file: string, tensors: Map<string, { shape: number[]; 
   writeFileSync(file, Buffer.concat([len, json, ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
 }
 
-describe('a BERT graph built from its checkpoint', () => {
+describe('a BERT or DistilBERT graph built from its checkpoint', () => {
   const ref = readVectors('bert');
   const cache = scratch();
   // loadModel's builds go to a scratch cache, not the user's.
   process.env['SEMSEARCH_BUILD_CACHE'] = scratch();
 
-  for (const variant of VARIANTS) {
-    test(`${variant}: no onnx/ folder, embeddings within 1e-5 of sentence-transformers (torch) at batch sizes 1, 3 and 32`, async () => {
-      const model = await loadModelFromDir(withoutOnnx(variant), { workers: 1 });
+  for (const arch of ['bert', 'distilbert'] as const) for (const variant of VARIANTS) {
+    test(`${arch} ${variant}: no onnx/ folder, embeddings within 1e-5 of sentence-transformers (torch) at batch sizes 1, 3 and 32`, async () => {
+      const vectors = readVectors(arch);
+      const model = await loadModelFromDir(withoutOnnx(variant, arch), { workers: 1 });
       try {
         assert.equal(model.onnxChoice.requested, 'built');
         for (const bs of ['1', '3', '32']) {
-          const want = decodeMatrix(ref.embeddings[variant]?.torch[bs] as Parameters<typeof decodeMatrix>[0]);
+          const want = decodeMatrix(vectors.embeddings[variant]?.torch[bs] as Parameters<typeof decodeMatrix>[0]);
           const got = await model.encode(texts, { batchSize: Number(bs) });
           const d = maxAbsDiff(got, want);
           assert.ok(d <= 1e-5, `batch ${bs}: max |diff| ${d}`);

@@ -1,0 +1,187 @@
+import { SemsearchError } from '../../errors.js';
+import type { JsonObject } from '../json-file.js';
+import { floatTensor, int64Tensor, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import type { WeightTensor } from './safetensors.js';
+
+/** torch.finfo(float32).min: what transformers adds to the scores of masked positions. */
+const MASKED = -3.4028234663852886e38;
+
+/** Where an encoder family keeps its sizes in config.json and its tensors in the checkpoint. */
+interface Family {
+  name: string;
+  /** The prefix a task model's checkpoint puts before the encoder's tensors ("bert.", "distilbert."). */
+  taskPrefix: string;
+  keys: { hidden: string; heads: string; layers: string; intermediate: string; act: string; eps?: string };
+  tokenTypes: boolean;
+  layer: (l: number) => string;
+  parts: { q: string; k: string; v: string; out: string; ln1: string; ff1: string; ff2: string; ln2: string };
+  /** DistilBERT scales the queries before the product, BERT the scores after it. */
+  scaleQueries: boolean;
+}
+
+const BERT: Family = {
+  name: 'BERT',
+  taskPrefix: 'bert.',
+  keys: { hidden: 'hidden_size', heads: 'num_attention_heads', layers: 'num_hidden_layers', intermediate: 'intermediate_size', act: 'hidden_act', eps: 'layer_norm_eps' },
+  tokenTypes: true,
+  layer: (l) => `encoder.layer.${l}`,
+  parts: {
+    q: 'attention.self.query',
+    k: 'attention.self.key',
+    v: 'attention.self.value',
+    out: 'attention.output.dense',
+    ln1: 'attention.output.LayerNorm',
+    ff1: 'intermediate.dense',
+    ff2: 'output.dense',
+    ln2: 'output.LayerNorm',
+  },
+  scaleQueries: false,
+};
+
+const DISTILBERT: Family = {
+  name: 'DistilBERT',
+  taskPrefix: 'distilbert.',
+  keys: { hidden: 'dim', heads: 'n_heads', layers: 'n_layers', intermediate: 'hidden_dim', act: 'activation' },
+  tokenTypes: false,
+  layer: (l) => `transformer.layer.${l}`,
+  parts: {
+    q: 'attention.q_lin',
+    k: 'attention.k_lin',
+    v: 'attention.v_lin',
+    out: 'attention.out_lin',
+    ln1: 'sa_layer_norm',
+    ff1: 'ffn.lin1',
+    ff2: 'ffn.lin2',
+    ln2: 'output_layer_norm',
+  },
+  scaleQueries: true,
+};
+
+/** A BERT encoder (BertModel) over its checkpoint; see encoderGraph. */
+export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+  if (config['position_embedding_type'] !== undefined && config['position_embedding_type'] !== 'absolute') {
+    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: position_embedding_type ${JSON.stringify(config['position_embedding_type'])} is not built (absolute is)`, { file, field: 'position_embedding_type' });
+  }
+  return encoderGraph(BERT, config, weights, file);
+}
+
+/** A DistilBERT encoder (DistilBertModel): no token types, queries scaled before the product; see encoderGraph. */
+export function distilbertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+  return encoderGraph(DISTILBERT, config, weights, file);
+}
+
+/**
+ * An encoder as transformers computes it, as an ONNX graph over its checkpoint: embeddings (word, token type where the
+ * family has them, absolute position) and LayerNorm, then per layer self-attention with the padding mask, the output
+ * dense and LayerNorm, the feed-forward with the config's activation, and LayerNorm. Inputs input_ids, attention_mask
+ * (and token_type_ids), int64 batch × sequence; output last_hidden_state, float32 batch × sequence × hidden. Opset 17,
+ * plain operators in the patterns ONNX Runtime's optimiser fuses (LayerNormalization, Erf GELU into BiasGelu, the
+ * scale into FusedMatMul).
+ */
+function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+  const num = (k: string): number => {
+    const v = config[k];
+    if (typeof v !== 'number') throw new SemsearchError('CONFIG_INVALID', `${file}: config.json lacks ${k}`, { file, field: k });
+    return v;
+  };
+  const hidden = num(family.keys.hidden);
+  const heads = num(family.keys.heads);
+  const layers = num(family.keys.layers);
+  const eps = family.keys.eps !== undefined && typeof config[family.keys.eps] === 'number' ? (config[family.keys.eps] as number) : 1e-12;
+  const act = typeof config[family.keys.act] === 'string' ? (config[family.keys.act] as string) : 'gelu';
+  if (hidden % heads !== 0) throw new SemsearchError('CONFIG_INVALID', `${file}: ${family.keys.hidden} ${hidden} is not a multiple of ${family.keys.heads} ${heads}`, { file, field: family.keys.hidden });
+  const headDim = hidden / heads;
+  // Checkpoints of the bare model have bare names; those saved from a task model prefix them.
+  const prefix = weights.has('embeddings.word_embeddings.weight') ? '' : weights.has(`${family.taskPrefix}embeddings.word_embeddings.weight`) ? family.taskPrefix : undefined;
+  if (prefix === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} has no embeddings.word_embeddings.weight: not a ${family.name} model`, { file, field: 'embeddings.word_embeddings.weight' });
+
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxTensor[] = [];
+  let n = 0;
+  const op = (type: string, inputs: string[], attrs?: OnnxNode['attrs']): string => {
+    const out = `${type.toLowerCase()}_${n++}`;
+    nodes.push({ op: type, inputs, outputs: [out], name: out, ...(attrs !== undefined ? { attrs } : {}) });
+    return out;
+  };
+  const weight = (name: string, shape: number[]): WeightTensor => {
+    const t = weights.get(prefix + name);
+    if (t === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${prefix + name}`, { file, field: prefix + name });
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== -1 && d !== shape[i])) {
+      throw new SemsearchError('CONFIG_INVALID', `tensor ${prefix + name} has shape [${t.shape.join(', ')}], config.json implies [${shape.map((d) => (d === -1 ? '?' : d)).join(', ')}]`, { file, field: prefix + name });
+    }
+    return t;
+  };
+  const init = (name: string, shape: number[]): string => {
+    const t = weight(name, shape);
+    initializers.push(floatTensor(name, t.shape, t.data));
+    return name;
+  };
+  // A Linear layer's weight is [out, in]; MatMul wants [in, out].
+  const linear = (x: string, name: string, outDim: number, inDim: number): string => {
+    const w = weight(`${name}.weight`, [outDim, inDim]);
+    const t = new Float32Array(inDim * outDim);
+    for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w.data[o * inDim + i] as number;
+    initializers.push(floatTensor(`${name}.weight.T`, [inDim, outDim], t));
+    return op('Add', [op('MatMul', [x, `${name}.weight.T`]), init(`${name}.bias`, [outDim])]);
+  };
+  const layerNorm = (x: string, name: string): string => op('LayerNormalization', [x, init(`${name}.weight`, [hidden]), init(`${name}.bias`, [hidden])], { axis: { i: -1 }, epsilon: { f: eps } });
+  const constI = (name: string, values: number[]): string => {
+    initializers.push(int64Tensor(name, values));
+    return name;
+  };
+  const constF = (name: string, v: number): string => {
+    initializers.push(floatTensor(name, [], Float32Array.of(v)));
+    return name;
+  };
+
+  // Embeddings: (word + token type) + position, in the order transformers adds them.
+  const word = op('Gather', [init('embeddings.word_embeddings.weight', [-1, hidden]), 'input_ids']);
+  const first = family.tokenTypes ? op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, hidden]), 'token_type_ids'])]) : word;
+  const seq = op('Gather', [op('Shape', ['input_ids']), constI('one_1d', [1])]);
+  const zero = constI('zero_1d', [0]);
+  const pos = op('Slice', [init('embeddings.position_embeddings.weight', [-1, hidden]), zero, seq, zero]);
+  let x = layerNorm(op('Add', [first, pos]), 'embeddings.LayerNorm');
+
+  // The additive mask: 0 where attended, the float32 minimum where padded; batch × 1 × 1 × sequence.
+  const maskF = op('Cast', ['attention_mask'], { to: { i: 1 } });
+  const mask = op('Unsqueeze', [op('Mul', [op('Sub', [constF('one', 1), maskF]), constF('masked', MASKED)]), constI('axes_1_2', [1, 2])]);
+  const split = constI('split_heads', [0, 0, heads, headDim]);
+  const merge = constI('merge_heads', [0, 0, hidden]);
+  const scale = constF('scale', Math.sqrt(headDim));
+  const gelu = (h: string): string => {
+    if (act === 'gelu') return op('Mul', [op('Mul', [h, constF(`half_${n}`, 0.5)]), op('Add', [op('Erf', [op('Div', [h, constF(`sqrt2_${n}`, Math.SQRT2)])]), constF(`one_${n}`, 1)])]);
+    if (act === 'gelu_new' || act === 'gelu_pytorch_tanh') {
+      const cube = op('Mul', [op('Mul', [op('Mul', [h, h]), h]), constF(`c_${n}`, 0.044715)]);
+      const inner = op('Mul', [op('Add', [h, cube]), constF(`k_${n}`, Math.sqrt(2 / Math.PI))]);
+      return op('Mul', [op('Mul', [h, constF(`half_${n}`, 0.5)]), op('Add', [op('Tanh', [inner]), constF(`one_${n}`, 1)])]);
+    }
+    if (act === 'relu') return op('Relu', [h]);
+    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: ${family.keys.act} ${JSON.stringify(act)} is not built (gelu, gelu_new, gelu_pytorch_tanh, relu are)`, { file, field: family.keys.act });
+  };
+  const inter = num(family.keys.intermediate);
+  const { parts } = family;
+  for (let l = 0; l < layers; l++) {
+    const p = family.layer(l);
+    const heads_ = (t: string, perm: number[]): string => op('Transpose', [op('Reshape', [t, split])], { perm: { ints: perm } });
+    const q0 = heads_(linear(x, `${p}.${parts.q}`, hidden, hidden), [0, 2, 1, 3]);
+    const k = heads_(linear(x, `${p}.${parts.k}`, hidden, hidden), [0, 2, 3, 1]);
+    const v = heads_(linear(x, `${p}.${parts.v}`, hidden, hidden), [0, 2, 1, 3]);
+    const scores = family.scaleQueries ? op('MatMul', [op('Div', [q0, scale]), k]) : op('Div', [op('MatMul', [q0, k]), scale]);
+    const probs = op('Softmax', [op('Add', [scores, mask])], { axis: { i: -1 } });
+    const ctx = op('Reshape', [op('Transpose', [op('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), merge]);
+    const attn = layerNorm(op('Add', [linear(ctx, `${p}.${parts.out}`, hidden, hidden), x]), `${p}.${parts.ln1}`);
+    const ff = linear(gelu(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
+    x = layerNorm(op('Add', [ff, attn]), `${p}.${parts.ln2}`);
+  }
+  nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output' });
+  const io = (name: string): { name: string; elemType: 7; shape: string[] } => ({ name, elemType: 7, shape: ['batch', 'sequence'] });
+  return {
+    producer: 'semsearch',
+    opset: 17,
+    graphName: family.name,
+    nodes,
+    initializers,
+    inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes ? [io('token_type_ids')] : [])],
+    outputs: [{ name: 'last_hidden_state', elemType: 1, shape: ['batch', 'sequence', hidden] }],
+  };
+}
