@@ -24,7 +24,7 @@ function scratch(): string {
 }
 
 /** A variant folder as `SentenceTransformer.save()` leaves it: weights, configs, tokenizer, and no onnx/. */
-function withoutOnnx(variant: string, arch: 'bert' | 'distilbert' = 'bert'): string {
+function withoutOnnx(variant: string, arch: 'bert' | 'distilbert' | 'mpnet' = 'bert'): string {
   const { dir, cleanup } = materializeVariant(arch, variant);
   cleanups.push(cleanup);
   rmSync(join(dir, 'onnx'), { recursive: true, force: true });
@@ -45,13 +45,13 @@ function writeSafetensors(file: string, tensors: Map<string, { shape: number[]; 
   writeFileSync(file, Buffer.concat([len, json, ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
 }
 
-describe('a BERT or DistilBERT graph built from its checkpoint', () => {
+describe('a BERT, DistilBERT or MPNet graph built from its checkpoint', () => {
   const ref = readVectors('bert');
   const cache = scratch();
   // loadModel's builds go to a scratch cache, not the user's.
   process.env['SEMSEARCH_BUILD_CACHE'] = scratch();
 
-  for (const arch of ['bert', 'distilbert'] as const) for (const variant of VARIANTS) {
+  for (const arch of ['bert', 'distilbert', 'mpnet'] as const) for (const variant of VARIANTS) {
     test(`${arch} ${variant}: no onnx/ folder, embeddings within 1e-5 of sentence-transformers (torch) at batch sizes 1, 3 and 32`, async () => {
       const vectors = readVectors(arch);
       const model = await loadModelFromDir(withoutOnnx(variant, arch), { workers: 1 });

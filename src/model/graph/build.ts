@@ -4,12 +4,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { readJsonObject } from '../json-file.js';
-import { bertGraph, distilbertGraph } from './encoder-graph.js';
+import { bertGraph, distilbertGraph, mpnetGraph } from './encoder-graph.js';
 import { encodeModel } from './onnx-proto.js';
 import { readCheckpoint } from './safetensors.js';
 
-/** Architectures whose ONNX graph semsearch builds from the checkpoint (MPNet is not built yet). */
-export const BUILT_MODEL_TYPES = ['bert', 'distilbert'] as const;
+/** Architectures whose ONNX graph semsearch builds from the checkpoint: the seed's three. */
+export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet'] as const;
 
 /** Whether a folder has weights a graph could be built from. */
 export function hasCheckpoint(dir: string): boolean {
@@ -22,14 +22,14 @@ export function buildOnnx(dir: string): Uint8Array {
   if (!existsSync(file)) throw new SemsearchError('CONFIG_MISSING', `${file} is missing: is ${dir} a model folder?`, { file });
   const config = readJsonObject(file);
   const type = config['model_type'];
-  if (type !== 'bert' && type !== 'distilbert') {
+  if (type !== 'bert' && type !== 'distilbert' && type !== 'mpnet') {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: semsearch builds ONNX graphs for ${BUILT_MODEL_TYPES.join(', ')} so far, not model_type ${JSON.stringify(type)}; export this one with sentence-transformers (backend="onnx")`, {
       file,
       field: 'model_type',
     });
   }
   const { tensors } = readCheckpoint(dir);
-  return encodeModel((type === 'bert' ? bertGraph : distilbertGraph)(config, tensors, file));
+  return encodeModel((type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : mpnetGraph)(config, tensors, file));
 }
 
 /** Where built graphs are kept: $SEMSEARCH_BUILD_CACHE, else ~/.cache/semsearch/built. */

@@ -17,6 +17,13 @@ interface Family {
   parts: { q: string; k: string; v: string; out: string; ln1: string; ff1: string; ff2: string; ln2: string };
   /** DistilBERT scales the queries before the product, BERT the scores after it. */
   scaleQueries: boolean;
+  /**
+   * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the non-padding tokens from
+   * pad_token_id + 1, as create_position_ids_from_input_ids does.
+   */
+  positions: 'absolute' | 'fairseq';
+  /** MPNet: a learned bias per head for each bucket of relative distance, added to every layer's scores. */
+  relativeBias: boolean;
 }
 
 const BERT: Family = {
@@ -36,6 +43,8 @@ const BERT: Family = {
     ln2: 'output.LayerNorm',
   },
   scaleQueries: false,
+  positions: 'absolute',
+  relativeBias: false,
 };
 
 const DISTILBERT: Family = {
@@ -55,7 +64,35 @@ const DISTILBERT: Family = {
     ln2: 'output_layer_norm',
   },
   scaleQueries: true,
+  positions: 'absolute',
+  relativeBias: false,
 };
+
+const MPNET: Family = {
+  name: 'MPNet',
+  taskPrefix: 'mpnet.',
+  keys: { hidden: 'hidden_size', heads: 'num_attention_heads', layers: 'num_hidden_layers', intermediate: 'intermediate_size', act: 'hidden_act', eps: 'layer_norm_eps' },
+  tokenTypes: false,
+  layer: (l) => `encoder.layer.${l}`,
+  parts: {
+    q: 'attention.attn.q',
+    k: 'attention.attn.k',
+    v: 'attention.attn.v',
+    out: 'attention.attn.o',
+    ln1: 'attention.LayerNorm',
+    ff1: 'intermediate.dense',
+    ff2: 'output.dense',
+    ln2: 'output.LayerNorm',
+  },
+  scaleQueries: false,
+  positions: 'fairseq',
+  relativeBias: true,
+};
+
+/** An MPNet encoder (MPNetModel): fairseq positions and relative position buckets; see encoderGraph. */
+export function mpnetGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+  return encoderGraph(MPNET, config, weights, file);
+}
 
 /** A BERT encoder (BertModel) over its checkpoint; see encoderGraph. */
 export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
@@ -129,6 +166,10 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     initializers.push(int64Tensor(name, values));
     return name;
   };
+  const constI0 = (name: string, v: number): string => {
+    initializers.push({ ...int64Tensor(name, [v]), dims: [] });
+    return name;
+  };
   const constF = (name: string, v: number): string => {
     initializers.push(floatTensor(name, [], Float32Array.of(v)));
     return name;
@@ -139,8 +180,36 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   const first = family.tokenTypes ? op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, hidden]), 'token_type_ids'])]) : word;
   const seq = op('Gather', [op('Shape', ['input_ids']), constI('one_1d', [1])]);
   const zero = constI('zero_1d', [0]);
-  const pos = op('Slice', [init('embeddings.position_embeddings.weight', [-1, hidden]), zero, seq, zero]);
+  const posTable = init('embeddings.position_embeddings.weight', [-1, hidden]);
+  let pos: string;
+  if (family.positions === 'absolute') pos = op('Slice', [posTable, zero, seq, zero]);
+  else {
+    const pad = typeof config['pad_token_id'] === 'number' ? (config['pad_token_id'] as number) : 1;
+    const real = op('Cast', [op('Not', [op('Equal', ['input_ids', constI('pad_id', [pad])])])], { to: { i: 7 } });
+    const counted = op('Mul', [op('CumSum', [real, constI('axis_1', [1])]), real]);
+    pos = op('Gather', [posTable, op('Add', [counted, constI('pad_offset', [pad])])]);
+  }
   let x = layerNorm(op('Add', [first, pos]), 'embeddings.LayerNorm');
+  const bias = family.relativeBias ? relativeBias() : undefined;
+
+  /**
+   * MPNet's compute_position_bias: relative_position_bucket(memory − context) with 32 buckets and max distance 128
+   * (half the buckets for each direction, exact below 8, logarithmic above), looked up per head: 1 × heads × S × S.
+   */
+  function relativeBias(): string {
+    const table = init('encoder.relative_attention_bias.weight', [32, heads]);
+    const len = op('Squeeze', [seq, zero]);
+    const r = op('Range', [constI0('range_start', 0), len, constI0('range_step', 1)]);
+    const rel = op('Sub', [op('Unsqueeze', [r, zero]), op('Unsqueeze', [r, constI('one_axis', [1])])]);
+    const neg = op('Neg', [rel]);
+    const sign = op('Mul', [op('Cast', [op('Less', [neg, constI0('zero_i', 0)])], { to: { i: 7 } }), constI0('half_buckets', 16)]);
+    const dist = op('Abs', [neg]);
+    const small = op('Less', [dist, constI0('max_exact', 8)]);
+    const logRatio = op('Div', [op('Log', [op('Div', [op('Cast', [dist], { to: { i: 1 } }), constF('max_exact_f', 8)])]), constF('log_16', Math.log(128 / 8))]);
+    const large = op('Min', [op('Add', [constI0('max_exact_i', 8), op('Cast', [op('Mul', [logRatio, constF('eight', 8)])], { to: { i: 7 } })]), constI0('last_bucket', 15)]);
+    const bucket = op('Add', [sign, op('Where', [small, dist, large])]);
+    return op('Unsqueeze', [op('Transpose', [op('Gather', [table, bucket])], { perm: { ints: [2, 0, 1] } }), zero]);
+  }
 
   // The additive mask: 0 where attended, the float32 minimum where padded; batch × 1 × 1 × sequence.
   const maskF = op('Cast', ['attention_mask'], { to: { i: 1 } });
@@ -167,7 +236,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const k = heads_(linear(x, `${p}.${parts.k}`, hidden, hidden), [0, 2, 3, 1]);
     const v = heads_(linear(x, `${p}.${parts.v}`, hidden, hidden), [0, 2, 1, 3]);
     const scores = family.scaleQueries ? op('MatMul', [op('Div', [q0, scale]), k]) : op('Div', [op('MatMul', [q0, k]), scale]);
-    const probs = op('Softmax', [op('Add', [scores, mask])], { axis: { i: -1 } });
+    const probs = op('Softmax', [op('Add', [bias === undefined ? scores : op('Add', [scores, bias]), mask])], { axis: { i: -1 } });
     const ctx = op('Reshape', [op('Transpose', [op('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), merge]);
     const attn = layerNorm(op('Add', [linear(ctx, `${p}.${parts.out}`, hidden, hidden), x]), `${p}.${parts.ln1}`);
     const ff = linear(gelu(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
