@@ -20,7 +20,7 @@ export interface QualityResult {
  * What int8 costs in ranking quality: re-rank the DL19 BM25 top-100 with the real all-MiniLM-L6-v2 in fp32
  * (onnx/model.onnx) and with its qint8 avx512_vnni variant, and score both with trec_eval's NDCG@10 (graded).
  */
-export async function measureQuality(modelDir: string, dataDir: string, threads: number, files: { fp32: string; int8: string }): Promise<QualityResult> {
+export async function measureQuality(modelDir: string, dataDir: string, threads: number, files: { fp32: string; int8: string } & Record<string, string>): Promise<QualityResult> {
   const lists = await readCandidateLists(join(dataDir, 'msmarco-passage-trec-dl-candidates', 'BM25', 'retrieve_results_dl19.json'));
   const top100 = lists.map((l) => ({ ...l, hits: l.hits.slice(0, 100) }));
   const qrels = await readTrecQrels(join(dataDir, 'msmarco-passage-topics-qrels', 'qrels.dl19-passage.txt'));

@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
 import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
-import { builtOnnxFile, hasCheckpoint } from '../model/graph/build.js';
+import { builtOnnxFile, hasCheckpoint, int8KindFor } from '../model/graph/build.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
 import { SentenceTransformer, type OnnxChoice } from './sentence-transformer.js';
@@ -81,6 +81,11 @@ function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; c
  * from them (src/model/graph), kept in the build cache.
  */
 export function onnxFileOf(dir: string, options: LoadModelOptions, build = false): { file: string; choice: OnnxChoice } {
+  // 'int8' on a folder with no export at all: quantize the built graph for this CPU.
+  if (build && options.variant === INT8 && options.onnxFile === undefined && variantsInFolder(dir).length === 0 && hasCheckpoint(dir)) {
+    const cpu = options.cpu ?? detectCpu();
+    return { file: builtOnnxFile(dir, undefined, { int8: int8KindFor(cpu.isa) }), choice: { requested: 'built-int8', cpu } };
+  }
   const picked = pickOnnxFile(dir, options);
   const asDefault = options.variant === undefined && (options.onnxFile === undefined || options.onnxFile === DEFAULT_ONNX);
   if (!existsSync(picked.file) && build && asDefault && hasCheckpoint(dir)) {

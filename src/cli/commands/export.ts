@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
-import { buildOnnx } from '../../model/graph/build.js';
+import { detectCpu } from '../../cpu/features.js';
+import { buildOnnx, INT8_FILES, int8KindFor } from '../../model/graph/build.js';
+import type { GraphOptions } from '../../model/graph/encoder-graph.js';
 import { defineCommand } from '../command.js';
 
 /**
@@ -12,27 +14,35 @@ import { defineCommand } from '../command.js';
 export const exportCommand = defineCommand({
   name: 'export',
   summary: 'build onnx/model.onnx for a model folder that has model.safetensors and no ONNX export (BERT, DistilBERT, MPNet)',
-  usage: 'usage: semsearch export <model-dir> [--force]',
+  usage: 'usage: semsearch export <model-dir> [--int8] [--force]',
   options: {
-    force: { type: 'boolean', description: 'replace an existing onnx/model.onnx' },
+    force: { type: 'boolean', description: 'replace an existing file' },
+    int8: {
+      type: 'boolean',
+      description: "also write the dynamic int8 graph for this CPU, under the hub's name (onnx/model_qint8_avx512_vnni.onnx: signed weights on AVX-512; onnx/model_quint8_avx2.onnx: unsigned elsewhere), which variant 'int8' then loads",
+    },
   },
   args: [{ name: 'model', required: 'export needs a model folder' }],
   async run({ values, args, json, io }) {
     const dir = args[0] as string;
-    const out = join(dir, 'onnx', 'model.onnx');
-    if (existsSync(out) && values.force !== true) {
-      throw new SemsearchError('INVALID_ARGUMENT', `${out} already exists; pass --force to replace it with a built graph`, { file: out, field: '--force' });
+    const kind = values.int8 === true ? int8KindFor(detectCpu().isa) : undefined;
+    const targets: [string, GraphOptions][] = [[join(dir, 'onnx', 'model.onnx'), {}], ...(kind !== undefined ? [[join(dir, 'onnx', `model_${INT8_FILES[kind]}.onnx`), { int8: kind }] as [string, GraphOptions]] : [])];
+    for (const [out] of targets) {
+      if (existsSync(out) && values.force !== true) throw new SemsearchError('INVALID_ARGUMENT', `${out} already exists; pass --force to replace it with a built graph`, { file: out, field: '--force' });
     }
-    const t0 = performance.now();
-    const bytes = buildOnnx(dir);
-    mkdirSync(join(dir, 'onnx'), { recursive: true });
-    // Written beside, then renamed: an interrupted export never leaves half a model under the name loaders read.
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, out);
-    const seconds = (performance.now() - t0) / 1000;
-    if (json) io.stdout.write(JSON.stringify({ file: out, bytes: bytes.length, seconds }) + '\n');
-    else io.stdout.write(`semsearch export: ${out} (${(bytes.length / 2 ** 20).toFixed(1)} MiB, built in ${seconds.toFixed(1)} s)\n`);
+    const written: { file: string; bytes: number; seconds: number }[] = [];
+    for (const [out, options] of targets) {
+      const t0 = performance.now();
+      const bytes = buildOnnx(dir, options);
+      mkdirSync(join(dir, 'onnx'), { recursive: true });
+      // Written beside, then renamed: an interrupted export never leaves half a model under the name loaders read.
+      const tmp = `${out}.${process.pid}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, out);
+      written.push({ file: out, bytes: bytes.length, seconds: (performance.now() - t0) / 1000 });
+    }
+    if (json) io.stdout.write(JSON.stringify(written.length === 1 ? written[0] : written) + '\n');
+    else for (const w of written) io.stdout.write(`semsearch export: ${w.file} (${(w.bytes / 2 ** 20).toFixed(1)} MiB, built in ${w.seconds.toFixed(1)} s)\n`);
     return 0;
   },
 });

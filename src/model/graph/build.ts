@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { readJsonObject } from '../json-file.js';
-import { bertGraph, distilbertGraph, mpnetGraph } from './encoder-graph.js';
+import { bertGraph, distilbertGraph, mpnetGraph, type GraphOptions } from './encoder-graph.js';
 import { encodeModel } from './onnx-proto.js';
 import { readCheckpoint } from './safetensors.js';
 
@@ -17,7 +17,7 @@ export function hasCheckpoint(dir: string): boolean {
 }
 
 /** The transformer of a model folder as a serialised ONNX model, built from config.json and its safetensors weights. */
-export function buildOnnx(dir: string): Uint8Array {
+export function buildOnnx(dir: string, options: GraphOptions = {}): Uint8Array {
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new SemsearchError('CONFIG_MISSING', `${file} is missing: is ${dir} a model folder?`, { file });
   const config = readJsonObject(file);
@@ -29,8 +29,19 @@ export function buildOnnx(dir: string): Uint8Array {
     });
   }
   const { tensors } = readCheckpoint(dir);
-  return encodeModel((type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : mpnetGraph)(config, tensors, file));
+  return encodeModel((type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : mpnetGraph)(config, tensors, file, options));
 }
+
+/**
+ * The int8 weights that are accurate and fast on a CPU, as the hub's files are chosen (src/cpu/int8.ts): signed on
+ * AVX-512 (VNNI's u8 × s8 instructions), unsigned elsewhere (AVX2's u8 × u8 path).
+ */
+export function int8KindFor(isa: string): 's8' | 'u8' {
+  return isa === 'avx512_vnni' || isa === 'avx512' ? 's8' : 'u8';
+}
+
+/** The hub's file names for the two kinds (onnx/model_<variant>.onnx), so a written file is found as theirs are. */
+export const INT8_FILES = { s8: 'qint8_avx512_vnni', u8: 'quint8_avx2' } as const;
 
 /** Where built graphs are kept: $SEMSEARCH_BUILD_CACHE, else ~/.cache/semsearch/built. */
 export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -42,14 +53,14 @@ export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * files: the same checkpoint is never built twice, and a changed one is built again. Written to a temporary name and
  * renamed, so a crash never leaves half a file under the final name.
  */
-export function builtOnnxFile(dir: string, cacheDir = buildCacheDir()): string {
+export function builtOnnxFile(dir: string, cacheDir = buildCacheDir(), options: GraphOptions = {}): string {
   const { files } = checkpointFiles(dir);
   const h = createHash('sha256');
   for (const f of [join(dir, 'config.json'), ...files]) h.update(readFileSync(f));
   const key = h.digest('hex');
-  const out = join(cacheDir, key, 'model.onnx');
+  const out = join(cacheDir, key, options.int8 === undefined ? 'model.onnx' : `model_${INT8_FILES[options.int8]}.onnx`);
   if (existsSync(out)) return out;
-  const bytes = buildOnnx(dir);
+  const bytes = buildOnnx(dir, options);
   mkdirSync(join(cacheDir, key), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   writeFileSync(tmp, bytes);

@@ -1,10 +1,19 @@
 import { SemsearchError } from '../../errors.js';
 import type { JsonObject } from '../json-file.js';
-import { floatTensor, int64Tensor, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import { floatTensor, int64Tensor, int8Tensor, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 import type { WeightTensor } from './safetensors.js';
 
 /** torch.finfo(float32).min: what transformers adds to the scores of masked positions. */
 const MASKED = -3.4028234663852886e38;
+
+export interface GraphOptions {
+  /**
+   * Dynamic int8 quantization of every Linear layer, as ONNX Runtime's quantize_dynamic does it: weights quantized per
+   * output channel ('s8': symmetric int8, for AVX-512 and VNNI; 'u8': asymmetric uint8, for AVX2), activations to uint8
+   * at run time (DynamicQuantizeLinear), MatMulInteger, then the scales and the bias in float.
+   */
+  int8?: 's8' | 'u8';
+}
 
 /** Where an encoder family keeps its sizes in config.json and its tensors in the checkpoint. */
 interface Family {
@@ -90,21 +99,21 @@ const MPNET: Family = {
 };
 
 /** An MPNet encoder (MPNetModel): fairseq positions and relative position buckets; see encoderGraph. */
-export function mpnetGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
-  return encoderGraph(MPNET, config, weights, file);
+export function mpnetGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+  return encoderGraph(MPNET, config, weights, file, options);
 }
 
 /** A BERT encoder (BertModel) over its checkpoint; see encoderGraph. */
-export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
   if (config['position_embedding_type'] !== undefined && config['position_embedding_type'] !== 'absolute') {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: position_embedding_type ${JSON.stringify(config['position_embedding_type'])} is not built (absolute is)`, { file, field: 'position_embedding_type' });
   }
-  return encoderGraph(BERT, config, weights, file);
+  return encoderGraph(BERT, config, weights, file, options);
 }
 
 /** A DistilBERT encoder (DistilBertModel): no token types, queries scaled before the product; see encoderGraph. */
-export function distilbertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
-  return encoderGraph(DISTILBERT, config, weights, file);
+export function distilbertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+  return encoderGraph(DISTILBERT, config, weights, file, options);
 }
 
 /**
@@ -115,7 +124,7 @@ export function distilbertGraph(config: JsonObject, weights: ReadonlyMap<string,
  * plain operators in the patterns ONNX Runtime's optimiser fuses (LayerNormalization, Erf GELU into BiasGelu, the
  * scale into FusedMatMul).
  */
-function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string): OnnxModel {
+function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions): OnnxModel {
   const num = (k: string): number => {
     const v = config[k];
     if (typeof v !== 'number') throw new SemsearchError('CONFIG_INVALID', `${file}: config.json lacks ${k}`, { file, field: k });
@@ -156,10 +165,56 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   // A Linear layer's weight is [out, in]; MatMul wants [in, out].
   const linear = (x: string, name: string, outDim: number, inDim: number): string => {
     const w = weight(`${name}.weight`, [outDim, inDim]);
+    const bias = init(`${name}.bias`, [outDim]);
+    if (options.int8 !== undefined) return quantizedLinear(x, name, w.data, outDim, inDim, bias, options.int8);
     const t = new Float32Array(inDim * outDim);
     for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w.data[o * inDim + i] as number;
     initializers.push(floatTensor(`${name}.weight.T`, [inDim, outDim], t));
-    return op('Add', [op('MatMul', [x, `${name}.weight.T`]), init(`${name}.bias`, [outDim])]);
+    return op('Add', [op('MatMul', [x, `${name}.weight.T`]), bias]);
+  };
+  // One activation quantization per tensor, shared by the Linear layers that read it (query, key and value).
+  const quantizedInputs = new Map<string, [string, string, string]>();
+  const quantizedLinear = (x: string, name: string, w: Float32Array, outDim: number, inDim: number, bias: string, kind: 's8' | 'u8'): string => {
+    // Per output channel: symmetric s8 (zero point 0, scale max|w|/127) or asymmetric u8 over [min(w,0), max(w,0)].
+    const q = kind === 's8' ? new Int8Array(inDim * outDim) : new Uint8Array(inDim * outDim);
+    const zp = kind === 's8' ? new Int8Array(outDim) : new Uint8Array(outDim);
+    const scales = new Float32Array(outDim);
+    for (let o = 0; o < outDim; o++) {
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < inDim; i++) {
+        const v = w[o * inDim + i] as number;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      let scale: number;
+      let zero: number;
+      if (kind === 's8') {
+        scale = Math.max(-lo, hi) / 127;
+        zero = 0;
+      } else {
+        scale = (hi - lo) / 255;
+        zero = scale === 0 ? 0 : Math.min(255, Math.max(0, Math.round(-lo / scale)));
+      }
+      scale = Math.fround(scale === 0 ? 1 : scale);
+      scales[o] = scale;
+      zp[o] = zero;
+      const [qmin, qmax] = kind === 's8' ? [-127, 127] : [0, 255];
+      for (let i = 0; i < inDim; i++) q[i * outDim + o] = Math.min(qmax, Math.max(qmin, Math.round((w[o * inDim + i] as number) / scale) + zero));
+    }
+    initializers.push(int8Tensor(`${name}.weight.T.quantized`, [inDim, outDim], q, kind === 's8'));
+    initializers.push(int8Tensor(`${name}.weight.zero_point`, [outDim], zp, kind === 's8'));
+    initializers.push(floatTensor(`${name}.weight.scale`, [outDim], scales));
+    let a = quantizedInputs.get(x);
+    if (a === undefined) {
+      const out = `dql_${n++}`;
+      nodes.push({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: [`${out}_q`, `${out}_scale`, `${out}_zp`], name: out });
+      a = [`${out}_q`, `${out}_scale`, `${out}_zp`];
+      quantizedInputs.set(x, a);
+    }
+    const product = op('MatMulInteger', [a[0], `${name}.weight.T.quantized`, a[2], `${name}.weight.zero_point`]);
+    const scale = op('Mul', [a[1], `${name}.weight.scale`]);
+    return op('Add', [op('Mul', [op('Cast', [product], { to: { i: 1 } }), scale]), bias]);
   };
   const layerNorm = (x: string, name: string): string => op('LayerNormalization', [x, init(`${name}.weight`, [hidden]), init(`${name}.bias`, [hidden])], { axis: { i: -1 }, epsilon: { f: eps } });
   const constI = (name: string, values: number[]): string => {

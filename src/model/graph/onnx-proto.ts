@@ -16,8 +16,8 @@ export interface OnnxNode {
 export interface OnnxTensor {
   name: string;
   dims: number[];
-  /** ONNX TensorProto.DataType: 1 float, 7 int64. */
-  dataType: 1 | 7;
+  /** ONNX TensorProto.DataType: 1 float, 2 uint8, 3 int8, 7 int64. */
+  dataType: 1 | 2 | 3 | 7;
   raw: Uint8Array;
 }
 
@@ -184,6 +184,11 @@ export function floatTensor(name: string, dims: number[], data: Float32Array): O
   const view = new DataView(raw.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
   return { name, dims, dataType: 1, raw };
+}
+
+/** 8-bit integers as a tensor (uint8 or int8, raw bytes). */
+export function int8Tensor(name: string, dims: number[], data: Uint8Array | Int8Array, signed: boolean): OnnxTensor {
+  return { name, dims, dataType: signed ? 3 : 2, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 export function int64Tensor(name: string, values: number[]): OnnxTensor {
