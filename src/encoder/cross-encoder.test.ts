@@ -136,6 +136,28 @@ function readPassages(rank: NonNullable<ModelVectors['rank']>): string[] {
   return passages;
 }
 
+describe('cross-encoders with no ONNX export: the classification head built from model.safetensors', () => {
+  // Builds go to a scratch cache, not the user's.
+  const cache = mkdtempSync(join(tmpdir(), 'semsearch-ce-build-'));
+  cleanups.push(() => rmSync(cache, { recursive: true, force: true }));
+  process.env['SEMSEARCH_BUILD_CACHE'] = cache;
+  for (const name of ['bert-1', 'electra-1', 'distilbert-3', 'mpnet-3']) {
+    test(`${name}: predict and raw logits within 1e-5 of CrossEncoder.predict, from the weights alone`, async () => {
+      const ref = vectors.models[name] as ModelVectors;
+      const dir = folder(name);
+      rmSync(join(dir, 'onnx'), { recursive: true, force: true });
+      const model = await load(name, {}, dir);
+      try {
+        assert.equal(model.onnxChoice.requested, 'built');
+        within(await model.predict(pairs, { batchSize: 32 }), decodeMatrix(ref.predict['32'] as StoredMatrix), 1e-5, 'predict');
+        within(await model.predict(pairs, { activation: 'identity', batchSize: 3 }), decodeMatrix(ref.logits), 1e-5, 'logits');
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+});
+
 describe('cross-encoder runtime', () => {
   test('two worker sessions give the scores one session gives', async () => {
     const one = await load('bert-1');

@@ -200,7 +200,7 @@ export async function loadCrossEncoderFromDir(dir: string, options: LoadCrossEnc
   if (options.maxLength !== undefined) positiveInteger(options.maxLength, 'maxLength');
   if (options.activation !== undefined) checkActivation(options.activation, 'activation');
   const tokenizer = loadTokenizer(dir, config.modelType, { doLowerCase: config.doLowerCase });
-  const { file, choice } = onnxFileOf(dir, options);
+  const { file, choice } = onnxFileOf(dir, options, { head: 'classification' });
   const session = await openRunner(file, options, 'logits');
   const warning = choice.warning ?? choice.int8?.fallback;
   if (warning !== undefined) warn(warning);

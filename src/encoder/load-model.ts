@@ -12,6 +12,7 @@ import { TransformerSession, type SessionOptions } from '../model/onnx-session.j
 import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { builtOnnxFile, hasCheckpoint, int8KindFor } from '../model/graph/build.js';
+import type { GraphOptions } from '../model/graph/encoder-graph.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
 import { SentenceTransformer, type OnnxChoice } from './sentence-transformer.js';
@@ -77,19 +78,20 @@ function pickOnnxFile(dir: string, options: LoadModelOptions): { file: string; c
 
 /**
  * The ONNX file the options pick in a model folder, checked to exist, and what the caller should be told about it.
- * With `build`, a folder that has weights but no export (what `SentenceTransformer.save()` writes) gets a graph built
- * from them (src/model/graph), kept in the build cache.
+ * With `build` (the graph's options: a bi-encoder's transformer, or a cross-encoder's classification head), a folder
+ * that has weights but no export (what `save()` writes) gets a graph built from them (src/model/graph), kept in the
+ * build cache.
  */
-export function onnxFileOf(dir: string, options: LoadModelOptions, build = false): { file: string; choice: OnnxChoice } {
+export function onnxFileOf(dir: string, options: LoadModelOptions, build?: GraphOptions): { file: string; choice: OnnxChoice } {
   // 'int8' on a folder with no export at all: quantize the built graph for this CPU.
-  if (build && options.variant === INT8 && options.onnxFile === undefined && variantsInFolder(dir).length === 0 && hasCheckpoint(dir)) {
+  if (build !== undefined && options.variant === INT8 && options.onnxFile === undefined && variantsInFolder(dir).length === 0 && hasCheckpoint(dir)) {
     const cpu = options.cpu ?? detectCpu();
-    return { file: builtOnnxFile(dir, undefined, { int8: int8KindFor(cpu.isa) }), choice: { requested: 'built-int8', cpu } };
+    return { file: builtOnnxFile(dir, undefined, { ...build, int8: int8KindFor(cpu.isa) }), choice: { requested: 'built-int8', cpu } };
   }
   const picked = pickOnnxFile(dir, options);
   const asDefault = options.variant === undefined && (options.onnxFile === undefined || options.onnxFile === DEFAULT_ONNX);
-  if (!existsSync(picked.file) && build && asDefault && hasCheckpoint(dir)) {
-    return { file: builtOnnxFile(dir), choice: { requested: 'built' } };
+  if (!existsSync(picked.file) && build !== undefined && asDefault && hasCheckpoint(dir)) {
+    return { file: builtOnnxFile(dir, undefined, build), choice: { requested: 'built' } };
   }
   if (!existsSync(picked.file)) {
     const offered = variantsInFolder(dir);
@@ -134,7 +136,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
     else if (m.kind === 'dense') modules.push({ kind: 'dense', layer: new DenseLayer(m.config) });
     else if (m.kind === 'normalize') modules.push({ kind: 'normalize' });
   }
-  const { file, choice } = onnxFileOf(dir, options, true);
+  const { file, choice } = onnxFileOf(dir, options, {});
   const session = await openRunner(file, options);
   const model = new SentenceTransformer(config, tokenizer, session, modules, choice);
   const warning = choice.warning ?? choice.int8?.fallback;

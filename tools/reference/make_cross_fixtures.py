@@ -12,7 +12,8 @@ sentence_transformers.CrossEncoder, lets CrossEncoder save it (``model.save``) a
 (``CrossEncoder(path, backend="onnx")`` + ``save`` -> onnx/model.onnx; for bert with 1 label also
 ``export_dynamic_quantized_onnx_model(model, "avx512_vnni", path)`` -> onnx/model_qint8_avx512_vnni.onnx).
 
-Committed per model (<arch>-<labels>/): what CrossEncoder saved except model.safetensors, README.md and the
+Committed per model (<arch>-<labels>/): what CrossEncoder saved except model.safetensors (kept for one model per
+architecture, WITH_WEIGHTS, for the graph builder's tests), README.md and the
 tokenizer's tokenizer.json / vocab.txt, which are byte-identical to those of the bi-encoder fixture named in
 manifest.json ("tokenizerFrom"; checked here) and are copied from it when the test assembles the folder.
 
@@ -73,6 +74,8 @@ LABELS = [1, 3]
 BATCH_SIZES = [1, 3, 32]
 SHARED = ["tokenizer.json", "vocab.txt"]
 OMITTED = ["model.safetensors", "README.md"]
+# One model per architecture keeps its PyTorch weights: the graph semsearch builds from a checkpoint is tested on them.
+WITH_WEIGHTS = {"bert-1", "electra-1", "distilbert-3", "mpnet-3"}
 
 
 def pairs() -> list[list[str]]:
@@ -175,7 +178,7 @@ def main() -> None:
                 dest = OUT / name
                 for p in sorted(saved.rglob("*")):
                     rel = p.relative_to(saved)
-                    if p.is_dir() or str(rel) in SHARED + OMITTED:
+                    if p.is_dir() or str(rel) in SHARED + OMITTED and not (name in WITH_WEIGHTS and str(rel) == "model.safetensors"):
                         continue
                     (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(p, dest / rel)

@@ -4,12 +4,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { readJsonObject } from '../json-file.js';
-import { bertGraph, distilbertGraph, mpnetGraph, type GraphOptions } from './encoder-graph.js';
+import { bertGraph, distilbertGraph, electraGraph, mpnetGraph, type GraphOptions } from './encoder-graph.js';
 import { encodeModel } from './onnx-proto.js';
 import { readCheckpoint } from './safetensors.js';
 
-/** Architectures whose ONNX graph semsearch builds from the checkpoint: the seed's three. */
-export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet'] as const;
+/** Architectures whose ONNX graph semsearch builds from the checkpoint: the seed's three, and ELECTRA for cross-encoders. */
+export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet', 'electra'] as const;
 
 /** Whether a folder has weights a graph could be built from. */
 export function hasCheckpoint(dir: string): boolean {
@@ -22,14 +22,15 @@ export function buildOnnx(dir: string, options: GraphOptions = {}): Uint8Array {
   if (!existsSync(file)) throw new SemsearchError('CONFIG_MISSING', `${file} is missing: is ${dir} a model folder?`, { file });
   const config = readJsonObject(file);
   const type = config['model_type'];
-  if (type !== 'bert' && type !== 'distilbert' && type !== 'mpnet') {
+  const graph = type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : type === 'mpnet' ? mpnetGraph : type === 'electra' ? electraGraph : undefined;
+  if (graph === undefined) {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: semsearch builds ONNX graphs for ${BUILT_MODEL_TYPES.join(', ')} so far, not model_type ${JSON.stringify(type)}; export this one with sentence-transformers (backend="onnx")`, {
       file,
       field: 'model_type',
     });
   }
   const { tensors } = readCheckpoint(dir);
-  return encodeModel((type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : mpnetGraph)(config, tensors, file, options));
+  return encodeModel(graph(config, tensors, file, options));
 }
 
 /**
@@ -58,7 +59,8 @@ export function builtOnnxFile(dir: string, cacheDir = buildCacheDir(), options: 
   const h = createHash('sha256');
   for (const f of [join(dir, 'config.json'), ...files]) h.update(readFileSync(f));
   const key = h.digest('hex');
-  const out = join(cacheDir, key, options.int8 === undefined ? 'model.onnx' : `model_${INT8_FILES[options.int8]}.onnx`);
+  const base = options.head === 'classification' ? 'classifier' : 'model';
+  const out = join(cacheDir, key, options.int8 === undefined ? `${base}.onnx` : `${base}_${INT8_FILES[options.int8]}.onnx`);
   if (existsSync(out)) return out;
   const bytes = buildOnnx(dir, options);
   mkdirSync(join(cacheDir, key), { recursive: true });

@@ -13,6 +13,11 @@ export interface GraphOptions {
    * at run time (DynamicQuantizeLinear), MatMulInteger, then the scales and the bias in float.
    */
   int8?: 's8' | 'u8';
+  /**
+   * A cross-encoder: the *ForSequenceClassification head on the first token, as transformers computes it, and the
+   * output `logits` (batch × labels) instead of the token embeddings.
+   */
+  head?: 'classification';
 }
 
 /** Where an encoder family keeps its sizes in config.json and its tensors in the checkpoint. */
@@ -55,6 +60,9 @@ const BERT: Family = {
   positions: 'absolute',
   relativeBias: false,
 };
+
+/** ELECTRA's discriminator has BERT's layers under its own prefix (its embeddings at hidden size; no projection). */
+const ELECTRA: Family = { ...BERT, name: 'ELECTRA', taskPrefix: 'electra.' };
 
 const DISTILBERT: Family = {
   name: 'DistilBERT',
@@ -111,6 +119,14 @@ export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, Weigh
   return encoderGraph(BERT, config, weights, file, options);
 }
 
+/** An ELECTRA encoder (ElectraModel, embedding_size equal to hidden_size); see encoderGraph. */
+export function electraGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+  if (config['embedding_size'] !== undefined && config['embedding_size'] !== config['hidden_size']) {
+    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: embedding_size ${String(config['embedding_size'])} differs from hidden_size; the embeddings projection is not built`, { file, field: 'embedding_size' });
+  }
+  return encoderGraph(ELECTRA, config, weights, file, options);
+}
+
 /** A DistilBERT encoder (DistilBertModel): no token types, queries scaled before the product; see encoderGraph. */
 export function distilbertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
   return encoderGraph(DISTILBERT, config, weights, file, options);
@@ -138,9 +154,10 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   if (hidden % heads !== 0) throw new SemsearchError('CONFIG_INVALID', `${file}: ${family.keys.hidden} ${hidden} is not a multiple of ${family.keys.heads} ${heads}`, { file, field: family.keys.hidden });
   const headDim = hidden / heads;
   // Checkpoints of the bare model have bare names; those saved from a task model prefix them.
-  const prefix = weights.has('embeddings.word_embeddings.weight') ? '' : weights.has(`${family.taskPrefix}embeddings.word_embeddings.weight`) ? family.taskPrefix : undefined;
-  if (prefix === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} has no embeddings.word_embeddings.weight: not a ${family.name} model`, { file, field: 'embeddings.word_embeddings.weight' });
+  const found = weights.has('embeddings.word_embeddings.weight') ? '' : weights.has(`${family.taskPrefix}embeddings.word_embeddings.weight`) ? family.taskPrefix : undefined;
+  if (found === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} has no embeddings.word_embeddings.weight: not a ${family.name} model`, { file, field: 'embeddings.word_embeddings.weight' });
 
+  let prefix: string = found;
   const nodes: OnnxNode[] = [];
   const initializers: OnnxTensor[] = [];
   let n = 0;
@@ -297,8 +314,42 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const ff = linear(gelu(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
     x = layerNorm(op('Add', [ff, attn]), `${p}.${parts.ln2}`);
   }
-  nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output' });
   const io = (name: string): { name: string; elemType: 7; shape: string[] } => ({ name, elemType: 7, shape: ['batch', 'sequence'] });
+  if (options.head === 'classification') {
+    // The head reads the first token; its tensors sit outside the encoder's prefix (classifier.*, pre_classifier.*).
+    const cls = op('Gather', [x, constI0('first_token', 0)], { axis: { i: 1 } });
+    const labels = (name: string): number => {
+      const t = weights.get(`${name}.weight`);
+      if (t === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${name}.weight: not a ${family.name}ForSequenceClassification`, { file, field: `${name}.weight` });
+      return t.shape[0] as number;
+    };
+    const head = (name: string, inDim: number, input: string): string => {
+      const out = labels(name);
+      const saved = prefix;
+      prefix = '';
+      try {
+        return linear(input, name, out, inDim);
+      } finally {
+        prefix = saved;
+      }
+    };
+    let logits: string;
+    if (family === BERT) logits = head('classifier', hidden, op('Tanh', [head(`${prefix}pooler.dense`, hidden, cls)]));
+    else if (family === ELECTRA) logits = head('classifier.out_proj', hidden, gelu(head('classifier.dense', hidden, cls)));
+    else if (family === DISTILBERT) logits = head('classifier', hidden, op('Relu', [head('pre_classifier', hidden, cls)]));
+    else logits = head('classifier.out_proj', hidden, op('Tanh', [head('classifier.dense', hidden, cls)]));
+    nodes.push({ op: 'Identity', inputs: [logits], outputs: ['logits'], name: 'output' });
+    return {
+      producer: 'semsearch',
+      opset: 17,
+      graphName: `${family.name}ForSequenceClassification`,
+      nodes,
+      initializers,
+      inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes ? [io('token_type_ids')] : [])],
+      outputs: [{ name: 'logits', elemType: 1, shape: ['batch', labels(family === BERT || family === DISTILBERT ? 'classifier' : 'classifier.out_proj')] }],
+    };
+  }
+  nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output' });
   return {
     producer: 'semsearch',
     opset: 17,
