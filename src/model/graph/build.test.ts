@@ -148,6 +148,25 @@ describe('a BERT, DistilBERT or MPNet graph built from its checkpoint', () => {
     });
   }
 
+  test('sharded weights (model.safetensors.index.json and its shards) build the same graph as one file', () => {
+    const dir = withoutOnnx('mean-norm');
+    const weights = readSafetensors(join(dir, 'model.safetensors'));
+    const names = [...weights.keys()];
+    const halves = [names.slice(0, names.length / 2), names.slice(names.length / 2)];
+    const map: Record<string, string> = {};
+    halves.forEach((part, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      writeSafetensors(join(dir, file), new Map(part.map((n) => [n, weights.get(n) as { shape: number[]; data: Float32Array }])));
+      for (const n of part) map[n] = file;
+    });
+    const single = buildOnnx(dir);
+    rmSync(join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
+    assert.deepEqual(buildOnnx(dir), single);
+    rmSync(join(dir, 'model-00002-of-00002.safetensors'));
+    assert.throws(() => buildOnnx(dir), (e) => isSemsearchError(e, 'MODEL_NOT_FOUND') && /model-00002-of-00002/.test(e.message));
+  });
+
   test('bad checkpoints: a missing tensor, a wrong shape, an architecture not built, only pytorch_model.bin', () => {
     const weights = readSafetensors(join(FIXTURES, 'models', 'bert', 'model.safetensors'));
     const missing = withoutOnnx('mean-norm');
