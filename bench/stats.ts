@@ -54,14 +54,5 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-/** A deterministic PRNG (mulberry32), so the shuffled workloads are the same in every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The shuffled workloads use the library's seeded generator, so they are the same in every run.
+export { seededRandom } from '../src/tensor/random.js';

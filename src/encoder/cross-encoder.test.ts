@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { detectCpu } from '../cpu/features.js';
+import { isAccurateOn } from '../cpu/int8.js';
 import { isSemsearchError } from '../errors.js';
 import { commitIdOf, readFolder, startHubServer } from '../hub/test-support/hub-server.js';
 import { longestFirst } from '../model/tokenizer/tokenizer.js';
@@ -177,7 +179,8 @@ describe('cross-encoder runtime', () => {
       assert.match(q.onnxFile, /model_qint8_avx512_vnni\.onnx$/);
       const got = await q.predict(pairs);
       assert.ok(got.data.every(Number.isFinite));
-      within(got, decodeMatrix(ref.predict['32'] as StoredMatrix), 0.02, 'int8 against float32');
+      // The file is built for VNNI; where it drifts (AVX2: src/cpu/int8.ts) only that it runs, as for the bi-encoders' files.
+      if (isAccurateOn('qint8_avx512_vnni', detectCpu().isa)) within(got, decodeMatrix(ref.predict['32'] as StoredMatrix), 0.02, 'int8 against float32');
     } finally {
       await q.dispose();
     }

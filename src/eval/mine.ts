@@ -1,6 +1,8 @@
 import { SemsearchError } from '../errors.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import type { Matrix } from '../tensor/matrix.js';
+import { seededRandom } from '../tensor/random.js';
+import { TopK } from '../store/top-k.js';
 
 
 /**
@@ -64,40 +66,21 @@ export interface MineResult {
 }
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
+/** Queries scored against the corpus at once. */
+const QUERY_CHUNK = 256;
 
-/** A small seeded generator of floats in [0, 1): the same draws for the same seed on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const f32 = Math.fround;
 
 function bad(field: string, message: string): never {
   throw new SemsearchError('INVALID_ARGUMENT', message, { field });
 }
 
-/** Each row's `k` best columns, best first: indices and scores (equal scores: the lower index first). */
-function topK(scores: Float32Array[], k: number): { idx: Int32Array[]; val: Float32Array[] } {
-  const idx: Int32Array[] = [];
-  const val: Float32Array[] = [];
-  for (const row of scores) {
-    // Compared, not subtracted: -inf minus -inf is NaN.
-    const order = Array.from(row.keys()).sort((a, b) => {
-      const x = row[a] as number;
-      const y = row[b] as number;
-      if (x === y) return a - b;
-      return y > x ? 1 : -1;
-    });
-    idx.push(Int32Array.from(order.slice(0, k)));
-    val.push(Float32Array.from(order.slice(0, k), (i) => row[i] as number));
-  }
-  return { idx, val };
+/** A row's `k` best columns, best first: indices and scores (equal scores, -inf included: the lower index first). */
+function topK(row: Float32Array, k: number): { idx: Int32Array; val: Float32Array } {
+  const top = new TopK(k);
+  for (let i = 0; i < row.length; i++) top.push(row[i] as number, i);
+  const best = top.sorted();
+  return { idx: Int32Array.from(best, (b) => b.row), val: Float32Array.from(best, (b) => b.score) };
 }
 
 /** sentence-transformers' similarity_pairwise on float32 rows: cosine (normalised first) or dot. */
@@ -158,22 +141,23 @@ export async function mineHardNegatives(model: SentenceTransformer, anchorsIn: r
   });
   const queryEmb: Matrix = await model.encodeQuery(queries, { batchSize, normalize: true, ...prompt(options.queryPrompt, options.queryPromptName), onProgress: (p) => options.onProgress?.({ phase: 'queries', ...p }) });
 
-  const sim = model.similarity(queryEmb, corpusEmb);
   const width = rangeMax + maxPositives;
   const k = Math.min(width, corpus.length);
-  const first = topK(
-    Array.from({ length: queries.length }, (_, q) => sim.row(q)),
-    k,
-  );
+  // Queries a chunk at a time, as Python's faiss_batch_size does: never the whole queries × corpus matrix at once.
+  const first: { idx: Int32Array; val: Float32Array }[] = [];
+  for (let a = 0; a < queries.length; a += QUERY_CHUNK) {
+    const sim = model.similarity(queryEmb.slice(a, Math.min(queries.length, a + QUERY_CHUNK)), corpusEmb);
+    for (let r = 0; r < sim.rows; r++) first.push(topK(sim.row(r), k));
+  }
   // Padded up to range_max + max_positives with index -1, as Python does when the corpus is small.
-  const indices: Int32Array[] = first.idx.map((row) => {
+  const indices: Int32Array[] = first.map(({ idx }) => {
     const r = new Int32Array(width).fill(-1);
-    r.set(row);
+    r.set(idx);
     return r;
   });
-  const scores: Float32Array[] = first.val.map((row) => {
+  const scores: Float32Array[] = first.map(({ val }) => {
     const r = new Float32Array(width).fill(NEG_INF);
-    r.set(row);
+    r.set(val);
     return r;
   });
 
@@ -246,16 +230,16 @@ export async function mineHardNegatives(model: SentenceTransformer, anchorsIn: r
   if (maxScore !== undefined) drop('maxScore', (s) => s > f32(maxScore));
   if (minScore !== undefined) drop('minScore', (s) => s < f32(minScore));
 
-  const second = topK(scores, rangeMax);
-  let negIdx = second.idx.map((row, q) => Int32Array.from(row, (j) => (indices[q] as Int32Array)[j] as number).subarray(rangeMin));
-  let negScores = second.val.map((row) => row.subarray(rangeMin));
+  const second = scores.map((row) => topK(row, rangeMax));
+  let negIdx = second.map(({ idx }, q) => Int32Array.from(idx, (j) => (indices[q] as Int32Array)[j] as number).subarray(rangeMin));
+  let negScores = second.map(({ val }) => val.subarray(rangeMin));
   if (sampling === 'top') {
     negIdx = negIdx.map((r) => r.subarray(0, numNegatives));
     negScores = negScores.map((r) => r.subarray(0, numNegatives));
   } else {
     // As Python: numNegatives of the candidates that are not -inf (of the first numNegatives when fewer are left), best
     // first. The draw is semsearch's own, seeded (mulberry32): Python's random stream is not reproduced.
-    const random = mulberry32(options.seed ?? 0);
+    const random = seededRandom(options.seed ?? 0);
     const picked = negScores.map((r) => {
       const n = Math.max(numNegatives, r.length - r.filter((s) => s === NEG_INF).length);
       const pool = Array.from({ length: n }, (_, i) => i);

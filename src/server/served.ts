@@ -1,5 +1,5 @@
-import { basename, isAbsolute } from 'node:path';
 import { detectCpu } from '../cpu/features.js';
+import { servedModelId } from './model-id.js';
 import { openIndex, type Searcher, type SearchIndex } from '../store/search-index.js';
 import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
 import { loadCrossEncoder, type CrossEncoder } from '../encoder/cross-encoder.js';
@@ -44,10 +44,6 @@ export interface Served {
   crossEncoder?: CrossEncoder;
 }
 
-function modelName(ref: string): string {
-  // A folder path says where the server's files are; its last part names the model just as well.
-  return isAbsolute(ref) ? basename(ref) : ref;
-}
 
 function cpuOf(index: Searcher): { cpu: IndexSummary['cpu']; onnxWarning?: string } {
   const choice = index.model.onnxChoice;
@@ -57,14 +53,14 @@ function cpuOf(index: Searcher): { cpu: IndexSummary['cpu']; onnxWarning?: strin
 }
 
 /** A local index, described; info() reads file sizes from disk, so this runs once per worker, not per request. */
-export function servedLocal(index: SearchIndex): Served {
+function servedLocal(index: SearchIndex): Served {
   const i = index.info();
   const m = index.manifest;
   return {
     index,
     summary: {
       backend: 'local',
-      model: modelName(i.model),
+      model: servedModelId(i.model),
       modelType: i.modelType,
       similarity: i.similarity,
       count: i.count,
@@ -82,13 +78,13 @@ export function servedLocal(index: SearchIndex): Served {
 }
 
 /** An OpenSearch index, described from its `_meta` and settings. */
-export async function servedRemote(index: OpenSearchIndex): Promise<Served> {
+async function servedRemote(index: OpenSearchIndex): Promise<Served> {
   const i = await index.info();
   return {
     index,
     summary: {
       backend: 'opensearch',
-      model: modelName(i.model),
+      model: servedModelId(i.model),
       modelType: i.modelType,
       similarity: i.similarity,
       count: i.live,
@@ -121,7 +117,7 @@ export async function openServed(source: IndexSource, o: { threads?: number; ver
       crossEncoder: ce,
       summary: {
         ...served.summary,
-        crossEncoder: { model: modelName(o.crossEncoder as string), architecture: ce.config.architecture, maxLength: ce.maxLength, activation: ce.activation, onnxFile: ce.onnxFile.slice(ce.config.dir.length + 1) },
+        crossEncoder: { model: servedModelId(o.crossEncoder as string), architecture: ce.config.architecture, maxLength: ce.maxLength, activation: ce.activation, onnxFile: ce.onnxFile.slice(ce.config.dir.length + 1) },
       },
     };
   } catch (e) {

@@ -6,7 +6,7 @@ import { SemsearchError } from '../../errors.js';
 import { readJsonObject } from '../json-file.js';
 import { bertGraph, distilbertGraph, electraGraph, mpnetGraph, type GraphOptions } from './encoder-graph.js';
 import { encodeModel } from './onnx-proto.js';
-import { readCheckpoint } from './safetensors.js';
+import { checkpointFiles, readCheckpoint } from './safetensors.js';
 
 /** Architectures whose ONNX graph semsearch builds from the checkpoint: the seed's three, and ELECTRA for cross-encoders. */
 export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet', 'electra'] as const;
@@ -29,7 +29,7 @@ export function buildOnnx(dir: string, options: GraphOptions = {}): Uint8Array {
       field: 'model_type',
     });
   }
-  const { tensors } = readCheckpoint(dir);
+  const tensors = readCheckpoint(dir);
   return encodeModel(graph(config, tensors, file, options));
 }
 
@@ -55,9 +55,9 @@ export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * renamed, so a crash never leaves half a file under the final name.
  */
 export function builtOnnxFile(dir: string, cacheDir = buildCacheDir(), options: GraphOptions = {}): string {
-  const { files } = checkpointFiles(dir);
+  const { shards, index } = checkpointFiles(dir);
   const h = createHash('sha256');
-  for (const f of [join(dir, 'config.json'), ...files]) h.update(readFileSync(f));
+  for (const f of [join(dir, 'config.json'), ...(index !== undefined ? [index] : []), ...shards]) h.update(readFileSync(f));
   const key = h.digest('hex');
   const base = options.head === 'classification' ? 'classifier' : 'model';
   const out = join(cacheDir, key, options.int8 === undefined ? `${base}.onnx` : `${base}_${INT8_FILES[options.int8]}.onnx`);
@@ -68,16 +68,4 @@ export function builtOnnxFile(dir: string, cacheDir = buildCacheDir(), options: 
   writeFileSync(tmp, bytes);
   renameSync(tmp, out);
   return out;
-}
-
-function checkpointFiles(dir: string): { files: string[] } {
-  const single = join(dir, 'model.safetensors');
-  if (existsSync(single)) return { files: [single] };
-  const index = join(dir, 'model.safetensors.index.json');
-  if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    return { files: [index, ...[...new Set(Object.values(map))].sort().map((f) => join(dir, f))] };
-  }
-  // readCheckpoint says what is wrong (only pytorch_model.bin, or nothing at all).
-  return { files: readCheckpoint(dir).files };
 }

@@ -157,7 +157,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   const found = weights.has('embeddings.word_embeddings.weight') ? '' : weights.has(`${family.taskPrefix}embeddings.word_embeddings.weight`) ? family.taskPrefix : undefined;
   if (found === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} has no embeddings.word_embeddings.weight: not a ${family.name} model`, { file, field: 'embeddings.word_embeddings.weight' });
 
-  let prefix: string = found;
+  const prefix: string = found;
   const nodes: OnnxNode[] = [];
   const initializers: OnnxTensor[] = [];
   let n = 0;
@@ -166,23 +166,25 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     nodes.push({ op: type, inputs, outputs: [out], name: out, ...(attrs !== undefined ? { attrs } : {}) });
     return out;
   };
-  const weight = (name: string, shape: number[]): WeightTensor => {
-    const t = weights.get(prefix + name);
-    if (t === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${prefix + name}`, { file, field: prefix + name });
+  // Tensors are named within `scope`: the encoder's prefix, or none for a task head's (classifier.*).
+  const weight = (name: string, shape: number[], scope = prefix): WeightTensor => {
+    const full = scope + name;
+    const t = weights.get(full);
+    if (t === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${full}`, { file, field: full });
     if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== -1 && d !== shape[i])) {
-      throw new SemsearchError('CONFIG_INVALID', `tensor ${prefix + name} has shape [${t.shape.join(', ')}], config.json implies [${shape.map((d) => (d === -1 ? '?' : d)).join(', ')}]`, { file, field: prefix + name });
+      throw new SemsearchError('CONFIG_INVALID', `tensor ${full} has shape [${t.shape.join(', ')}], config.json implies [${shape.map((d) => (d === -1 ? '?' : d)).join(', ')}]`, { file, field: full });
     }
     return t;
   };
-  const init = (name: string, shape: number[]): string => {
-    const t = weight(name, shape);
+  const init = (name: string, shape: number[], scope = prefix): string => {
+    const t = weight(name, shape, scope);
     initializers.push(floatTensor(name, t.shape, t.data));
     return name;
   };
   // A Linear layer's weight is [out, in]; MatMul wants [in, out].
-  const linear = (x: string, name: string, outDim: number, inDim: number): string => {
-    const w = weight(`${name}.weight`, [outDim, inDim]);
-    const bias = init(`${name}.bias`, [outDim]);
+  const linear = (x: string, name: string, outDim: number, inDim: number, scope = prefix): string => {
+    const w = weight(`${name}.weight`, [outDim, inDim], scope);
+    const bias = init(`${name}.bias`, [outDim], scope);
     if (options.int8 !== undefined) return quantizedLinear(x, name, w.data, outDim, inDim, bias, options.int8);
     const t = new Float32Array(inDim * outDim);
     for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w.data[o * inDim + i] as number;
@@ -315,48 +317,29 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     x = layerNorm(op('Add', [ff, attn]), `${p}.${parts.ln2}`);
   }
   const io = (name: string): { name: string; elemType: 7; shape: string[] } => ({ name, elemType: 7, shape: ['batch', 'sequence'] });
+  let output: OnnxModel['outputs'][number];
   if (options.head === 'classification') {
-    // The head reads the first token; its tensors sit outside the encoder's prefix (classifier.*, pre_classifier.*).
+    // The head reads the first token. Its tensors sit outside the encoder's prefix (classifier.*, pre_classifier.*),
+    // except BERT's pooler.
     const cls = op('Gather', [x, constI0('first_token', 0)], { axis: { i: 1 } });
-    const labels = (name: string): number => {
-      const t = weights.get(`${name}.weight`);
-      if (t === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${name}.weight: not a ${family.name}ForSequenceClassification`, { file, field: `${name}.weight` });
-      return t.shape[0] as number;
-    };
-    const head = (name: string, inDim: number, input: string): string => {
-      const out = labels(name);
-      const saved = prefix;
-      prefix = '';
-      try {
-        return linear(input, name, out, inDim);
-      } finally {
-        prefix = saved;
-      }
-    };
-    let logits: string;
-    if (family === BERT) logits = head('classifier', hidden, op('Tanh', [head(`${prefix}pooler.dense`, hidden, cls)]));
-    else if (family === ELECTRA) logits = head('classifier.out_proj', hidden, gelu(head('classifier.dense', hidden, cls)));
-    else if (family === DISTILBERT) logits = head('classifier', hidden, op('Relu', [head('pre_classifier', hidden, cls)]));
-    else logits = head('classifier.out_proj', hidden, op('Tanh', [head('classifier.dense', hidden, cls)]));
-    nodes.push({ op: 'Identity', inputs: [logits], outputs: ['logits'], name: 'output' });
-    return {
-      producer: 'semsearch',
-      opset: 17,
-      graphName: `${family.name}ForSequenceClassification`,
-      nodes,
-      initializers,
-      inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes ? [io('token_type_ids')] : [])],
-      outputs: [{ name: 'logits', elemType: 1, shape: ['batch', labels(family === BERT || family === DISTILBERT ? 'classifier' : 'classifier.out_proj')] }],
-    };
+    const last = family === BERT || family === DISTILBERT ? 'classifier' : 'classifier.out_proj';
+    const labels = weights.get(`${last}.weight`)?.shape[0];
+    if (labels === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${last}.weight: not a ${family.name}ForSequenceClassification`, { file, field: `${last}.weight` });
+    const dense = (name: string, input: string, scope = ''): string => linear(input, name, hidden, hidden, scope);
+    const hiddenState = family === BERT ? op('Tanh', [dense('pooler.dense', cls, prefix)]) : family === ELECTRA ? gelu(dense('classifier.dense', cls)) : family === DISTILBERT ? op('Relu', [dense('pre_classifier', cls)]) : op('Tanh', [dense('classifier.dense', cls)]);
+    nodes.push({ op: 'Identity', inputs: [linear(hiddenState, last, labels, hidden, '')], outputs: ['logits'], name: 'output' });
+    output = { name: 'logits', elemType: 1, shape: ['batch', labels] };
+  } else {
+    nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output' });
+    output = { name: 'last_hidden_state', elemType: 1, shape: ['batch', 'sequence', hidden] };
   }
-  nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output' });
   return {
     producer: 'semsearch',
     opset: 17,
-    graphName: family.name,
+    graphName: options.head === 'classification' ? `${family.name}ForSequenceClassification` : family.name,
     nodes,
     initializers,
     inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes ? [io('token_type_ids')] : [])],
-    outputs: [{ name: 'last_hidden_state', elemType: 1, shape: ['batch', 'sequence', hidden] }],
+    outputs: [output],
   };
 }

@@ -66,12 +66,13 @@ export function readSafetensors(file: string): Map<string, WeightTensor> {
 }
 
 /**
- * Every tensor of a model folder: model.safetensors, or the shards model.safetensors.index.json lists. A folder with
- * only pytorch_model.bin (a pickle, which semsearch does not unpickle) is refused naming it.
+ * The files that hold a model folder's weights: model.safetensors, or model.safetensors.index.json and the shards it
+ * lists (each checked to exist). A folder with only pytorch_model.bin (a pickle, which semsearch does not unpickle) is
+ * refused naming it; one with no weights at all is ONNX_MISSING.
  */
-export function readCheckpoint(dir: string): { tensors: Map<string, WeightTensor>; files: string[] } {
+export function checkpointFiles(dir: string): { shards: string[]; index?: string } {
   const single = join(dir, 'model.safetensors');
-  if (existsSync(single)) return { tensors: readSafetensors(single), files: [single] };
+  if (existsSync(single)) return { shards: [single] };
   const index = join(dir, 'model.safetensors.index.json');
   if (existsSync(index)) {
     let map: Record<string, string>;
@@ -80,13 +81,9 @@ export function readCheckpoint(dir: string): { tensors: Map<string, WeightTensor
     } catch (cause) {
       throw new SemsearchError('CONFIG_INVALID', `${index} is not a safetensors index (weight_map)`, { file: index, cause });
     }
-    const files = [...new Set(Object.values(map ?? {}))].map((f) => join(dir, f));
-    const tensors = new Map<string, WeightTensor>();
-    for (const f of files) {
-      if (!existsSync(f)) throw new SemsearchError('MODEL_NOT_FOUND', `${f}, a shard ${index} lists, is missing`, { file: f });
-      for (const [k, v] of readSafetensors(f)) tensors.set(k, v);
-    }
-    return { tensors, files };
+    const shards = [...new Set(Object.values(map ?? {}))].sort().map((f) => join(dir, f));
+    for (const f of shards) if (!existsSync(f)) throw new SemsearchError('MODEL_NOT_FOUND', `${f}, a shard ${index} lists, is missing`, { file: f });
+    return { shards, index };
   }
   if (existsSync(join(dir, 'pytorch_model.bin'))) {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${dir} has only pytorch_model.bin (a Python pickle); save it as safetensors (model.save(..., safe_serialization=True)) or export ONNX`, {
@@ -94,4 +91,11 @@ export function readCheckpoint(dir: string): { tensors: Map<string, WeightTensor
     });
   }
   throw new SemsearchError('ONNX_MISSING', `${dir} has neither an ONNX export (onnx/model.onnx) nor weights (model.safetensors) to build one from`, { file: single });
+}
+
+/** Every tensor of a model folder's checkpoint (checkpointFiles), the shards merged. */
+export function readCheckpoint(dir: string): Map<string, WeightTensor> {
+  const tensors = new Map<string, WeightTensor>();
+  for (const f of checkpointFiles(dir).shards) for (const [k, v] of readSafetensors(f)) tensors.set(k, v);
+  return tensors;
 }

@@ -1,18 +1,14 @@
 // The embedding APIs clients already speak: OpenAI's POST /v1/embeddings and GET /v1/models, and Hugging Face
 // text-embeddings-inference's POST /embed and (with a cross-encoder, --rerank) POST /rerank. Same workers and
 // batching as /encode; requests, answers and errors in those APIs' shapes.
-import { basename, isAbsolute } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import type { HttpError } from '../http-errors.js';
 import type { Job } from '../inference.js';
+import { servedModelId } from '../model-id.js';
 import type { GetRoute, PostRoute } from '../router.js';
 import type { Limits } from '../schemas.js';
 import type { ServerState } from '../state.js';
 
-/** The name /v1/models lists for the served model: a hub name as is, a folder by its last part. */
-export function servedModelId(ref: string): string {
-  return isAbsolute(ref) ? basename(ref) : ref;
-}
 
 function bad(field: string, message: string, code: 'INVALID_ARGUMENT' | 'LIMIT_EXCEEDED' | 'EMPTY_INPUT' = 'INVALID_ARGUMENT'): never {
   throw new SemsearchError(code, `${field}: ${message}`, { field });

@@ -14,7 +14,7 @@ import { DEFAULT_DOCS_FILE, readManifest } from '../manifest.js';
 import { openIndex } from '../search-index.js';
 import { IndexWriter, type WriteDocument } from '../write-index.js';
 import { WRITER_LOCK } from '../writer-lock.js';
-import { seededRandom } from '../../../bench/stats.js';
+import { seededRandom } from '../../tensor/random.js';
 import { assertSameHits, cleanBuild, passageMeta, passageText, type Content } from './living.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
