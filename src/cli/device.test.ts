@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSemsearchError } from '../errors.js';
 import { cudaInstallCommand, cudaStatus } from '../model/device.js';
+import { createServer } from '../server/server.js';
+import { openIndex } from '../store/search-index.js';
 import { runCaptured, type CliRun } from './test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
@@ -85,4 +88,18 @@ test('semsearch doctor names the devices: the CPU, and CUDA with why it is or is
     assert.equal(j.devices.cuda.reason, status.reason);
     assert.equal(j.devices.cuda.install, cudaInstallCommand());
   }
+});
+
+test('the library entry points that load a model take device too: openIndex, and createServer before it listens', async () => {
+  const index = await smallIndex();
+  await assert.rejects(createServer({ index, device: 'gpu' as 'cpu' }), (e: unknown) => isSemsearchError(e, 'INVALID_ARGUMENT') && e.field === 'device');
+  await assert.rejects(openIndex(index, { device: 'GPU' as 'cpu' }), (e: unknown) => isSemsearchError(e, 'INVALID_ARGUMENT') && e.field === 'device');
+  if (NO_CUDA === false) {
+    await assert.rejects(createServer({ index, device: 'cuda' }), { code: 'DEVICE_UNAVAILABLE' });
+    await assert.rejects(openIndex(index, { device: 'cuda' }), { code: 'DEVICE_UNAVAILABLE' });
+  }
+  const opened = await openIndex(index, { device: 'cpu' });
+  // The fixture model is tiny and untrained: the hit is not the answer, but there is one.
+  assert.equal((await opened.search('capital of France', 1))[0]?.length, 1);
+  await opened.close();
 });
