@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   ONNX_INVALID: 'The ONNX file cannot be loaded',
   ONNX_RUN_FAILED: 'ONNX Runtime failed while running the model',
   MODEL_DISPOSED: 'The model was disposed',
+  DEVICE_UNAVAILABLE: "The device asked for cannot run the model here: ONNX Runtime's CUDA provider, or the CUDA and cuDNN libraries it loads, are not installed (the message names the missing file and the install command)",
   // quantization and scoring
   SHAPE_MISMATCH: 'Two matrices do not have compatible shapes',
   QUANTIZATION_INVALID: 'Quantization ranges or precision are invalid',

@@ -1,6 +1,7 @@
 import { SemsearchError } from '../errors.js';
 import { openIndex } from '../store/search-index.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import type { Device } from '../model/device.js';
 import type { Searcher } from '../store/search-index.js';
 
 /** The parsed BACKEND_OPTIONS of a command. */
@@ -36,12 +37,12 @@ export function checkBackendValues(values: BackendValues): void {
 export async function openSearcher(
   values: BackendValues,
   dir: string | undefined,
-  o: { model?: SentenceTransformer; threads?: number; onWarning?: (m: string) => void } = {},
+  o: { model?: SentenceTransformer; threads?: number; device?: Device; onWarning?: (m: string) => void } = {},
 ): Promise<Searcher> {
   checkBackendValues(values);
   if (!isRemote(values)) {
     if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give an index folder, or --backend opensearch --url … --index-name …', { field: 'index' });
-    return openIndex(dir, { ...(o.model !== undefined ? { model: o.model } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}) });
+    return openIndex(dir, { ...(o.model !== undefined ? { model: o.model } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}), ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}) });
   }
   // Loaded on demand: the cluster client is needed only by this backend.
   const { OpenSearchIndex } = await import('../opensearch/opensearch-index.js');
@@ -52,6 +53,7 @@ export async function openSearcher(
     ...(values.rescore === true ? { rescore: true } : {}),
     ...(o.model !== undefined ? { model: o.model } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}),
   });
 }

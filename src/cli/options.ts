@@ -1,3 +1,4 @@
+import { DEVICES } from '../model/device.js';
 import type { OptionSpec } from './command.js';
 
 // Options several commands share, declared once so they read and check the same everywhere.
@@ -12,6 +13,17 @@ export const VARIANT_OPTION = {
 export const BATCH_SIZE_OPTION = { type: 'number', description: 'texts per forward pass (default 32)', positiveInteger: true } as const satisfies OptionSpec;
 
 export const THREADS_OPTION = { type: 'number', description: 'ONNX Runtime threads (default: one per core)', positiveInteger: true } as const satisfies OptionSpec;
+
+export const DEVICE_OPTION = {
+  type: 'string',
+  description: "where ONNX Runtime runs the model: cpu (default) or cuda (an NVIDIA GPU; needs ONNX Runtime's CUDA provider, see README \"GPU (CUDA)\")",
+  choices: DEVICES,
+} as const satisfies OptionSpec;
+
+/** `--device`, as the options of loadModel / loadCrossEncoder / openIndex take it (absent: the CPU). */
+export function deviceOption(values: { device?: 'cpu' | 'cuda' | undefined }): { device?: 'cpu' | 'cuda' } {
+  return values.device !== undefined ? { device: values.device } : {};
+}
 
 export const EXACT_OPTION = { type: 'boolean', description: 'scan every vector even when the index has an HNSW graph' } as const satisfies OptionSpec;
 export const RESCORE_MULTIPLIER_OPTION = {

@@ -6,7 +6,7 @@ import type { EncodedPair, Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { Matrix } from '../tensor/matrix.js';
 import { runBatches, type EncodeTimings, type TransformerRunner } from './encode.js';
-import { onnxFileOf, openRunner, splitByName, type LoadModelByNameOptions, type LoadModelOptions } from './load-model.js';
+import { deviceOf, onnxFileOf, openRunner, splitByName, type LoadModelByNameOptions, type LoadModelOptions } from './load-model.js';
 import type { OnnxChoice } from './sentence-transformer.js';
 import { planBatches } from './batch-plan.js';
 
@@ -196,6 +196,7 @@ export class CrossEncoder {
 /** Load a cross-encoder folder (the hub's CrossEncoder layout with an ONNX export). */
 export async function loadCrossEncoderFromDir(dir: string, options: LoadCrossEncoderOptions = {}): Promise<CrossEncoder> {
   const warn = options.onWarning ?? ((m: string) => process.emitWarning(m, { code: 'SEMSEARCH_CROSS_ENCODER' }));
+  deviceOf(options);
   const config = readCrossEncoderConfig(dir, warn);
   if (options.maxLength !== undefined) positiveInteger(options.maxLength, 'maxLength');
   if (options.activation !== undefined) checkActivation(options.activation, 'activation');
@@ -218,6 +219,7 @@ export async function loadCrossEncoderFromDir(dir: string, options: LoadCrossEnc
  */
 export async function loadCrossEncoder(nameOrPath: string, options: LoadCrossEncoderOptions & Omit<LoadModelByNameOptions, keyof LoadModelOptions> = {}): Promise<CrossEncoder> {
   const { maxLength, activation, ...rest } = options;
+  deviceOf(rest);
   const { folder, hub } = splitByName(rest);
   const name = typeof nameOrPath === 'string' && !nameOrPath.includes('/') && !nameOrPath.includes('\\') && !existsSync(nameOrPath) ? `cross-encoder/${nameOrPath}` : nameOrPath;
   return loadCrossEncoderFromDir(await resolveModel(name, hub), {

@@ -8,6 +8,7 @@ import { resolveModel, type ResolveModelOptions } from '../hub/resolve.js';
 import { variantOfFile, variantsInFolder } from '../hub/model-files.js';
 import { readModelConfig } from '../model/config.js';
 import { cpus } from 'node:os';
+import { assertDeviceAvailable, checkDevice, type Device } from '../model/device.js';
 import { TransformerSession, type SessionOptions } from '../model/onnx-session.js';
 import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
@@ -28,7 +29,14 @@ export interface LoadModelOptions {
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core). */
   threads?: number;
   /** ONNX Runtime session tuning (graph optimisation level, memory arena and pattern, spinning); docs/BENCHMARK.md measures each. */
-  session?: Omit<SessionOptions, 'intraOpThreads' | 'output'>;
+  session?: Omit<SessionOptions, 'intraOpThreads' | 'output' | 'device'>;
+  /**
+   * Where ONNX Runtime runs the model: 'cpu' (default) or 'cuda', an NVIDIA GPU through ONNX Runtime's CUDA provider,
+   * which semsearch's install does not fetch (README, "GPU (CUDA)"). Asking for 'cuda' where the provider or the CUDA
+   * and cuDNN libraries are absent is DEVICE_UNAVAILABLE, never a silent run on the CPU. With 'cuda', `workers`
+   * defaults to 1 (each worker would hold its own copy of the weights on the GPU).
+   */
+  device?: Device;
   /**
    * Worker threads, each with its own ONNX Runtime session, that run whole batches at once; `threads` is the budget
    * they share (default: one per core). Default: 2 when that budget is at least 2 threads, else 1 (one session on
@@ -46,9 +54,17 @@ export interface LoadModelOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Two sessions when there are two threads to share, else one: see `workers`. */
-export function defaultWorkers(threads: number | undefined): number {
+/** Two sessions when there are two threads to share, else one: see `workers`. One on a GPU. */
+export function defaultWorkers(threads: number | undefined, device?: Device): number {
+  if (device === 'cuda') return 1;
   return (threads ?? cpus().length) >= 2 ? 2 : 1;
+}
+
+/** The device of the options, checked (INVALID_ARGUMENT) and, for 'cuda', available here (DEVICE_UNAVAILABLE); before any download or file read. */
+export function deviceOf(options: { device?: unknown }): Device {
+  const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
+  assertDeviceAvailable(device);
+  return device;
 }
 
 function warnDefault(message: string): void {
@@ -111,13 +127,14 @@ export function onnxFileOf(dir: string, options: LoadModelOptions, build?: Graph
  * The ONNX Runtime runner of a file: one session on the calling thread, or (workers > 1) a pool of worker sessions
  * sharing the thread budget. `output` says what the file computes: token embeddings, or a classifier's logits.
  */
-export async function openRunner(file: string, options: Pick<LoadModelOptions, 'threads' | 'workers' | 'session'>, output: 'tokens' | 'logits' = 'tokens'): Promise<TransformerSession | SessionPool> {
-  const workers = options.workers ?? defaultWorkers(options.threads);
+export async function openRunner(file: string, options: Pick<LoadModelOptions, 'threads' | 'workers' | 'session' | 'device'>, output: 'tokens' | 'logits' = 'tokens'): Promise<TransformerSession | SessionPool> {
+  const device = deviceOf(options);
+  const workers = options.workers ?? defaultWorkers(options.threads, device);
   if (workers === 1) {
-    return TransformerSession.create(file, { ...options.session, output, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
+    return TransformerSession.create(file, { ...options.session, output, device, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
   }
   const budget = options.threads ?? cpus().length;
-  return SessionPool.create(file, workers, { ...options.session, output, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
+  return SessionPool.create(file, workers, { ...options.session, output, device, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
 }
 
 /** The export's usual place; a folder without it but with weights gets a built graph in its stead. */
@@ -128,6 +145,7 @@ export type LoadModelByNameOptions = LoadModelOptions & Omit<ResolveModelOptions
 
 /** Load a sentence-transformers model folder (hub layout, with an ONNX export) into a SentenceTransformer. */
 export async function loadModelFromDir(dir: string, options: LoadModelOptions = {}): Promise<SentenceTransformer> {
+  deviceOf(options);
   const config = readModelConfig(dir);
   const tokenizer = loadTokenizer(dir, config.modelType, { doLowerCase: config.doLowerCase });
   const modules: PostModule[] = [];
@@ -149,18 +167,19 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions = 
  * gets the "sentence-transformers/" owner) fetched once into the huggingface_hub cache and reused offline after.
  */
 export async function loadModel(nameOrPath: string, options: LoadModelByNameOptions = {}): Promise<SentenceTransformer> {
+  deviceOf(options);
   const { folder, hub } = splitByName(options);
   return loadModelFromDir(await resolveModel(nameOrPath, hub), folder);
 }
 
-const FOLDER_KEYS = ['variant', 'onnxFile', 'threads', 'session', 'workers', 'cpu', 'onWarning'] as const;
+const FOLDER_KEYS = ['variant', 'onnxFile', 'threads', 'session', 'workers', 'cpu', 'onWarning', 'device'] as const;
 
 /**
  * A load-by-name's options, split: what resolving the name uses (the hub's, and variant and cpu, which pick the file
  * to fetch) and what loading the folder uses (the options given, nothing undefined).
  */
-export function splitByName<O extends LoadModelByNameOptions>(options: O): { folder: LoadModelOptions; hub: Omit<O, 'onnxFile' | 'threads' | 'session' | 'workers' | 'onWarning'> } {
-  const { onnxFile: _f, threads: _t, session: _s, workers: _w, onWarning: _o, ...hub } = options;
+export function splitByName<O extends LoadModelByNameOptions>(options: O): { folder: LoadModelOptions; hub: Omit<O, 'onnxFile' | 'threads' | 'session' | 'workers' | 'onWarning' | 'device'> } {
+  const { onnxFile: _f, threads: _t, session: _s, workers: _w, onWarning: _o, device: _d, ...hub } = options;
   const folder: Record<string, unknown> = {};
   for (const k of FOLDER_KEYS) if (options[k] !== undefined) folder[k] = options[k];
   return { folder: folder as LoadModelOptions, hub };

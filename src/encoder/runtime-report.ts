@@ -5,6 +5,7 @@ import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQua
 import { isSemsearchError, SemsearchError } from '../errors.js';
 import { resolveModel } from '../hub/resolve.js';
 import { onnxFilePath, variantsInFolder } from '../hub/model-files.js';
+import { CUDA_INSTALL_COMMAND, cudaInstallCommand, cudaStatus } from '../model/device.js';
 
 export interface ModelFilesReport {
   model: string;
@@ -20,6 +21,12 @@ export interface RuntimeReport {
   onnxruntime: string;
   threads: { cores: number; onnxRuntimeDefault: number; serveDefault: number };
   int8: { builtFor: string; preference: readonly string[] };
+  /**
+   * The devices `device` / --device can ask for here: the CPU always; CUDA when ONNX Runtime's CUDA provider is
+   * installed (its files in `folder`), else why not and the command that installs it. The CUDA 12 and cuDNN 9 system
+   * libraries are loaded, and so checked, only when a session is created.
+   */
+  devices: { cpu: { available: true }; cuda: { available: boolean; folder: string; missing: string[]; reason?: string; install?: string } };
   model?: ModelFilesReport;
 }
 
@@ -36,9 +43,15 @@ export async function describeRuntime(options: { model?: string; cpu?: CpuFacts 
     // ONNX Runtime sizes its intra-op pool to the cores it sees; serve leaves one to the HTTP thread.
     threads: { cores, onnxRuntimeDefault: cores, serveDefault: cores },
     int8: { builtFor: INT8_BUILT_FOR[cpu.isa], preference: INT8_PREFERENCE[cpu.isa] },
+    devices: { cpu: { available: true }, cuda: cudaReport() },
   };
   if (options.model !== undefined) report.model = await describeModelFiles(options.model, cpu);
   return report;
+}
+
+function cudaReport(): RuntimeReport['devices']['cuda'] {
+  const s = cudaStatus();
+  return { available: s.available, folder: s.folder, missing: s.missing, ...(s.reason !== undefined ? { reason: s.reason, install: cudaInstallCommand() } : {}) };
 }
 
 async function describeModelFiles(model: string, cpu: CpuFacts): Promise<ModelFilesReport> {
@@ -79,6 +92,11 @@ export function formatRuntimeReport(r: RuntimeReport): string {
     `onnxruntime  ${r.onnxruntime} (onnxruntime-node)`,
     `threads      ${r.threads.onnxRuntimeDefault} intra-op by default (one per core); serve: ${r.threads.serveDefault} (every core, shared by its workers)`,
     `int8         built for this CPU: ${r.int8.builtFor}; accurate here, best first: ${r.int8.preference.join(', ')}`,
+    `devices      cpu: yes; cuda: ${
+      r.devices.cuda.available
+        ? `yes, ONNX Runtime's CUDA provider is in ${r.devices.cuda.folder} (it loads the CUDA 12 and cuDNN 9 libraries when a session starts)`
+        : `no: ${r.devices.cuda.reason ?? ''}; to install it: ${r.devices.cuda.install ?? CUDA_INSTALL_COMMAND} (README, "GPU (CUDA)")`
+    }`,
   ];
   if (r.model !== undefined) {
     lines.push(`model        ${r.model.model}${r.model.dir !== r.model.model ? ` (${r.model.dir})` : ''}`);

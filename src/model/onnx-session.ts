@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { SemsearchError } from '../errors.js';
+import { assertDeviceAvailable, checkDevice, cudaSessionError, executionProvidersFor, isProviderLoadFailure, type Device } from './device.js';
 import type { TokenizedBatch } from './tokenizer/tokenizer.js';
 
 export interface SessionOptions {
@@ -18,6 +19,8 @@ export interface SessionOptions {
    * default) or 'logits' (a cross-encoder's *ForSequenceClassification: batch × labels, returned as seqLen 1).
    */
   output?: 'tokens' | 'logits';
+  /** Where ONNX Runtime runs: 'cpu' (default) or 'cuda' (refused with DEVICE_UNAVAILABLE where its provider is absent). */
+  device?: Device;
 }
 
 /** Token embeddings of one batch: batch × seqLen × hidden, row-major float32 (logits: seqLen 1, hidden = labels). */
@@ -63,7 +66,10 @@ export class TransformerSession {
         file,
       });
     }
+    const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
+    assertDeviceAvailable(device);
     const opts: ort.InferenceSession.SessionOptions = {
+      executionProviders: executionProvidersFor(device),
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       executionMode: 'sequential',
       interOpNumThreads: 1,
@@ -81,7 +87,8 @@ export class TransformerSession {
     try {
       session = await ort.InferenceSession.create(file, opts);
     } catch (cause) {
-      const first = String((cause as Error).message ?? cause).split('\n')[0];
+      const first = String((cause as Error).message ?? cause).split('\n')[0] ?? '';
+      if (device === 'cuda' && isProviderLoadFailure(first)) throw cudaSessionError(file, cause);
       throw new SemsearchError('ONNX_INVALID', `ONNX Runtime cannot load ${file}: ${first}`, { file, cause });
     }
     return new TransformerSession(file, session, options.output ?? 'tokens');

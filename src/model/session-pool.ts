@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, SemsearchError, type ErrorCode } from '../errors.js';
+import { assertDeviceAvailable, checkDevice } from './device.js';
 import type { SessionOptions, TokenEmbeddings } from './onnx-session.js';
 import type { WorkerReply, WorkerRequest } from './session-worker.js';
 import type { TokenizedBatch } from './tokenizer/tokenizer.js';
@@ -36,9 +37,9 @@ function loaderArgv(): string[] {
   return out;
 }
 
-function toError(code: string, message: string, file: string): SemsearchError {
+function toError(code: string, message: string, file: string, field?: string): SemsearchError {
   const c = (code in ERROR_CODES ? code : 'ONNX_RUN_FAILED') as ErrorCode;
-  return new SemsearchError(c, message, { file });
+  return new SemsearchError(c, message, { file, ...(field !== undefined ? { field } : {}) });
 }
 
 interface Slot {
@@ -84,6 +85,8 @@ export class SessionPool {
     if (!existsSync(file)) {
       throw new SemsearchError('ONNX_MISSING', `ONNX file ${file} does not exist; export the model with sentence-transformers (backend="onnx") or pick another variant`, { file });
     }
+    // Checked here, before any worker starts: one clear error rather than one per worker.
+    if (options.device !== undefined) assertDeviceAvailable(checkDevice(options.device));
     const starts = Array.from({ length: workers }, () => {
       const worker = startWorker({ file, options });
       return new Promise<{ worker: Worker; ready: WorkerReply }>((resolve, reject) => {
@@ -99,7 +102,7 @@ export class SessionPool {
         throw new SemsearchError('ONNX_INVALID', `cannot start an ONNX Runtime worker for ${file}: ${String((failure.reason as Error)?.message ?? failure.reason)}`, { file, cause: failure.reason });
       }
       const r = failure.value.ready;
-      throw r.type === 'error' ? toError(r.code, r.message, file) : new SemsearchError('ONNX_INVALID', `unexpected reply from the ONNX Runtime worker for ${file}`, { file });
+      throw r.type === 'error' ? toError(r.code, r.message, file, r.field) : new SemsearchError('ONNX_INVALID', `unexpected reply from the ONNX Runtime worker for ${file}`, { file });
     }
     const first = (settled[0] as PromiseFulfilledResult<{ worker: Worker; ready: WorkerReply }>).value.ready as Extract<WorkerReply, { type: 'ready' }>;
     const slots = settled.map((s) => ({ worker: (s as PromiseFulfilledResult<{ worker: Worker }>).value.worker, busy: false }));
@@ -115,7 +118,7 @@ export class SessionPool {
     this.waiting.shift()?.();
     if (p === undefined) return;
     if (m.type === 'result') p.resolve({ data: m.data, batchSize: m.batchSize, seqLen: m.seqLen, hidden: m.hidden });
-    else p.reject(toError(m.code, m.message, this.file));
+    else p.reject(toError(m.code, m.message, this.file, m.field));
   }
 
   private failAll(e: Error): void {

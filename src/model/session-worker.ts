@@ -15,7 +15,7 @@ export type WorkerRequest = { type: 'run'; id: number; batch: TokenizedBatch } |
 export type WorkerReply =
   | { type: 'ready'; inputNames: string[]; outputName: string }
   | { type: 'result'; id: number; data: Float32Array; batchSize: number; seqLen: number; hidden: number }
-  | { type: 'error'; id: number; code: string; message: string }
+  | { type: 'error'; id: number; code: string; message: string; field?: string }
   | { type: 'disposed' };
 
 const port = parentPort;
@@ -23,7 +23,7 @@ if (port === null) process.exit(1);
 const init = workerData as Init;
 
 function errorReply(id: number, e: unknown): WorkerReply {
-  if (isSemsearchError(e)) return { type: 'error', id, code: e.code, message: e.message };
+  if (isSemsearchError(e)) return { type: 'error', id, code: e.code, message: e.message, ...(e.field !== undefined ? { field: e.field } : {}) };
   return { type: 'error', id, code: 'ONNX_RUN_FAILED', message: String((e as Error)?.message ?? e) };
 }
 

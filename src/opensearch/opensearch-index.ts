@@ -1,4 +1,5 @@
 import { loadModel } from '../encoder/load-model.js';
+import type { Device } from '../model/device.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
@@ -24,6 +25,8 @@ export interface OpenSearchIndexOptions extends ConnectOptions {
   model?: SentenceTransformer;
   /** ONNX Runtime threads for encoding. */
   threads?: number;
+  /** Where ONNX Runtime encodes: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
+  device?: Device;
   onWarning?: (message: string) => void;
   /** Candidates asked of each shard per hit wanted (k × oversample; default 10). */
   oversample?: number;
@@ -113,6 +116,7 @@ export class OpenSearchIndex implements Searcher {
         workers: 1,
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.device !== undefined ? { device: options.device } : {}),
       });
       if (modelFingerprint(model) !== meta.model.fingerprint) {
         throw new SemsearchError('INDEX_MISMATCH', `the OpenSearch index ${options.indexName} holds vectors of ${meta.model.ref}; queries must be encoded with that same model`, { field: 'model' });

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { assertDeviceAvailable, checkDevice, type Device } from '../model/device.js';
 import { SemsearchError } from '../errors.js';
 import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type Limits } from './schemas.js';
@@ -34,6 +35,8 @@ export interface ServeOptions {
   workers?: number;
   /** ONNX Runtime threads per worker (default: the cores shared by the workers; at least 1). */
   threads?: number;
+  /** Where each worker's ONNX Runtime runs: 'cpu' (default) or 'cuda' (DEVICE_UNAVAILABLE before listening where its provider is absent). */
+  device?: Device;
   /** Check every shard's sha256 when the index is opened (default true). */
   verify?: boolean;
   /** Dynamic batching of concurrent requests (default true). */
@@ -77,6 +80,7 @@ export interface ServerConfig {
   port: number;
   workers: number;
   threads: number;
+  device: Device;
   verify: boolean | undefined;
   limits: Limits;
   batching: BatcherOptions;
@@ -114,9 +118,12 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
   }
+  const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
+  assertDeviceAvailable(device);
   return {
     source,
     rerank: options.rerank,
+    device,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     workers,

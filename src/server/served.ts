@@ -1,4 +1,5 @@
 import { detectCpu } from '../cpu/features.js';
+import type { Device } from '../model/device.js';
 import { servedModelId } from './model-id.js';
 import { openIndex, type Searcher, type SearchIndex } from '../store/search-index.js';
 import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
@@ -103,9 +104,9 @@ async function servedRemote(index: OpenSearchIndex): Promise<Served> {
 }
 
 /** Open what a worker serves: the index, and the cross-encoder when one is named. */
-export async function openServed(source: IndexSource, o: { threads?: number; verify?: boolean; crossEncoder?: string }): Promise<Served> {
+export async function openServed(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean; crossEncoder?: string }): Promise<Served> {
   // The cross-encoder first: a name that cannot be loaded, or a model that cannot re-rank, stops the start early.
-  const ce = o.crossEncoder === undefined ? undefined : await loadCrossEncoder(o.crossEncoder, { workers: 1, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+  const ce = o.crossEncoder === undefined ? undefined : await loadCrossEncoder(o.crossEncoder, { workers: 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}) });
   try {
     if (ce !== undefined && ce.numLabels !== 1) {
       throw new SemsearchError('UNSUPPORTED_MODEL', `the cross-encoder ${o.crossEncoder} has ${ce.numLabels} outputs; re-ranking needs one (a relevance score)`, { field: 'rerank' });
@@ -126,8 +127,8 @@ export async function openServed(source: IndexSource, o: { threads?: number; ver
   }
 }
 
-async function openIndexOf(source: IndexSource, o: { threads?: number; verify?: boolean }): Promise<Served> {
-  const threads = o.threads !== undefined ? { threads: o.threads } : {};
+async function openIndexOf(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean }): Promise<Served> {
+  const threads = { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}) };
   if (source.backend === 'local') return servedLocal(await openIndex(source.dir, { ...threads, ...(o.verify !== undefined ? { verify: o.verify } : {}) }));
   // Loaded on demand: the cluster client is needed only by this backend.
   const { OpenSearchIndex } = await import('../opensearch/opensearch-index.js');

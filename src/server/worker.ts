@@ -1,6 +1,7 @@
 // A worker thread that owns one opened index (its model, and its shards and passages or its OpenSearch connection)
 // and answers job batches, so that tokenizing, ONNX runs and vector scans never hold up the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Device } from '../model/device.js';
 import { isSemsearchError } from '../errors.js';
 import { emptyStages, runBatch, type Job, type StageTimings } from './inference.js';
 import { openServed, type IndexSource, type IndexSummary } from './served.js';
@@ -10,6 +11,7 @@ export interface WorkerInit {
   /** A cross-encoder to load beside the index, for re-ranking. */
   crossEncoder?: string;
   threads?: number;
+  device?: Device;
   verify?: boolean;
 }
 
@@ -27,6 +29,7 @@ if (port !== null) {
     const served = await openServed(init.source, {
       ...(init.crossEncoder !== undefined ? { crossEncoder: init.crossEncoder } : {}),
       ...(init.threads !== undefined ? { threads: init.threads } : {}),
+      ...(init.device !== undefined ? { device: init.device } : {}),
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     });
     port.on('message', (msg: ToWorker) => {

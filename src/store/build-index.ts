@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { Device } from '../model/device.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
@@ -49,6 +50,8 @@ export interface BuildIndexOptions {
   metadata?: string;
   variant?: string;
   threads?: number;
+  /** Where ONNX Runtime encodes: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
+  device?: Device;
   onProgress?: (p: BuildProgress) => void;
 }
 
@@ -153,6 +156,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
       ? await loadModel(options.model, {
           ...(options.variant !== undefined ? { variant: options.variant } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...(options.device !== undefined ? { device: options.device } : {}),
         })
       : options.model;
   const modelRef = typeof options.model === 'string' ? (existsSync(options.model) ? resolve(options.model) : options.model) : (options.modelRef ?? model.config.dir);

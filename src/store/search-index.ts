@@ -1,4 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
+import type { Device } from '../model/device.js';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -74,6 +75,8 @@ export interface OpenIndexOptions {
   verify?: boolean;
   /** ONNX Runtime threads for query encoding. */
   threads?: number;
+  /** Where ONNX Runtime encodes queries: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
+  device?: Device;
   /** Worker threads for exact search (default: one per core; 1 searches on the calling thread). */
   searchThreads?: number;
   /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
@@ -281,6 +284,7 @@ export class SearchIndex implements Searcher {
         workers: 1,
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.device !== undefined ? { device: options.device } : {}),
       });
       if (modelFingerprint(model) !== snap.manifest.model.fingerprint) {
         throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${snap.manifest.model.ref}; queries must be encoded with that same model`, {

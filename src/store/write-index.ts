@@ -1,4 +1,5 @@
 import { readdirSync, rmSync } from 'node:fs';
+import type { Device } from '../model/device.js';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
@@ -40,6 +41,8 @@ export interface IndexWriterOptions {
   /** The model to encode with (default: loaded from the manifest); it must be the one the index was built with. */
   model?: SentenceTransformer;
   threads?: number;
+  /** Where ONNX Runtime encodes: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
+  device?: Device;
   batchSize?: number;
   /** How long to wait for another writer to finish before INDEX_LOCKED (default 0: fail at once). */
   waitMs?: number;
@@ -117,6 +120,7 @@ export class IndexWriter {
     this.loading ??= loadModel(m.model.ref, {
       onnxFile: m.model.onnxFile,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.device !== undefined ? { device: o.device } : {}),
       ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}),
     }).then(async (model) => {
       try {

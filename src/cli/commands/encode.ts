@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { loadModel } from '../../encoder/load-model.js';
 import { PRECISIONS } from '../../tensor/quantize.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, MODEL_OPTION, VARIANT_OPTION } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 
 /**
  * All of a stream as text. One decoder across chunks: a UTF-8 character split between two chunks is joined, not
@@ -23,6 +23,7 @@ export const encodeCommand = defineCommand({
   options: {
     model: { ...MODEL_OPTION, required: 'encode needs --model <folder or hub name>' },
     variant: VARIANT_OPTION,
+    device: DEVICE_OPTION,
     precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
     'batch-size': BATCH_SIZE_OPTION,
     normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
@@ -35,7 +36,7 @@ export const encodeCommand = defineCommand({
     if (texts.length === 0) {
       texts = (await readAllText(io.stdin)).split('\n').filter((l) => l.length > 0);
     }
-    const model = await loadModel(values.model, values.variant !== undefined ? { variant: values.variant } : {});
+    const model = await loadModel(values.model, { ...(values.variant !== undefined ? { variant: values.variant } : {}), ...deviceOption(values) });
     try {
       // encode's overloads type the result by precision; every precision's result has rows, dim and data.
       const out = await model.encode(texts, { precision: precision as 'float32', batchSize: values['batch-size'] ?? 32, normalize: values.normalize === true });

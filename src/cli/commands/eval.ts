@@ -15,7 +15,7 @@ import { readTrecRun, writeTrecRun } from '../../eval/run.js';
 import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
-import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
+import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
 import type { Searcher } from '../../store/search-index.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
@@ -24,6 +24,7 @@ const OPTIONS = {
   model: { ...MODEL_OPTION, description: 'model folder or hub name (required, except with --run)' },
   variant: VARIANT_OPTION,
   threads: THREADS_OPTION,
+  device: DEVICE_OPTION,
   dataset: { type: 'string', short: 'd', description: 'a named dataset in the data folder (--list-datasets); other flags override its files' },
   'data-dir': { type: 'string', description: 'the folder the named datasets are in (default $SEMSEARCH_DATA)' },
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
@@ -224,7 +225,7 @@ async function crossStage(
   let ce: CrossEncoder | undefined;
   let run: Run;
   try {
-    ce = await loadCrossEncoder(ceName, { ...(values.threads !== undefined ? { threads: values.threads } : {}), onWarning: (m) => io.stderr.write(`semsearch eval: warning: ${m}\n`) });
+    ce = await loadCrossEncoder(ceName, { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values), onWarning: (m) => io.stderr.write(`semsearch eval: warning: ${m}\n`) });
     run = await crossRerankRun(ce, first.run, {
       queries: task.queries,
       text: (d) => first.texts.get(d),
@@ -312,7 +313,7 @@ export const evalCommand = defineCommand({
     const tally = new WarningTally();
     const task = await loadEvalTask(spec, (w) => tally.add(w));
     const variant = values.variant;
-    const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}) });
+    const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) });
     let ev: ModelEvaluation;
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');
     let remote: Searcher | undefined;

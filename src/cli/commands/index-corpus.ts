@@ -4,7 +4,7 @@ import { buildIndex, type BuildProgress } from '../../store/build-index.js';
 import { INDEX_PRECISIONS } from '../../store/manifest.js';
 import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
@@ -32,6 +32,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
     },
     variant: VARIANT_OPTION,
     threads: THREADS_OPTION,
+    device: DEVICE_OPTION,
   },
   args: [{ name: 'corpus', required: 'index needs a corpus path' }],
   async run({ values, args, io }) {
@@ -60,6 +61,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
       ...(values.metadata !== undefined ? { metadata: values.metadata } : {}),
       ...(values.variant !== undefined ? { variant: values.variant } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
+      ...deviceOption(values),
     });
     progress.finish();
     const m = r.manifest;

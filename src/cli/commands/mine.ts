@@ -9,7 +9,7 @@ import { defaultRelevanceLevel, readJudgments } from '../../eval/judgments.js';
 import { pairsFromQrels, readMinePairs, type MinePairs } from '../../eval/mine-input.js';
 import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, MODEL_OPTION, THREADS_OPTION } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 /**
@@ -48,6 +48,7 @@ export const mineCommand = defineCommand({
     'corpus-prompt': { type: 'string', description: 'a prompt before every candidate' },
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
+    device: DEVICE_OPTION,
     out: { type: 'string', short: 'o', description: 'write the JSONL rows here (default: standard output)' },
   },
   async run({ values, io }) {
@@ -72,7 +73,7 @@ export const mineCommand = defineCommand({
       pairs = judged;
       corpus = [...passages.values()];
     }
-    const threads = values.threads !== undefined ? { threads: values.threads } : {};
+    const threads = { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values) };
     const model = await loadModel(values.model, threads);
     let ce: CrossEncoder | undefined;
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');

@@ -7,7 +7,7 @@ import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder
 import { rerankHits } from '../../store/rerank-hits.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { BACKEND_OPTIONS, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION } from '../options.js';
+import { BACKEND_OPTIONS, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?: number })[], json: boolean, ms: number): void {
   if (json) {
@@ -59,6 +59,7 @@ export const searchCommand = defineCommand({
     rerank: { type: 'string', description: 're-rank the top --rerank-depth hits with this cross-encoder (folder or hub name, e.g. cross-encoder/ms-marco-MiniLM-L6-v2); scores are then its own' },
     'rerank-depth': { type: 'number', description: 'hits retrieved per query for the cross-encoder to re-rank (default 100)', positiveInteger: true },
     where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
+    device: DEVICE_OPTION,
     ...BACKEND_OPTIONS,
   },
   args: [{ name: 'index' }, { name: 'query', variadic: true }],
@@ -78,13 +79,13 @@ export const searchCommand = defineCommand({
     // Loaded first: a cross-encoder that cannot be loaded or cannot re-rank is refused before the index is opened.
     let reranker: CrossEncoder | undefined;
     if (values.rerank !== undefined) {
-      reranker = await loadCrossEncoder(values.rerank, { onWarning });
+      reranker = await loadCrossEncoder(values.rerank, { onWarning, ...deviceOption(values) });
       if (reranker.numLabels !== 1) {
         await reranker.dispose();
         throw new SemsearchError('UNSUPPORTED_MODEL', `--rerank needs a cross-encoder with one output (a relevance score); ${values.rerank} has ${reranker.numLabels}`, { field: '--rerank' });
       }
     }
-    const index = await openSearcher(values, dir, { onWarning }).catch(async (e: unknown) => {
+    const index = await openSearcher(values, dir, { onWarning, ...deviceOption(values) }).catch(async (e: unknown) => {
       await reranker?.dispose();
       throw e;
     });

@@ -2,7 +2,7 @@ import { SemsearchError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { checkBackendValues, isRemote } from '../backend.js';
 import { defineCommand } from '../command.js';
-import { BACKEND_OPTIONS } from '../options.js';
+import { BACKEND_OPTIONS, DEVICE_OPTION, deviceOption } from '../options.js';
 
 function list(v: string): string[] {
   return v
@@ -21,6 +21,7 @@ export const serveCommand = defineCommand({
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
     workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
     threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: every core, shared by the workers)' },
+    device: DEVICE_OPTION,
     'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
     'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
     'max-wait-ms': { type: 'number', description: 'longest wait of a request for others to share its batch (default 5)' },
@@ -67,6 +68,7 @@ export const serveCommand = defineCommand({
       ...(values.rerank !== undefined ? { rerank: values.rerank } : {}),
       ...(values['workers'] !== undefined ? { workers: values['workers'] } : {}),
       ...(values['threads'] !== undefined ? { threads: values['threads'] } : {}),
+      ...deviceOption(values),
       ...(values['max-batch'] !== undefined ? { maxBatch: values['max-batch'] } : {}),
       ...(values['max-wait-ms'] !== undefined ? { maxWaitMs: values['max-wait-ms'] } : {}),
       ...(values['max-queue'] !== undefined ? { maxQueue: values['max-queue'] } : {}),

@@ -6,7 +6,7 @@ import { SemsearchError } from '../../errors.js';
 import { checkMetadata } from '../../store/filter.js';
 import { IndexWriter, MAX_WRITE_BATCH, unknownDocuments, type IndexWriterOptions, type WriteDocument, type WriteResult } from '../../store/write-index.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { BATCH_SIZE_OPTION, THREADS_OPTION } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 /** One line per committed write: what it did. A line printed is a write that survives any crash after it. */
@@ -51,6 +51,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
     'commit-size': { type: 'number', description: `passages per commit (default 1000, at most ${MAX_WRITE_BATCH})`, positiveInteger: true },
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
+    device: DEVICE_OPTION,
   },
   args: [
     { name: 'index', required: 'add needs an index folder' },
@@ -65,6 +66,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
     const writerOptions = {
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
+      ...deviceOption(values),
     };
     return withWriter(dir, 'add', io, writerOptions, async (writer) => {
       // First pass: the file as a whole must be writable, so a bad record late in it leaves the index untouched.
