@@ -41,7 +41,7 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
     'detectFormat', 'detectQueriesFormat', 'iterateBeirCorpus', 'iterateMsMarcoCollection', 'iteratePassages',
     'readBeirCorpus', 'readBeirQueries', 'readCacmQueries', 'readCandidateLists', 'readCranfieldQueries', 'readMetadataFile',
     'readMsMarcoCollection', 'readMsMarcoQueries', 'readPassages', 'readQueries', 'readSgmlTopics', 'readSmartDocs',
-    'readSmartQueries', 'readTrecTopics', 'smartDocumentText', 'splitIntoPassages',
+    'readSmartQueries', 'readTrecTopics', 'smartDocumentText', 'splitIntoPassages', 'UnmatchedMetadata',
   ],
   'semsearch/eval': [
     'CrossRerankOptions', 'DEFAULT_CROSS_DEPTH', 'PairScorer', 'crossRerankRun',
