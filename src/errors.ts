@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   FILE_NOT_FOUND: 'An input file does not exist or cannot be read',
   FILE_WRITE_FAILED: 'An output file cannot be written',
   MALFORMED_LINE: 'A line or record of an input file has the wrong number of fields or a value that cannot be parsed',
+  INVALID_ENCODING: 'Text is not well-formed: an input file that is not valid UTF-8, or a string (an id, a text) holding a lone UTF-16 surrogate; semsearch replaces nothing',
   DUPLICATE_ENTRY: 'An input file lists the same query, document or query-document pair twice',
   UNKNOWN_QUERY: 'A run or judgment names a query that the given topics do not have',
   MISSING_TEXT: 'A query or document to encode has no text in the given queries or collection',

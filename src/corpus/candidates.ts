@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
-import { assertReadableFile } from './line-reader.js';
+import { assertReadableFile, readTextFile } from './line-reader.js';
 import type { WarningHandler } from './warnings.js';
 
 /** One candidate passage of a first-stage ranking, with its text. */
@@ -139,7 +138,7 @@ function idOf(v: unknown, path: string, field: string): string {
  */
 export async function readCandidateLists(path: string, options: ReadCandidatesOptions = {}): Promise<CandidateList[]> {
   await assertReadableFile(path);
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path);
   let data: unknown;
   try {
     data = JSON.parse(text);

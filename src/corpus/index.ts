@@ -4,6 +4,7 @@ export type { CorpusFormat, QueriesFormat } from './formats.js';
 export { iteratePassages, readPassages, splitIntoPassages } from './passages.js';
 export type { Passage, PassageMetadata, CorpusOptions } from './passages.js';
 export { readMetadataFile } from './metadata.js';
+export type { UnmatchedMetadata } from './metadata.js';
 export { readQueries } from './queries.js';
 export type { ReadQueriesOptions } from './queries.js';
 export { readMsMarcoQueries, readMsMarcoCollection, iterateMsMarcoCollection } from './msmarco.js';

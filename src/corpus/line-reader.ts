@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
+import { decodeUtf8, invalidUtf8, isUtf8 } from './encoding.js';
 
 /** One line of a text file, without its line break, with its 1-based number for error messages. */
 export interface TextLine {
@@ -23,21 +24,37 @@ export async function assertReadableFile(path: string): Promise<void> {
  * Stream a UTF-8 text file line by line. Lines split on "\n" only and lose one trailing "\r", so CRLF files
  * (Cranfield, topics.dl20.txt) read like LF ones while a stray "\r" inside a passage cannot shift the line
  * numbers that errors report (node:readline would split there). A leading byte-order mark is dropped.
- * A final line without a newline is still yielded; an empty file yields nothing.
+ * A final line without a newline is still yielded; an empty file yields nothing. Bytes that are not UTF-8 are
+ * INVALID_ENCODING naming the file and line: nothing is replaced (Node's decoder would put U+FFFD there silently).
  */
 export async function* readLines(path: string): AsyncGenerator<TextLine> {
   await assertReadableFile(path);
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let carry = '';
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  let carry: Buffer = Buffer.alloc(0);
   let line = 0;
   let first = true;
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      let text = carry + chunk;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let buf = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
       if (first) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        if (buf.length < 3 && buf.length === chunk.length) {
+          // Too short to tell a BOM yet: wait for more (or the end).
+          carry = buf;
+          continue;
+        }
+        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
         first = false;
       }
+      // Whole lines only: a newline byte never sits inside a UTF-8 sequence, so what ends at one decodes alone.
+      const lastNl = buf.lastIndexOf(10);
+      if (lastNl === -1) {
+        carry = buf;
+        continue;
+      }
+      const whole = buf.subarray(0, lastNl + 1);
+      carry = buf.subarray(lastNl + 1);
+      if (!isUtf8(whole)) throw invalidUtf8(path, whole, line + 1);
+      const text = whole.toString('utf8');
       let start = 0;
       let nl = text.indexOf('\n', start);
       while (nl !== -1) {
@@ -47,17 +64,31 @@ export async function* readLines(path: string): AsyncGenerator<TextLine> {
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
-      carry = text.slice(start);
     }
   } catch (cause) {
+    if (cause instanceof SemsearchError) throw cause;
     throw new SemsearchError('FILE_NOT_FOUND', `cannot read ${path}: ${(cause as Error).message}`, { file: path, cause });
   } finally {
     stream.destroy();
   }
+  if (first && carry[0] === 0xef && carry[1] === 0xbb && carry[2] === 0xbf) carry = carry.subarray(3);
   if (carry.length > 0) {
+    if (!isUtf8(carry)) throw invalidUtf8(path, carry, line + 1);
     line++;
-    yield { text: carry.endsWith('\r') ? carry.slice(0, -1) : carry, line };
+    const last = carry.toString('utf8');
+    yield { text: last.endsWith('\r') ? last.slice(0, -1) : last, line };
   }
+}
+
+/** A whole UTF-8 text file as a string: FILE_NOT_FOUND when it cannot be read, INVALID_ENCODING (file, line) when it is not UTF-8. */
+export async function readTextFile(path: string): Promise<string> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (cause) {
+    throw new SemsearchError('FILE_NOT_FOUND', `cannot read ${path}: ${(cause as Error).message}`, { file: path, cause });
+  }
+  return decodeUtf8(buf, path);
 }
 
 /** Split on runs of blanks (spaces, tabs, a stray "\r"), the way trec_eval's parsers do. */

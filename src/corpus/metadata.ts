@@ -1,4 +1,5 @@
 import { SemsearchError } from '../errors.js';
+import { checkWellFormed } from './encoding.js';
 import { readLines } from './line-reader.js';
 import type { PassageMetadata } from './passages.js';
 
@@ -28,6 +29,7 @@ export async function readMetadataFile(path: string): Promise<Map<string, Passag
       throw new SemsearchError('MALFORMED_LINE', `${path}:${line}: the record has no "id" naming a passage`, { file: path, line, field: 'id' });
     }
     const key = String(id);
+    checkWellFormed(key, 'id', 'metadata id', { file: path, line });
     const first = lineOf.get(key);
     if (first !== undefined) {
       throw new SemsearchError('DUPLICATE_ENTRY', `${path}:${line}: passage ${key} has metadata twice (first at line ${first})`, { file: path, line, field: 'id' });
@@ -42,10 +44,41 @@ export async function readMetadataFile(path: string): Promise<Map<string, Passag
           field: k,
         });
       }
+      checkWellFormed(k, k, `metadata field name of passage ${key}`, { file: path, line });
+      if (typeof v === 'string') checkWellFormed(v, k, `metadata field ${k} of passage ${key}`, { file: path, line });
       fields[k] = v;
     }
     lineOf.set(key, line);
     out.set(key, fields);
   }
   return out;
+}
+
+/** Side-file rows whose id names no passage the corpus was read for: how many, and the first few ids. */
+export interface UnmatchedMetadata {
+  count: number;
+  /** Up to five of their ids, in side-file order. */
+  ids: string[];
+}
+
+/**
+ * The rows of a side file (readMetadataFile) whose id is not in `matched`, the ids of the passages read. Such rows
+ * are not used; they are counted and reported rather than dropped without a word (often a typo or another
+ * corpus's ids).
+ */
+export function unmatchedMetadata(side: ReadonlyMap<string, PassageMetadata>, matched: ReadonlySet<string>): UnmatchedMetadata {
+  const ids: string[] = [];
+  let count = 0;
+  for (const id of side.keys()) {
+    if (matched.has(id)) continue;
+    count++;
+    if (ids.length < 5) ids.push(id);
+  }
+  return { count, ids };
+}
+
+/** "3 rows of side.jsonl name no passage of corpus.tsv (ids a, b, c); their fields were not used". */
+export function describeUnmatched(u: UnmatchedMetadata, sideFile: string, corpus: string): string {
+  const more = u.count > u.ids.length ? `, and ${u.count - u.ids.length} more` : '';
+  return `${u.count} metadata row${u.count === 1 ? '' : 's'} of ${sideFile} name${u.count === 1 ? 's' : ''} no passage of ${corpus} (id${u.ids.length === 1 ? '' : 's'} ${u.ids.join(', ')}${more}); their fields were not used`;
 }

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { iterateBeirCorpus, beirDocumentText } from './beir.js';
 import { candidatePassages, readCandidateLists } from './candidates.js';
+import { checkWellFormed, decodeUtf8 } from './encoding.js';
 import { CORPUS_FORMATS, detectFormat, type CorpusFormat } from './formats.js';
 import { iterateTsvRecords } from './msmarco.js';
 import { readSmartDocs, smartDocumentText } from './smart.js';
@@ -34,14 +35,16 @@ export interface CorpusOptions {
 
 /** A text file of a folder corpus; a dangling link, a link to a folder or an unreadable file is a coded error naming it. */
 async function readCorpusFile(file: string): Promise<string> {
+  let buf: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    buf = await readFile(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'is a symbolic link to a file that does not exist' : code === 'EISDIR' ? 'is a folder (or a link to one), not a text file' : `cannot be read (${code ?? (cause as Error).message})`;
     throw new SemsearchError('FILE_NOT_FOUND', `${file} ${why}: fix or remove it, then run again`, { file, cause });
   }
+  return decodeUtf8(buf, file);
 }
 
 async function* textFiles(root: string, dir: string): AsyncGenerator<string> {
@@ -78,8 +81,36 @@ export function splitIntoPassages(text: string, maxWords: number): string[] {
   return out;
 }
 
-/** Stream a corpus as passages, whatever its format; memory stays flat for the line-based formats. */
+/**
+ * A passage's id, text and metadata strings as read, or INVALID_ENCODING naming the file, line and field: a JSON
+ * escape such as "\ud800" decodes to a lone surrogate, which SQLite would store as U+FFFD, so an id would no
+ * longer match itself. (Bytes that are not UTF-8 stop the readers before this.)
+ */
+export function checkPassageStrings(p: Passage): void {
+  const origin = { file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) };
+  checkWellFormed(p.id, 'id', 'passage id', origin);
+  checkWellFormed(p.text, 'text', `text of passage ${p.id}`, origin);
+  if (p.metadata !== undefined) {
+    for (const [k, v] of Object.entries(p.metadata)) {
+      checkWellFormed(k, k, `metadata field name of passage ${p.id}`, origin);
+      if (typeof v === 'string') checkWellFormed(v, k, `metadata field ${k} of passage ${p.id}`, origin);
+    }
+  }
+}
+
+/**
+ * Stream a corpus as passages, whatever its format; memory stays flat for the line-based formats. Files must be
+ * UTF-8 and ids, texts and metadata well-formed Unicode: anything else is INVALID_ENCODING naming the file and
+ * line, never replaced.
+ */
 export async function* iteratePassages(path: string, options: CorpusOptions = {}): AsyncGenerator<Passage> {
+  for await (const p of readFormat(path, options)) {
+    checkPassageStrings(p);
+    yield p;
+  }
+}
+
+async function* readFormat(path: string, options: CorpusOptions): AsyncGenerator<Passage> {
   const format = options.format ?? (await detectFormat(path));
   switch (format) {
     case 'msmarco':

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../errors.js';
-import { assertReadableFile, firstLine } from './line-reader.js';
+import { assertReadableFile, firstLine, readTextFile } from './line-reader.js';
 import { readTsvRecords } from './msmarco.js';
 
 /** The parts of a classic TREC topic (`<top><num><title><desc><narr></top>`). */
@@ -35,7 +34,7 @@ const TAG = /<(\/top|top|num|title|desc|narr)>/gi;
 /** Parse classic TREC `<top>` topics; the tags are not closed, so each field runs to the next tag. */
 export async function readSgmlTopics(path: string): Promise<Map<string, TrecTopic>> {
   await assertReadableFile(path);
-  const text = (await readFile(path, 'utf8')).replace(/\r\n?/g, '\n');
+  const text = (await readTextFile(path)).replace(/\r\n?/g, '\n');
   const out = new Map<string, TrecTopic>();
   const lineAt = (offset: number): number => text.slice(0, offset).split('\n').length;
   let current: { num?: string; parts: Record<string, string>; start: number } | undefined;

@@ -2,7 +2,7 @@
 // re-ranking, full retrieval and whole-model evaluation in between.
 export { readTrecQrels, toQrels, relevantDocs } from './qrels.js';
 export type { Qrels, QueryIds, ReadQrelsOptions } from './qrels.js';
-export { readJudgments, detectQrelsFormat, defaultRelevanceLevel, QRELS_FORMATS } from './judgments.js';
+export { readJudgments, detectQrelsFormat, DEFAULT_RELEVANCE_LEVEL, maxGrade, QRELS_FORMATS } from './judgments.js';
 export type { QrelsFormat } from './judgments.js';
 export { readBeirQrels } from './beir-qrels.js';
 export { readCranfieldQrels, readSmartQrels, readCacmQrels } from './smart-qrels.js';
@@ -13,8 +13,8 @@ export { trecEval, trecEvalQuery, parseTrecMeasures, DEFAULT_TREC_MEASURES } fro
 export type { TrecEvalOptions, TrecEvalResult } from './trec-metrics.js';
 export { stIrEvaluate, stQueryMetrics, stMeasureNames, ST_DEFAULT_K } from './st-metrics.js';
 export type { StIrOptions, StIrResult } from './st-metrics.js';
-export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson } from './report.js';
-export type { EvaluateOptions, EvalReport, FormatReportOptions, ReportJson, ReportJsonOptions } from './report.js';
+export { evaluateRun, evaluateTrecFiles, formatReportTable, reportToJson, relevanceNote } from './report.js';
+export type { EvaluateOptions, EvalReport, FormatReportOptions, RelevanceNoteOptions, ReportJson, ReportJsonOptions } from './report.js';
 export { rerankRun, rerankCandidates } from './rerank.js';
 export { crossRerankRun, DEFAULT_CROSS_DEPTH } from './cross-rerank.js';
 export { mineHardNegatives, MINE_OUTPUT_FORMATS } from './mine.js';

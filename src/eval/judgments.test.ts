@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scratch } from '../test-support/files.js';
-import { defaultRelevanceLevel, readJudgments } from './judgments.js';
+import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from './judgments.js';
 
 test('readJudgments tells the layouts apart (cranqrel, CACM\'s "qid docid 0 0", BEIR, TREC)', async () => {
   const s = await scratch();
@@ -14,8 +14,10 @@ test('readJudgments tells the layouts apart (cranqrel, CACM\'s "qid docid 0 0", 
     assert.deepEqual([...((await readJudgments(beir)).get('q1') ?? [])], [['d1', 1]]);
     const trec = await s.write('qrels.dl19-passage.txt', '19335 0 1017759 0\n19335 0 1082489 3\n');
     assert.deepEqual([...((await readJudgments(trec)).get('19335') ?? [])], [['1017759', 0], ['1082489', 3]]);
-    assert.equal(defaultRelevanceLevel(trec), 2);
-    assert.equal(defaultRelevanceLevel(cacm), 1);
+    // The level is trec_eval's default whatever the file is called; the grades say whether the judgments are graded.
+    assert.equal(DEFAULT_RELEVANCE_LEVEL, 1);
+    assert.equal(maxGrade(await readJudgments(trec)), 3);
+    assert.equal(maxGrade(await readJudgments(cacm)), 1);
   } finally {
     await s.remove();
   }

@@ -47,9 +47,15 @@ export async function readJudgments(path: string, format: QrelsFormat = 'auto', 
 }
 
 /**
- * The relevance level the data calls for when none is given: TREC DL qrels (graded 0..3, where MAP, MRR and
- * recall count grade >= 2 as relevant) get 2; everything else 1.
+ * The relevance level used when none is given: trec_eval's default, 1 (grade >= 1 is relevant), whatever the
+ * file is called. TREC DL's convention (grade >= 2) is asked for explicitly: `relevanceLevel: 2`, or a named
+ * dataset of `semsearch eval --dataset` that carries it.
  */
-export function defaultRelevanceLevel(qrelsPath: string): number {
-  return /dl(19|20)|dl-?20(19|20)|trec-?dl|20(19|20)qrels-pass/i.test(basename(qrelsPath)) ? 2 : 1;
+export const DEFAULT_RELEVANCE_LEVEL = 1;
+
+/** The highest grade in the judgments (0 when there are none): above 1, the judgments are graded. */
+export function maxGrade(qrels: Qrels): number {
+  let max = 0;
+  for (const judged of qrels.values()) for (const g of judged.values()) if (g > max) max = g;
+  return max;
 }

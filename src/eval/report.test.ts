@@ -81,3 +81,23 @@ test('reportToJson is plain JSON, with per-query values only on request', () => 
   assert.deepEqual(full.sentenceTransformers.perQuery.q2, report.st.perQuery.get('q2'));
   assert.deepEqual(Object.keys(full.trecEval.perQuery), ['q1', 'q2']);
 });
+
+test('the report states the level and, for graded judgments at another level than 2, how to ask for TREC DL\'s (issue 28)', () => {
+  const graded = toQrels({ q1: { a: 3, b: 1, c: 0 }, q2: { d: 2 } });
+  const run = toRun({ q1: { b: 3, a: 2, c: 1 }, q2: { d: 1 } });
+  const at1 = evaluateRun(graded, run);
+  assert.equal(at1.relevanceLevel, 1);
+  assert.equal(at1.maxGrade, 3);
+  const note = "graded judgments (grades up to 3) scored at level 1 (trec_eval's default); the TREC DL convention counts grade >= 2 relevant: relevanceLevel: 2";
+  assert.match(formatReportTable(at1), new RegExp(`^Note: ${note.replace(/[()]/g, '\\$&')}$`, 'm'));
+  assert.equal(reportToJson(at1).relevanceNote, note);
+  assert.equal(reportToJson(at1, { levelSetting: (n) => `pass --relevance-level ${n}` }).relevanceNote?.endsWith('pass --relevance-level 2'), true);
+  const at2 = evaluateRun(graded, run, { relevanceLevel: 2 });
+  assert.equal(reportToJson(at2).relevanceNote, undefined);
+  assert.doesNotMatch(formatReportTable(at2), /^Note:/m);
+  // Binary judgments: nothing to say.
+  const binary = evaluateRun(toQrels({ q1: { a: 1 } }), run);
+  assert.equal(binary.maxGrade, 1);
+  assert.equal(reportToJson(binary).relevanceNote, undefined);
+  assert.equal(reportToJson(binary).relevanceLevel, 1);
+});

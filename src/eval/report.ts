@@ -3,11 +3,13 @@ import { readTrecRun, type Run } from './run.js';
 import { stIrEvaluate, type StIrOptions, type StIrResult } from './st-metrics.js';
 import { trecEval, type TrecEvalResult } from './trec-metrics.js';
 import { WarningTally, type WarningCount, type WarningHandler } from '../corpus/warnings.js';
+import { DEFAULT_RELEVANCE_LEVEL, maxGrade } from './judgments.js';
 
 export interface EvaluateOptions {
   /**
    * Grade at which a document counts as relevant, for trec_eval's binary measures and for the
-   * sentence-transformers evaluator's relevant sets. Default 1; TREC DL uses 2. nDCG (trec_eval) keeps grades.
+   * sentence-transformers evaluator's relevant sets. Default 1 (trec_eval's), never guessed from a file name;
+   * TREC DL's convention is 2. nDCG (trec_eval) keeps grades.
    */
   relevanceLevel?: number;
   /** trec_eval measure names; default DEFAULT_TREC_MEASURES. */
@@ -30,6 +32,8 @@ export interface EvaluateOptions {
 
 export interface EvalReport {
   relevanceLevel: number;
+  /** The highest grade among the evaluated queries' judgments: above 1, they are graded (see relevanceNote). */
+  maxGrade: number;
   counts: {
     /** Queries in the run / with judgments / with at least one relevant document (after `queries`). */
     runQueries: number;
@@ -54,7 +58,7 @@ function restrict<V>(m: ReadonlyMap<string, V>, ids: QueryIds | undefined): Map<
  * in `warnings` once per query.
  */
 export function evaluateRun(qrels: Qrels, run: Run, options: EvaluateOptions = {}): EvalReport {
-  const relevanceLevel = options.relevanceLevel ?? 1;
+  const relevanceLevel = options.relevanceLevel ?? DEFAULT_RELEVANCE_LEVEL;
   const q = restrict(qrels, options.queries);
   const r = restrict(run, options.queries);
   const tally = new WarningTally();
@@ -91,6 +95,7 @@ export function evaluateRun(qrels: Qrels, run: Run, options: EvaluateOptions = {
   const st = stIrEvaluate(q, options.stRun === undefined ? r : restrict(options.stRun, options.queries), { ...options.st, relevanceLevel });
   return {
     relevanceLevel,
+    maxGrade: maxGrade(q),
     counts: {
       runQueries: r.size,
       judgedQueries: q.size,
@@ -128,9 +133,30 @@ function stLabel(name: string): string {
   return `${ST_LABEL[metric] ?? metric}@${k}${metric === 'ndcg' ? ' (binary gains)' : ''}`;
 }
 
-export interface FormatReportOptions {
+export interface FormatReportOptions extends RelevanceNoteOptions {
   /** Decimals shown (default 4). */
   digits?: number;
+}
+
+export interface RelevanceNoteOptions {
+  /** How the reader asks for another level, shown in the note (default `relevanceLevel: <n>`; the CLI: `--relevance-level <n>`). */
+  levelSetting?: (level: number) => string;
+}
+
+const TREC_DL_LEVEL = 2;
+
+/**
+ * For graded judgments (a grade above 1) scored at a level other than TREC DL's: the note that says so and how to
+ * ask for TREC DL's convention. Undefined when there is nothing to say. The level is never guessed from a file.
+ */
+export function relevanceNote(report: Pick<EvalReport, 'relevanceLevel' | 'maxGrade'>, options: RelevanceNoteOptions = {}): string | undefined {
+  if (report.maxGrade <= 1 || report.relevanceLevel === TREC_DL_LEVEL) return undefined;
+  const ask = (options.levelSetting ?? ((n: number) => `relevanceLevel: ${n}`))(TREC_DL_LEVEL);
+  return (
+    `graded judgments (grades up to ${report.maxGrade}) scored at level ${report.relevanceLevel}` +
+    `${report.relevanceLevel === DEFAULT_RELEVANCE_LEVEL ? " (trec_eval's default)" : ''}; ` +
+    `the TREC DL convention counts grade >= ${TREC_DL_LEVEL} relevant: ${ask}`
+  );
 }
 
 function formatValue(measure: string, v: number, digits: number): string {
@@ -150,6 +176,8 @@ export function formatReportTable(report: EvalReport, options: FormatReportOptio
     `Queries: ${c.runQueries} in the run, ${c.judgedQueries} judged, ${c.queriesWithRelevant} with a relevant document`,
     `Relevant: grade >= ${report.relevanceLevel} (trec_eval binary measures and the sentence-transformers evaluator; trec_eval nDCG uses the grades)`,
   ];
+  const note = relevanceNote(report, options);
+  if (note !== undefined) header.push(`Note: ${note}`);
   rows.push([`sentence-transformers InformationRetrievalEvaluator (${c.stEvaluated} queries)`, '']);
   for (const m of report.st.measures) rows.push([`  ${stLabel(m)}`, formatValue(m, report.st.summary[m] as number, digits)]);
   rows.push([`trec_eval (${c.trecEvaluated} queries)`, '']);
@@ -164,7 +192,7 @@ export function formatReportTable(report: EvalReport, options: FormatReportOptio
   return lines.join('\n') + '\n';
 }
 
-export interface ReportJsonOptions {
+export interface ReportJsonOptions extends RelevanceNoteOptions {
   /** Include every query's values (default false). */
   perQuery?: boolean;
 }
@@ -173,6 +201,9 @@ type Values = Record<string, number>;
 
 export interface ReportJson {
   relevanceLevel: number;
+  maxGrade: number;
+  /** relevanceNote: present for graded judgments scored at a level other than TREC DL's. */
+  relevanceNote?: string;
   counts: EvalReport['counts'];
   sentenceTransformers: { measures: string[]; summary: Values; perQuery?: Record<string, Values> };
   trecEval: { measures: string[]; summary: Values; perQuery?: Record<string, Values> };
@@ -186,8 +217,11 @@ export function reportToJson(report: EvalReport, options: ReportJsonOptions = {}
     summary: r.summary,
     ...(options.perQuery === true ? { perQuery: Object.fromEntries(r.perQuery) } : {}),
   });
+  const note = relevanceNote(report, options);
   return {
     relevanceLevel: report.relevanceLevel,
+    maxGrade: report.maxGrade,
+    ...(note !== undefined ? { relevanceNote: note } : {}),
     counts: report.counts,
     sentenceTransformers: side(report.st),
     trecEval: side(report.trec),

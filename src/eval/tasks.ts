@@ -5,7 +5,7 @@ import type { QueriesFormat } from '../corpus/formats.js';
 import { readPassages } from '../corpus/passages.js';
 import { readQueries } from '../corpus/queries.js';
 import type { WarningHandler } from '../corpus/warnings.js';
-import { defaultRelevanceLevel, readJudgments, type QrelsFormat } from './judgments.js';
+import { DEFAULT_RELEVANCE_LEVEL, readJudgments, type QrelsFormat } from './judgments.js';
 import type { Qrels } from './qrels.js';
 import { candidatesToRun, readTrecRun, type Run } from './run.js';
 
@@ -40,7 +40,7 @@ export interface EvalTaskSpec {
   queriesFormat?: QueriesFormat | 'auto';
   qrels: string;
   qrelsFormat?: QrelsFormat;
-  /** Grade at which a document is relevant for the binary measures; default: see defaultRelevanceLevel. */
+  /** Grade at which a document is relevant for the binary measures; default 1 (trec_eval's; never guessed from a file name). */
   relevanceLevel?: number;
   /** Re-ranking a run whose documents lack text: "error" (default) or "drop" them with a warning. */
   missingText?: 'error' | 'drop';
@@ -74,7 +74,7 @@ export type EvalTask = RetrievalTask | RerankTask;
 
 /** Read every file of a task spec. */
 export async function loadEvalTask(spec: EvalTaskSpec, onWarning?: WarningHandler): Promise<EvalTask> {
-  const relevanceLevel = spec.relevanceLevel ?? defaultRelevanceLevel(spec.qrels);
+  const relevanceLevel = spec.relevanceLevel ?? DEFAULT_RELEVANCE_LEVEL;
   if (!Number.isFinite(relevanceLevel)) {
     throw new SemsearchError('INVALID_ARGUMENT', `relevanceLevel must be a number, got ${relevanceLevel}`, { field: 'relevanceLevel' });
   }

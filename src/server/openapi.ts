@@ -8,7 +8,7 @@ function json(schema: Schema | string, description: string) {
 const ERRORS = {
   '400': json(
     'Error',
-    'Invalid request: INVALID_JSON, INVALID_ARGUMENT (wrong type, unknown field), EMPTY_INPUT, LIMIT_EXCEEDED (texts, text length, k), FILTER_INVALID; writes: DUPLICATE_ENTRY, EMPTY_PASSAGE, METADATA_INVALID',
+    'Invalid request: INVALID_JSON, INVALID_ARGUMENT (wrong type, unknown field), EMPTY_INPUT, LIMIT_EXCEEDED (texts, text length, k), FILTER_INVALID; writes: DUPLICATE_ENTRY, EMPTY_PASSAGE, METADATA_INVALID, INVALID_ENCODING (an id, text or metadata string with a lone UTF-16 surrogate)',
   ),
   '413': json('Error', 'REQUEST_TOO_LARGE: the body is over the size limit'),
   '415': json('Error', 'UNSUPPORTED_MEDIA_TYPE: send Content-Type: application/json'),

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { SemsearchError } from '../errors.js';
 
@@ -32,6 +33,8 @@ export function parseJson(buf: Buffer, contentType: string | undefined): unknown
   if (contentType === undefined || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw new SemsearchError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON sent as Content-Type: application/json, got ${contentType === undefined ? 'no Content-Type' : contentType.slice(0, 100)}`);
   }
+  // JSON is UTF-8 (RFC 8259): other bytes are refused, not decoded to U+FFFD and stored changed.
+  if (!isUtf8(buf)) throw new SemsearchError('INVALID_JSON', 'the request body is not valid UTF-8; JSON is sent as UTF-8 and semsearch replaces nothing');
   const text = buf.toString('utf8');
   if (text.trim() === '') throw new SemsearchError('INVALID_JSON', 'the request body is empty; send a JSON object');
   try {

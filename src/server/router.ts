@@ -41,7 +41,7 @@ export interface DeleteRoute {
 export type Route = GetRoute | PostRoute | DeleteRoute;
 
 /** The route pattern a path matches: itself, or `<prefix>/{param}` for one non-empty segment after a pattern's prefix. */
-function routeOf(routes: Record<string, Route>, path: string): { key: string; route: Route; param?: string } | undefined {
+function routeOf(routes: Record<string, Route>, path: string): { key: string; route: Route; param?: string; badParam?: string } | undefined {
   const exact = routes[path];
   if (exact !== undefined) return { key: path, route: exact };
   const cut = path.lastIndexOf('/');
@@ -53,7 +53,8 @@ function routeOf(routes: Record<string, Route>, path: string): { key: string; ro
   try {
     param = decodeURIComponent(raw);
   } catch {
-    return undefined;
+    // Percent-escapes that are not UTF-8 (%ED%A0%80, a lone surrogate; %FF): an id no document can have, said so.
+    return { key, route, badParam: raw };
   }
   return { key, route, param };
 }
@@ -153,6 +154,10 @@ export class Router {
       return;
     }
     if (route.method === 'DELETE') {
+      if (found.badParam !== undefined) {
+        this.sendError(res, httpError('INVALID_ENCODING', `the id in ${path.slice(0, 200)} is not percent-encoded UTF-8: ids are well-formed Unicode, sent as UTF-8 bytes`, 'id'));
+        return;
+      }
       await this.run(res, path, () => route.job(found.param ?? ''), performance.now());
       return;
     }

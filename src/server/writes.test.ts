@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFromDir } from '../encoder/load-model.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { readManifest } from '../store/manifest.js';
 import { openIndex } from '../store/search-index.js';
 import { cleanBuild, passageMeta, passageText, type Content } from '../store/test-support/living.js';
 import { IndexWriter } from '../store/write-index.js';
@@ -128,6 +129,31 @@ describe('semsearch serve: writes over HTTP', () => {
     assert.equal(del2.status, 405);
     const after = await postJson(`${server.url}/search`, { query: 'passage', k: 50 });
     assert.deepEqual(hitsOf(after.json), hitsOf(before.json));
+  });
+
+  test('ids and texts are stored as sent or refused (issue 28): a lone surrogate is 400 INVALID_ENCODING naming the field; a body or path that is not UTF-8 is refused', async () => {
+    const generation = readManifest(dir).generation;
+    // JSON.stringify writes a lone surrogate as the escape "\ud800", which JSON.parse on the server turns back into one.
+    const id = await postJson(`${server.url}/documents`, { documents: [{ id: 'fine', text: 'a passage' }, { id: 'bad\ud800', text: 'a passage' }] });
+    assert.equal(id.status, 400, id.text);
+    assert.deepEqual((id.json.error as { code: string; field: string }).code, 'INVALID_ENCODING');
+    assert.equal((id.json.error as { field: string }).field, 'documents[1].id');
+    const text = await postJson(`${server.url}/documents`, { documents: [{ id: 'fine', text: 'half an emoji \ud83d' }] });
+    assert.equal(text.status, 400, text.text);
+    assert.equal((text.json.error as { field: string }).field, 'documents[0].text');
+    // Bytes that are not UTF-8 were decoded to U+FFFD and stored changed; now the body is refused.
+    const raw = await fetch(`${server.url}/documents`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"documents": [{"id": "caf'), Buffer.from([0xe9]), Buffer.from('", "text": "x"}]}')]),
+    });
+    assert.equal(raw.status, 400);
+    assert.match(JSON.stringify(await raw.json()), /INVALID_JSON.*not valid UTF-8/);
+    // A DELETE path whose escapes are not UTF-8 (a lone surrogate, %ED%A0%80) names the id, rather than "no endpoint".
+    const d = await del(`${server.url}/documents/p%ED%A0%80`);
+    assert.equal(d.status, 400);
+    assert.deepEqual(d.json.error, { code: 'INVALID_ENCODING', message: 'the id in /documents/p%ED%A0%80 is not percent-encoded UTF-8: ids are well-formed Unicode, sent as UTF-8 bytes', field: 'id' });
+    assert.equal(readManifest(dir).generation, generation);
   });
 
   test('a read-only server serves no write endpoints', async () => {

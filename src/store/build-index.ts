@@ -12,7 +12,7 @@ import type { Matrix } from '../tensor/matrix.js';
 import { rangesOf, type QuantizationRanges } from '../tensor/quantize.js';
 import { DocStore } from './doc-store.js';
 import { checkMetadata } from './filter.js';
-import { readMetadataFile } from '../corpus/metadata.js';
+import { readMetadataFile, unmatchedMetadata, type UnmatchedMetadata } from '../corpus/metadata.js';
 import { lockForWriting } from './writer-lock.js';
 import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
@@ -61,6 +61,11 @@ export interface BuildResult {
   added: number;
   resumedFrom: number;
   skipped: number;
+  /**
+   * With a metadata side file: its rows whose id names no passage of the corpus records read (all of them, unless
+   * `limit` stopped the build), counted rather than dropped silently; their fields are not used. Count 0 otherwise.
+   */
+  metadataUnmatched: UnmatchedMetadata;
 }
 
 function checkCompatible(m: IndexManifest, fingerprint: string, precision: IndexPrecision, corpus: string, out: string): void {
@@ -202,7 +207,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           // Done already, unless the corpus changed since: read it through and compare before saying so.
           await verifyCompleteCorpus(manifest, corpus, format, out);
           docs.finish();
-          return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped };
+          return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped, metadataUnmatched: { count: 0, ids: [] } };
         }
 
         const total = format === 'msmarco' || format === 'beir' ? await countLines(corpus) : undefined;
@@ -257,9 +262,11 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
 
         let limitReached = false;
         const prefix = createHash('sha256');
+        const matched = new Set<string>();
         for await (const p of iteratePassages(corpus, { format })) {
           consumed++;
           prefix.update(recordKey(p));
+          if (side?.has(p.id) === true) matched.add(p.id);
           if (consumed <= m.corpus.consumed) {
             // Already indexed: the record at the resume point must be the one the manifest remembers.
             if (consumed === m.corpus.consumed) checkResumePoint(m, p, prefix, corpus, out);
@@ -305,7 +312,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           docs.finish();
           writeManifest(out, m);
         }
-        return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped };
+        return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped, metadataUnmatched: side !== undefined ? unmatchedMetadata(side, matched) : { count: 0, ids: [] } };
       } finally {
         docs.close();
       }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { checkWellFormed } from '../corpus/encoding.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { graphThreads, shardFloats, updateGraph, writeGraph } from './ann.js';
@@ -403,7 +404,15 @@ export function checkDocuments(documents: readonly WriteDocument[], fields: Read
     const at = `documents[${i}]`;
     if (typeof d !== 'object' || d === null) throw new SemsearchError('INVALID_ARGUMENT', `${at} must be an object with id and text`, { field: at });
     if (typeof d.id !== 'string' || d.id === '') throw new SemsearchError('INVALID_ARGUMENT', `${at}.id must be a non-empty string`, { field: `${at}.id` });
+    checkWellFormed(d.id, `${at}.id`, 'document id');
     if (typeof d.text !== 'string' || d.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at} (id ${d.id}) has no text`, { field: `${at}.text` });
+    checkWellFormed(d.text, `${at}.text`, `text of document ${d.id}`);
+    if (d.metadata !== undefined && typeof d.metadata === 'object' && d.metadata !== null) {
+      for (const [k, v] of Object.entries(d.metadata)) {
+        checkWellFormed(k, `${at}.metadata`, `metadata field name of document ${d.id}`);
+        if (typeof v === 'string') checkWellFormed(v, `${at}.metadata.${k}`, `metadata field ${k} of document ${d.id}`);
+      }
+    }
     if (seen.has(d.id)) throw new SemsearchError('DUPLICATE_ENTRY', `${at}: id ${d.id} appears twice in this batch; send each document once`, { field: `${at}.id` });
     seen.add(d.id);
   });
@@ -416,6 +425,7 @@ export function checkIds(ids: readonly string[]): void {
   const seen = new Set<string>();
   ids.forEach((id, i) => {
     if (typeof id !== 'string' || id === '') throw new SemsearchError('INVALID_ARGUMENT', `ids[${i}] must be a non-empty string`, { field: `ids[${i}]` });
+    checkWellFormed(id, `ids[${i}]`, 'id to delete');
     if (seen.has(id)) throw new SemsearchError('DUPLICATE_ENTRY', `ids[${i}]: ${id} appears twice in this delete`, { field: `ids[${i}]` });
     seen.add(id);
   });

@@ -6,7 +6,7 @@ import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
 import { buildIndex } from '../../store/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
 import { readCranfieldQrels } from '../../eval/smart-qrels.js';
-import { scratch, sharedFile, skipWithoutShared } from '../../test-support/files.js';
+import { scratch, SHARED_DATA, sharedFile, skipWithoutShared } from '../../test-support/files.js';
 import { runCaptured, type CliRun } from '../test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../../model/fixtures/models/bert', import.meta.url));
@@ -17,7 +17,7 @@ const skip = skipWithoutShared('msmarco-passage-trec-dl-candidates') || skipWith
 const run = (argv: string[]): Promise<CliRun> => runCaptured(['eval', ...argv]);
 
 interface EvalJson {
-  task: { mode: string; queries: number; relevanceLevel: number };
+  task: { mode: string; queries: number; relevanceLevel: number; relevanceLevelFrom: string };
   summary: { 'MRR@10': number; 'NDCG@10': number };
   report: {
     sentenceTransformers: { summary: Record<string, number> };
@@ -42,13 +42,14 @@ test('eval --rerank candidates JSON: the model reorders BM25, and the run file w
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as EvalJson;
     assert.equal(j.task.mode, 'rerank');
-    // TREC DL qrels: grade >= 2 is relevant unless told otherwise.
-    assert.equal(j.task.relevanceLevel, 2);
+    // A judgments file with no dataset: trec_eval's level 1, whatever the file is called (TREC DL's 2 is asked for).
+    assert.equal(j.task.relevanceLevel, 1);
+    assert.equal(j.task.relevanceLevelFrom, 'default');
     assert.equal(j.summary['NDCG@10'], j.report.trecEval.summary['ndcg_cut_10']);
 
     const reranked = await readTrecRun(runFile);
     const qids = new Set(reranked.keys());
-    const again = await evaluateTrecFiles(DL19_QRELS, runFile, { relevanceLevel: 2, queries: qids });
+    const again = await evaluateTrecFiles(DL19_QRELS, runFile, { relevanceLevel: 1, queries: qids });
     assertSameSummaries(again.st.summary, j.report.sentenceTransformers.summary, 'sentence-transformers');
     assertSameSummaries(again.trec.summary, j.report.trecEval.summary, 'trec_eval');
 
@@ -204,15 +205,14 @@ test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missi
 test('eval --run --qrels scores an existing run with no model, as trec_eval does; --json and table agree with the library', { skip }, async () => {
   const runFile = sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'trec_results_dl19.txt');
   const want = await evaluateTrecFiles(DL19_QRELS, runFile, { relevanceLevel: 2 });
-  const j = await run(['--run', runFile, '--qrels', DL19_QRELS, '--json']);
+  const j = await run(['--run', runFile, '--qrels', DL19_QRELS, '--relevance-level', '2', '--json']);
   assert.equal(j.code, 0, j.err);
   const out = JSON.parse(j.out) as { relevanceLevel: number; summary: Record<string, number>; report: EvalJson['report'] };
-  // The qrels' name says TREC DL, so grade >= 2 is relevant unless told otherwise.
   assert.equal(out.relevanceLevel, 2);
   assertSameSummaries(out.report.trecEval.summary, want.trec.summary as Record<string, number>, 'trec_eval');
   assertSameSummaries(out.report.sentenceTransformers.summary, want.st.summary as Record<string, number>, 'st');
   assert.equal(out.summary['NDCG@10'], want.trec.summary['ndcg_cut_10']);
-  const t = await run(['--run', runFile, '--qrels', DL19_QRELS]);
+  const t = await run(['--run', runFile, '--qrels', DL19_QRELS, '--relevance-level', '2']);
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, new RegExp(`^\\s+ndcg_cut_10\\s+${(want.trec.summary['ndcg_cut_10'] as number).toFixed(4)}$`, 'm'));
   // A model, or anything that needs one, is refused with --run rather than ignored.
@@ -224,6 +224,52 @@ test('eval --run --qrels scores an existing run with no model, as trec_eval does
   const noQrels = await run(['--run', runFile]);
   assert.equal(noQrels.code, 2);
   assert.match(noQrels.err, /eval --run needs --qrels/);
+});
+
+test('eval --run: no figure depends on the judgments file\'s name; the level used and how to ask for TREC DL\'s are stated (issue 28)', { skip }, async () => {
+  const runFile = sharedFile('msmarco-passage-trec-dl-candidates', 'BM25', 'trec_results_dl19.txt');
+  const s = await scratch();
+  try {
+    const copy = await s.write('judgments.txt', readFileSync(DL19_QRELS, 'utf8'));
+    type RunJson = { relevanceLevel: number; relevanceLevelFrom: string; report: EvalJson['report'] & { relevanceLevel: number; maxGrade: number; relevanceNote?: string } };
+    const score = async (argv: string[]): Promise<RunJson> => {
+      const r = await run(['--run', runFile, ...argv, '--json']);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out) as RunJson;
+    };
+    // The same judgments under two names: the same figures, at trec_eval's default level 1 (before: 2 for the
+    // qrels.dl19-passage.txt name, MRR@10 0.7024, and 1 for judgments.txt, 0.8233).
+    const named = await score(['--qrels', DL19_QRELS]);
+    const renamed = await score(['--qrels', copy]);
+    assert.deepEqual(renamed.report, named.report);
+    assert.equal(named.relevanceLevel, 1);
+    assert.equal(named.relevanceLevelFrom, 'default');
+    assert.equal(named.report.maxGrade, 3);
+    assert.match(named.report.relevanceNote ?? '', /graded judgments \(grades up to 3\) scored at level 1 \(trec_eval's default\); the TREC DL convention counts grade >= 2 relevant: pass --relevance-level 2/);
+    assert.equal(named.report.sentenceTransformers.summary['mrr@10']?.toFixed(4), '0.8233');
+    assert.equal(named.report.trecEval.summary['map']?.toFixed(4), '0.2993');
+    // TREC DL's convention, asked for by the flag or carried by a named dataset, whatever the file is called.
+    const flag = await score(['--qrels', copy, '--relevance-level', '2']);
+    assert.equal(flag.relevanceLevel, 2);
+    assert.equal(flag.relevanceLevelFrom, '--relevance-level');
+    assert.equal(flag.report.relevanceNote, undefined);
+    assert.equal(flag.report.sentenceTransformers.summary['mrr@10']?.toFixed(4), '0.7024');
+    assert.equal(flag.report.trecEval.summary['map']?.toFixed(4), '0.2476');
+    const dataset = await score(['--dataset', 'dl19-bm25-rerank', '--data-dir', SHARED_DATA]);
+    assert.equal(dataset.relevanceLevelFrom, 'dataset');
+    assert.deepEqual(dataset.report, flag.report);
+    // The table states the same.
+    const t = await run(['--run', runFile, '--qrels', copy]);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /\(relevant = grade >= 1, from trec_eval's default\)/);
+    assert.match(t.out, /^Relevant: grade >= 1 /m);
+    assert.match(t.out, /^Note: graded judgments \(grades up to 3\) .*pass --relevance-level 2$/m);
+    const t2 = await run(['--run', runFile, '--qrels', DL19_QRELS, '--relevance-level', '2']);
+    assert.match(t2.out, /\(relevant = grade >= 2, from --relevance-level\)/);
+    assert.doesNotMatch(t2.out, /^Note:/m);
+  } finally {
+    await s.remove();
+  }
 });
 
 test('eval --run with SMART-style qrels whose fourth column is a float: recognised, every listed pair relevant', async () => {

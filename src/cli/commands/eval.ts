@@ -9,8 +9,8 @@ import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../eval/cross-rerank.js'
 import type { Run } from '../../eval/run.js';
 import { SemsearchError } from '../../errors.js';
 import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate-model.js';
-import { defaultRelevanceLevel, QRELS_FORMATS, readJudgments } from '../../eval/judgments.js';
-import { evaluateRun, formatReportTable, reportToJson } from '../../eval/report.js';
+import { DEFAULT_RELEVANCE_LEVEL, QRELS_FORMATS, readJudgments } from '../../eval/judgments.js';
+import { evaluateRun, formatReportTable, reportToJson, type RelevanceNoteOptions } from '../../eval/report.js';
 import { readTrecRun, writeTrecRun } from '../../eval/run.js';
 import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
@@ -42,7 +42,7 @@ const OPTIONS = {
   'queries-format': { type: 'string', description: 'the queries file format (default auto)', choices: ['auto', ...QUERIES_FORMATS] },
   qrels: { type: 'string', description: 'relevance judgments (TREC qrels, BEIR qrels tsv, cranqrel, SMART qrels such as CACM qrels.text)' },
   'qrels-format': { type: 'string', description: 'the qrels file format (default auto)', choices: QRELS_FORMATS },
-  'relevance-level': { type: 'number', description: 'grade counted relevant by the binary measures (default 2 for TREC DL qrels, else 1)' },
+  'relevance-level': { type: 'number', description: "grade counted relevant by the binary measures (default: the dataset's, else 1 as trec_eval; TREC DL uses 2)" },
   depth: { type: 'number', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)', positiveInteger: true },
   'batch-size': BATCH_SIZE_OPTION,
   'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text', choices: ['error', 'drop'] },
@@ -62,9 +62,27 @@ sentence-transformers' semantics; or score an existing run with no model. Exampl
 re-ranking table):
   semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data --run-out dl19.run`;
 
+/** Where the relevance level came from: the flag, the named dataset, or trec_eval's default (never a file's name). */
+type LevelSource = '--relevance-level' | 'dataset' | 'default';
+
+/** How the reports tell a user to ask for another level. */
+const LEVEL_FLAG: RelevanceNoteOptions = { levelSetting: (n) => `pass --relevance-level ${n}` };
+
+function levelSource(values: EvalValues, spec: Partial<EvalTaskSpec>): LevelSource {
+  if (values['relevance-level'] !== undefined) return '--relevance-level';
+  return spec.relevanceLevel !== undefined ? 'dataset' : 'default';
+}
+
+/** "grade >= 2, from the dataset" for the table's first line. */
+function levelWords(level: number, source: LevelSource): string {
+  const from = source === 'default' ? "trec_eval's default" : source === 'dataset' ? 'the dataset' : '--relevance-level';
+  return `relevant = grade >= ${level}, from ${from}`;
+}
+
 /**
  * The dataset's files and settings (--dataset) with the query and judgment flags laid over them: a file flag
- * replaces the dataset's file, and with it the format and level the dataset gave that file.
+ * replaces the dataset's file, and with it the format and level the dataset gave that file. Without a dataset's
+ * level or the flag, the level is trec_eval's default (1), whatever the judgments file is called.
  */
 function judgedFiles(values: EvalValues, env: NodeJS.ProcessEnv): Partial<EvalTaskSpec> {
   const base: Partial<EvalTaskSpec> = values.dataset !== undefined ? datasetSpec(values.dataset, resolveDataDir(values['data-dir'], env)) : {};
@@ -136,7 +154,8 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
   const spec = judgedFiles(values, io.env);
   const qrelsPath = spec.qrels;
   if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
-  const relevanceLevel = spec.relevanceLevel ?? defaultRelevanceLevel(qrelsPath);
+  const relevanceLevel = spec.relevanceLevel ?? DEFAULT_RELEVANCE_LEVEL;
+  const source = levelSource(values, spec);
   const tally = new WarningTally();
   const queries = spec.queries !== undefined ? await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', onWarning: tally.add }) : undefined;
   const qrels = await readJudgments(qrelsPath, spec.qrelsFormat ?? 'auto', tally.add);
@@ -147,14 +166,15 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
       run: runPath,
       qrels: qrelsPath,
       relevanceLevel,
+      relevanceLevelFrom: source,
       summary: { 'MRR@10': report.st.summary['mrr@10'], 'NDCG@10': report.trec.summary['ndcg_cut_10'] },
-      report: reportToJson(report, { perQuery: values['per-query'] === true }),
+      report: reportToJson(report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
       inputWarnings: warningsJson(tally),
     };
     io.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return 0;
   }
-  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (relevant = grade >= ${relevanceLevel})`, '', formatReportTable(report).trimEnd()];
+  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (${levelWords(relevanceLevel, source)})`, '', formatReportTable(report, LEVEL_FLAG).trimEnd()];
   lines.push(...warningLines(tally));
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
@@ -203,7 +223,7 @@ async function crossOnly(values: EvalValues, ceName: string, json: boolean, io: 
     throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
   }
   const first = evaluateRun(task.qrels, task.candidates, { relevanceLevel: task.relevanceLevel, queries: task.queries });
-  return crossStage(values, ceName, task, { label: basename(spec.rerank ?? 'run'), run: task.candidates, texts: task.passages, report: first }, tally, json, io);
+  return crossStage(values, ceName, task, { label: basename(spec.rerank ?? 'run'), run: task.candidates, texts: task.passages, report: first }, levelSource(values, spec), tally, json, io);
 }
 
 /**
@@ -215,6 +235,7 @@ async function crossStage(
   ceName: string,
   task: EvalTask,
   first: { label: string; run: Run; texts: ReadonlyMap<string, string>; report: ReturnType<typeof evaluateRun> },
+  source: LevelSource,
   tally: WarningTally,
   json: boolean,
   io: CliIO,
@@ -252,10 +273,10 @@ async function crossStage(
       firstStage: first.label,
       crossEncoder: ceName,
       depth,
-      task: { name: task.name, mode: task.mode, queries: task.queries.size, relevanceLevel: task.relevanceLevel },
+      task: { name: task.name, mode: task.mode, queries: task.queries.size, relevanceLevel: task.relevanceLevel, relevanceLevelFrom: source },
       firstStageSummary: summary(first.report),
       summary: summary(report),
-      report: reportToJson(report, { perQuery: values['per-query'] === true }),
+      report: reportToJson(report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
       inputWarnings: warningsJson(tally),
       timings: { pairs, seconds, pairsPerSecond: seconds > 0 ? pairs / seconds : null },
       ...(runOut !== undefined ? { runFile: runOut } : {}),
@@ -265,14 +286,14 @@ async function crossStage(
   }
   const f = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(4));
   const lines = [
-    `semsearch eval: ${first.label}, its top ${depth} re-ranked by ${ceLabel}, on ${task.name}`,
+    `semsearch eval: ${first.label}, its top ${depth} re-ranked by ${ceLabel}, on ${task.name} (${levelWords(task.relevanceLevel, source)})`,
     '',
     `| Ranking | NDCG@10 | MRR@10 |`,
     `|---|---:|---:|`,
     `| ${first.label} | ${f(first.report.trec.summary['ndcg_cut_10'])} | ${f(first.report.st.summary['mrr@10'])} |`,
     `| + ${ceLabel} (top ${depth}) | ${f(report.trec.summary['ndcg_cut_10'])} | ${f(report.st.summary['mrr@10'])} |`,
     '',
-    formatReportTable(report).trimEnd(),
+    formatReportTable(report, LEVEL_FLAG).trimEnd(),
     ...warningLines(tally),
     '',
     `Cross-encoder: ${pairs} pairs in ${seconds.toFixed(1)} s (${rate(pairs, seconds)} pairs/s on this CPU)`,
@@ -336,7 +357,7 @@ export const evalCommand = defineCommand({
     const label = basename(modelName.replace(/[\\/]+$/, ''));
     if (values['rerank-with'] !== undefined) {
       const texts = task.mode === 'rerank' ? task.passages : task.index !== undefined || remote !== undefined ? (ev.texts ?? new Map<string, string>()) : task.corpus;
-      return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, tally, json, io);
+      return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, levelSource(values, spec), tally, json, io);
     }
     if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
@@ -349,10 +370,11 @@ export const evalCommand = defineCommand({
           queries: task.queries.size,
           documents: task.mode === 'rerank' ? task.passages.size : task.corpus.size,
           relevanceLevel: task.relevanceLevel,
+          relevanceLevelFrom: levelSource(values, spec),
           ...(task.mode === 'retrieve' && task.index !== undefined ? { index: task.index } : {}),
         },
         summary: { 'MRR@10': ev.report.st.summary['mrr@10'], 'NDCG@10': ev.report.trec.summary['ndcg_cut_10'] },
-        report: reportToJson(ev.report, { perQuery: values['per-query'] === true }),
+        report: reportToJson(ev.report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
         inputWarnings: warningsJson(tally),
         timings: ev.timings,
         ...(runOut !== undefined ? { runFile: runOut } : {}),
@@ -361,11 +383,11 @@ export const evalCommand = defineCommand({
       return 0;
     }
     const lines = [
-      `semsearch eval: ${label} on ${task.name} (${describe(task)})`,
+      `semsearch eval: ${label} on ${task.name} (${describe(task)}; ${levelWords(task.relevanceLevel, levelSource(values, spec))})`,
       '',
       seedTable(label, task, ev),
       '',
-      formatReportTable(ev.report).trimEnd(),
+      formatReportTable(ev.report, LEVEL_FLAG).trimEnd(),
     ];
     lines.push(...warningLines(tally));
     const t = ev.timings;

@@ -3,6 +3,7 @@ import { ANN_QUANTIZATIONS, buildAnnIndex } from '../../store/ann.js';
 import { buildIndex, type BuildProgress } from '../../store/build-index.js';
 import { INDEX_PRECISIONS } from '../../store/manifest.js';
 import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats.js';
+import { describeUnmatched } from '../../corpus/metadata.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
@@ -74,6 +75,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
       `${m.complete ? 'complete' : 'partial'}: ${m.count} passages in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
         `added ${r.added}${r.resumedFrom > 0 ? `, resumed from ${r.resumedFrom}` : ''}${r.skipped > 0 ? `, skipped ${r.skipped} bad records` : ''}\n`,
     );
+    if (r.metadataUnmatched.count > 0 && values.metadata !== undefined) io.stderr.write(`semsearch index: warning: ${describeUnmatched(r.metadataUnmatched, values.metadata, corpus)}\n`);
     return 0;
   },
 });

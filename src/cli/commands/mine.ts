@@ -5,7 +5,7 @@ import { readQueries } from '../../corpus/queries.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
 import { loadModel } from '../../encoder/load-model.js';
 import { SemsearchError } from '../../errors.js';
-import { defaultRelevanceLevel, readJudgments } from '../../eval/judgments.js';
+import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from '../../eval/judgments.js';
 import { pairsFromQrels, readMinePairs, type MinePairs } from '../../eval/mine-input.js';
 import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
 import { defineCommand } from '../command.js';
@@ -30,7 +30,7 @@ export const mineCommand = defineCommand({
     corpus: { type: 'string', description: 'passage files (any corpus format), comma-separated: more candidate negatives; with --qrels, the passages the judgments name' },
     queries: { type: 'string', description: 'with --qrels: the queries (TREC topics, BEIR queries.jsonl, SMART queries)' },
     qrels: { type: 'string', description: 'judgments: every (query, passage) graded at least --relevance-level is a pair' },
-    'relevance-level': { type: 'number', description: 'with --qrels: the grade that counts as positive (default 2 for TREC DL qrels, else 1)' },
+    'relevance-level': { type: 'number', description: "with --qrels: the grade that counts as positive (default 1, trec_eval's; TREC DL uses 2)" },
     'cross-encoder': { type: 'string', description: 'a cross-encoder that rescores the candidates and positives when a margin or --max-score is set (the v3 recipe)' },
     'num-negatives': { type: 'number', description: 'negatives per pair (default 3)', positiveInteger: true },
     'range-min': { type: 'number', description: 'skip this many of the closest candidates (default 0)' },
@@ -67,8 +67,15 @@ export const mineCommand = defineCommand({
       const queries = await readQueries(values.queries);
       const qrels = await readJudgments(values.qrels);
       const passages = await readPassages(corpusFiles);
-      const level = values['relevance-level'] ?? defaultRelevanceLevel(values.qrels);
+      const level = values['relevance-level'] ?? DEFAULT_RELEVANCE_LEVEL;
       const judged = pairsFromQrels(queries, qrels, passages, level);
+      // The level is never guessed from the file's name: say which one made the pairs, and how to ask for TREC DL's.
+      const top = maxGrade(qrels);
+      io.stderr.write(
+        `semsearch mine: positives are the pairs graded >= ${level} (${values['relevance-level'] !== undefined ? '--relevance-level' : "the default, trec_eval's"})` +
+          (top > 1 && level !== 2 ? `; the judgments are graded up to ${top}: the TREC DL convention counts grade >= 2, pass --relevance-level 2` : '') +
+          '\n',
+      );
       if (judged.skipped > 0) io.stderr.write(`semsearch mine: ${judged.skipped} judged pair(s) left out: their query or passage has no text\n`);
       pairs = judged;
       corpus = [...passages.values()];

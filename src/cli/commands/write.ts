@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { CORPUS_FORMATS } from '../../corpus/formats.js';
-import { readMetadataFile } from '../../corpus/metadata.js';
+import { checkWellFormed } from '../../corpus/encoding.js';
+import { readTextFile } from '../../corpus/line-reader.js';
+import { describeUnmatched, readMetadataFile, unmatchedMetadata } from '../../corpus/metadata.js';
 import { iteratePassages, type Passage } from '../../corpus/passages.js';
 import { SemsearchError } from '../../errors.js';
 import { checkMetadata } from '../../store/filter.js';
@@ -74,7 +75,9 @@ each printed as it lands: a crash keeps every printed commit and none of the res
       let fields = { ...(writer.committed.fields ?? {}) };
       let total = 0;
       const present = new Set<string>();
+      const matched = new Set<string>();
       for await (const p of iteratePassages(corpus, opts)) {
+        if (side?.has(p.id) === true) matched.add(p.id);
         if (values['skip-existing'] === true && writer.missing([p.id]).length === 0) {
           present.add(p.id);
           continue;
@@ -90,6 +93,9 @@ each printed as it lands: a crash keeps every printed commit and none of the res
         if (d.metadata !== undefined) fields = { ...fields, ...checkMetadata([{ id: p.id, metadata: d.metadata, ...where }], fields) };
         total++;
       }
+      // Side-file rows that name no passage of the corpus are not used: said, not dropped without a word.
+      const unmatched = side !== undefined ? unmatchedMetadata(side, matched) : undefined;
+      if (unmatched !== undefined && unmatched.count > 0) io.stderr.write(`semsearch add: warning: ${describeUnmatched(unmatched, values.metadata ?? '', corpus)}\n`);
       if (total === 0) {
         if (present.size === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
         io.stdout.write(json ? JSON.stringify({ committed: null, skipped: present.size }) + '\n' : `nothing to add: the index holds all ${present.size} passages of ${corpus}\n`);
@@ -132,14 +138,11 @@ export const deleteCommand = defineCommand({
     const ids = args.slice(1);
     if (values['ids-file'] !== undefined) {
       const file = values['ids-file'];
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (cause) {
-        throw new SemsearchError('FILE_NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`, { file, cause });
-      }
+      // Not UTF-8: INVALID_ENCODING naming the line (a replaced byte would make an id that matches nothing).
+      const text = await readTextFile(file);
       ids.push(...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== ''));
     }
+    ids.forEach((id, i) => checkWellFormed(id, 'ids', `id ${i + 1} to delete`));
     if (ids.length === 0) throw new SemsearchError('EMPTY_INPUT', 'delete needs ids: give them as arguments or in --ids-file', { field: 'ids' });
     const seen = new Set<string>();
     for (const id of ids) {
