@@ -3,6 +3,9 @@ import type { JsonObject } from '../json-file.js';
 import { floatTensor, int64Tensor, int8Tensor, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 import type { WeightTensor } from './safetensors.js';
 
+/** MPNetEmbeddings.padding_idx: the token id whose positions are not counted, fixed in transformers' code. */
+const MPNET_PADDING_IDX = 1;
+
 /** torch.finfo(float32).min: what transformers adds to the scores of masked positions. */
 const MASKED = -3.4028234663852886e38;
 
@@ -32,8 +35,9 @@ interface Family {
   /** DistilBERT scales the queries before the product, BERT the scores after it. */
   scaleQueries: boolean;
   /**
-   * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the non-padding tokens from
-   * pad_token_id + 1, as create_position_ids_from_input_ids does.
+   * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the tokens other than id 1 from 2, and
+   * id 1 sits at position 1, as create_position_ids_from_input_ids does with MPNetEmbeddings.padding_idx, which
+   * transformers fixes at 1 whatever config.json's pad_token_id says.
    */
   positions: 'absolute' | 'fairseq';
   /** MPNet: a learned bias per head for each bucket of relative distance, added to every layer's scores. */
@@ -258,7 +262,8 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   let pos: string;
   if (family.positions === 'absolute') pos = op('Slice', [posTable, zero, seq, zero]);
   else {
-    const pad = typeof config['pad_token_id'] === 'number' ? (config['pad_token_id'] as number) : 1;
+    // Not config['pad_token_id']: MPNetEmbeddings sets self.padding_idx = 1 and never reads the config's.
+    const pad = MPNET_PADDING_IDX;
     const real = op('Cast', [op('Not', [op('Equal', ['input_ids', constI('pad_id', [pad])])])], { to: { i: 7 } });
     const counted = op('Mul', [op('CumSum', [real, constI('axis_1', [1])]), real]);
     pos = op('Gather', [posTable, op('Add', [counted, constI('pad_offset', [pad])])]);
