@@ -25,7 +25,10 @@ copied into each model folder by the tests; each model folder keeps its own toke
 
 OUT/manifest.json: generator, versions, seed, pairs, and per config: name, family, kind (bi|cross), tokenizer,
 expect ("match" or an error code), the drawn settings, and the reference outputs
-(bi: embeddings {"32": M, "3": M}; cross: logits M), M = {"rows", "dim", "f32": base64 little-endian float32}.
+(bi: embeddings {"32": M, "3": M}; cross: logits M), M = {"rows", "dim", "f32": base64 little-endian float32}, and
+the same outputs of the model cast to float64 (embeddings_f64 at batch size 32, logits_f64; stored as float32): a
+built graph further than 1e-5 from torch passes only if it is no further from the float64 result than torch's
+float32 result is (a draw with large weights can be ill-conditioned enough that float32 rounding alone exceeds 1e-5).
 Deterministic: the same seed and N give the same configs and weights (torch outputs move by ulps between CPUs).
 Same venv and pins as make_fixtures.py (requirements.txt).
 """
@@ -263,12 +266,15 @@ def make(family: str, kind: str, s: dict, name: str, tok, work: Path, out: Path)
         loaded = SentenceTransformer(str(dest), device="cpu")
         for bs in (32, 3):
             ref[str(bs)] = b64_f32(loaded.encode(texts(), batch_size=bs, convert_to_numpy=True))
-        result = {"embeddings": ref}
+        # The same model in float64: how far torch's own float32 result is from exact, for ill-conditioned draws.
+        result = {"embeddings": ref, "embeddings_f64": b64_f32(loaded.double().encode(texts(), batch_size=32, convert_to_numpy=True))}
     else:
         CrossEncoder(str(hf), max_length=s["max_seq_length"], device="cpu").save(str(dest))
         loaded = CrossEncoder(str(dest), device="cpu")
         logits = loaded.predict(pairs(), batch_size=32, activation_fn=torch.nn.Identity(), convert_to_numpy=True)
-        result = {"logits": b64_f32(logits.reshape(len(pairs()), -1))}
+        loaded.model.double()
+        logits64 = loaded.predict(pairs(), batch_size=32, activation_fn=torch.nn.Identity(), convert_to_numpy=True)
+        result = {"logits": b64_f32(logits.reshape(len(pairs()), -1)), "logits_f64": b64_f32(logits64.reshape(len(pairs()), -1))}
     (dest / "README.md").unlink(missing_ok=True)
     for f in SHARED_TOKENIZER_FILES:
         # Shared by every folder of the vocabulary (written once under OUT/tokenizers/): must be the same bytes.
