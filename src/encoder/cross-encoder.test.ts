@@ -158,6 +158,22 @@ describe('cross-encoders with no ONNX export: the classification head built from
       }
     });
   }
+
+  test("mpnet-3 with config.json's pad_token_id 0 or 5: the same logits (transformers' MPNet counts positions past id 1 whatever the config says)", async () => {
+    const ref = vectors.models['mpnet-3'] as ModelVectors;
+    for (const pad of [0, 5]) {
+      const dir = folder('mpnet-3');
+      rmSync(join(dir, 'onnx'), { recursive: true, force: true });
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, pad_token_id: pad }));
+      const model = await load('mpnet-3', {}, dir);
+      try {
+        within(await model.predict(pairs, { activation: 'identity', batchSize: 3 }), decodeMatrix(ref.logits), 1e-5, `pad_token_id ${pad}: logits`);
+      } finally {
+        await model.dispose();
+      }
+    }
+  });
 });
 
 describe('cross-encoder runtime', () => {

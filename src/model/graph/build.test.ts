@@ -72,6 +72,22 @@ describe('a BERT, DistilBERT or MPNet graph built from its checkpoint', () => {
     });
   }
 
+  test("mpnet with config.json's pad_token_id 0 or 5: the same embeddings (transformers' MPNet counts positions past id 1 whatever the config says)", async () => {
+    const want = decodeMatrix(readVectors('mpnet').embeddings['mean-norm']?.torch['32'] as Parameters<typeof decodeMatrix>[0]);
+    for (const pad of [0, 5]) {
+      const dir = withoutOnnx('mean-norm', 'mpnet');
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, pad_token_id: pad }));
+      const model = await loadModelFromDir(dir, { workers: 1 });
+      try {
+        const d = maxAbsDiff(await model.encode(texts), want);
+        assert.ok(d <= 1e-5, `pad_token_id ${pad}: max |diff| ${d}`);
+      } finally {
+        await model.dispose();
+      }
+    }
+  });
+
   test('the graph is built once per checkpoint (keyed by the sha256 of config.json and the weights), and again when they change', () => {
     const dir = withoutOnnx('mean-norm');
     const first = builtOnnxFile(dir, cache);

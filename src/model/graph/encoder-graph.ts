@@ -3,6 +3,9 @@ import type { JsonObject } from '../json-file.js';
 import { floatTensor, int64Tensor, int8Tensor, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 import type { WeightTensor } from './safetensors.js';
 
+/** MPNetEmbeddings.padding_idx: the token id whose positions are not counted, fixed in transformers' code. */
+const MPNET_PADDING_IDX = 1;
+
 /** torch.finfo(float32).min: what transformers adds to the scores of masked positions. */
 const MASKED = -3.4028234663852886e38;
 
@@ -32,8 +35,9 @@ interface Family {
   /** DistilBERT scales the queries before the product, BERT the scores after it. */
   scaleQueries: boolean;
   /**
-   * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the non-padding tokens from
-   * pad_token_id + 1, as create_position_ids_from_input_ids does.
+   * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the tokens other than id 1 from 2, and
+   * id 1 sits at position 1, as create_position_ids_from_input_ids does with MPNetEmbeddings.padding_idx, which
+   * transformers fixes at 1 whatever config.json's pad_token_id says.
    */
   positions: 'absolute' | 'fairseq';
   /** MPNet: a learned bias per head for each bucket of relative distance, added to every layer's scores. */
@@ -111,19 +115,25 @@ export function mpnetGraph(config: JsonObject, weights: ReadonlyMap<string, Weig
   return encoderGraph(MPNET, config, weights, file, options);
 }
 
-/** A BERT encoder (BertModel) over its checkpoint; see encoderGraph. */
-export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+/** BERT and ELECTRA read position_embedding_type; only absolute positions are built (relative_key* add distance terms). */
+function absolutePositionsOnly(config: JsonObject, file: string): void {
   if (config['position_embedding_type'] !== undefined && config['position_embedding_type'] !== 'absolute') {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: position_embedding_type ${JSON.stringify(config['position_embedding_type'])} is not built (absolute is)`, { file, field: 'position_embedding_type' });
   }
+}
+
+/** A BERT encoder (BertModel) over its checkpoint; see encoderGraph. */
+export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+  absolutePositionsOnly(config, file);
   return encoderGraph(BERT, config, weights, file, options);
 }
 
-/** An ELECTRA encoder (ElectraModel, embedding_size equal to hidden_size); see encoderGraph. */
+/**
+ * An ELECTRA encoder (ElectraModel): embeddings at embedding_size, projected to hidden_size by embeddings_project
+ * where the two differ; see encoderGraph.
+ */
 export function electraGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
-  if (config['embedding_size'] !== undefined && config['embedding_size'] !== config['hidden_size']) {
-    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: embedding_size ${String(config['embedding_size'])} differs from hidden_size; the embeddings projection is not built`, { file, field: 'embedding_size' });
-  }
+  absolutePositionsOnly(config, file);
   return encoderGraph(ELECTRA, config, weights, file, options);
 }
 
@@ -151,6 +161,8 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   const layers = num(family.keys.layers);
   const eps = family.keys.eps !== undefined && typeof config[family.keys.eps] === 'number' ? (config[family.keys.eps] as number) : 1e-12;
   const act = typeof config[family.keys.act] === 'string' ? (config[family.keys.act] as string) : 'gelu';
+  // ELECTRA's embeddings are embedding_size wide (ElectraConfig's default where config.json lacks it: 128).
+  const embedDim = family !== ELECTRA ? hidden : typeof config['embedding_size'] === 'number' ? (config['embedding_size'] as number) : 128;
   if (hidden % heads !== 0) throw new SemsearchError('CONFIG_INVALID', `${file}: ${family.keys.hidden} ${hidden} is not a multiple of ${family.keys.heads} ${heads}`, { file, field: family.keys.hidden });
   const headDim = hidden / heads;
   // Checkpoints of the bare model have bare names; those saved from a task model prefix them.
@@ -235,7 +247,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const scale = op('Mul', [a[1], `${name}.weight.scale`]);
     return op('Add', [op('Mul', [op('Cast', [product], { to: { i: 1 } }), scale]), bias]);
   };
-  const layerNorm = (x: string, name: string): string => op('LayerNormalization', [x, init(`${name}.weight`, [hidden]), init(`${name}.bias`, [hidden])], { axis: { i: -1 }, epsilon: { f: eps } });
+  const layerNorm = (x: string, name: string, dim = hidden): string => op('LayerNormalization', [x, init(`${name}.weight`, [dim]), init(`${name}.bias`, [dim])], { axis: { i: -1 }, epsilon: { f: eps } });
   const constI = (name: string, values: number[]): string => {
     initializers.push(int64Tensor(name, values));
     return name;
@@ -250,28 +262,34 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   };
 
   // Embeddings: (word + token type) + position, in the order transformers adds them.
-  const word = op('Gather', [init('embeddings.word_embeddings.weight', [-1, hidden]), 'input_ids']);
-  const first = family.tokenTypes ? op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, hidden]), 'token_type_ids'])]) : word;
+  const word = op('Gather', [init('embeddings.word_embeddings.weight', [-1, embedDim]), 'input_ids']);
+  const first = family.tokenTypes ? op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, embedDim]), 'token_type_ids'])]) : word;
   const seq = op('Gather', [op('Shape', ['input_ids']), constI('one_1d', [1])]);
   const zero = constI('zero_1d', [0]);
-  const posTable = init('embeddings.position_embeddings.weight', [-1, hidden]);
+  const posTable = init('embeddings.position_embeddings.weight', [-1, embedDim]);
   let pos: string;
   if (family.positions === 'absolute') pos = op('Slice', [posTable, zero, seq, zero]);
   else {
-    const pad = typeof config['pad_token_id'] === 'number' ? (config['pad_token_id'] as number) : 1;
+    // Not config['pad_token_id']: MPNetEmbeddings sets self.padding_idx = 1 and never reads the config's.
+    const pad = MPNET_PADDING_IDX;
     const real = op('Cast', [op('Not', [op('Equal', ['input_ids', constI('pad_id', [pad])])])], { to: { i: 7 } });
     const counted = op('Mul', [op('CumSum', [real, constI('axis_1', [1])]), real]);
     pos = op('Gather', [posTable, op('Add', [counted, constI('pad_offset', [pad])])]);
   }
-  let x = layerNorm(op('Add', [first, pos]), 'embeddings.LayerNorm');
+  let x = layerNorm(op('Add', [first, pos]), 'embeddings.LayerNorm', embedDim);
+  if (embedDim !== hidden) x = linear(x, 'embeddings_project', hidden, embedDim);
   const bias = family.relativeBias ? relativeBias() : undefined;
 
   /**
    * MPNet's compute_position_bias: relative_position_bucket(memory − context) with 32 buckets and max distance 128
    * (half the buckets for each direction, exact below 8, logarithmic above), looked up per head: 1 × heads × S × S.
+   * transformers always buckets into 32 (compute_position_bias's num_buckets), whatever relative_attention_num_buckets
+   * says; that only sizes the table, of which the first 32 rows are read.
    */
   function relativeBias(): string {
-    const table = init('encoder.relative_attention_bias.weight', [32, heads]);
+    const rows = weight('encoder.relative_attention_bias.weight', [-1, heads]).shape[0] as number;
+    if (rows < 32) throw new SemsearchError('CONFIG_INVALID', `tensor ${prefix}encoder.relative_attention_bias.weight has ${rows} rows; MPNet reads buckets 0 to 31`, { file, field: `${prefix}encoder.relative_attention_bias.weight` });
+    const table = init('encoder.relative_attention_bias.weight', [rows, heads]);
     const len = op('Squeeze', [seq, zero]);
     const r = op('Range', [constI0('range_start', 0), len, constI0('range_step', 1)]);
     const rel = op('Sub', [op('Unsqueeze', [r, zero]), op('Unsqueeze', [r, constI('one_axis', [1])])]);
@@ -291,15 +309,15 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
   const split = constI('split_heads', [0, 0, heads, headDim]);
   const merge = constI('merge_heads', [0, 0, hidden]);
   const scale = constF('scale', Math.sqrt(headDim));
-  const gelu = (h: string): string => {
-    if (act === 'gelu') return op('Mul', [op('Mul', [h, constF(`half_${n}`, 0.5)]), op('Add', [op('Erf', [op('Div', [h, constF(`sqrt2_${n}`, Math.SQRT2)])]), constF(`one_${n}`, 1)])]);
-    if (act === 'gelu_new' || act === 'gelu_pytorch_tanh') {
+  const activation = (h: string, fn = act): string => {
+    if (fn === 'gelu') return op('Mul', [op('Mul', [h, constF(`half_${n}`, 0.5)]), op('Add', [op('Erf', [op('Div', [h, constF(`sqrt2_${n}`, Math.SQRT2)])]), constF(`one_${n}`, 1)])]);
+    if (fn === 'gelu_new' || fn === 'gelu_pytorch_tanh') {
       const cube = op('Mul', [op('Mul', [op('Mul', [h, h]), h]), constF(`c_${n}`, 0.044715)]);
       const inner = op('Mul', [op('Add', [h, cube]), constF(`k_${n}`, Math.sqrt(2 / Math.PI))]);
       return op('Mul', [op('Mul', [h, constF(`half_${n}`, 0.5)]), op('Add', [op('Tanh', [inner]), constF(`one_${n}`, 1)])]);
     }
-    if (act === 'relu') return op('Relu', [h]);
-    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: ${family.keys.act} ${JSON.stringify(act)} is not built (gelu, gelu_new, gelu_pytorch_tanh, relu are)`, { file, field: family.keys.act });
+    if (fn === 'relu') return op('Relu', [h]);
+    throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: ${family.keys.act} ${JSON.stringify(fn)} is not built (gelu, gelu_new, gelu_pytorch_tanh, relu are)`, { file, field: family.keys.act });
   };
   const inter = num(family.keys.intermediate);
   const { parts } = family;
@@ -313,7 +331,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const probs = op('Softmax', [op('Add', [bias === undefined ? scores : op('Add', [scores, bias]), mask])], { axis: { i: -1 } });
     const ctx = op('Reshape', [op('Transpose', [op('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), merge]);
     const attn = layerNorm(op('Add', [linear(ctx, `${p}.${parts.out}`, hidden, hidden), x]), `${p}.${parts.ln1}`);
-    const ff = linear(gelu(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
+    const ff = linear(activation(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
     x = layerNorm(op('Add', [ff, attn]), `${p}.${parts.ln2}`);
   }
   const io = (name: string): { name: string; elemType: 7; shape: string[] } => ({ name, elemType: 7, shape: ['batch', 'sequence'] });
@@ -326,7 +344,8 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const labels = weights.get(`${last}.weight`)?.shape[0];
     if (labels === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${last}.weight: not a ${family.name}ForSequenceClassification`, { file, field: `${last}.weight` });
     const dense = (name: string, input: string, scope = ''): string => linear(input, name, hidden, hidden, scope);
-    const hiddenState = family === BERT ? op('Tanh', [dense('pooler.dense', cls, prefix)]) : family === ELECTRA ? gelu(dense('classifier.dense', cls)) : family === DISTILBERT ? op('Relu', [dense('pre_classifier', cls)]) : op('Tanh', [dense('classifier.dense', cls)]);
+    // ElectraClassificationHead's activation is GELU (erf) whatever hidden_act says.
+    const hiddenState = family === BERT ? op('Tanh', [dense('pooler.dense', cls, prefix)]) : family === ELECTRA ? activation(dense('classifier.dense', cls), 'gelu') : family === DISTILBERT ? op('Relu', [dense('pre_classifier', cls)]) : op('Tanh', [dense('classifier.dense', cls)]);
     nodes.push({ op: 'Identity', inputs: [linear(hiddenState, last, labels, hidden, '')], outputs: ['logits'], name: 'output' });
     output = { name: 'logits', elemType: 1, shape: ['batch', labels] };
   } else {
