@@ -104,9 +104,15 @@ function graphIndex(dim: number, p: { quantization: AnnQuantization; connectivit
 
 /**
  * Build a graph over the vectors `m` lists (committed or about to be) into `file`, durably, and describe it; the
- * caller commits it in a manifest. Keys are row numbers.
+ * caller commits it in a manifest. Keys are row numbers; rows `skip` names (deleted ones) are left out.
  */
-export async function writeGraph(dir: string, m: IndexManifest, options: BuildAnnOptions & { quantization: AnnQuantization }, file: string): Promise<AnnEntry> {
+export async function writeGraph(
+  dir: string,
+  m: IndexManifest,
+  options: BuildAnnOptions & { quantization: AnnQuantization },
+  file: string,
+  skip?: (row: number) => boolean,
+): Promise<AnnEntry> {
   const quantization = options.quantization;
   const connectivity = options.connectivity ?? 16;
   const expansionAdd = options.expansionAdd ?? 128;
@@ -114,15 +120,22 @@ export async function writeGraph(dir: string, m: IndexManifest, options: BuildAn
   const index = graphIndex(m.dim, { quantization, connectivity, expansionAdd, expansionSearch });
   const scale = quantization === 'i8' ? i8Scale(dir, m) : 1;
   let base = 0;
+  let nodes = 0;
   for (const entry of m.shards) {
     const s = readShard(dir, entry, m.precision, m.dim, true);
-    const keys = new BigUint64Array(s.rows);
-    for (let r = 0; r < s.rows; r++) keys[r] = BigInt(base + r);
     const floats = shardFloats(s, m);
-    index.add(keys, scale === 1 ? floats : floats.map((x) => x * scale), options.threads ?? graphThreads(m.count));
+    const keep: number[] = [];
+    for (let r = 0; r < s.rows; r++) if (skip?.(base + r) !== true) keep.push(r);
+    if (keep.length > 0) {
+      const keys = BigUint64Array.from(keep, (r) => BigInt(base + r));
+      const rows = keep.length === s.rows ? floats : gatherRows(floats, keep, m.dim);
+      index.add(keys, scale === 1 ? rows : rows.map((x) => x * scale), options.threads ?? graphThreads(m.count));
+      nodes += keep.length;
+    }
     base += s.rows;
     options.onProgress?.(base, m.count);
   }
+  if (nodes === 0) throw new SemsearchError('INVALID_ARGUMENT', 'an HNSW graph needs at least one live row', { field: 'ann' });
   await saveDurably(index, dir, file);
   return {
     file,
@@ -133,7 +146,15 @@ export async function writeGraph(dir: string, m: IndexManifest, options: BuildAn
     sha256: await sha256File(join(dir, file)),
     bytes: statSync(join(dir, file)).size,
     ...(scale !== 1 ? { scale } : {}),
+    rows: m.count,
+    nodes,
   };
+}
+
+function gatherRows(floats: Float32Array, rows: readonly number[], dim: number): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(floats.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
 }
 
 async function saveDurably(index: UsearchIndex, dir: string, file: string): Promise<void> {
@@ -166,12 +187,13 @@ export function graphThreads(rows: number): number {
 const SMALL_GRAPH_ROWS = 50_000;
 
 /**
- * A write's change to the graph, in place: usearch loads the graph, removes the keys of deleted rows, adds the new
- * rows (floats, scaled as the graph was built), and the result is saved durably under a new name for the manifest
- * to commit. New vectors beyond the build's scale are clipped by the i8 graph, which only affects the candidates:
- * hits are rescored on the stored vectors.
+ * Merge rows added since the graph was built into it: usearch loads the graph and inserts them (floats, scaled as
+ * the graph was built), as a build inserts rows, and the result is saved durably under a new name for the manifest
+ * to commit. Nothing is ever removed from a graph in place (usearch's removal can leave live nodes that no walk
+ * reaches): deleted rows stay nodes that searches skip, until a rebuild. New vectors beyond the build's scale are
+ * clipped by an i8 graph, which only affects the candidates: hits are rescored on the stored vectors.
  */
-export async function updateGraph(dir: string, entry: AnnEntry, dim: number, remove: readonly number[], add: { firstRow: number; floats: Float32Array }, file: string): Promise<AnnEntry> {
+export async function extendGraph(dir: string, entry: AnnEntry & { rows: number; nodes: number }, dim: number, add: { rows: readonly number[]; floats: Float32Array }, upTo: number, file: string): Promise<AnnEntry> {
   const index = graphIndex(dim, entry);
   const from = join(dir, entry.file);
   try {
@@ -179,16 +201,13 @@ export async function updateGraph(dir: string, entry: AnnEntry, dim: number, rem
   } catch (cause) {
     throw new SemsearchError('INDEX_CORRUPT', `cannot load the HNSW graph ${from}: ${(cause as Error).message}`, { file: from, cause });
   }
-  if (remove.length > 0) index.remove(BigUint64Array.from(remove, (r) => BigInt(r)));
-  const rows = add.floats.length / dim;
-  if (rows > 0) {
-    const keys = new BigUint64Array(rows);
-    for (let r = 0; r < rows; r++) keys[r] = BigInt(add.firstRow + r);
+  if (add.rows.length > 0) {
     const scale = entry.scale ?? 1;
-    index.add(keys, scale === 1 ? add.floats : add.floats.map((x) => x * scale), graphThreads(rows));
+    // One thread: rows join in row order, as a build's do.
+    index.add(BigUint64Array.from(add.rows, (r) => BigInt(r)), scale === 1 ? add.floats : add.floats.map((x) => x * scale), graphThreads(add.rows.length));
   }
   await saveDurably(index, dir, file);
-  return { ...entry, file, sha256: await sha256File(join(dir, file)), bytes: statSync(join(dir, file)).size };
+  return { ...entry, file, sha256: await sha256File(join(dir, file)), bytes: statSync(join(dir, file)).size, rows: upTo, nodes: entry.nodes + add.rows.length };
 }
 
 /**
@@ -211,6 +230,13 @@ function i8Scale(dir: string, m: IndexManifest): number {
 
 /** Largest per-query ef accepted: beyond it a graph walk costs more than scanning a million rows. */
 export const MAX_EF = 4096;
+/** INVALID_ARGUMENT unless ef is an integer from 1 to MAX_EF. */
+export function checkEf(ef: number): void {
+  if (!Number.isInteger(ef) || ef < 1 || ef > MAX_EF) {
+    throw new SemsearchError('INVALID_ARGUMENT', `ef must be an integer from 1 to ${MAX_EF}, got ${ef}`, { field: 'ef' });
+  }
+}
+
 /** Distinct ef values kept open at once: each is one more memory map of the same file. */
 const EF_VIEWS = 8;
 
@@ -274,9 +300,7 @@ export class AnnGraph {
    * since a walk with expansion ef has that many at hand anyway and the caller rescores them exactly.
    */
   search(queries: Float32Array, dim: number, k: number, ef: number = this.entry.expansionSearch, threads = 0): { row: number; score: number }[][] {
-    if (!Number.isInteger(ef) || ef < 1 || ef > MAX_EF) {
-      throw new SemsearchError('INVALID_ARGUMENT', `ef must be an integer from 1 to ${MAX_EF}, got ${ef}`, { field: 'ef' });
-    }
+    checkEf(ef);
     const n = queries.length / dim;
     if (n === 0) return [];
     const wanted = Math.max(k, ef);

@@ -114,7 +114,7 @@ describe('a living index: upsert, delete, compact', () => {
     for (const i of [reader, writer, clean1, clean2]) await i.close();
   });
 
-  test('the HNSW graph is updated in place: it holds exactly the live rows, and a wide walk finds what the scan finds', async () => {
+  test('writes leave the HNSW graph as built: new rows are searched exactly beside it, deleted ones are skipped, and a walk finds what the scan finds', async () => {
     const { dir, content } = await baseIndex('ann', 120);
     await buildAnnIndex(dir, { threads: 1 });
     const index = await openIndex(dir, { model });
@@ -124,12 +124,16 @@ describe('a living index: upsert, delete, compact', () => {
     content.delete('p5');
     content.delete('p6');
     const m = readManifest(dir);
-    assert.match(m.ann?.file ?? '', /ann-i8-g2\.usearch/);
+    // Nothing was removed from the graph in place: it is the built file, rows 0–119, with p5 and p6 as tombstones.
+    assert.equal(m.ann?.file, 'ann-i8.usearch');
+    assert.deepEqual([m.ann?.rows, m.ann?.nodes], [120, 120]);
     const graph = new UsearchIndex({ dimensions: m.dim, metric: 'ip' as never, quantization: 'i8' as never, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
     graph.load(join(dir, m.ann?.file as string));
-    assert.equal(graph.size(), 121);
-    assert.deepEqual(graph.contains(BigUint64Array.from([5n, 6n, 120n, 122n])), [false, false, true, true]);
-    const viaGraph = await index.search(QUERIES, 10, { ef: 512 });
+    assert.equal(graph.size(), 120);
+    assert.deepEqual(graph.contains(BigUint64Array.from([5n, 6n, 120n, 122n])), [true, true, false, false]);
+    // ef below the live count walks the graph (at the live count or more, the search scans).
+    const viaGraph = await index.search(QUERIES, 10, { ef: 100 });
+    assert.deepEqual(await index.search(QUERIES, 10, { ef: 121 }), await index.search(QUERIES, 10, { exact: true }));
     const exact = await index.search(QUERIES, 10, { exact: true });
     assertSameHits(viaGraph, exact, 'graph vs scan');
     const clean = await openIndex(await cleanBuild(tmp, 'ann-clean', content, model, BERT), { model });

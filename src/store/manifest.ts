@@ -33,6 +33,17 @@ export interface AnnEntry {
    * |component|, so its [-1, 1] → [-127, 127] mapping uses the whole int8 range. Absent: 1 (graphs from before it).
    */
   scale?: number;
+  /**
+   * Rows 0 … rows−1 were offered to the graph when it was built or last merged; rows from here on are new since
+   * and searched exactly beside the graph until a write merges them in. Absent: count (graphs from before it).
+   */
+  rows?: number;
+  /**
+   * Nodes the graph holds (the rows below `rows` that were live when they joined it). Deletes never touch the
+   * graph: a deleted row stays a node and searches skip it, until a write or compact rebuilds the graph. Absent:
+   * rows less the deleted rows (graphs from before it, whose deletes were removed from the graph).
+   */
+  nodes?: number;
 }
 
 /** The type of a metadata field: each field keeps one type for the life of the index. */
@@ -169,6 +180,8 @@ function checkEntries(m: IndexManifest, file: string): void {
     if (!(ANN_QUANTIZATIONS as readonly string[]).includes(a.quantization as string)) bad('ann.quantization', `must be f32, f16 or i8, got ${JSON.stringify(a.quantization)}`);
     if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256) || !Number.isInteger(a.bytes)) bad('ann.sha256', 'and ann.bytes must describe the graph file');
     if (m.count === 0) bad('ann', 'is a graph over an index with no vectors');
+    if (a.rows !== undefined && !(Number.isInteger(a.rows) && a.rows >= 1 && a.rows <= m.count)) bad('ann.rows', `must be a row count from 1 to count, got ${JSON.stringify(a.rows)}`);
+    if (a.nodes !== undefined && !(Number.isInteger(a.nodes) && a.nodes >= 1 && a.nodes <= (a.rows ?? m.count))) bad('ann.nodes', `must be a count from 1 to ann.rows, got ${JSON.stringify(a.nodes)}`);
     if (a.scale !== undefined && !(typeof a.scale === 'number' && Number.isFinite(a.scale) && a.scale > 0)) bad('ann.scale', `must be a positive number, got ${JSON.stringify(a.scale)}`);
   }
 }

@@ -6,13 +6,13 @@ import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
-import { AnnGraph } from './ann.js';
+import { AnnGraph, checkEf } from './ann.js';
 import { DocStore } from './doc-store.js';
 import { exactSearch, rowBitset, scoreRows, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
 import { ParallelSearcher } from './parallel-search.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
 import { compileFilter, type CompiledFilter, type Filter, type Metadata } from './filter.js';
-import { IndexWriter, type WriteDocument, type WriteResult } from './write-index.js';
+import { graphExtent, IndexWriter, type WriteDocument, type WriteResult } from './write-index.js';
 import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
@@ -191,6 +191,8 @@ interface Snapshot {
   docs: DocStore;
   docsFile: string;
   ann: AnnGraph | undefined;
+  /** With a graph: the rows it was given (below `rows`), its nodes, how many of them are live, and the live rows after it (searched exactly). */
+  graph: { rows: number; nodes: number; live: number; tail: number[] } | undefined;
   parallel: ParallelSearcher | undefined;
   view: { count: number; generation: number };
   /** Deleted rows as a skip bitset (absent when none). */
@@ -337,6 +339,14 @@ export class SearchIndex implements Searcher {
         : searchThreads !== 1 && values >= PARALLEL_MIN_VALUES && shards.length > 1
           ? new ParallelSearcher(shards, searchThreads)
           : undefined;
+      const extent = graphExtent(manifest);
+      let graph: Snapshot['graph'];
+      if (extent !== undefined) {
+        const deletedSet = new Set(deletedRows);
+        const tail: number[] = [];
+        for (let r = extent.rows; r < manifest.count; r++) if (!deletedSet.has(r)) tail.push(r);
+        graph = { rows: extent.rows, nodes: extent.nodes, live: manifest.count - deletedRows.length - tail.length, tail };
+      }
       return {
         manifest,
         shards,
@@ -344,6 +354,7 @@ export class SearchIndex implements Searcher {
         docs,
         docsFile,
         ann,
+        graph,
         parallel,
         view,
         deleted: deletedRows.length > 0 ? rowBitset(manifest.count, deletedRows) : undefined,
@@ -541,20 +552,29 @@ export class SearchIndex implements Searcher {
     }
     const exact = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
       s.parallel !== undefined ? s.parallel.search(qm, exactOptions) : exactSearch(qm, s.shards, exactOptions);
-    if (s.ann === undefined || options.exact === true) return exact(q);
-    // The graph finds the candidates (deleted rows are out of it); their scores come from the stored vectors, as on
-    // the exact path. With a filter the walk goes wider, by the share of rows the filter refuses.
+    if (s.ann === undefined || s.graph === undefined || options.exact === true) return exact(q);
     const ef = options.ef ?? s.ann.entry.expansionSearch;
-    const widen = allowed !== undefined ? Math.min(MAX_EF, Math.max(ef, Math.ceil((2 * kk * s.live) / candidates))) : ef;
-    const found = s.ann.search(q.data, q.dim, kk, widen);
+    checkEf(ef);
+    // A walk as wide as the rows it could return visits them all and costs more than scanning them, and HNSW
+    // guarantees no walk reaches every node (near-duplicate vectors can leave a node with no way in): scan.
+    if (ef >= candidates) return exact(q);
+    // The graph finds candidates among the rows it was given; the rows added since (the tail) are scored exactly,
+    // as are the candidates, on the stored vectors, as on the exact path. Deleted rows are still nodes of the
+    // graph (skipped here), so the walk widens by their share, and with a filter by the share of rows it refuses.
+    const g = s.graph;
+    const tail = allowed !== undefined ? allowed.rows.filter((r) => r >= g.rows) : g.tail;
+    const inGraph = allowed !== undefined ? allowed.rows.length - tail.length : g.live;
+    const tombstones = g.nodes / Math.max(1, g.live);
+    const filtered = allowed !== undefined ? Math.max(ef, Math.ceil((2 * kk * s.live) / candidates)) : ef;
+    const widen = Math.min(MAX_EF, Math.ceil(filtered * tombstones));
+    const found = inGraph > 0 ? s.ann.search(q.data, q.dim, Math.min(g.nodes, Math.ceil(kk * tombstones)), widen) : Array.from({ length: q.rows }, () => []);
     const out: ScoredRow[][] = [];
     const fallback: number[] = [];
     found.forEach((hits, qi) => {
-      const rows = hits.map((h) => h.row).filter((r) => !skips(skip, r));
-      const scored = scoreRows(q.row(qi), rows, s.shards, exactOptions).slice(0, kk);
-      // Fewer than k allowed candidates: the graph cannot answer this query; the scan can.
-      if (scored.length < kk) fallback.push(qi);
-      out.push(scored);
+      const rows = hits.map((h) => h.row).filter((r) => r < g.rows && !skips(skip, r));
+      // Fewer allowed candidates than k (or than the graph holds): the graph cannot answer this query; the scan can.
+      if (rows.length < Math.min(kk, inGraph)) fallback.push(qi);
+      out.push(scoreRows(q.row(qi), tail.length > 0 ? rows.concat(tail) : rows, s.shards, exactOptions).slice(0, kk));
     });
     if (fallback.length > 0) {
       const sub = new Matrix(fallback.length, q.dim, new Float32Array(fallback.length * q.dim));

@@ -7,12 +7,12 @@ import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { checkWellFormed } from '../corpus/encoding.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
-import { graphThreads, shardFloats, updateGraph, writeGraph } from './ann.js';
+import { extendGraph, graphThreads, shardFloats, writeGraph } from './ann.js';
 import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
-import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type FieldType, type IndexManifest } from './manifest.js';
+import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type AnnEntry, type FieldType, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
-import { encodeShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
+import { encodeShard, readShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
@@ -48,6 +48,30 @@ export interface IndexWriterOptions {
   /** How long to wait for another writer to finish before INDEX_LOCKED (default 0: fail at once). */
   waitMs?: number;
   onWarning?: (message: string) => void;
+  /** When a write merges new rows into the HNSW graph, or rebuilds it (defaults: DEFAULT_GRAPH_POLICY). */
+  graphPolicy?: GraphPolicy;
+}
+
+/**
+ * How the HNSW graph follows writes. Writes never change a graph in place: new rows are searched exactly beside it
+ * (the tail) and deleted rows stay in it as nodes searches skip (tombstones), as Lucene's segments and Qdrant's
+ * appendable segments do. A write merges the tail into the graph when it grows past `tailRows` (inserting rows,
+ * as a build does), and rebuilds the graph over the live rows when tombstones pass `tombstoneShare` of its nodes.
+ */
+export interface GraphPolicy {
+  /** Live rows the exactly-searched tail may hold before a write merges them into the graph (default: 1024, or 1/32 of the graph's nodes if more). */
+  tailRows?: number;
+  /** Share of the graph's nodes that may be deleted rows before a write rebuilds it over the live rows (default 0.25). */
+  tombstoneShare?: number;
+}
+
+export const DEFAULT_GRAPH_POLICY = { tailRows: 1024, tailShare: 1 / 32, tombstoneShare: 0.25 } as const;
+
+/** The graph's entry with rows and nodes filled in for a manifest from before they were recorded. */
+export function graphExtent(m: IndexManifest): (AnnEntry & { rows: number; nodes: number }) | undefined {
+  if (m.ann === undefined) return undefined;
+  const rows = m.ann.rows ?? m.count;
+  return { ...m.ann, rows, nodes: m.ann.nodes ?? rows - (m.deleted ?? 0) };
 }
 
 /** The most documents (or ids) one write takes: each write is one transaction and one commit. */
@@ -210,15 +234,10 @@ export class IndexWriter {
     const obsolete = this.appendVectors(next, stored, generation);
     const rows: DocRow[] = documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
     this.docs.applyWrite(generation, replaced, m.count, rows, fields);
-    if (m.ann !== undefined) {
-      // The graph takes what the searcher would: the stored vectors as floats (int8 rows as their bucket centres).
-      const floats = shardFloats(stored, m);
-      next.ann = await updateGraph(this.dir, m.ann, m.dim, replaced, { firstRow: m.count, floats }, `ann-${m.ann.quantization}-g${generation}.usearch`);
-      obsolete.push(m.ann.file);
-    }
     next.count = m.count + documents.length;
     next.deleted = (m.deleted ?? 0) + replaced.length;
     if (Object.keys(fields).length > 0) next.fields = fields;
+    await this.followGraph(next, generation, obsolete);
     return this.commit(next, generation, obsolete, { added: documents.length - replaced.length, replaced: replaced.length, deleted: 0, dropped: 0 });
   }
 
@@ -239,11 +258,8 @@ export class IndexWriter {
     const next: IndexManifest = structuredClone(m);
     const obsolete: string[] = [];
     this.docs.applyWrite(generation, rows, m.count, [], m.fields ?? {});
-    if (m.ann !== undefined) {
-      next.ann = await updateGraph(this.dir, m.ann, m.dim, rows, { firstRow: m.count, floats: new Float32Array(0) }, `ann-${m.ann.quantization}-g${generation}.usearch`);
-      obsolete.push(m.ann.file);
-    }
     next.deleted = (m.deleted ?? 0) + rows.length;
+    await this.followGraph(next, generation, obsolete);
     return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: rows.length, dropped: 0 });
   }
 
@@ -326,6 +342,58 @@ export class IndexWriter {
     this.docs.close();
     this.docs = new DocStore(join(this.dir, newDocs), { wal: false });
     return result;
+  }
+
+  /**
+   * The graph after a write (GraphPolicy): unchanged, with the new rows in the exactly-searched tail and the deleted
+   * ones as tombstones; or the tail merged in; or rebuilt over the live rows. A new graph file is written under a
+   * new name before the manifest commits it, and the old one joins the obsolete files.
+   */
+  private async followGraph(next: IndexManifest, generation: number, obsolete: string[]): Promise<void> {
+    const g = graphExtent(this.manifest);
+    if (g === undefined) return;
+    next.ann = { ...g };
+    const deleted = this.docs.deletedRows({ count: next.count, generation });
+    const live = next.count - deleted.length;
+    if (live === 0) return;
+    const isDeleted = new Uint8Array(next.count);
+    for (const r of deleted) isDeleted[r] = 1;
+    let liveInGraph = g.rows;
+    for (const r of deleted) if (r < g.rows) liveInGraph--;
+    const tail: number[] = [];
+    for (let r = g.rows; r < next.count; r++) if (isDeleted[r] === 0) tail.push(r);
+    const policy = this.options.graphPolicy ?? {};
+    const tombstoneShare = policy.tombstoneShare ?? DEFAULT_GRAPH_POLICY.tombstoneShare;
+    const tailRows = policy.tailRows ?? Math.max(DEFAULT_GRAPH_POLICY.tailRows, Math.floor(g.nodes * DEFAULT_GRAPH_POLICY.tailShare));
+    const file = `ann-${g.quantization}-g${generation}.usearch`;
+    if (g.nodes - liveInGraph > tombstoneShare * g.nodes) {
+      const options = { quantization: g.quantization, connectivity: g.connectivity, expansionAdd: g.expansionAdd, expansionSearch: g.expansionSearch, threads: graphThreads(live) };
+      next.ann = await writeGraph(this.dir, next, options, file, (r) => isDeleted[r] === 1);
+      obsolete.push(g.file);
+    } else if (tail.length > tailRows) {
+      next.ann = await extendGraph(this.dir, g, next.dim, { rows: tail, floats: this.rowFloats(next, tail) }, next.count, file);
+      obsolete.push(g.file);
+    }
+  }
+
+  /** The stored vectors of some rows as floats, as the searcher holds them (int8 rows as their bucket centres). */
+  private rowFloats(m: IndexManifest, rows: readonly number[]): Float32Array {
+    const out = new Float32Array(rows.length * m.dim);
+    let base = 0;
+    let i = 0;
+    for (const entry of m.shards) {
+      if (i >= rows.length) break;
+      if ((rows[i] as number) < base + entry.rows) {
+        const floats = shardFloats(readShard(this.dir, entry, m.precision, m.dim, true), m);
+        while (i < rows.length && (rows[i] as number) < base + entry.rows) {
+          const local = (rows[i] as number) - base;
+          out.set(floats.subarray(local * m.dim, (local + 1) * m.dim), i * m.dim);
+          i++;
+        }
+      }
+      base += entry.rows;
+    }
+    return out;
   }
 
   /**
