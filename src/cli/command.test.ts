@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { isSemsearchError } from '../errors.js';
-import { defineCommand, parseCommandLine } from './command.js';
+import { defineCommand, parseCommandLine, type Command } from './command.js';
 import { COMMANDS } from './commands/registry.js';
 import { runCaptured, type CliRun } from './test-support/run-cli.js';
 
@@ -19,8 +19,18 @@ test('--version prints the package version, at the top and after any command', a
   }
 });
 
+const loaded = (): Promise<Command[]> => Promise.all(COMMANDS.map((c) => c.load()));
+
+test('the registry names each command as its module does, and loads each module only when asked', async () => {
+  assert.deepEqual((await loaded()).map((c) => c.name), COMMANDS.map((c) => c.name));
+  const main = readFileSync(new URL('./main.ts', import.meta.url), 'utf8');
+  const registry = readFileSync(new URL('./commands/registry.ts', import.meta.url), 'utf8');
+  assert.doesNotMatch(registry, /^import (?!type )/m, 'the registry imports a command module up front');
+  assert.doesNotMatch(main, /^import (?!type ).*from '\.\.\/(?!errors)/m, 'main.ts imports library code up front');
+});
+
 test('every command has --help, --json and --version; --help lists each of its options', async () => {
-  for (const c of COMMANDS) {
+  for (const c of await loaded()) {
     for (const common of ['help', 'json', 'version']) assert.ok(common in c.options, `${c.name} --${common}`);
     const r = await run([c.name, '--help']);
     assert.equal(r.code, 0);
@@ -29,10 +39,10 @@ test('every command has --help, --json and --version; --help lists each of its o
   }
 });
 
-test('a flag means the same in every command: one type and letter per long name, one long name per letter', () => {
+test('a flag means the same in every command: one type and letter per long name, one long name per letter', async () => {
   const byName = new Map<string, { type: string; short: string | undefined; where: string }>();
   const byShort = new Map<string, { name: string; where: string }>();
-  for (const c of COMMANDS) {
+  for (const c of await loaded()) {
     for (const [name, spec] of Object.entries(c.options)) {
       const seen = byName.get(name);
       if (seen !== undefined) {
@@ -76,7 +86,6 @@ test('defineCommand: typed values, required options and arguments, choices and c
   let seen: unknown;
   const cmd = defineCommand({
     name: 'demo',
-    summary: 'a demo',
     usage: 'usage: demo <thing>',
     options: {
       model: { type: 'string', short: 'm', description: 'm', required: 'demo needs --model' },

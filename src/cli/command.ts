@@ -66,7 +66,6 @@ export interface CommandContext<O extends OptionSpecs> {
 
 export interface CommandDefinition<O extends OptionSpecs> {
   name: string;
-  summary: string;
   /** The usage line(s) and any text --help shows above the options. */
   usage: string;
   options: O;
@@ -77,7 +76,6 @@ export interface CommandDefinition<O extends OptionSpecs> {
 /** What the CLI dispatcher sees of a command. */
 export interface Command {
   name: string;
-  summary: string;
   options: OptionSpecs;
   run(argv: readonly string[], io: CliIO): Promise<number>;
 }
@@ -195,7 +193,6 @@ export function defineCommand<const O extends OptionSpecs>(definition: CommandDe
   const options = { ...definition.options, ...COMMON_OPTIONS };
   return {
     name: definition.name,
-    summary: definition.summary,
     options,
     async run(argv, io) {
       const { values, args } = parseCommandLine(argv, options);

@@ -2,10 +2,10 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isSemsearchError, SemsearchError } from '../errors.js';
-import { packageVersion, type CliIO, type Command } from './command.js';
-import { COMMANDS } from './commands/registry.js';
+import { packageVersion, type CliIO } from './command.js';
+import { COMMANDS, type CommandEntry } from './commands/registry.js';
 
-function usage(commands: readonly Command[]): string {
+function usage(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return `usage: semsearch <command> [options]\n\n${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}\n\nRun 'semsearch <command> --help' for a command's options; 'semsearch --version' for the version.\n`;
 }
@@ -44,7 +44,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
   try {
-    return await cmd.run(rest, io);
+    return await (await cmd.load()).run(rest, io);
   } catch (e) {
     return reportError(io, name, e, json);
   }

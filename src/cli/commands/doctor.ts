@@ -4,7 +4,6 @@ import { defineCommand } from '../command.js';
 /** `semsearch doctor [-m MODEL]`: the CPU, ONNX Runtime and thread facts that decide speed and which int8 file runs. */
 export const doctorCommand = defineCommand({
   name: 'doctor',
-  summary: 'show CPU features, ONNX Runtime, threads, the devices (cpu, cuda) and the ONNX file each precision would use',
   usage: 'usage: semsearch doctor [-m <model>]',
   options: {
     model: { type: 'string', short: 'm', description: 'also show the ONNX file each precision of this model would load (a folder, or a hub name already in the cache)' },

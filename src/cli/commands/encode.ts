@@ -18,7 +18,6 @@ export async function readAllText(stream: NodeJS.ReadableStream): Promise<string
 /** `semsearch encode -m MODEL "text" ...`: embeddings as JSON, one array per text. */
 export const encodeCommand = defineCommand({
   name: 'encode',
-  summary: 'encode texts (arguments, or lines on stdin) and print the embeddings as JSON',
   usage: 'usage: semsearch encode -m <model> [text ...]',
   options: {
     model: { ...MODEL_OPTION, required: 'encode needs --model <folder or hub name>' },

@@ -306,7 +306,6 @@ async function crossStage(
 /** `semsearch eval`: re-rank a run or search a corpus with a model, print the metrics, write the run; or score a run. */
 export const evalCommand = defineCommand({
   name: 'eval',
-  summary: 'evaluate a model (re-rank a run or search a corpus) or score a run file: MRR@10, NDCG@10, ...',
   usage: USAGE,
   options: OPTIONS,
   async run({ values, json, io }) {

@@ -13,7 +13,6 @@ import { defineCommand } from '../command.js';
  */
 export const exportCommand = defineCommand({
   name: 'export',
-  summary: 'build onnx/model.onnx for a model folder that has model.safetensors and no ONNX export (BERT, DistilBERT, MPNet)',
   usage: 'usage: semsearch export <model-dir> [--int8] [--force]',
   options: {
     force: { type: 'boolean', description: 'replace an existing file' },

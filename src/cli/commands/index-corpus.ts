@@ -11,7 +11,6 @@ import { createProgress, type ProgressOutput } from '../progress.js';
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
 export const indexCommand = defineCommand({
   name: 'index',
-  summary: 'encode a corpus into an index folder (resumable: run it again after a crash)',
   usage: `usage: semsearch index <corpus> -m <model> -o <index-dir>
 
 The corpus is a file or folder in any of these formats (guessed from the path and first line; --format names it):

@@ -8,7 +8,6 @@ import { defineCommand } from '../command.js';
 /** `semsearch info <index>`: what an index holds and how big it is. */
 export const infoCommand = defineCommand({
   name: 'info',
-  summary: "show an index's model, size, dimensions and precision",
   usage: 'usage: semsearch info <index-dir>',
   options: {},
   args: [{ name: 'index', required: 'info needs an index folder' }],

@@ -19,7 +19,6 @@ import { createProgress, type ProgressOutput } from '../progress.js';
  */
 export const mineCommand = defineCommand({
   name: 'mine',
-  summary: "mine hard negatives for (anchor, positive) pairs, as sentence-transformers' mine_hard_negatives",
   usage:
     'usage: semsearch mine -m <bi-encoder> (--pairs pairs.jsonl|tsv [--corpus <files>] | --queries <file> --qrels <file> --corpus <files>) [-o out.jsonl]\n' +
     '       [--cross-encoder <model>] [--num-negatives 3] [--range-min 0] [--range-max N] [--absolute-margin M] [--relative-margin M]\n' +

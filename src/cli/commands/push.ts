@@ -4,7 +4,6 @@ import { defineCommand } from '../command.js';
 /** `semsearch push <index> --url … --index-name …`: copy a local index into OpenSearch, or bring the copy up to date. */
 export const pushCommand = defineCommand({
   name: 'push',
-  summary: 'copy a local index (vectors, texts, metadata) into an OpenSearch index, resumably; run again to sync later writes',
   usage: `usage: semsearch push <index-dir> --url <cluster> --index-name <name>
 
 A new OpenSearch index gets its mapping from the model: knn_vector of its dimension, innerproduct for dot models and

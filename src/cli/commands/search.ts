@@ -46,7 +46,6 @@ function parseWhere(text: string | undefined): Filter | undefined {
 /** `semsearch search <index> "query" [-k 10] [--json]`; with no query, an interactive prompt. */
 export const searchCommand = defineCommand({
   name: 'search',
-  summary: 'search an index; without a query, read queries interactively (one per line)',
   usage: 'usage: semsearch search <index-dir> ["query" ...]\n       semsearch search --backend opensearch --url <url> --index-name <name> ["query" ...]',
   options: {
     k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },

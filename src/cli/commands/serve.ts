@@ -14,7 +14,6 @@ function list(v: string): string[] {
 /** `semsearch serve <index> [--port 8080] [--host 127.0.0.1]`: the HTTP API and the search page, until SIGTERM or Ctrl-C. */
 export const serveCommand = defineCommand({
   name: 'serve',
-  summary: 'serve an index over HTTP: search, encode, similarity and document write endpoints and a search page',
   usage: 'usage: semsearch serve <index-dir> [--port 8080] [--host 127.0.0.1]\n       semsearch serve --backend opensearch --url <url> --index-name <name> [--port 8080]',
   options: {
     port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },

@@ -39,7 +39,6 @@ function withMetadata(p: Passage, side: Map<string, Record<string, string | numb
 /** `semsearch add <index> <corpus>`: upsert every passage of a corpus file into a built index. */
 export const addCommand = defineCommand({
   name: 'add',
-  summary: 'add or replace passages of a corpus file in an index (upsert by id), without rebuilding it',
   usage: `usage: semsearch add <index-dir> <corpus> [--metadata side.jsonl]
 
 The corpus is read in any format semsearch index takes. A passage whose id the index holds replaces it. The whole
@@ -127,7 +126,6 @@ each printed as it lands: a crash keeps every printed commit and none of the res
 /** `semsearch delete <index> <ids…> | --ids-file F`. */
 export const deleteCommand = defineCommand({
   name: 'delete',
-  summary: 'delete passages from an index by id (tombstones until semsearch compact)',
   usage: 'usage: semsearch delete <index-dir> <id> [<id> ...] | --ids-file <file of ids, one per line>',
   options: {
     'ids-file': { type: 'string', description: 'a file of passage ids, one per line' },
@@ -161,7 +159,6 @@ export const deleteCommand = defineCommand({
 /** `semsearch compact <index>`. */
 export const compactCommand = defineCommand({
   name: 'compact',
-  summary: 'rewrite an index without its deleted rows (shards, document store and graph)',
   usage: 'usage: semsearch compact <index-dir>',
   options: {},
   args: [{ name: 'index', required: 'compact needs an index folder' }],
