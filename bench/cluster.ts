@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { nodeRss, startCluster, stopCluster } from '../scripts/opensearch.mjs';
 import { OpenSearchIndex } from '../src/opensearch/opensearch-index.js';
 import { pushIndex } from '../src/opensearch/push.js';
-import { openIndex, type IndexHit } from '../src/store/search-index.js';
+import { openIndex } from '../src/store/search-index.js';
+import { type IndexHit } from '../src/store/searcher.js';
 import type { Matrix } from '../src/tensor/matrix.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -274,3 +274,13 @@ test('the library knows no repository layout: no production file of src/ names t
   }
   assert.deepEqual(offenders, [], 'data folders are named by the user (--data-dir, SEMSEARCH_DATA), never found beside the code');
 });
+
+test('the OpenSearch backend keeps the Searcher contract (store/searcher.ts) and imports nothing of the local index', () => {
+  const broken: string[] = [];
+  for (const [file, imports] of GRAPH) {
+    if (!file.startsWith('src/opensearch/') || isTestCode(file)) continue;
+    for (const i of imports) if (i.target === 'src/store/search-index.ts') broken.push(`${where(file, i)}: imports the local index`);
+  }
+  assert.deepEqual(broken, [], broken.join('\n'));
+  assert.ok((GRAPH.get('src/opensearch/opensearch-index.ts') ?? []).some((i) => i.target === 'src/store/searcher.ts'));
+});

@@ -37,7 +37,8 @@ export type { SearchHit, SemanticSearchOptions } from './score/semantic-search.j
 export { buildIndex } from './store/build-index.js';
 export type { BuildIndexOptions, BuildProgress, BuildResult } from './store/build-index.js';
 export { openIndex, SearchIndex } from './store/search-index.js';
-export type { IndexHit, IndexInfo, OpenIndexOptions, SearchOptions } from './store/search-index.js';
+export type { IndexInfo, OpenIndexOptions } from './store/search-index.js';
+export type { IndexHit, SearchOptions } from './store/searcher.js';
 export { INDEX_PRECISIONS } from './store/manifest.js';
 export { SEARCH_MODES, FUSION_METHODS } from './store/fusion.js';
 export type { SearchMode, FusionMethod } from './store/fusion.js';
@@ -47,6 +48,6 @@ export type { FieldType } from './store/manifest.js';
 // A living index: writes after the build, metadata, filters
 export { IndexWriter, MAX_WRITE_BATCH } from './store/write-index.js';
 export type { IndexWriterOptions, WriteDocument, WriteResult } from './store/write-index.js';
-export type { WriteOptions } from './store/search-index.js';
+export type { WriteOptions } from './store/searcher.js';
 export type { Filter, FieldCondition, FieldValue, Metadata } from './store/filter.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';

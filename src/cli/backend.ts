@@ -2,7 +2,7 @@ import { SemsearchError } from '../errors.js';
 import { openIndex } from '../store/search-index.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import type { Device } from '../model/device.js';
-import type { Searcher } from '../store/search-index.js';
+import type { Searcher } from '../store/searcher.js';
 
 /** The parsed BACKEND_OPTIONS of a command. */
 export interface BackendValues {

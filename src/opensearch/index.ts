@@ -1,5 +1,5 @@
 // semsearch/opensearch: push a local index to an OpenSearch cluster, then search it through the same Searcher interface.
-export type { Searcher } from '../store/search-index.js';
+export type { Searcher } from '../store/searcher.js';
 export { OpenSearchConnection, type ConnectOptions } from './connection.js';
 export { DEFAULT_OVERSAMPLE } from './query.js';
 export { OpenSearchIndex, openOpenSearchIndex, type OpenSearchIndexOptions, type RemoteInfo, type RemoteSearchOptions } from './opensearch-index.js';

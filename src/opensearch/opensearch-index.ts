@@ -8,7 +8,7 @@ import { floatRowScore } from '../store/exact-search.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, type SearchMode } from '../store/fusion.js';
 import type { Metadata } from '../store/filter.js';
 import { modelFingerprint } from '../store/model-fingerprint.js';
-import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type WriteOptions } from '../store/search-index.js';
+import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type WriteOptions } from '../store/searcher.js';
 import { checkDocuments, checkIds, unknownDocuments, type WriteDocument, type WriteResult } from '../store/write-index.js';
 import { bulkWrite } from './bulk.js';
 import { OpenSearchConnection, type ConnectOptions } from './connection.js';

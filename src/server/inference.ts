@@ -1,6 +1,6 @@
 import { resolvePrompt } from '../encoder/encode.js';
 import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
-import type { IndexHit, Searcher, SearchOptions } from '../store/search-index.js';
+import type { IndexHit, Searcher, SearchOptions } from '../store/searcher.js';
 import type { Served } from './served.js';
 import type { CrossEncoder } from '../encoder/cross-encoder.js';
 import { rerankHits } from '../store/rerank-hits.js';

@@ -1,7 +1,8 @@
 import { detectCpu } from '../cpu/features.js';
 import type { Device } from '../model/device.js';
 import { servedModelId } from './model-id.js';
-import { openIndex, type Searcher, type SearchIndex } from '../store/search-index.js';
+import { openIndex, type SearchIndex } from '../store/search-index.js';
+import { type Searcher } from '../store/searcher.js';
 import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
 import { loadCrossEncoder, type CrossEncoder } from '../encoder/cross-encoder.js';
 import { SemsearchError } from '../errors.js';

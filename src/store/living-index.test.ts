@@ -14,7 +14,8 @@ import { buildIndex } from './build-index.js';
 import { DocStore } from './doc-store.js';
 import type { Filter } from './filter.js';
 import { readManifest } from './manifest.js';
-import { openIndex, type IndexHit } from './search-index.js';
+import { openIndex } from './search-index.js';
+import { type IndexHit } from './searcher.js';
 import { assertSameHits, cleanBuild, passageMeta, passageText, writeCorpus, type Content } from './test-support/living.js';
 import { IndexWriter, MAX_WRITE_BATCH, type WriteDocument } from './write-index.js';
 

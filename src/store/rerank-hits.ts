@@ -1,6 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import type { CrossEncoder, PredictOptions } from '../encoder/cross-encoder.js';
-import type { IndexHit } from './search-index.js';
+import type { IndexHit } from './searcher.js';
 
 /** A hit re-scored by a cross-encoder: `score` is the cross-encoder's, `retrievalScore` the index's. */
 export type RerankedHit = IndexHit & { retrievalScore: number };

@@ -17,7 +17,7 @@ import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
 import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
-import type { Searcher } from '../../store/search-index.js';
+import type { Searcher } from '../../store/searcher.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 const OPTIONS = {

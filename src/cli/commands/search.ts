@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import type { Filter } from '../../store/filter.js';
-import type { IndexHit } from '../../store/search-index.js';
+import type { IndexHit } from '../../store/searcher.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
 import { rerankHits } from '../../store/rerank-hits.js';
 import { isRemote, openSearcher } from '../backend.js';

@@ -5,7 +5,7 @@ import type { SentenceTransformer } from '../../encoder/sentence-transformer.js'
 import { buildIndex } from '../build-index.js';
 import type { Metadata } from '../filter.js';
 import type { IndexPrecision } from '../manifest.js';
-import type { IndexHit } from '../search-index.js';
+import type { IndexHit } from '../searcher.js';
 
 const WORDS = (
   'london paris river bridge tower museum garden train station market harbour castle church library school ' +

@@ -13,7 +13,8 @@ import { buildAnnIndex, MAX_EF, type AnnQuantization } from '../ann.js';
 import type { Filter, Metadata } from '../filter.js';
 import { fuse } from '../fusion.js';
 import { readManifest } from '../manifest.js';
-import { openIndex, type IndexHit, type SearchIndex } from '../search-index.js';
+import { openIndex, type SearchIndex } from '../search-index.js';
+import { type IndexHit } from '../searcher.js';
 import { IndexWriter, type GraphPolicy, type WriteDocument } from '../write-index.js';
 import { cleanBuild, type Content } from './living.js';
 

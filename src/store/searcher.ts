@@ -1,0 +1,101 @@
+// The contract every search backend keeps (the local index in search-index.ts, the OpenSearch index in
+// opensearch/): what a hit is, what a search and a write take, and the argument checks they share.
+import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
+import { SemsearchError } from '../errors.js';
+import type { MatrixLike } from '../tensor/matrix.js';
+import type { Filter, Metadata } from './filter.js';
+import { SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
+import type { WriteDocument, WriteResult } from './write-index.js';
+
+export interface IndexHit {
+  /** Row number in the index. */
+  index: number;
+  /** The passage id from the corpus. */
+  id: string;
+  score: number;
+  text: string;
+  /** The passage's metadata fields that have a value, when it has any. */
+  metadata?: Metadata;
+}
+
+export interface SearchOptions {
+  /** Scan every vector even when the index has an HNSW graph (default: use the graph when there is one). */
+  exact?: boolean;
+  /** binary indexes: rescore the hamming candidates with their int8 rows (default true); other precisions ignore it. */
+  rescore?: boolean;
+  /**
+   * binary indexes: hamming candidates per hit that are rescored (default 4, as sentence-transformers'
+   * `rescore_multiplier`); more raise recall for a little time, since only the candidates' int8 rows are read.
+   */
+  rescoreMultiplier?: number;
+  /** 'vector' (default), 'keyword' (BM25 over the passages) or 'hybrid' (both, fused). */
+  mode?: SearchMode;
+  /** hybrid: 'rrf' (reciprocal rank fusion, default) or 'weighted' (min-max normalised scores, `vectorWeight`). */
+  fusion?: FusionMethod;
+  /** hybrid with weighted fusion: the vector score's weight, 0–1 (default 0.5); the keyword score gets the rest. */
+  vectorWeight?: number;
+  /** hybrid: how deep each ranking goes before fusion (default 100, at least k). */
+  fusionDepth?: number;
+  /**
+   * Indexes with an HNSW graph: the search expansion for this query (default: the ef the graph was built with).
+   * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
+   */
+  ef?: number;
+  /**
+   * Only passages whose metadata match (filter.ts): `{ year: { gte: 2020 } }`, `{ and: [...] }`, … Vector search
+   * with a filter is exact over the allowed rows: a selective filter scores just them; a broad one scans (or walks
+   * the graph) skipping the rest, and falls back to the scan when the graph cannot supply k allowed hits.
+   */
+  filter?: Filter;
+  /** Accumulates where the time went, in ms (a server's per-stage metrics): scoring vectors, and reading the hits' passages. */
+  timings?: SearchTimings;
+}
+
+/** Milliseconds spent per search stage, added to by each call given the object. */
+export interface SearchTimings {
+  searchMs: number;
+  fetchMs: number;
+}
+
+/** Options of SearchIndex.upsert / delete / compact. */
+export interface WriteOptions {
+  /** How long to wait for another writer to finish before INDEX_LOCKED (default 0). */
+  waitMs?: number;
+}
+
+/**
+ * What the CLI, the server and the evaluator need of an index, whichever backend holds it: the local index
+ * (SearchIndex) or an OpenSearch index (OpenSearchIndex). Encoding always happens in semsearch, with the model the
+ * index was built with; the backend stores the vectors and searches them.
+ */
+export interface Searcher {
+  /** 'local' or 'opensearch'. */
+  readonly backend: string;
+  /** The model queries and documents are encoded with. */
+  readonly model: SentenceTransformer;
+  /** Live documents. */
+  readonly count: number;
+  /** The k best passages of each query (mode vector, keyword or hybrid; filters; see SearchOptions). */
+  search(queries: string | readonly string[], k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** search() with the query embeddings already computed by `model` (keyword mode needs none). */
+  searchEncoded(list: readonly string[], embeddings: MatrixLike | undefined, k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** Vector search with query embeddings already computed by `model`. */
+  searchEmbeddings(queries: MatrixLike, k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
+  /** Add or replace documents by id. */
+  upsert(documents: readonly WriteDocument[], options?: WriteOptions): Promise<WriteResult>;
+  /** Delete documents by id: UNKNOWN_DOCUMENT, and nothing deleted, when one is not there. */
+  delete(ids: string | readonly string[], options?: WriteOptions): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
+export function checkMode(mode: SearchMode | undefined): SearchMode {
+  const m = mode ?? 'vector';
+  if (!SEARCH_MODES.includes(m)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(m)}`, { field: 'mode' });
+  }
+  return m;
+}
+
+export function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new SemsearchError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+}
