@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { materializeCrossEncoder } from '../encoder/test-support/fixtures.js';
 import { isSemsearchError } from '../errors.js';
+import { openIndex } from '../store/search-index.js';
 import { compatRoutes } from './handlers/compat.js';
 import { searchJob } from './handlers/jobs.js';
 import type { PostRoute } from './router.js';
@@ -115,6 +116,31 @@ describe('requests stop when their client leaves or their deadline passes', { sk
     assert.equal(next.status, 200);
     assert.ok(next.ms < 1500, `the next request took ${next.ms} ms`);
     assert.equal((await metric(server.url, 'semsearch_requests_cancelled_total{reason="deadline"}')) - before, 2);
+  });
+
+  test('the library: an index search reads its signal inside the scan, and an aborted one rejects before any work', async () => {
+    const index = await openIndex(fixture.index);
+    try {
+      const queries = ['hurricane season', 'flu contagious', 'jamaica weather'];
+      const emb = await index.model.encodeQuery(queries);
+      const timings = { searchMs: 0, fetchMs: 0 };
+      await assert.rejects(index.search(queries, 5, { signal: AbortSignal.abort(), timings }), (e) => isSemsearchError(e, 'CANCELLED'));
+      // A signal that turns aborted at its third read: before the scan, then inside it (a round, the first query).
+      let reads = 0;
+      const signal = {
+        get aborted(): boolean {
+          return ++reads >= 3;
+        },
+        reason: undefined,
+      };
+      await assert.rejects(index.searchEmbeddings(emb, 5, { signal, timings, exact: true }), (e) => isSemsearchError(e, 'CANCELLED'));
+      assert.equal(reads, 3);
+      assert.deepEqual(timings, { searchMs: 0, fetchMs: 0 }, 'no passage was read');
+      const plain = await index.searchEmbeddings(emb, 5);
+      assert.deepEqual(await index.searchEmbeddings(emb, 5, { signal: new AbortController().signal }), plain);
+    } finally {
+      await index.close();
+    }
   });
 
   test('more re-ranking than maxRerankPairs is a 400 LIMIT_EXCEEDED naming the field and the limit, refused before it is queued', async () => {

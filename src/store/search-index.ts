@@ -551,8 +551,11 @@ export class SearchIndex implements Searcher {
         return scoreRows(q.row(qi), allowed.rows, s.shards, exactOptions).slice(0, kk);
       });
     }
+    // The parallel searcher posts its options to its threads, where a signal cannot go: it is checked before and after.
     const exact = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
-      s.parallel !== undefined ? s.parallel.search(qm, exactOptions) : exactSearch(qm, s.shards, exactOptions);
+      s.parallel !== undefined
+        ? s.parallel.search(qm, exactOptions)
+        : exactSearch(qm, s.shards, { ...exactOptions, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
     if (s.ann === undefined || options.exact === true) return exact(q);
     // The graph finds the candidates (deleted rows are out of it); their scores come from the stored vectors, as on
     // the exact path. With a filter the walk goes wider, by the share of rows the filter refuses.
