@@ -59,11 +59,14 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'The endpoint does not accept this HTTP method',
   SERVER_BUSY: 'The request queue is full; retry after the Retry-After delay',
   SERVER_NOT_READY: 'The model is still loading, or the server is shutting down',
-  CLIENT_GONE: 'The client closed the connection before its request ran',
+  CLIENT_GONE: 'The client closed the connection before its request was answered; its work was dropped or stopped',
   HOST_NOT_ALLOWED: 'The Host header names neither the address the server listens on nor a name it was told to answer to',
   REQUEST_TIMEOUT: 'The client did not send a whole request in time',
   SERVER_LISTEN_FAILED: 'The server cannot listen on the host and port asked for (in use, not allowed, or not an address here)',
   INTERNAL_ERROR: 'The server failed for a reason that is not the request\'s fault',
+  // cancellation (an AbortSignal in the library, a disconnect or a deadline in the server)
+  CANCELLED: 'The call was cancelled through its AbortSignal; it stopped between batches',
+  DEADLINE_EXCEEDED: "A request ran past its deadline (the server's request timeout, or the request's timeout_ms) and was stopped",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -108,4 +111,22 @@ export class SemsearchError extends Error {
 
 export function isSemsearchError(e: unknown, code?: ErrorCode): e is SemsearchError {
   return e instanceof SemsearchError && (code === undefined || e.code === code);
+}
+
+/**
+ * What a long call can be stopped with: an AbortSignal, or any object with its `aborted` and `reason` (a server
+ * worker reads a flag in shared memory that way). It is read between batches, never in the middle of one.
+ */
+export type CancelSignal = Pick<AbortSignal, 'aborted' | 'reason'>;
+
+/**
+ * Throw when `signal` is aborted: its reason when that is already a SemsearchError (a server's CLIENT_GONE or
+ * DEADLINE_EXCEEDED), else CANCELLED naming `what`, with the reason as its cause.
+ */
+export function throwIfCancelled(signal: CancelSignal | undefined, what: string): void {
+  if (signal === undefined || !signal.aborted) return;
+  const reason: unknown = signal.reason;
+  if (reason instanceof SemsearchError) throw reason;
+  const why = reason instanceof Error && reason.name === 'TimeoutError' ? ' (its signal timed out)' : '';
+  throw new SemsearchError('CANCELLED', `${what} was cancelled${why}`, { cause: reason });
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { SemsearchError } from '../errors.js';
+import { SemsearchError, throwIfCancelled, type CancelSignal } from '../errors.js';
 import { resolveModel } from '../hub/resolve.js';
 import { readCrossEncoderConfig, CROSS_ACTIVATIONS, type CrossActivation, type CrossEncoderConfig } from '../model/cross-config.js';
 import type { EncodedPair, Tokenizer } from '../model/tokenizer/tokenizer.js';
@@ -24,6 +24,11 @@ export interface PredictOptions {
   onProgress?: (p: { done: number; total: number }) => void;
   /** Accumulates tokenizing and inference time, in ms. */
   timings?: EncodeTimings;
+  /**
+   * Stop early: an aborted signal rejects the call with CANCELLED (before any work when it is aborted already;
+   * else before the next batch), like fetch's `signal`.
+   */
+  signal?: CancelSignal;
 }
 
 export interface RankOptions extends PredictOptions {
@@ -136,19 +141,25 @@ export class CrossEncoder {
    */
   async predict(input: TextPair | readonly TextPair[], options: PredictOptions = {}): Promise<Matrix> {
     if (this.disposed) throw new SemsearchError('MODEL_DISPOSED', 'the model was disposed; load it again', {});
+    const { signal } = options;
+    throwIfCancelled(signal, 'predict');
     const { pairs } = pairsOf(input);
     const batchSize = positiveInteger(options.batchSize ?? 32, 'batchSize');
     const activation = options.activation === undefined ? this.activation : checkActivation(options.activation, 'activation');
     const out = new Matrix(pairs.length, this.numLabels);
     if (pairs.length === 0) return out;
     const t0 = performance.now();
-    const encoded = pairs.map(([a, b]) => this.tokenizer.encodePair(a, b, this.maxLength));
+    const encoded = pairs.map(([a, b], i) => {
+      if ((i & 1023) === 1023) throwIfCancelled(signal, 'predict');
+      return this.tokenizer.encodePair(a, b, this.maxLength);
+    });
     if (options.timings !== undefined) options.timings.tokenizeMs += performance.now() - t0;
     // Longest first, as CrossEncoder.predict orders them, and cut where padding would cost more than another run.
     const order = encoded.map((_, i) => i).sort((x, y) => (encoded[y] as EncodedPair).ids.length - (encoded[x] as EncodedPair).ids.length);
     const ends = planBatches(Int32Array.from(order, (i) => (encoded[i] as EncodedPair).ids.length), batchSize);
     let done = 0;
     await runBatches(ends.length, this.session.concurrency ?? 1, async (b) => {
+      throwIfCancelled(signal, 'predict');
       const idx = order.slice(b === 0 ? 0 : (ends[b - 1] as number), ends[b]);
       const batch = this.tokenizer.pad(
         idx.map((i) => (encoded[i] as EncodedPair).ids),
@@ -164,6 +175,7 @@ export class CrossEncoder {
       done += idx.length;
       options.onProgress?.({ done, total: pairs.length });
     });
+    throwIfCancelled(signal, 'predict');
     activate(out, activation, options.applySoftmax === true);
     return out;
   }
@@ -176,6 +188,7 @@ export class CrossEncoder {
     if (this.numLabels !== 1) {
       throw new SemsearchError('UNSUPPORTED_MODEL', `rank() needs a model with one label; this one has ${this.numLabels}: use predict() with the pairs instead`, { field: 'model' });
     }
+    throwIfCancelled(options.signal, 'rank');
     if (typeof query !== 'string') throw new SemsearchError('INVALID_ARGUMENT', `rank() needs the query as a string, got ${typeof query}`, { field: 'query' });
     if (!Array.isArray(documents)) throw new SemsearchError('INVALID_ARGUMENT', 'rank() needs the documents as an array of strings', { field: 'documents' });
     const topK = options.topK === undefined ? documents.length : positiveInteger(options.topK, 'topK');

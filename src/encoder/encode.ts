@@ -1,4 +1,4 @@
-import { SemsearchError } from '../errors.js';
+import { SemsearchError, throwIfCancelled, type CancelSignal } from '../errors.js';
 import type { ModelConfig, PoolingConfig } from '../model/config.js';
 import type { TokenEmbeddings } from '../model/onnx-session.js';
 import type { TokenizedBatch, Tokenizer } from '../model/tokenizer/tokenizer.js';
@@ -44,6 +44,11 @@ export interface EncodeOptions {
   onProgress?: (p: EncodeProgress) => void;
   /** Accumulates where the time went, in ms (a server's per-stage metrics): tokenizing, and the transformer runs. */
   timings?: EncodeTimings;
+  /**
+   * Stop early: an aborted signal rejects the call with CANCELLED (before any work when it is aborted already;
+   * else before the next batch, as a batch in ONNX Runtime is not interrupted), like fetch's `signal`.
+   */
+  signal?: CancelSignal;
 }
 
 /** Milliseconds spent per encode stage, added to by each call given the object. */
@@ -117,6 +122,8 @@ function validateTexts(texts: readonly unknown[]): void {
  * planned by token count unless `batching: "fixed"` asks for sentence-transformers' own (see Batching).
  */
 export async function encodeTexts(parts: EncoderParts, texts: readonly string[], options: EncodeOptions = {}): Promise<Matrix | QuantizedMatrix> {
+  const { signal } = options;
+  throwIfCancelled(signal, 'encode');
   validateTexts(texts);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -162,6 +169,7 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     let kept = 0;
     const t0 = performance.now();
     for (let i = 0; i < texts.length; i++) {
+      if ((i & 1023) === 1023) throwIfCancelled(signal, 'encode');
       const ids = tokenizer.encode(inputOf(i), config.maxSeqLength);
       tokenCount[i] = ids.length;
       if (kept + ids.length <= 1 << 24) {
@@ -200,6 +208,7 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
   // is pooled as it comes back. Rows land at their input positions, so the order of completion does not matter.
   const concurrency = session.concurrency ?? 1;
   await runBatches(ends.length, concurrency, async (b) => {
+    throwIfCancelled(signal, 'encode');
     const idx = order.slice(b === 0 ? 0 : (ends[b - 1] as number), ends[b]);
     const t0 = performance.now();
     const batch = tokenizeBatch(idx);
@@ -213,6 +222,8 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     }
     finish(idx, batch, tokens);
   });
+  // The last batch may have run while the signal was aborted: an aborted call never resolves.
+  throwIfCancelled(signal, 'encode');
   const all = out as Matrix;
   if (precision === 'float32') return all;
   return quantizeEmbeddings(all, precision, {
@@ -246,13 +257,22 @@ export async function runBatches(n: number, concurrency: number, step: (b: numbe
   if (failure !== undefined) throw failure.error;
 }
 
+export interface EncodeTokenIdsOptions {
+  batchSize?: number;
+  normalize?: boolean;
+  timings?: EncodeTimings;
+  /** As EncodeOptions.signal: checked before each batch. */
+  signal?: CancelSignal;
+}
+
 /**
  * Embed inputs given as token ids (an OpenAI-style `input` of token arrays): the ids are the model's own
  * vocabulary's, without special tokens; the tokenizer's template adds them, and an input longer than the model reads
  * is cut as text would be. Pooling, Dense and Normalize run as for text. Returns the embeddings and each input's
  * token count (special tokens included).
  */
-export async function encodeTokenIds(parts: EncoderParts, lists: readonly (readonly number[])[], options: { batchSize?: number; normalize?: boolean; timings?: EncodeTimings } = {}): Promise<{ embeddings: Matrix; tokens: number[] }> {
+export async function encodeTokenIds(parts: EncoderParts, lists: readonly (readonly number[])[], options: EncodeTokenIdsOptions = {}): Promise<{ embeddings: Matrix; tokens: number[] }> {
+  throwIfCancelled(options.signal, 'encode');
   const { config, tokenizer, session } = parts;
   if (lists.length === 0) throw new SemsearchError('EMPTY_INPUT', 'no token lists to embed', { field: 'input' });
   const vocabSize = tokenizer.vocab.size;
@@ -271,6 +291,7 @@ export async function encodeTokenIds(parts: EncoderParts, lists: readonly (reado
   if (pooling === undefined) throw new SemsearchError('UNSUPPORTED_MODEL', 'the model has no pooling module', {});
   let out: Matrix | undefined;
   for (let start = 0; start < full.length; start += batchSize) {
+    throwIfCancelled(options.signal, 'encode');
     const chunk = full.slice(start, start + batchSize);
     const batch = tokenizer.pad(chunk);
     const t0 = performance.now();
@@ -287,6 +308,7 @@ export async function encodeTokenIds(parts: EncoderParts, lists: readonly (reado
     out ??= new Matrix(full.length, result.dim);
     out.data.set(result.data, start * result.dim);
   }
+  throwIfCancelled(options.signal, 'encode');
   return { embeddings: out as Matrix, tokens: full.map((f) => f.length) };
 }
 

@@ -6,7 +6,7 @@ import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { SIMILARITY_FUNCTIONS } from '../score/similarity.js';
 import type { Matrix, MatrixLike } from '../tensor/matrix.js';
 import type { Precision, QuantizedMatrix } from '../tensor/quantize.js';
-import { encodeTexts, encodeTokenIds, type EncodeOptions, type EncodeTimings, type PostModule, type TransformerRunner } from './encode.js';
+import { encodeTexts, encodeTokenIds, type EncodeOptions, type EncodeTokenIdsOptions, type PostModule, type TransformerRunner } from './encode.js';
 
 type FloatOptions = EncodeOptions & { precision?: 'float32' };
 type QuantOptions = EncodeOptions & { precision: Exclude<Precision, 'float32'> };
@@ -86,7 +86,7 @@ export class SentenceTransformer {
    * Embed inputs given as the model's token ids (no special tokens: the template adds them; long inputs are cut at
    * max_seq_length). Returns the float embeddings and each input's token count.
    */
-  async encodeTokenIds(lists: readonly (readonly number[])[], options: { batchSize?: number; normalize?: boolean; timings?: EncodeTimings } = {}): Promise<{ embeddings: Matrix; tokens: number[] }> {
+  async encodeTokenIds(lists: readonly (readonly number[])[], options: EncodeTokenIdsOptions = {}): Promise<{ embeddings: Matrix; tokens: number[] }> {
     if (this.disposed) throw new SemsearchError('MODEL_DISPOSED', 'the model was disposed; load it again', {});
     return encodeTokenIds({ config: this.config, tokenizer: this.tokenizer, session: this.session, modules: this.modules }, lists, options);
   }

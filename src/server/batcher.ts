@@ -53,8 +53,10 @@ export class Batcher {
   private flushing = false;
   private failure: SemsearchError | undefined;
   private idleWaiters: (() => void)[] = [];
-  /** Jobs dropped from the queue because their client went away. */
+  /** Jobs dropped from the queue because their client went away or their deadline passed. */
   dropped = 0;
+  /** Called for every job dropped from the queue, with the error it was refused with, for the metrics. */
+  onDrop: ((e: SemsearchError) => void) | undefined;
 
   constructor(options: BatcherOptions) {
     for (const [k, v] of Object.entries(options)) {
@@ -101,12 +103,15 @@ export class Batcher {
   }
 
   /**
-   * Queue a job. With `signal`, a job whose client went away while it waited is dropped from the queue (its
-   * promise rejects with CLIENT_GONE) instead of being computed for nobody; once in a batch it runs to the end.
+   * Queue a job. With `signal`, a job whose client went away (or whose deadline passed) while it waited is dropped
+   * from the queue, its promise rejecting with the signal's reason when that is a SemsearchError (else CLIENT_GONE),
+   * instead of being computed for nobody. Once in a batch, the job's own cancel flag (job.cancel) stops it.
    */
   submit(job: Job, signal?: AbortSignal): Promise<JobResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (signal?.aborted === true) return Promise.reject(new SemsearchError('CLIENT_GONE', 'the client closed the connection before its request ran'));
+    const gone = (): SemsearchError =>
+      signal?.reason instanceof SemsearchError ? signal.reason : new SemsearchError('CLIENT_GONE', 'the client closed the connection before its request ran');
+    if (signal?.aborted === true) return Promise.reject(gone());
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(new SemsearchError('SERVER_BUSY', `the server is busy: ${this.queue.length} requests are waiting, the most it queues; retry shortly`));
     }
@@ -124,7 +129,9 @@ export class Batcher {
           this.queue.splice(i, 1);
           this.queuedTexts -= texts;
           this.dropped++;
-          reject(new SemsearchError('CLIENT_GONE', 'the client closed the connection before its request ran'));
+          const e = gone();
+          this.onDrop?.(e);
+          reject(e);
           this.settle();
         },
         { once: true },

@@ -22,6 +22,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HOST_NOT_ALLOWED: 403,
   REQUEST_TIMEOUT: 408,
   CLIENT_GONE: 499,
+  CANCELLED: 499,
+  // The server stopped the request at its deadline: a gateway timeout, not the client's slowness (408).
+  DEADLINE_EXCEEDED: 504,
   METHOD_NOT_ALLOWED: 405,
   SERVER_BUSY: 503,
   SERVER_NOT_READY: 503,

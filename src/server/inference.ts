@@ -1,5 +1,6 @@
 import { resolvePrompt } from '../encoder/encode.js';
-import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
+import { isSemsearchError, SemsearchError, throwIfCancelled, type CancelSignal, type ErrorCode } from '../errors.js';
+import { allAborted, flagSignal } from './cancel.js';
 import type { IndexHit, Searcher, SearchOptions } from '../store/searcher.js';
 import type { Served } from './served.js';
 import type { CrossEncoder } from '../encoder/cross-encoder.js';
@@ -9,8 +10,19 @@ import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type Precision } from '../tensor/quantize.js';
 
+/**
+ * How a request's work is stopped: `cancel`, a cell of shared memory the HTTP thread sets when the client hangs up or
+ * the deadline passes (cancel.ts); `timeoutMs`, the deadline the request asked for (the server's is the most).
+ */
+export interface JobControl {
+  cancel?: Int32Array;
+  timeoutMs?: number;
+}
+
 /** One request's work, as the HTTP layer validated it. Texts are counted for batch sizes by `jobTexts`. */
-export type Job =
+export type Job = JobControl & JobWork;
+
+type JobWork =
   /** `rerank`: retrieve `depth` hits, re-rank them with the worker's cross-encoder, keep offset + k. */
   | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: JobSearchOptions; rerank?: { depth: number } }
   /** text-embeddings-inference's /rerank: every text scored with the query by the cross-encoder. */
@@ -116,7 +128,8 @@ async function searchTogether(
     const k = Math.max(...members.map((m) => (m.job.offset ?? 0) + m.job.k));
     let hits: IndexHit[][];
     try {
-      hits = await index.searchEncoded(members.flatMap((m) => m.job.queries), emb, k, { ...(members[0]?.job.options ?? {}), timings });
+      const signal = allAborted(members.map((m) => (m.job.cancel !== undefined ? flagSignal(m.job.cancel) : undefined)));
+      hits = await index.searchEncoded(members.flatMap((m) => m.job.queries), emb, k, { ...(members[0]?.job.options ?? {}), timings, ...(signal !== undefined ? { signal } : {}) });
     } catch {
       continue;
     }
@@ -140,7 +153,7 @@ function crossEncoderOf(served: Served): CrossEncoder {
  * text-embeddings-inference's /rerank: each text scored with the query, best first, as `{index, score}`. Scores pass
  * through the model's activation unless `raw`; a pair longer than the model reads is refused unless `truncate`.
  */
-async function rerankTexts(served: Served, j: Extract<Job, { kind: 'rerank' }>, stages: StageTimings): Promise<Record<string, unknown>> {
+async function rerankTexts(served: Served, j: Extract<Job, { kind: 'rerank' }>, stages: StageTimings, signal: CancelSignal | undefined): Promise<Record<string, unknown>> {
   const ce = crossEncoderOf(served);
   const t0 = performance.now();
   try {
@@ -153,7 +166,7 @@ async function rerankTexts(served: Served, j: Extract<Job, { kind: 'rerank' }>, 
     }
     const scores = (await ce.predict(
       j.texts.map((t): [string, string] => [j.query, t]),
-      j.raw ? { activation: 'identity' } : {},
+      { ...(j.raw ? { activation: 'identity' as const } : {}), ...(signal !== undefined ? { signal } : {}) },
     )).data;
     const ranks = j.texts.map((_, index) => ({ index, score: scores[index] as number }));
     ranks.sort((a, b) => b.score - a.score || a.index - b.index);
@@ -170,12 +183,13 @@ async function embedResult(
   encoded: Matrix | undefined,
   prompt: string,
   stages: StageTimings,
+  signal: CancelSignal | undefined,
 ): Promise<Record<string, unknown>> {
   let emb: Matrix;
   let tokens: number[];
   if (j.tokenIds !== undefined) {
     const timings = { tokenizeMs: 0, inferenceMs: 0 };
-    const r = await index.model.encodeTokenIds(j.tokenIds, { timings });
+    const r = await index.model.encodeTokenIds(j.tokenIds, { timings, ...(signal !== undefined ? { signal } : {}) });
     stages.inferenceMs += timings.inferenceMs;
     emb = r.embeddings;
     tokens = r.tokens;
@@ -261,9 +275,13 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
   });
   const batchSize = 32;
   const timings = { tokenizeMs: 0, inferenceMs: 0 };
-  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, { batchSize, timings });
-  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, { batchSize, timings });
-  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, { batchSize, timings });
+  // Each job's stop signal; the batch's encoding is shared, so it stops only when every job in it has been stopped.
+  const signals = jobs.map((j) => (j.cancel !== undefined ? flagSignal(j.cancel) : undefined));
+  const shared = allAborted(signals);
+  const encodeOptions = { batchSize, timings, ...(shared !== undefined ? { signal: shared } : {}) };
+  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, encodeOptions);
+  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, encodeOptions);
+  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, encodeOptions);
   stages.tokenizeMs += timings.tokenizeMs;
   stages.inferenceMs += timings.inferenceMs;
   const searchTimings = { searchMs: 0, fetchMs: 0 };
@@ -276,24 +294,31 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i] as Job;
     const { q, p } = at[i] as { q: number; p: number };
+    const signal = signals[i];
     try {
+      // A write that has not started yet is dropped with the rest; one that has runs to its commit.
+      throwIfCancelled(signal, 'the request');
       if (j.kind === 'upsert' || j.kind === 'delete') {
         const r = j.kind === 'upsert' ? await index.upsert(j.documents, { waitMs: WRITE_WAIT_MS }) : await index.delete(j.ids, { waitMs: WRITE_WAIT_MS });
         results.push({ ok: true, value: { generation: r.generation, added: r.added, replaced: r.replaced, deleted: r.deleted, live: r.live } });
       } else if (j.kind === 'embed') {
-        results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(groups.plain.out as Matrix, q, j.texts?.length ?? 0), prompts.plain, stages) });
+        results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(groups.plain.out as Matrix, q, j.texts?.length ?? 0), prompts.plain, stages, signal) });
       } else if (j.kind === 'rerank') {
-        results.push({ ok: true, value: await rerankTexts(served, j, stages) });
+        results.push({ ok: true, value: await rerankTexts(served, j, stages, signal) });
       } else if (j.kind === 'search') {
         const emb = q < 0 ? undefined : rows(groups.query.out as Matrix, q, j.queries.length);
         const offset = j.offset ?? 0;
         const ce = j.rerank === undefined ? undefined : crossEncoderOf(served);
         let hits: (IndexHit & { retrievalScore?: number })[][] =
-          together.get(i) ?? (await index.searchEncoded(j.queries, emb, Math.max(offset + j.k, j.rerank?.depth ?? 0), { ...j.options, timings: searchTimings }));
+          together.get(i) ??
+          (await index.searchEncoded(j.queries, emb, Math.max(offset + j.k, j.rerank?.depth ?? 0), { ...j.options, timings: searchTimings, ...(signal !== undefined ? { signal } : {}) }));
         if (ce !== undefined) {
           const t0 = performance.now();
-          hits = await rerankHits(ce, j.queries, hits, { k: offset + j.k });
-          stages.rerankMs += performance.now() - t0;
+          try {
+            hits = await rerankHits(ce, j.queries, hits, { k: offset + j.k, ...(signal !== undefined ? { signal } : {}) });
+          } finally {
+            stages.rerankMs += performance.now() - t0;
+          }
         }
         const t0 = performance.now();
         const { tokens, truncated } = tokenCounts(index, prompts.query, j.queries);

@@ -73,6 +73,15 @@ export class Metrics {
   );
   readonly rejected = new Counter('semsearch_queue_rejected_total', 'Requests refused with 503 because the queue was full');
   readonly dropped = new Counter('semsearch_queue_dropped_total', 'Queued requests dropped, not computed, because their client disconnected');
+  readonly cancelled = new Counter(
+    'semsearch_requests_cancelled_total',
+    'Requests stopped before their answer, by reason: client_gone (the client disconnected) or deadline (the request timeout passed; answered 504); queued ones are dropped, running ones stop at the next batch',
+  );
+
+  constructor() {
+    // Both reasons are listed from the start, at 0, so a dashboard sees the series before the first cancellation.
+    for (const reason of ['client_gone', 'deadline']) this.cancelled.inc({ reason }, 0);
+  }
 
   render(gauges: { queueDepth: number; inFlightBatches: number; inFlightRequests: number; ready: boolean }): string {
     const gauge = (name: string, help: string, v: number): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(v)}`;
@@ -86,6 +95,7 @@ export class Metrics {
         this.stages.render(),
         this.rejected.render(),
         this.dropped.render(),
+        this.cancelled.render(),
         gauge('semsearch_queue_depth', 'Requests waiting for an inference worker', gauges.queueDepth),
         gauge('semsearch_batches_in_flight', 'Batches being computed by workers', gauges.inFlightBatches),
         gauge('semsearch_http_requests_in_flight', 'HTTP requests being answered', gauges.inFlightRequests),

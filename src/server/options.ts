@@ -70,7 +70,15 @@ export interface ServeOptions {
   headersTimeoutMs?: number;
   /** Serve no write endpoints (POST /documents, DELETE /documents/{id} answer 404); searches still see other writers' commits (default false). */
   readOnly?: boolean;
+  /**
+   * A request's deadline, from its arrival, in ms (default 30 s): past it the request is answered 504
+   * DEADLINE_EXCEEDED and its work stops at the next batch. A request's `timeout_ms` may ask for less. Writes have none.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** A request's deadline unless the server is told otherwise: far above what a request within the limits takes. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
 export interface ServerConfig {
@@ -92,6 +100,7 @@ export interface ServerConfig {
   maxConnections: number;
   headersTimeoutMs: number;
   readOnly: boolean;
+  requestTimeoutMs: number;
 }
 
 /** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
@@ -112,6 +121,9 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
       throw new SemsearchError('INVALID_ARGUMENT', `CORS origin ${JSON.stringify(o)} is not an origin such as https://app.example (scheme and host, no path or trailing slash), nor '*'`, { field: 'corsOrigins' });
     }
+  }
+  if (options.requestTimeoutMs !== undefined && (!Number.isInteger(options.requestTimeoutMs) || options.requestTimeoutMs < 1)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `requestTimeoutMs must be a positive integer (milliseconds), got ${options.requestTimeoutMs}`, { field: 'requestTimeoutMs' });
   }
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
@@ -148,6 +160,7 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     maxConnections: options.maxConnections ?? 256,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
     readOnly: options.readOnly === true,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
   };
 }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SemsearchError } from '../errors.js';
 import { corsPolicy, hostChecker } from './access.js';
 import type { Batcher } from './batcher.js';
+import { CancelFlag, cancelError, type CancelReason } from './cancel.js';
 import { httpError, toHttpError, type HttpError } from './http-errors.js';
 import type { Job, JobResult } from './inference.js';
 import type { Metrics } from './metrics.js';
@@ -68,7 +69,7 @@ export interface RouterParts {
   state: ServerState;
   batcher: Batcher;
   metrics: Metrics;
-  config: Pick<ServerConfig, 'host' | 'allowedHosts' | 'corsOrigins' | 'limits' | 'log'>;
+  config: Pick<ServerConfig, 'host' | 'allowedHosts' | 'corsOrigins' | 'limits' | 'log' | 'requestTimeoutMs'>;
 }
 
 function unwrap(r: JobResult): Record<string, unknown> {
@@ -189,7 +190,12 @@ export class Router {
     await this.run(res, path, () => route.job(body), started, route, body);
   }
 
-  /** Queue a request's job for the workers and answer with its result (or its error). */
+  /**
+   * Queue a request's job for the workers and answer with its result (or its error). The request is stopped when its
+   * client hangs up (no answer: nobody reads it) or its deadline passes (504 DEADLINE_EXCEEDED, sent at once): taken
+   * out of the queue if it waits there, else its cancel flag tells the worker to stop between batches. Writes have
+   * no deadline: one that has started runs to its commit, so a 504 never hides a write that went through.
+   */
   private async run(res: ServerResponse, path: string, job: () => Job, started: number, route?: PostRoute, body?: unknown): Promise<void> {
     const { state, batcher, metrics, config } = this.parts;
     if (state.closing) {
@@ -197,24 +203,47 @@ export class Router {
       return;
     }
     let value: Record<string, unknown>;
-    // A client that hangs up while its request waits takes the request out of the queue with it.
-    const gone = new AbortController();
+    const control = new AbortController();
+    const flag = new CancelFlag();
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = (reason: CancelReason, timeoutMs?: number): void => {
+      if (settled || !flag.set(reason)) return;
+      metrics.cancelled.inc({ reason });
+      control.abort(cancelError(reason, timeoutMs));
+    };
     const onClose = (): void => {
-      if (!res.writableEnded) gone.abort();
+      if (!res.writableEnded) cancel('client_gone');
     };
     res.once('close', onClose);
     try {
-      value = unwrap(await batcher.submit(job(), gone.signal));
-    } catch (e) {
-      if (gone.signal.aborted) {
-        metrics.dropped.inc();
-        return;
+      const work = job();
+      const write = work.kind === 'upsert' || work.kind === 'delete';
+      if (!write) {
+        // The request's own timeout_ms, capped by the server's.
+        const timeoutMs = Math.min(work.timeoutMs ?? config.requestTimeoutMs, config.requestTimeoutMs);
+        timer = setTimeout(() => cancel('deadline', timeoutMs), Math.max(0, timeoutMs - (performance.now() - started)));
       }
+      const submitted = batcher.submit({ ...work, cancel: flag.cell }, control.signal);
+      // Answered at the deadline even while the worker finishes its batch; its late result is dropped.
+      submitted.catch(() => undefined);
+      const stopped = new Promise<never>((_, reject) => {
+        if (control.signal.aborted) reject(control.signal.reason);
+        control.signal.addEventListener('abort', () => reject(control.signal.reason), { once: true });
+      });
+      stopped.catch(() => undefined);
+      value = unwrap(await Promise.race([submitted, stopped]));
+    } catch (e) {
+      if (control.signal.aborted && (control.signal.reason as { code?: string } | undefined)?.code === 'CLIENT_GONE') return;
       const h = toHttpError(e);
       if (h.body.error.code === 'SERVER_BUSY') metrics.rejected.inc();
-      if (h.status >= 500 && h.status !== 503) config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
+      if (h.status >= 500 && h.status !== 503 && h.status !== 504) config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
       this.sendError(res, route?.fail?.(h) ?? h);
       return;
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+      res.off('close', onClose);
     }
     const t = performance.now();
     if (route?.answer !== undefined) this.send(res, 200, route.answer(value, body));

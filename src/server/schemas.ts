@@ -7,7 +7,7 @@ export const MAX_RERANK_DEPTH = 1000;
 import { PRECISIONS } from '../tensor/quantize.js';
 import { array, boolean, integer, number, object, string, stringEnum, type Infer } from './validate.js';
 
-/** Server limits: every one of them appears in the request schemas as a maximum. */
+/** Server limits: each appears in the request schemas as a maximum, or (maxRerankPairs) is checked with them. */
 export interface Limits {
   /** Request body size in bytes (413 above it). */
   maxBodyBytes: number;
@@ -17,9 +17,20 @@ export interface Limits {
   maxTextChars: number;
   /** Largest k for /search. */
   maxK: number;
+  /**
+   * Cross-encoder pairs one request may ask for: /search's queries × rerank_depth, /rerank's texts. Each pair is a
+   * transformer run, so this bounds how long one request holds a worker.
+   */
+  maxRerankPairs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 1 << 20, maxTexts: 64, maxTextChars: 20_000, maxK: 100 };
+// maxRerankPairs: one query at the deepest rerank_depth (1000), or 10 queries at the default depth (100). At the rate
+// of the issue-29 report (64 × 1000 pairs in 101 s, 2 cores) that is about 1.6 s of one worker.
+export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 1 << 20, maxTexts: 64, maxTextChars: 20_000, maxK: 100, maxRerankPairs: 1000 };
+
+/** A request's own deadline; the server's request timeout is the most it gets (a longer one is cut to it). */
+const timeoutMs = () =>
+  integer({ minimum: 1, maximum: 86_400_000, description: "This request's deadline in ms (default and most: the server's --request-timeout-ms); past it: 504 DEADLINE_EXCEEDED, and the work stops" });
 
 function texts(limits: Limits, description: string, minLength = 0) {
   return array(string({ minLength, maxLength: limits.maxTextChars }), { description, minItems: 1, maxItems: limits.maxTexts });
@@ -65,7 +76,13 @@ export function buildSchemas(limits: Limits) {
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph (the OpenSearch backend refuses true)' }),
       rerank: boolean({ default: false, description: "Re-rank the hits with the server's cross-encoder (semsearch serve --rerank): rerank_depth hits are retrieved and re-scored, offset + k kept; scores are then the cross-encoder's" }),
-      rerank_depth: integer({ minimum: 1, maximum: MAX_RERANK_DEPTH, default: 100, description: 'With rerank: hits retrieved per query for the cross-encoder (at least offset + k are)' }),
+      rerank_depth: integer({
+        minimum: 1,
+        maximum: MAX_RERANK_DEPTH,
+        default: 100,
+        description: `With rerank: hits retrieved per query for the cross-encoder (at least offset + k are); queries × rerank_depth is at most maxRerankPairs (${limits.maxRerankPairs})`,
+      }),
+      timeout_ms: timeoutMs(),
       oversample: integer({
         minimum: 1,
         maximum: 100,
@@ -127,6 +144,7 @@ export function buildSchemas(limits: Limits) {
         description: "sentence-transformers' quantize_embeddings; int8/uint8 ranges come from this request's own embeddings; binary values are packed bytes",
       }),
       normalize: boolean({ default: false, description: 'L2-normalise before quantising (models with a Normalize module already are)' }),
+      timeout_ms: timeoutMs(),
     },
     {
       additionalProperties: false,
@@ -149,6 +167,7 @@ export function buildSchemas(limits: Limits) {
     {
       queries: texts(limits, 'Encoded with the query prompt'),
       passages: texts(limits, 'Encoded with the document prompt'),
+      timeout_ms: timeoutMs(),
     },
     {
       additionalProperties: false,
@@ -192,8 +211,8 @@ export function buildSchemas(limits: Limits) {
         { description: 'The cross-encoder of --rerank: /search re-ranks with it on request, POST /rerank scores with it', required: ['model', 'architecture', 'maxLength', 'activation', 'onnxFile'] },
       ),
       limits: object(
-        { maxBodyBytes: integer(), maxTexts: integer(), maxTextChars: integer(), maxK: integer() },
-        { required: ['maxBodyBytes', 'maxTexts', 'maxTextChars', 'maxK'] },
+        { maxBodyBytes: integer(), maxTexts: integer(), maxTextChars: integer(), maxK: integer(), maxRerankPairs: integer() },
+        { required: ['maxBodyBytes', 'maxTexts', 'maxTextChars', 'maxK', 'maxRerankPairs'] },
       ),
       batching: object(
         { enabled: boolean(), maxBatch: integer(), maxWaitMs: number(), quietMs: number(), maxQueue: integer(), workers: integer() },

@@ -35,6 +35,10 @@ export async function createServer(options: ServeOptions): Promise<SemsearchServ
     metrics.batchRequests.observe(requests);
     metrics.batchTexts.observe(texts);
   };
+  // Queued requests whose client left (a deadline's drops are counted with the cancellations).
+  batcher.onDrop = (e) => {
+    if (e.code === 'CLIENT_GONE') metrics.dropped.inc();
+  };
   const state = new ServerState();
   const schemas = buildSchemas(config.limits);
   const routes = {

@@ -1,4 +1,4 @@
-import { SemsearchError } from '../errors.js';
+import { SemsearchError, throwIfCancelled, type CancelSignal } from '../errors.js';
 import { FLOAT16_VALUES } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import type { IndexPrecision } from './manifest.js';
@@ -30,6 +30,11 @@ export interface ExactSearchOptions {
   skipCount?: number;
   /** The index row of the first shard's first row (a worker searches a contiguous share of the shards). */
   rowBase?: number;
+  /**
+   * Stop early (CANCELLED): read before each query's scan and each shard of the JS scan, each round of the SIMD scan
+   * and each query's rescoring. In-thread only: the parallel searcher's workers are not given it.
+   */
+  signal?: CancelSignal;
 }
 
 /** Whether a skip bitset leaves out a row. */
@@ -135,10 +140,12 @@ function simdExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
   // Skipped rows take candidate places too, in proportion to their share of the rows.
   let kc = Math.min(total, Math.ceil(((k + Math.max(16, k)) * total) / allowed));
   while (pending.length > 0) {
+    throwIfCancelled(o.signal, 'search');
     const tops = simdTopK(kind, pending.map((i) => vectors[i] as Float32Array), pending.map((i) => offsets[i] as number), shards, dim, kc);
     if (tops === undefined) return undefined;
     const retry: number[] = [];
     pending.forEach((qi, j) => {
+      throwIfCancelled(o.signal, 'search');
       const candidates = (tops[j] as TopK).sorted();
       const rows = candidates.map((c) => c.row).filter((r) => !skips(skip, base + r));
       const exact = scoreRows(queries.row(qi), rows, shards, o);
@@ -166,6 +173,7 @@ function scanExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: Ex
     const rowBase = o.rowBase ?? 0;
     let base = 0;
     for (const s of shards) {
+      throwIfCancelled(o.signal, 'search');
       const d = s.data;
       for (let r = 0; r < s.rows; r++) {
         if (skip !== undefined && skips(skip, rowBase + base + r)) continue;
@@ -253,6 +261,7 @@ function binaryExactSearch(queries: Matrix, shards: readonly ShardVectors[], o: 
   const simd = skipCount <= MAX_SIMD_SKIPS && simdReady(shards, 'b1', o.dim);
   const tops = simd ? simdTopK('b1', bits, undefined, shards, o.dim, kc + skipCount) : undefined;
   return bits.map((qbits, qi) => {
+    throwIfCancelled(o.signal, 'search');
     let candidates = tops?.[qi];
     if (candidates !== undefined && o.skip !== undefined) {
       const kept = new TopK(kc);

@@ -14,7 +14,7 @@ export async function rerankHits(
   crossEncoder: Pick<CrossEncoder, 'numLabels' | 'predict'>,
   queries: readonly string[],
   hits: readonly (readonly IndexHit[])[],
-  options: { k: number } & Pick<PredictOptions, 'batchSize' | 'timings'>,
+  options: { k: number } & Pick<PredictOptions, 'batchSize' | 'timings' | 'signal'>,
 ): Promise<RerankedHit[][]> {
   if (crossEncoder.numLabels !== 1) {
     throw new SemsearchError('UNSUPPORTED_MODEL', `re-ranking needs a cross-encoder with one output (a relevance score); this one has ${crossEncoder.numLabels}`, { field: 'rerank' });
@@ -22,7 +22,7 @@ export async function rerankHits(
   if (queries.length !== hits.length) throw new SemsearchError('SHAPE_MISMATCH', `${queries.length} queries but ${hits.length} hit lists`, { field: 'hits' });
   const pairs: [string, string][] = [];
   hits.forEach((list, qi) => list.forEach((h) => pairs.push([queries[qi] as string, h.text])));
-  const scores = (await crossEncoder.predict(pairs, { ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}), ...(options.timings !== undefined ? { timings: options.timings } : {}) })).data;
+  const scores = (await crossEncoder.predict(pairs, { ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}), ...(options.timings !== undefined ? { timings: options.timings } : {}), ...(options.signal !== undefined ? { signal: options.signal } : {}) })).data;
   let at = 0;
   return hits.map((list) => {
     const scored = list.map((h, i) => ({ hit: { ...h, score: scores[at + i] as number, retrievalScore: h.score }, i }));

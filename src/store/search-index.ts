@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
-import { SemsearchError } from '../errors.js';
+import { SemsearchError, throwIfCancelled, type CancelSignal } from '../errors.js';
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph, checkEf } from './ann.js';
 import { DocStore } from './doc-store.js';
@@ -352,7 +352,8 @@ export class SearchIndex implements Searcher {
     const list = typeof queries === 'string' ? [queries] : queries;
     const mode = checkMode(options.mode);
     if (mode === 'hybrid') checkFusion(options);
-    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encodeQuery(list), k, options);
+    throwIfCancelled(options.signal, 'search');
+    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encodeQuery(list, options.signal !== undefined ? { signal: options.signal } : {}), k, options);
   }
 
   /**
@@ -366,6 +367,7 @@ export class SearchIndex implements Searcher {
     }
     if (mode === 'vector') return this.searchEmbeddings(embeddings as MatrixLike, k, options);
     checkK(k);
+    throwIfCancelled(options.signal, 'search');
     if (mode === 'hybrid') checkFusion(options);
     return this.withSnapshot(async (s) => {
       const t0 = performance.now();
@@ -381,12 +383,13 @@ export class SearchIndex implements Searcher {
         const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
         ranked = list.map((_, qi) => fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options).slice(0, kk));
       }
-      return this.fetchHits(s, ranked.map((hits) => hits.map((h) => ({ row: h.index, score: h.score }))), t0, options.timings);
+      return this.fetchHits(s, ranked.map((hits) => hits.map((h) => ({ row: h.index, score: h.score }))), t0, options.timings, options.signal);
     });
   }
 
   /** The passages of ranked rows, with the time of ranking (since t0) and of reading them added to `timings`. */
-  private fetchHits(s: Snapshot, ranked: readonly (readonly ScoredRow[])[], t0: number, timings: SearchTimings | undefined): IndexHit[][] {
+  private fetchHits(s: Snapshot, ranked: readonly (readonly ScoredRow[])[], t0: number, timings: SearchTimings | undefined, signal?: CancelSignal): IndexHit[][] {
+    throwIfCancelled(signal, 'search');
     const t1 = performance.now();
     const out = ranked.map((hits) => hits.map((h) => this.hit(s, h.row, h.score)));
     if (timings !== undefined) {
@@ -412,10 +415,11 @@ export class SearchIndex implements Searcher {
   /** Search with query embeddings already computed by the index's model. */
   async searchEmbeddings(queries: MatrixLike, k = 10, options: SearchOptions = {}): Promise<IndexHit[][]> {
     checkK(k);
+    throwIfCancelled(options.signal, 'search');
     return this.withSnapshot(async (s) => {
       const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
-      return this.fetchHits(s, await this.vectorSearch(s, queries, k, options, filter), t0, options.timings);
+      return this.fetchHits(s, await this.vectorSearch(s, queries, k, options, filter), t0, options.timings, options.signal);
     });
   }
 
@@ -460,10 +464,16 @@ export class SearchIndex implements Searcher {
     };
     // A selective filter: score its rows alone, exactly (binary indexes keep their hamming-then-rescore method).
     if (allowed !== undefined && m.precision !== 'binary' && allowed.rows.length <= s.live * SELECTIVE) {
-      return Array.from({ length: q.rows }, (_, qi) => scoreRows(q.row(qi), allowed.rows, s.shards, exactOptions).slice(0, kk));
+      return Array.from({ length: q.rows }, (_, qi) => {
+        throwIfCancelled(options.signal, 'search');
+        return scoreRows(q.row(qi), allowed.rows, s.shards, exactOptions).slice(0, kk);
+      });
     }
+    // The parallel searcher posts its options to its threads, where a signal cannot go: it is checked before and after.
     const exact = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
-      s.parallel !== undefined ? s.parallel.search(qm, exactOptions) : exactSearch(qm, s.shards, exactOptions);
+      s.parallel !== undefined
+        ? s.parallel.search(qm, exactOptions)
+        : exactSearch(qm, s.shards, { ...exactOptions, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
     if (s.ann === undefined || s.graph === undefined || options.exact === true) return exact(q);
     const ef = options.ef ?? s.ann.entry.expansionSearch;
     checkEf(ef);
@@ -483,6 +493,7 @@ export class SearchIndex implements Searcher {
     const out: ScoredRow[][] = [];
     const fallback: number[] = [];
     found.forEach((hits, qi) => {
+      throwIfCancelled(options.signal, 'search');
       const rows = hits.map((h) => h.row).filter((r) => r < g.rows && !skips(skip, r));
       // Fewer allowed candidates than k (or than the graph holds): the graph cannot answer this query; the scan can.
       if (rows.length < Math.min(kk, inGraph)) fallback.push(qi);
@@ -491,6 +502,7 @@ export class SearchIndex implements Searcher {
     if (fallback.length > 0) {
       const sub = new Matrix(fallback.length, q.dim, new Float32Array(fallback.length * q.dim));
       fallback.forEach((qi, j) => sub.data.set(q.row(qi), j * q.dim));
+      throwIfCancelled(options.signal, 'search');
       const again = await exact(sub);
       fallback.forEach((qi, j) => (out[qi] = again[j] ?? []));
     }

@@ -1,7 +1,7 @@
 // The contract every search backend keeps (the local index in search-index.ts, the OpenSearch index in
 // opensearch/): what a hit is, what a search and a write take, and the argument checks they share.
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
-import { SemsearchError } from '../errors.js';
+import { SemsearchError, type CancelSignal } from '../errors.js';
 import type { MatrixLike } from '../tensor/matrix.js';
 import type { Filter, Metadata } from './filter.js';
 import { SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
@@ -49,6 +49,11 @@ export interface SearchOptions {
   filter?: Filter;
   /** Accumulates where the time went, in ms (a server's per-stage metrics): scoring vectors, and reading the hits' passages. */
   timings?: SearchTimings;
+  /**
+   * Stop early: an aborted signal rejects the search with CANCELLED, checked before the query encoding, the scan,
+   * each query's graph walk or row scoring, and the read of the passages (one kernel scan is not interrupted).
+   */
+  signal?: CancelSignal;
 }
 
 /** Milliseconds spent per search stage, added to by each call given the object. */

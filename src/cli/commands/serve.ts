@@ -29,6 +29,8 @@ export const serveCommand = defineCommand({
     'max-texts': { type: 'number', description: 'texts per request list (default 64)' },
     'max-k': { type: 'number', description: 'largest k for /search (default 100)' },
     'max-body': { type: 'number', description: 'request body limit in bytes (default 1048576)' },
+    'max-rerank-pairs': { type: 'number', description: 'cross-encoder pairs per request: /search queries × rerank_depth, /rerank texts (default 1000; more: 400 LIMIT_EXCEEDED)' },
+    'request-timeout-ms': { type: 'number', description: "a request's deadline: past it 504 DEADLINE_EXCEEDED and its work stops (default 30000; a request's timeout_ms may ask for less)" },
     'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
     cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
     'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
@@ -47,6 +49,7 @@ export const serveCommand = defineCommand({
       ...(values['max-texts'] !== undefined ? { maxTexts: values['max-texts'] } : {}),
       ...(values['max-k'] !== undefined ? { maxK: values['max-k'] } : {}),
       ...(values['max-body'] !== undefined ? { maxBodyBytes: values['max-body'] } : {}),
+      ...(values['max-rerank-pairs'] !== undefined ? { maxRerankPairs: values['max-rerank-pairs'] } : {}),
     };
     const server = await createServer({
       ...(remote
@@ -76,6 +79,7 @@ export const serveCommand = defineCommand({
       ...(values['allowed-host'] !== undefined ? { allowedHosts: list(values['allowed-host']) } : {}),
       ...(values.cors !== undefined ? { corsOrigins: list(values.cors) } : {}),
       ...(values['read-only'] === true ? { readOnly: true } : {}),
+      ...(values['request-timeout-ms'] !== undefined ? { requestTimeoutMs: values['request-timeout-ms'] } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.

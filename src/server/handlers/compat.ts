@@ -139,6 +139,9 @@ export function compatRoutes(limits: Limits, state: ServerState): Record<string,
       }
       if (body.texts === undefined) bad('texts', 'is required');
       const { texts } = inputsOf(body.texts, 'texts', limits, false);
+      if ((texts as string[]).length > limits.maxRerankPairs) {
+        bad('texts', `holds ${(texts as string[]).length} texts; the server re-ranks at most ${limits.maxRerankPairs} pairs per request (maxRerankPairs)`, 'LIMIT_EXCEEDED');
+      }
       // TEI's defaults: scores through the model's activation, over-long pairs refused.
       return { kind: 'rerank', query: body.query as string, texts: texts as string[], raw: body.raw_scores === true, truncate: body.truncate === true };
     },

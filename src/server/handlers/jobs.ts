@@ -21,12 +21,23 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
   if (b.rerank_depth !== undefined && b.rerank !== true) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank_depth is the depth of rerank: true', { field: 'rerank_depth' });
   }
+  const queries = b.query !== undefined ? [b.query] : b.queries;
+  const depth = Math.max(b.rerank_depth ?? 100, offset + k);
+  // Checked here, before the request is queued: every pair is a cross-encoder run in a worker.
+  if (b.rerank === true && queries.length * depth > limits.maxRerankPairs) {
+    throw new SemsearchError(
+      'LIMIT_EXCEEDED',
+      `rerank asks for ${queries.length} ${queries.length === 1 ? 'query' : 'queries'} × rerank_depth ${depth} = ${queries.length * depth} cross-encoder pairs; the server re-ranks at most ${limits.maxRerankPairs} per request (maxRerankPairs): send fewer queries or a smaller rerank_depth`,
+      { field: 'rerank_depth' },
+    );
+  }
   return {
     kind: 'search',
-    queries: b.query !== undefined ? [b.query] : b.queries,
+    queries,
     k,
+    ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms } : {}),
     ...(b.offset !== undefined ? { offset: b.offset } : {}),
-    ...(b.rerank === true ? { rerank: { depth: Math.max(b.rerank_depth ?? 100, offset + k) } } : {}),
+    ...(b.rerank === true ? { rerank: { depth } } : {}),
     // The request's search settings, in the library's names.
     options: {
       ...(b.rescore !== undefined ? { rescore: b.rescore } : {}),
@@ -44,11 +55,17 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
 }
 
 export function encodeJob(b: EncodeRequest): Job {
-  return { kind: 'encode', texts: b.texts, precision: b.precision ?? 'float32', ...(b.normalize !== undefined ? { normalize: b.normalize } : {}) };
+  return {
+    kind: 'encode',
+    texts: b.texts,
+    precision: b.precision ?? 'float32',
+    ...(b.normalize !== undefined ? { normalize: b.normalize } : {}),
+    ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms } : {}),
+  };
 }
 
 export function similarityJob(b: SimilarityRequest): Job {
-  return { kind: 'similarity', queries: b.queries, passages: b.passages };
+  return { kind: 'similarity', queries: b.queries, passages: b.passages, ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms } : {}) };
 }
 
 export function documentsJob(b: DocumentsRequest): Job {
