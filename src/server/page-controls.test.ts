@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { materializeCrossEncoder } from '../encoder/test-support/fixtures.js';
 import { buildIndex } from '../store/build-index.js';
+import { openIndex } from '../store/search-index.js';
 import { createServer, type SemsearchServer } from './server.js';
 import { launchTestChromium } from './test-support/browser.js';
 import { BERT, passages, postJson, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
@@ -290,6 +291,29 @@ describe('the search page: mode, filters, re-rank, metadata, placeholder', { ski
       await assertFits(page, width);
       await page.screenshot({ path: join(SHOTS, `page-${width}-empty.png`) });
       await page.close();
+    }
+  });
+
+  // Last: it changes the index the tests above search.
+  test('the placeholder follows the index: with its first passage deleted, a server started after shows the next one\'s words', async () => {
+    const ps = passages(2) as { id: string; text: string }[];
+    // Through the library, not the server's write routes: the page reads, and only /info is under test here.
+    const writer = await openIndex(index);
+    try {
+      assert.equal((await writer.delete(ps[0]?.id as string)).deleted, 1);
+    } finally {
+      await writer.close();
+    }
+    const after = await createServer({ index, threads: 1, log: () => undefined });
+    try {
+      const words = (ps[1]?.text as string).split(/\s+/).slice(0, 8).join(' ');
+      assert.equal(((await (await fetch(`${after.url}/info`)).json()) as { sample: string }).sample, words);
+      const page = await context.newPage();
+      await open(page, `${after.url}/`);
+      assert.equal(await page.getAttribute('#query', 'placeholder'), `e.g. ${words}…`);
+      await page.close();
+    } finally {
+      await after.close();
     }
   });
 });
