@@ -206,6 +206,14 @@ export function buildSchemas(limits: Limits) {
         { url: string(), indexName: string(), replicas: integer(), oversample: integer(), rescore: boolean() },
         { description: "The OpenSearch backend: the cluster, the index, and the server's search defaults", required: ['url', 'indexName', 'replicas', 'oversample', 'rescore'] },
       ),
+      fields: object(
+        {},
+        {
+          description: 'The metadata fields filters can name, each with its type: "string", "number" or "boolean" ("id" is always a field besides); as the index stood when the server started',
+          examples: [{ lang: 'string', year: 'number', reviewed: 'boolean' }],
+        },
+      ),
+      sample: string({ description: "The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend" }),
       crossEncoder: object(
         { model: string(), architecture: string(), maxLength: integer(), activation: string(), onnxFile: string() },
         { description: 'The cross-encoder of --rerank: /search re-ranks with it on request, POST /rerank scores with it', required: ['model', 'architecture', 'maxLength', 'activation', 'onnxFile'] },
@@ -219,7 +227,7 @@ export function buildSchemas(limits: Limits) {
         { required: ['enabled', 'maxBatch', 'maxWaitMs', 'maxQueue', 'workers'] },
       ),
     },
-    { required: ['backend', 'model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'limits', 'batching'] },
+    { required: ['backend', 'model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'fields', 'limits', 'batching'] },
   );
   const documentsRequest = object(
     {

@@ -6,6 +6,7 @@ import { type Searcher } from '../store/searcher.js';
 import type { OpenSearchIndex } from '../opensearch/opensearch-index.js';
 import { loadCrossEncoder, type CrossEncoder } from '../encoder/cross-encoder.js';
 import { SemsearchError } from '../errors.js';
+import type { FieldType } from '../store/manifest.js';
 
 /** Where a server's passages live: a local index folder, or an OpenSearch index that `semsearch push` filled. */
 export type IndexSource =
@@ -31,6 +32,10 @@ export interface IndexSummary {
   onnxWarning?: string;
   /** The OpenSearch backend: where the index is, and the defaults its searches use. */
   opensearch?: { url: string; indexName: string; replicas: number; oversample: number; rescore: boolean };
+  /** Metadata fields and their types, as filters name them (`id` is always a field besides). */
+  fields: Record<string, FieldType>;
+  /** The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend. */
+  sample?: string;
   /** The cross-encoder /search re-ranks with (`rerank: true`) and /rerank scores with. */
   crossEncoder?: { model: string; architecture: string; maxLength: number; activation: string; onnxFile: string };
 }
@@ -54,6 +59,22 @@ function cpuOf(index: Searcher): { cpu: IndexSummary['cpu']; onnxWarning?: strin
   return { cpu: { arch: cpu.arch, model: cpu.model, isa: cpu.isa, flags: cpu.flags }, ...(warning !== undefined ? { onnxWarning: warning } : {}) };
 }
 
+/** Words of a sample passage shown at most: enough to say what the index holds, short enough for a search box. */
+const SAMPLE_WORDS = 8;
+
+/** The opening words of a passage, for `sample`: at most SAMPLE_WORDS words and 80 characters, cut at a word. */
+export function sampleOf(text: string | undefined): { sample?: string } {
+  const words = (text ?? '').split(/\s+/).filter((w) => w !== '').slice(0, SAMPLE_WORDS);
+  let out = '';
+  for (const w of words) {
+    const next = out === '' ? w : `${out} ${w}`;
+    if (next.length > 80) break;
+    out = next;
+  }
+  if (out === '' && words[0] !== undefined) out = Array.from(words[0]).slice(0, 80).join('');
+  return out === '' ? {} : { sample: out };
+}
+
 /** A local index, described; info() reads file sizes from disk, so this runs once per worker, not per request. */
 function servedLocal(index: SearchIndex): Served {
   const i = index.info();
@@ -73,6 +94,8 @@ function servedLocal(index: SearchIndex): Served {
       maxSeqLength: index.model.maxSeqLength,
       onnxFile: i.onnxFile,
       ...cpuOf(index),
+      fields: i.fields,
+      ...sampleOf(index.firstPassage()?.text),
     },
     ...(m.ranges !== undefined ? { ranges: m.ranges } : {}),
     rescore: false,
@@ -98,6 +121,7 @@ async function servedRemote(index: OpenSearchIndex): Promise<Served> {
       maxSeqLength: index.model.maxSeqLength,
       onnxFile: i.onnxFile,
       ...cpuOf(index),
+      fields: { ...i.fields },
       opensearch: { url: i.url, indexName: i.indexName, replicas: i.replicas, oversample: i.oversample, rescore: i.rescore },
     },
     rescore: i.rescore,

@@ -541,6 +541,13 @@ export class SearchIndex implements Searcher {
     return indexInfo(this.dir, this.snap.manifest);
   }
 
+  /** The first live passage in row order (undefined in an empty index): a real text of the index to show, e.g. as an example. */
+  firstPassage(): IndexHit | undefined {
+    const s = this.snap;
+    for (let row = 0; row < s.view.count; row++) if (!skips(s.deleted, row)) return this.hit(s, row, 0);
+    return undefined;
+  }
+
   async close(): Promise<void> {
     await SearchIndex.release(this.snap, undefined);
     if (this.ownModel) await this.model.dispose();
