@@ -22,8 +22,9 @@ function statOrUndefined(path: string): Stats | undefined {
  * Refuse, before any work, an output path that cannot be the file written: a folder, a path whose folder is
  * missing, not a folder or not writable (FILE_WRITE_FAILED), or the same file as one of `inputs` (INVALID_ARGUMENT:
  * writing it would destroy an input; symbolic and hard links are seen through). `field` names the option.
+ * `createsFolder`: the command makes the file's folder itself, so a missing one is fine.
  */
-export function checkOutputPath(path: string, field: string, inputs: readonly (string | undefined)[] = []): void {
+export function checkOutputPath(path: string, field: string, inputs: readonly (string | undefined)[] = [], options: { createsFolder?: boolean } = {}): void {
   const fail = (why: string): never => {
     throw new SemsearchError('FILE_WRITE_FAILED', `${field} ${path}: ${why}`, { file: path, field });
   };
@@ -32,9 +33,10 @@ export function checkOutputPath(path: string, field: string, inputs: readonly (s
   if (target?.isDirectory() === true) fail('is a folder; give the name of a file to write');
   const dir = dirname(resolve(path));
   const parent = statOrUndefined(dir);
-  if (parent === undefined) fail(`the folder ${dir} does not exist`);
-  else if (!parent.isDirectory()) fail(`${dir} is not a folder`);
-  if (target === undefined || target.isFile()) {
+  if (parent === undefined) {
+    if (options.createsFolder !== true) fail(`the folder ${dir} does not exist`);
+  } else if (!parent.isDirectory()) fail(`${dir} is not a folder`);
+  else if (target === undefined || target.isFile()) {
     try {
       accessSync(dir, constants.W_OK);
     } catch {
@@ -125,7 +127,10 @@ export async function writeAtomically<T>(path: string, field: string | undefined
     return r;
   } catch (e) {
     await rm(tmp, { force: true });
-    throw writeFailed(path, field, e);
+    // A writer's own FILE_WRITE_FAILED names the temporary file: say it of the file asked for.
+    if (e instanceof SemsearchError && e.code !== 'FILE_WRITE_FAILED') throw e;
+    const why = (e instanceof SemsearchError && e.cause instanceof Error ? e.cause : (e as Error)).message.split(tmp).join(path);
+    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write ${path}: ${why}`, { file: path, ...(field !== undefined ? { field } : {}), cause: e });
   }
 }
 
