@@ -40,6 +40,19 @@ function opensSmartRecord(line: string): boolean {
 }
 
 /**
+ * The format of a passage stream told from its first non-blank line alone (standard input has no name): a JSON
+ * object is a BEIR JSONL record, a JSON array candidate lists, `.I <id>` SMART, a tab MS MARCO; else undefined.
+ */
+export function formatOfFirstLine(first: string): CorpusFormat | undefined {
+  const t = first.replace(/^\uFEFF/, '').trimStart();
+  if (t.startsWith('{')) return 'beir';
+  if (t.startsWith('[')) return 'candidates';
+  if (opensSmartRecord(first)) return 'smart';
+  if (first.includes('\t')) return 'msmarco';
+  return undefined;
+}
+
+/**
  * The format of a passage collection: a folder is a folder of text; `.jsonl` is BEIR; `.json` is candidate
  * lists; a file opening with `.I <id>` is SMART whatever its name (cran.all.1400 has no extension); a `.tsv`,
  * a `.txt` or a file whose first line has a tab is MS MARCO.

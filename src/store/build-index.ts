@@ -29,6 +29,11 @@ export interface BuildProgress {
 
 export interface BuildIndexOptions {
   corpus: string;
+  /**
+   * What the manifest records as the corpus, and a resume must match (default: the corpus's resolved path). The
+   * CLI's `index -` records "-": standard input, spooled to a temporary file whose name changes on every run.
+   */
+  corpusLabel?: string;
   out: string;
   /** A loaded model, or a folder / hub name to load. */
   model: SentenceTransformer | string;
@@ -171,7 +176,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
     const release = await lockForWriting(out);
     try {
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
-      if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, corpus, out);
+      if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, options.corpusLabel ?? corpus, out);
       removeUnlistedShards(out, manifest?.shards);
       const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE));
       const side = options.metadata !== undefined ? await readMetadataFile(resolve(options.metadata)) : undefined;
@@ -196,7 +201,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           shardSize,
           count: 0,
           shards: [],
-          corpus: { path: corpus, format, consumed: 0, skipped: 0, lastId: null },
+          corpus: { path: options.corpusLabel ?? corpus, format, consumed: 0, skipped: 0, lastId: null },
           complete: false,
           createdAt: now,
           updatedAt: now,

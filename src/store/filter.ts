@@ -33,6 +33,41 @@ const RANGE_SQL = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 /** Bounds that keep a compiled filter inside SQLite's limits on expression depth and bound parameters. */
 const MAX_DEPTH = 32;
 const MAX_VALUES = 10_000;
+/**
+ * The JSON nesting a filter within MAX_DEPTH can have: the root object, two levels (an array and an object) per
+ * and/or (one per not), then a field's condition object and an `in` array. Deeper JSON is no filter at all.
+ */
+export const MAX_FILTER_JSON_DEPTH = 2 * MAX_DEPTH + 3;
+/** The most JSON values (objects, arrays, keys' values, array items) one filter may hold. */
+export const MAX_FILTER_JSON_VALUES = 50_000;
+
+/**
+ * Refuse a filter whose JSON nests deeper than MAX_FILTER_JSON_DEPTH or holds more than MAX_FILTER_JSON_VALUES
+ * values, as FILTER_INVALID naming `field`. Iterative, with an explicit stack, so it is safe on any parsed JSON
+ * (100,000 levels deep too) and runs before any recursive code (compileFilter, JSON.stringify, structured clone)
+ * sees the value: the CLI calls it when --where is parsed, the server on its HTTP thread before a job is queued.
+ */
+export function checkFilterBounds(filter: unknown, field = 'filter'): void {
+  const stack: [unknown, number][] = [[filter, 1]];
+  let values = 1;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_FILTER_JSON_DEPTH) {
+      throw new SemsearchError(
+        'FILTER_INVALID',
+        `${field}: the filter's JSON nests more than ${MAX_FILTER_JSON_DEPTH} levels; filters nest and/or/not at most ${MAX_DEPTH} deep`,
+        { field },
+      );
+    }
+    const children = Array.isArray(v) ? (v as unknown[]) : Object.values(v);
+    values += children.length;
+    if (values > MAX_FILTER_JSON_VALUES) {
+      throw new SemsearchError('FILTER_INVALID', `${field}: a filter holds at most ${MAX_FILTER_JSON_VALUES} JSON values (objects, arrays, numbers, strings)`, { field });
+    }
+    for (const c of children) stack.push([c, depth + 1]);
+  }
+}
 
 /** The SQL column of a field in the document store (`id` is the passage id column). */
 export function fieldColumn(name: string): string {
@@ -74,6 +109,7 @@ function checkValue(v: unknown, type: FieldType, path: string): FieldValue {
  * into the text). Unknown fields, unknown operators and values of the wrong type are FILTER_INVALID naming where.
  */
 export function compileFilter(filter: unknown, fields: Readonly<Record<string, FieldType>>): CompiledFilter {
+  checkFilterBounds(filter);
   const params: (string | number)[] = [];
   let values = 0;
   const known = (): string => {

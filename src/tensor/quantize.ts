@@ -49,7 +49,7 @@ export function rangesOf(m: Matrix): QuantizationRanges {
  * Ranges read off too few embeddings put every value of a dimension in one bucket: one text gives all −128,
  * silently, in sentence-transformers too. Refuse that instead of returning vectors that carry nothing.
  */
-function degenerate(ranges: QuantizationRanges, rows: number, field: string): void {
+export function checkRangesSpread(ranges: QuantizationRanges, rows: number, field: string): void {
   // One constant dimension is legitimate (sentence-transformers gives it step 1); all of them means the ranges
   // came from one embedding, or from copies of it.
   for (let i = 0; i < ranges.min.length; i++) if (ranges.min[i] !== ranges.max[i]) return;
@@ -77,7 +77,7 @@ export function quantizeEmbeddings(emb: Matrix, precision: Exclude<Precision, 'f
       }
       const from = cal ?? emb;
       ranges = rangesOf(from);
-      degenerate(ranges, from.rows, cal !== undefined ? 'calibrationEmbeddings' : 'ranges');
+      checkRangesSpread(ranges, from.rows, cal !== undefined ? 'calibrationEmbeddings' : 'ranges');
     }
     if (ranges.min.length !== dim || ranges.max.length !== dim) {
       throw new SemsearchError('QUANTIZATION_INVALID', `ranges must have ${dim} values per row, got ${ranges.min.length} and ${ranges.max.length}`, {

@@ -18,6 +18,7 @@ import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
 import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
 import type { Searcher } from '../../store/searcher.js';
+import { checkOutputPath, writeAtomically } from '../output.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 const OPTIONS = {
@@ -46,7 +47,7 @@ const OPTIONS = {
   depth: { type: 'number', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)', positiveInteger: true },
   'batch-size': BATCH_SIZE_OPTION,
   'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text', choices: ['error', 'drop'] },
-  'run-out': { type: 'string', description: 'write the new ranking here as a TREC run file' },
+  'run-out': { type: 'string', description: 'write the new ranking here as a TREC run file (checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place)' },
   tag: { type: 'string', description: 'run tag written in the run file (default semsearch)' },
   'per-query': { type: 'boolean', description: "with --json: every query's values too" },
 } as const;
@@ -214,9 +215,21 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   ].join('\n');
 }
 
+/** --run-out, checked before anything is read or loaded: a file that can be written and is none of the task's inputs. */
+function checkRunOut(values: EvalValues, spec: EvalTaskSpec): void {
+  const runOut = values['run-out'];
+  if (runOut !== undefined) checkOutputPath(runOut, '--run-out', [spec.rerank, ...(spec.corpus ?? []), spec.queries, spec.qrels]);
+}
+
+/** The run written under --run-out through a temporary file renamed into place. */
+async function writeRunOut(runOut: string, run: Run, tag: string | undefined): Promise<void> {
+  await writeAtomically(runOut, '--run-out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
+}
+
 /** `eval --rerank-with CE` without a bi-encoder: the task's own run (a --rerank file or a dataset's) is the first stage. */
 async function crossOnly(values: EvalValues, ceName: string, json: boolean, io: CliIO): Promise<number> {
   const spec = taskSpec(values, io.env);
+  checkRunOut(values, spec);
   const tally = new WarningTally();
   const task = await loadEvalTask(spec, (w) => tally.add(w));
   if (task.mode !== 'rerank') {
@@ -265,7 +278,7 @@ async function crossStage(
   for (const l of run.values()) pairs += l.docids.length;
   const report = evaluateRun(task.qrels, run, { relevanceLevel: task.relevanceLevel, queries: task.queries });
   const runOut = values['run-out'];
-  if (runOut !== undefined) await writeTrecRun(runOut, run, values.tag !== undefined ? { tag: values.tag } : {});
+  if (runOut !== undefined) await writeRunOut(runOut, run, values.tag);
   const ceLabel = basename(ceName.replace(/[\\/]+$/, ''));
   const summary = (r: typeof report): { 'MRR@10': number | undefined; 'NDCG@10': number | undefined } => ({ 'MRR@10': r.st.summary['mrr@10'], 'NDCG@10': r.trec.summary['ndcg_cut_10'] });
   if (json) {
@@ -324,6 +337,7 @@ export const evalCommand = defineCommand({
     if (modelName === undefined && values['rerank-with'] !== undefined) return crossOnly(values, values['rerank-with'], json, io);
     if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
     const spec = taskSpec(values, io.env);
+    checkRunOut(values, spec);
     const depth = values.depth;
     const batchSize = values['batch-size'];
     const threads = values.threads;
@@ -358,7 +372,7 @@ export const evalCommand = defineCommand({
       const texts = task.mode === 'rerank' ? task.passages : task.index !== undefined || remote !== undefined ? (ev.texts ?? new Map<string, string>()) : task.corpus;
       return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, levelSource(values, spec), tally, json, io);
     }
-    if (runOut !== undefined) await writeTrecRun(runOut, ev.run, tag !== undefined ? { tag } : {});
+    if (runOut !== undefined) await writeRunOut(runOut, ev.run, tag);
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
       if (json) {
       const out = {

@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { detectCpu } from '../../cpu/features.js';
 import { buildOnnx, INT8_FILES, int8KindFor } from '../../model/graph/build.js';
 import type { GraphOptions } from '../../model/graph/encoder-graph.js';
 import { defineCommand } from '../command.js';
+import { checkOutputPath, writeAtomically } from '../output.js';
 
 /**
  * `semsearch export <model-dir>`: the ONNX graph of a folder that has weights but no export (what
@@ -27,6 +29,7 @@ export const exportCommand = defineCommand({
     const kind = values.int8 === true ? int8KindFor(detectCpu().isa) : undefined;
     const targets: [string, GraphOptions][] = [[join(dir, 'onnx', 'model.onnx'), {}], ...(kind !== undefined ? [[join(dir, 'onnx', `model_${INT8_FILES[kind]}.onnx`), { int8: kind }] as [string, GraphOptions]] : [])];
     for (const [out] of targets) {
+      checkOutputPath(out, 'model', [], { createsFolder: true });
       if (existsSync(out) && values.force !== true) throw new SemsearchError('INVALID_ARGUMENT', `${out} already exists; pass --force to replace it with a built graph`, { file: out, field: '--force' });
     }
     const written: { file: string; bytes: number; seconds: number }[] = [];
@@ -35,9 +38,7 @@ export const exportCommand = defineCommand({
       const bytes = buildOnnx(dir, options);
       mkdirSync(join(dir, 'onnx'), { recursive: true });
       // Written beside, then renamed: an interrupted export never leaves half a model under the name loaders read.
-      const tmp = `${out}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, out);
+      await writeAtomically(out, 'model', (tmp) => writeFile(tmp, bytes));
       written.push({ file: out, bytes: bytes.length, seconds: (performance.now() - t0) / 1000 });
     }
     if (json) io.stdout.write(JSON.stringify(written.length === 1 ? written[0] : written) + '\n');

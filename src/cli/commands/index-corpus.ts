@@ -7,14 +7,19 @@ import { describeUnmatched } from '../../corpus/metadata.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
+import { STDIN_ARG, withCorpusArg } from '../stdin-corpus.js';
 
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
 export const indexCommand = defineCommand({
   name: 'index',
-  usage: `usage: semsearch index <corpus> -m <model> -o <index-dir>
+  usage: `usage: semsearch index <corpus | -> -m <model> -o <index-dir>
 
 The corpus is a file or folder in any of these formats (guessed from the path and first line; --format names it):
-${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}`).join('\n')}`,
+${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}`).join('\n')}
+
+A corpus of "-" is standard input: --format, or told from its first line (a JSON object: beir; a JSON array:
+candidates; .I: smart; a tab: msmarco). It is copied to a temporary file first; the index records "-" as its
+corpus, so running the same command on the same input again resumes it.`,
   options: {
     model: { ...MODEL_OPTION, required: 'index needs --model <folder or hub name>' },
     out: { type: 'string', short: 'o', description: 'index folder to create or resume (required)', required: 'index needs --out <index folder>' },
@@ -47,13 +52,16 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
     }
     const progress = createProgress(io.stderr as ProgressOutput, 'passages');
     const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
-    const r = await buildIndex({
-      corpus,
+    // `-`: standard input, spooled to a temporary file; the manifest records "-", so the same input resumes.
+    const r = await withCorpusArg(corpus, io.stdin, values.format, (path, format) =>
+      buildIndex({
+      corpus: path,
+      ...(corpus === STDIN_ARG ? { corpusLabel: STDIN_ARG } : {}),
       out,
       model,
       onProgress,
       ...(values.precision !== undefined ? { precision: values.precision } : {}),
-      ...(values.format !== undefined ? { format: values.format } : {}),
+      ...(format !== undefined ? { format } : {}),
       ...(values['shard-size'] !== undefined ? { shardSize: values['shard-size'] } : {}),
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values['skip-bad'] === true ? { skipBad: true } : {}),
@@ -62,7 +70,8 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
       ...(values.variant !== undefined ? { variant: values.variant } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
       ...deviceOption(values),
-    });
+      }),
+    );
     progress.finish();
     const m = r.manifest;
     if (annQ !== undefined && m.complete) {
@@ -74,7 +83,7 @@ ${CORPUS_FORMATS.map((f) => `  ${f.padEnd(10)}  ${CORPUS_FORMAT_DESCRIPTIONS[f]}
       `${m.complete ? 'complete' : 'partial'}: ${m.count} passages in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
         `added ${r.added}${r.resumedFrom > 0 ? `, resumed from ${r.resumedFrom}` : ''}${r.skipped > 0 ? `, skipped ${r.skipped} bad records` : ''}\n`,
     );
-    if (r.metadataUnmatched.count > 0 && values.metadata !== undefined) io.stderr.write(`semsearch index: warning: ${describeUnmatched(r.metadataUnmatched, values.metadata, corpus)}\n`);
+    if (r.metadataUnmatched.count > 0 && values.metadata !== undefined) io.stderr.write(`semsearch index: warning: ${describeUnmatched(r.metadataUnmatched, values.metadata, corpus === STDIN_ARG ? '<stdin>' : corpus)}\n`);
     return 0;
   },
 });

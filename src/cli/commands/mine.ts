@@ -1,5 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { readPassages } from '../../corpus/passages.js';
 import { readQueries } from '../../corpus/queries.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
@@ -10,6 +8,7 @@ import { pairsFromQrels, readMinePairs, type MinePairs } from '../../eval/mine-i
 import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
+import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
 /**
@@ -48,11 +47,13 @@ export const mineCommand = defineCommand({
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
     device: DEVICE_OPTION,
-    out: { type: 'string', short: 'o', description: 'write the JSONL rows here (default: standard output)' },
+    out: { type: 'string', short: 'o', description: 'write the JSONL rows here (default: standard output); checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place at the end' },
   },
   async run({ values, io }) {
     if (values.model === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'mine needs --model <bi-encoder>', { field: '--model' });
     const corpusFiles = values.corpus?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    // Before any input is read or model loaded: a folder, a missing folder or one of the inputs is no place for the rows.
+    if (values.out !== undefined) checkOutputPath(values.out, '--out', [values.pairs, values.queries, values.qrels, ...(corpusFiles ?? [])]);
     let pairs: MinePairs;
     let corpus: string[] | undefined;
     if (values.pairs !== undefined) {
@@ -108,11 +109,25 @@ export const mineCommand = defineCommand({
         onProgress: (p) => progress.update(p.phase === 'rescoring' ? 'cross-encoder (queries)' : `encoding ${p.phase}`, p.done, p.total),
       });
       progress.finish();
-      const out = values.out !== undefined ? createWriteStream(values.out) : io.stdout;
-      for (const row of r.rows) if (!out.write(JSON.stringify(row) + '\n')) await once(out, 'drain');
-      if (values.out !== undefined) {
-        const file = out as ReturnType<typeof createWriteStream>;
-        await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(new SemsearchError('FILE_WRITE_FAILED', `cannot write ${values.out}: ${e.message}`, { file: values.out as string })) : resolve())));
+      if (values.out === undefined) for (const row of r.rows) await writeToStream(io.stdout, JSON.stringify(row) + '\n');
+      else {
+        // Through a temporary file renamed into place: a failed write leaves whatever was under the name as it was.
+        const file = await openOutputFile(values.out, '--out');
+        try {
+          let batch = '';
+          for (const row of r.rows) {
+            batch += JSON.stringify(row) + '\n';
+            if (batch.length >= 1 << 16) {
+              await file.write(batch);
+              batch = '';
+            }
+          }
+          await file.write(batch);
+          await file.commit();
+        } catch (e) {
+          await file.abort();
+          throw e;
+        }
       }
       const skipped = Object.entries(r.skipped).map(([k, n]) => `${n} by ${k}`);
       io.stderr.write(

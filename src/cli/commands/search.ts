@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
-import type { Filter } from '../../store/filter.js';
+import { checkFilterBounds, type Filter } from '../../store/filter.js';
 import type { IndexHit } from '../../store/searcher.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
 import { rerankHits } from '../../store/rerank-hits.js';
@@ -33,14 +33,20 @@ function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?
   });
 }
 
-/** --where's JSON, parsed; the filter itself is checked against the index's fields when the search runs. */
+/**
+ * --where's JSON, parsed, with its depth and size checked at once (before any model or index is loaded); the filter
+ * itself is checked against the index's fields when the search runs.
+ */
 function parseWhere(text: string | undefined): Filter | undefined {
   if (text === undefined) return undefined;
+  let filter: unknown;
   try {
-    return JSON.parse(text) as Filter;
+    filter = JSON.parse(text);
   } catch (cause) {
     throw new SemsearchError('FILTER_INVALID', `--where is not valid JSON (${(cause as Error).message}); e.g. --where '{"year": {"gte": 2020}}'`, { field: '--where', cause });
   }
+  checkFilterBounds(filter, '--where');
+  return filter as Filter;
 }
 
 /** `semsearch search <index> "query" [-k 10] [--json]`; with no query, an interactive prompt. */

@@ -9,6 +9,7 @@ import { IndexWriter, MAX_WRITE_BATCH, unknownDocuments, type IndexWriterOptions
 import { defineCommand, type CliIO } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
+import { STDIN_ARG, withCorpusArg } from '../stdin-corpus.js';
 
 /** One line per committed write: what it did. A line printed is a write that survives any crash after it. */
 function report(io: CliIO, json: boolean, verb: string, r: WriteResult): void {
@@ -39,11 +40,16 @@ function withMetadata(p: Passage, side: Map<string, Record<string, string | numb
 /** `semsearch add <index> <corpus>`: upsert every passage of a corpus file into a built index. */
 export const addCommand = defineCommand({
   name: 'add',
-  usage: `usage: semsearch add <index-dir> <corpus> [--metadata side.jsonl]
+  usage: `usage: semsearch add <index-dir> <corpus | -> [--metadata side.jsonl]
 
-The corpus is read in any format semsearch index takes. A passage whose id the index holds replaces it. The whole
-file is checked first (ids, empty texts, metadata types); then it is written in commits of --commit-size passages,
-each printed as it lands: a crash keeps every printed commit and none of the rest.`,
+The corpus is read in any format semsearch index takes; "-" reads it from standard input (--format, or told from
+its first line: a JSON object is beir, a JSON array candidates, .I smart, a tab msmarco). A passage whose id the index
+holds replaces it. The whole file is checked first (ids, empty texts, metadata types); then it is written in commits
+of --commit-size passages, each printed once it is committed. If the process dies (tested with kill -9 at random
+moments and at each commit's rename), the index holds every printed commit, possibly the one being written when it
+died (whole, unprinted), and nothing of the later ones; never half a commit. The next writer undoes what was
+left uncommitted (searches never see it). Running the same add again completes it (replacing is idempotent;
+--skip-existing skips what landed). Power loss and OS crashes are not tested: files and folders are fsynced before each commit.`,
   options: {
     format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
     metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line' },
@@ -62,20 +68,22 @@ each printed as it lands: a crash keeps every printed commit and none of the res
     const commitSize = values['commit-size'] ?? 1000;
     if (commitSize > MAX_WRITE_BATCH) throw new SemsearchError('LIMIT_EXCEEDED', `--commit-size is at most ${MAX_WRITE_BATCH}`, { field: '--commit-size' });
     const side = values.metadata !== undefined ? await readMetadataFile(values.metadata) : undefined;
-    const opts = values.format !== undefined ? { format: values.format } : {};
     const writerOptions = {
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values.threads !== undefined ? { threads: values.threads } : {}),
       ...deviceOption(values),
     };
-    return withWriter(dir, 'add', io, writerOptions, async (writer) => {
+    const name = corpus === STDIN_ARG ? '<stdin>' : corpus;
+    // `-`: standard input, spooled to a temporary file (the corpus is read twice: checked whole, then written).
+    return withCorpusArg(corpus, io.stdin, values.format, (path, format) => withWriter(dir, 'add', io, writerOptions, async (writer) => {
+      const opts = format !== undefined ? { format } : {};
       // First pass: the file as a whole must be writable, so a bad record late in it leaves the index untouched.
       const lines = new Map<string, number | undefined>();
       let fields = { ...(writer.committed.fields ?? {}) };
       let total = 0;
       const present = new Set<string>();
       const matched = new Set<string>();
-      for await (const p of iteratePassages(corpus, opts)) {
+      for await (const p of iteratePassages(path, opts)) {
         if (side?.has(p.id) === true) matched.add(p.id);
         if (values['skip-existing'] === true && writer.missing([p.id]).length === 0) {
           present.add(p.id);
@@ -85,7 +93,7 @@ each printed as it lands: a crash keeps every printed commit and none of the res
         const at = `${p.file}${p.line !== undefined ? `:${p.line}` : ''}`;
         if (p.text.trim() === '') throw new SemsearchError('EMPTY_PASSAGE', `${at}: passage ${p.id} is empty; nothing was added`, { ...where, field: 'text' });
         if (lines.has(p.id)) {
-          throw new SemsearchError('DUPLICATE_ENTRY', `${at}: passage id ${p.id} appears twice in ${corpus} (first at line ${lines.get(p.id) ?? '?'}); nothing was added`, { ...where, field: 'id' });
+          throw new SemsearchError('DUPLICATE_ENTRY', `${at}: passage id ${p.id} appears twice in ${name} (first at line ${lines.get(p.id) ?? '?'}); nothing was added`, { ...where, field: 'id' });
         }
         lines.set(p.id, p.line);
         const d = withMetadata(p, side);
@@ -94,10 +102,10 @@ each printed as it lands: a crash keeps every printed commit and none of the res
       }
       // Side-file rows that name no passage of the corpus are not used: said, not dropped without a word.
       const unmatched = side !== undefined ? unmatchedMetadata(side, matched) : undefined;
-      if (unmatched !== undefined && unmatched.count > 0) io.stderr.write(`semsearch add: warning: ${describeUnmatched(unmatched, values.metadata ?? '', corpus)}\n`);
+      if (unmatched !== undefined && unmatched.count > 0) io.stderr.write(`semsearch add: warning: ${describeUnmatched(unmatched, values.metadata ?? '', name)}\n`);
       if (total === 0) {
-        if (present.size === 0) throw new SemsearchError('EMPTY_INPUT', `${corpus} holds no passages`, { file: corpus });
-        io.stdout.write(json ? JSON.stringify({ committed: null, skipped: present.size }) + '\n' : `nothing to add: the index holds all ${present.size} passages of ${corpus}\n`);
+        if (present.size === 0) throw new SemsearchError('EMPTY_INPUT', `${name} holds no passages`, { file: name });
+        io.stdout.write(json ? JSON.stringify({ committed: null, skipped: present.size }) + '\n' : `nothing to add: the index holds all ${present.size} passages of ${name}\n`);
         return;
       }
       if (present.size > 0) io.stderr.write(`semsearch add: ${present.size} passages whose ids the index holds are skipped (--skip-existing)\n`);
@@ -112,14 +120,14 @@ each printed as it lands: a crash keeps every printed commit and none of the res
         progress.update('added', done, total);
         report(io, json, 'add', r);
       };
-      for await (const p of iteratePassages(corpus, opts)) {
+      for await (const p of iteratePassages(path, opts)) {
         if (present.has(p.id)) continue;
         batch.push(withMetadata(p, side));
         if (batch.length >= commitSize) await flush();
       }
       await flush();
       progress.finish();
-    });
+    }));
   },
 });
 

@@ -2,7 +2,7 @@ import { SemsearchError } from '../../errors.js';
 import type { Job } from '../inference.js';
 import type { Metadata } from '../../store/filter.js';
 import type { DeleteRoute, PostRoute } from '../router.js';
-import type { Filter } from '../../store/filter.js';
+import { checkFilterBounds, type Filter } from '../../store/filter.js';
 import type { DocumentsRequest, EncodeRequest, Limits, Schemas, SearchRequest, SimilarityRequest } from '../schemas.js';
 import { parse, type Infer, type Schema } from '../validate.js';
 
@@ -12,6 +12,7 @@ function post<S extends Schema>(schema: S, job: (body: Infer<S>) => Job): PostRo
 }
 
 export function searchJob(b: SearchRequest, limits: Limits): Job {
+  if (b.filter !== undefined) checkFilterBounds(b.filter, 'filter');
   const k = b.k ?? 10;
   const offset = b.offset ?? 0;
   // Each bound holds alone in the schema; their sum is what the index is asked for.
@@ -48,7 +49,8 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
       ...(b.mode !== undefined ? { mode: b.mode } : {}),
       ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
       ...(b.vector_weight !== undefined ? { vectorWeight: b.vector_weight } : {}),
-      // The filter's shape is checked against the index's fields in the worker (FILTER_INVALID naming where).
+      // The filter's depth and size are checked here, on the HTTP thread, before it is queued or cloned to a
+      // worker; its shape against the index's fields in the worker (FILTER_INVALID naming where).
       ...(b.filter !== undefined ? { filter: b.filter as Filter } : {}),
     },
   };
