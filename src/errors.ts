@@ -67,7 +67,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: 'A write endpoint needs the server\'s bearer token (Authorization: Bearer <token>) and the request sent none or another',
   UNPROTECTED_WRITES: 'The server would accept writes on an address other machines can reach without a token: give a token, serve read-only, or say insecure writes are meant',
   SERVER_LISTEN_FAILED: 'The server cannot listen on the host and port asked for (in use, not allowed, or not an address here)',
-  INTERNAL_ERROR: 'The server failed for a reason that is not the request\'s fault',
+  INTERNAL_ERROR: 'semsearch (the server, or a command) failed for a reason that is not the request\'s, the input\'s or the index\'s fault',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
