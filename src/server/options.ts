@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { assertDeviceAvailable, checkDevice, type Device } from '../model/device.js';
 import { SemsearchError } from '../errors.js';
+import { checkToken, checkWriteExposure } from './auth.js';
 import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type Limits } from './schemas.js';
 import { checkOversample } from '../opensearch/query.js';
@@ -70,6 +71,16 @@ export interface ServeOptions {
   headersTimeoutMs?: number;
   /** Serve no write endpoints (POST /documents, DELETE /documents/{id} answer 404); searches still see other writers' commits (default false). */
   readOnly?: boolean;
+  /**
+   * A bearer token the write endpoints require (`Authorization: Bearer <token>`; 401 UNAUTHORIZED without it or with
+   * another). At least 16 characters of A-Z a-z 0-9 - . _ ~ + /. Read endpoints stay open.
+   */
+  token?: string;
+  /**
+   * Accept writes without a token on an address other machines may reach (default false: createServer refuses to
+   * start with UNPROTECTED_WRITES unless the host is loopback, or `token` or `readOnly` is given).
+   */
+  insecureWrites?: boolean;
 }
 
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
@@ -92,6 +103,8 @@ export interface ServerConfig {
   maxConnections: number;
   headersTimeoutMs: number;
   readOnly: boolean;
+  /** The write endpoints' bearer token; undefined: writes are open (on loopback, or with insecureWrites). */
+  token: string | undefined;
 }
 
 /** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
@@ -118,13 +131,17 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
   }
+  const host = options.host ?? '127.0.0.1';
+  const readOnly = options.readOnly === true;
+  const token = options.token === undefined ? undefined : checkToken(options.token, 'token');
+  checkWriteExposure({ host, readOnly, token, insecureWrites: options.insecureWrites === true });
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
   assertDeviceAvailable(device);
   return {
     source,
     rerank: options.rerank,
     device,
-    host: options.host ?? '127.0.0.1',
+    host,
     port: options.port ?? 0,
     workers,
     // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
@@ -147,7 +164,8 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     corsOrigins: options.corsOrigins ?? [],
     maxConnections: options.maxConnections ?? 256,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
-    readOnly: options.readOnly === true,
+    readOnly,
+    token,
   };
 }
 

@@ -73,8 +73,8 @@ export function jobRoutes(schemas: Schemas, limits: Limits, options: { readOnly?
     '/similarity': post(schemas.similarityRequest, similarityJob),
   };
   if (options.readOnly !== true) {
-    routes['/documents'] = post(schemas.documentsRequest, documentsJob);
-    routes['/documents/{id}'] = { method: 'DELETE', job: (id) => ({ kind: 'delete', ids: [id] }) };
+    routes['/documents'] = { ...post(schemas.documentsRequest, documentsJob), write: true };
+    routes['/documents/{id}'] = { method: 'DELETE', job: (id) => ({ kind: 'delete', ids: [id] }), write: true };
   }
   return routes;
 }
