@@ -105,14 +105,14 @@ export class Router {
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const { routes, page, state, metrics, config } = this.parts;
     const t0 = performance.now();
-    state.requestStarted();
+    state.requestStarted(res);
     const path = pathOf(req);
     // Metrics label by route, never by the path a client sent, so a scanner cannot grow the series.
     const label = routeOf(routes, path)?.key ?? (page[path] !== undefined ? '/' : 'other');
     res.once('close', () => {
       metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD', 'DELETE'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
       metrics.latency.observe((performance.now() - t0) / 1000, { route: label });
-      state.requestEnded();
+      state.requestEnded(res);
     });
     this.handle(req, res, path).catch((e: unknown) => {
       config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
