@@ -66,7 +66,8 @@ async function state(dir: string): Promise<{ manifest: string; files: string[]; 
 }
 
 function listing(dir: string): string[] {
-  return [...readdirSync(dir), ...readdirSync(join(dir, 'shards')).map((f) => `shards/${f}`)].filter((f) => f !== '.writer.lock').sort();
+  // The writer lock included: a failed write (one that could not even write the lock's bytes) leaves none behind.
+  return [...readdirSync(dir), ...readdirSync(join(dir, 'shards')).map((f) => `shards/${f}`)].sort();
 }
 
 /** A failed write's error: this code, naming a file of the index, and no alarm about the index's health. */
@@ -109,8 +110,8 @@ test('a full disk: upsert, delete and compact give DISK_FULL (library and CLI); 
     // One row with a long text: the vectors fit, SQLite's rows do not (SQLITE_FULL).
     await assert.rejects(w.upsert([{ id: 'long', text: `${passageText(7)} `.repeat(6000) }]), failsWith('DISK_FULL', dir));
     await assert.rejects(w.compact(), failsWith('DISK_FULL', dir));
-    assert.deepEqual(listing(dir), before.files, 'no temporary or uncommitted file left behind');
     await w.close();
+    assert.deepEqual(listing(dir), before.files, 'no temporary or uncommitted file left behind');
     assert.deepEqual(await state(dir), before, 'manifest, files and answers as before');
 
     // The CLI says the same, in one line with the code, and exits 1.
@@ -165,6 +166,10 @@ test('a read-only folder: upsert, delete and compact give INDEX_READ_ONLY (libra
       assert.match(r.err, new RegExp(`^semsearch ${argv[0]}: INDEX_READ_ONLY: cannot write the writer lock .*: its folder is read-only`));
       assert.doesNotMatch(r.err, ALARM);
     }
+    // A new index in a read-only folder: the same code, from the first folder it cannot make.
+    const fresh = await runCaptured(['index', corpus, '-m', BERT, '-o', join(mnt, 'new-idx')]);
+    assert.equal(fresh.code, 1, fresh.err);
+    assert.match(fresh.err, /^semsearch index: INDEX_READ_ONLY: cannot write the index folder/);
     assert.deepEqual(await state(dir), before);
   } finally {
     execFileSync('umount', ['-l', mnt]);
