@@ -13,7 +13,7 @@ import { loadModelFromDir } from '../encoder/load-model.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { isSemsearchError, SemsearchError, type ErrorCode } from '../errors.js';
 import { MAX_METADATA_FIELDS } from './filter.js';
-import { sqliteError } from './io-errors.js';
+import { sqliteError, writeError } from './io-errors.js';
 import { openIndex } from './search-index.js';
 import { cleanBuild, passageMeta, passageText, type Content } from './test-support/living.js';
 import { IndexWriter } from './write-index.js';
@@ -229,4 +229,19 @@ test('SQLite failures say what happened: only its format check calls the store d
   }
   const coded = new SemsearchError('UNKNOWN_DOCUMENT', 'x');
   assert.equal(sqliteError(file, 'write', coded), coded);
+});
+
+test('file system failures of a write: ENOSPC and EDQUOT are DISK_FULL, EROFS, EACCES and EPERM INDEX_READ_ONLY, the rest FILE_WRITE_FAILED', () => {
+  const errno = (code: string): Error => Object.assign(new Error(`${code}: failed`), { code });
+  const want: Record<string, ErrorCode> = { ENOSPC: 'DISK_FULL', EDQUOT: 'DISK_FULL', EROFS: 'INDEX_READ_ONLY', EACCES: 'INDEX_READ_ONLY', EPERM: 'INDEX_READ_ONLY', EIO: 'FILE_WRITE_FAILED' };
+  for (const [code, expected] of Object.entries(want)) {
+    const e = writeError('/x/shards/s.f32', 'the shard /x/shards/s.f32', errno(code));
+    assert.equal(e.code, expected, code);
+    assert.equal(e.file, '/x/shards/s.f32');
+    assert.match(e.message, /nothing was committed and the index is as its last commit left it/);
+    assert.doesNotMatch(e.message, ALARM);
+  }
+  // A native library's failure without an errno, on a disk found full: DISK_FULL; an errno wins over that guess.
+  assert.equal(writeError('/x/g', 'the graph', new Error('write failed'), true).code, 'DISK_FULL');
+  assert.equal(writeError('/x/g', 'the graph', errno('EROFS'), true).code, 'INDEX_READ_ONLY');
 });
