@@ -117,6 +117,9 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw new SemsearchError('INVALID_ARGUMENT', `port must be an integer from 0 to 65535 (0: any free port), got ${options.port}`, { field: 'port' });
   }
+  if (options.shutdownTimeoutMs !== undefined && (!Number.isFinite(options.shutdownTimeoutMs) || options.shutdownTimeoutMs < 0)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `shutdownTimeoutMs must be a number of milliseconds, 0 or more, got ${options.shutdownTimeoutMs}`, { field: 'shutdownTimeoutMs' });
+  }
   if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
     throw new SemsearchError('INVALID_ARGUMENT', `maxConnections must be a positive integer, got ${options.maxConnections}`, { field: 'maxConnections' });
   }

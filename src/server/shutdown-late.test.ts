@@ -1,6 +1,8 @@
 // Shutdown under load (issue 29): a request still running when the shutdown timeout passes gets a 503 with
 // Retry-After before its connection closes, never a connection closed with no response.
 import { after, before, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,4 +53,35 @@ test('requests that outlive the shutdown timeout are answered 503 SERVER_NOT_REA
     await closed;
   }
   await assert.rejects(fetch(`${server.url}/health`));
+});
+
+test('semsearch serve: SIGTERM with a request that outlives --shutdown-timeout-ms answers it 503 with Retry-After, then exits 0', async () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', dir, '--port', '0', '--shutdown-timeout-ms', '300'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const release = await lockForWriting(dir);
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m !== null) resolve(m[1] as string);
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
+    });
+    const write = postJson(`${url}/documents`, { documents: [{ id: 'late', text: 'a passage written during shutdown' }] });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    const r = await write;
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal((r.json.error as { code: string }).code, 'SERVER_NOT_READY');
+  } finally {
+    await release();
+  }
+  assert.equal(await exited, 0, err);
+  assert.match(err, /stopped/);
 });
