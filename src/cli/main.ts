@@ -19,9 +19,16 @@ function reportError(io: CliIO, command: string, e: unknown, json: boolean): num
     } else io.stderr.write(`semsearch ${command}: ${e.code}: ${e.message}\n`);
     return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
-  const message = (e as Error).message;
-  if (json) io.stderr.write(JSON.stringify({ error: { command, code: 'UNEXPECTED', message } }) + '\n');
-  else io.stderr.write(`semsearch ${command}: unexpected error: ${message}\n`);
+  const message = (e as Error)?.message ?? String(e);
+  const errno = String((e as { code?: unknown } | null)?.code ?? '');
+  // A full disk is said as one whatever wrote; anything else uncoded is semsearch's own failure, not the input's or
+  // the index's, and is said so (never "unexpected", which leaves a user wondering whether the index is hurt).
+  const [code, text] =
+    errno === 'ENOSPC' || errno === 'EDQUOT'
+      ? (['DISK_FULL', `the disk is full (${message}); free space and run it again`] as const)
+      : (['INTERNAL_ERROR', `semsearch failed (${message}); this is not a problem with the input or the index: please report it`] as const);
+  if (json) io.stderr.write(JSON.stringify({ error: { command, code, message: text } }) + '\n');
+  else io.stderr.write(`semsearch ${command}: ${code}: ${text}\n`);
   return 1;
 }
 

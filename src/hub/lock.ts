@@ -71,9 +71,13 @@ async function attempt(path: string, me: Owner, staleMs: number): Promise<Attemp
       const handle = await fs.open(path, 'wx');
       try {
         await handle.writeFile(JSON.stringify(me));
-      } finally {
+      } catch (e) {
+        // A full disk takes the file but not its bytes: an empty lock would stop every writer until it went stale.
         await handle.close();
+        await fs.rm(path, { force: true });
+        throw e;
       }
+      await handle.close();
       return { release: holding(path, me, staleMs) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

@@ -3,10 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { SemsearchError } from '../errors.js';
 import type { Batcher } from './batcher.js';
 import { httpError } from './http-errors.js';
+import { sendError } from './respond.js';
 import type { ServerConfig } from './options.js';
 import type { ServerState } from './state.js';
 import { WorkerPool } from './worker-pool.js';
 import type { StageTimings } from './inference.js';
+
+/** How long shutdown waits for its own 503 answers to requests that outlived its timeout to be written. */
+const LATE_ANSWER_MS = 1000;
 
 /** A whole request (head and body) must arrive within this. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -116,6 +120,21 @@ export function closer({ http, state, batcher, workers, shutdownTimeoutMs }: Clo
       // Requests waiting for company in a batch need not wait any longer: no more are coming.
       batcher.flush();
       await state.drain(shutdownTimeoutMs);
+      // What has not finished by now will not: each such request gets an answer (503, Retry-After) before its
+      // connection closes, never a connection closed with no response at all.
+      const late = state.unanswered();
+      for (const res of late) {
+        sendError(
+          res,
+          httpError(
+            'SERVER_NOT_READY',
+            `the server is shutting down and this request did not finish within its shutdown timeout (${shutdownTimeoutMs / 1000} s); retry it. A write may still have been committed: an upsert can be sent again as it is, a delete sent again may answer 404`,
+          ),
+          { closing: true },
+        );
+      }
+      // Those answers are small: give them a moment to reach their clients before the sockets go.
+      if (late.length > 0) await state.drain(LATE_ANSWER_MS);
       http.closeAllConnections();
       await stopped;
       await batcher.whenIdle();

@@ -18,6 +18,16 @@ const ERRORS = {
   },
 };
 
+/** What a write can answer besides the request errors: no token, the index busy or read-only, a full disk. */
+const WRITE_ERRORS = {
+  '401': {
+    ...json('Error', "UNAUTHORIZED: the server has a token and the request sent none or another (send Authorization: Bearer <token>)"),
+    headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="semsearch"' } },
+  },
+  '409': json('Error', 'INDEX_LOCKED: another writer held the index for 30 s; INDEX_READ_ONLY: the index folder cannot be written'),
+  '507': json('Error', 'DISK_FULL: the write did not fit the disk; nothing was committed'),
+};
+
 function post(summary: string, request: string, response: string) {
   return {
     post: {
@@ -40,14 +50,16 @@ export function openApiDocument(schemas: Schemas, version: string) {
       '/documents': {
         post: {
           ...post('Add or replace documents (upsert by id) in one atomic write; later searches see them', 'DocumentsRequest', 'WriteResponse').post,
-          responses: { '200': json('WriteResponse', 'Committed'), ...ERRORS, '409': json('Error', 'INDEX_LOCKED: another writer held the index for 30 s') },
+          security: [{}, { bearer: [] }],
+          responses: { '200': json('WriteResponse', 'Committed'), ...ERRORS, '413': json('Error', 'REQUEST_TOO_LARGE: the body is over the size limit; TOO_MANY_FIELDS: more metadata fields than an index holds (256)'), ...WRITE_ERRORS },
         },
       },
       '/documents/{id}': {
         delete: {
           summary: 'Delete one document by id (a tombstone until semsearch compact)',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The passage id, URL-encoded' }],
-          responses: { '200': json('WriteResponse', 'Committed'), '404': json('Error', 'UNKNOWN_DOCUMENT: the index holds no live document with this id'), '409': json('Error', 'INDEX_LOCKED') },
+          security: [{}, { bearer: [] }],
+          responses: { '200': json('WriteResponse', 'Committed'), '404': json('Error', 'UNKNOWN_DOCUMENT: the index holds no live document with this id'), ...WRITE_ERRORS },
         },
       },
       '/v1/embeddings': {
@@ -84,6 +96,8 @@ export function openApiDocument(schemas: Schemas, version: string) {
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     },
     components: {
+      // Write routes need it when the server was started with a token (--token-file, SEMSEARCH_TOKEN); reads never do.
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         SearchRequest: schemas.searchRequest,
         SearchResponse: schemas.searchResponse,

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { assertDeviceAvailable, checkDevice, type Device } from '../model/device.js';
 import { SemsearchError } from '../errors.js';
+import { checkToken, checkWriteExposure } from './auth.js';
 import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type Limits } from './schemas.js';
 import { checkOversample } from '../opensearch/query.js';
@@ -75,6 +76,16 @@ export interface ServeOptions {
    * DEADLINE_EXCEEDED and its work stops at the next batch. A request's `timeout_ms` may ask for less. Writes have none.
    */
   requestTimeoutMs?: number;
+  /**
+   * A bearer token the write endpoints require (`Authorization: Bearer <token>`; 401 UNAUTHORIZED without it or with
+   * another). At least 16 characters of A-Z a-z 0-9 - . _ ~ + /. Read endpoints stay open.
+   */
+  token?: string;
+  /**
+   * Accept writes without a token on an address other machines may reach (default false: createServer refuses to
+   * start with UNPROTECTED_WRITES unless the host is loopback, or `token` or `readOnly` is given).
+   */
+  insecureWrites?: boolean;
 }
 
 /** A request's deadline unless the server is told otherwise: far above what a request within the limits takes. */
@@ -101,6 +112,8 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   readOnly: boolean;
   requestTimeoutMs: number;
+  /** The write endpoints' bearer token; undefined: writes are open (on loopback, or with insecureWrites). */
+  token: string | undefined;
 }
 
 /** Check the options a caller gave before anything starts, so a mistake is an INVALID_ARGUMENT naming the option. */
@@ -112,6 +125,9 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   }
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw new SemsearchError('INVALID_ARGUMENT', `port must be an integer from 0 to 65535 (0: any free port), got ${options.port}`, { field: 'port' });
+  }
+  if (options.shutdownTimeoutMs !== undefined && (!Number.isFinite(options.shutdownTimeoutMs) || options.shutdownTimeoutMs < 0)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `shutdownTimeoutMs must be a number of milliseconds, 0 or more, got ${options.shutdownTimeoutMs}`, { field: 'shutdownTimeoutMs' });
   }
   if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
     throw new SemsearchError('INVALID_ARGUMENT', `maxConnections must be a positive integer, got ${options.maxConnections}`, { field: 'maxConnections' });
@@ -130,13 +146,17 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
   }
+  const host = options.host ?? '127.0.0.1';
+  const readOnly = options.readOnly === true;
+  const token = options.token === undefined ? undefined : checkToken(options.token, 'token');
+  checkWriteExposure({ host, readOnly, token, insecureWrites: options.insecureWrites === true });
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
   assertDeviceAvailable(device);
   return {
     source,
     rerank: options.rerank,
     device,
-    host: options.host ?? '127.0.0.1',
+    host,
     port: options.port ?? 0,
     workers,
     // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
@@ -159,8 +179,9 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     corsOrigins: options.corsOrigins ?? [],
     maxConnections: options.maxConnections ?? 256,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
-    readOnly: options.readOnly === true,
+    readOnly,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    token,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SemsearchError } from '../errors.js';
 import { corsPolicy, hostChecker } from './access.js';
+import { bearerChecker, type AuthResult } from './auth.js';
 import type { Batcher } from './batcher.js';
 import { CancelFlag, cancelError, type CancelReason } from './cancel.js';
 import { httpError, toHttpError, type HttpError } from './http-errors.js';
@@ -31,12 +32,15 @@ export interface PostRoute {
   answer?(value: Record<string, unknown>, body: unknown): unknown;
   /** An error in that API's shape (default: semsearch's {"error": {code, message, field}}). */
   fail?(h: HttpError): { status: number; body: unknown };
+  /** A write route: it needs the server's bearer token when the server has one. */
+  write?: boolean;
 }
 
 /** A DELETE route on a path with one parameter (`/documents/{id}`): the decoded parameter becomes the job. */
 export interface DeleteRoute {
   method: 'DELETE';
   job(param: string): Job;
+  write?: boolean;
 }
 
 export type Route = GetRoute | PostRoute | DeleteRoute;
@@ -69,7 +73,7 @@ export interface RouterParts {
   state: ServerState;
   batcher: Batcher;
   metrics: Metrics;
-  config: Pick<ServerConfig, 'host' | 'allowedHosts' | 'corsOrigins' | 'limits' | 'log' | 'requestTimeoutMs'>;
+  config: Pick<ServerConfig, 'host' | 'allowedHosts' | 'corsOrigins' | 'limits' | 'log' | 'requestTimeoutMs'> & Partial<Pick<ServerConfig, 'token'>>;
 }
 
 function unwrap(r: JobResult): Record<string, unknown> {
@@ -90,23 +94,26 @@ export class Router {
   private readonly hostAllowed: (header: string | undefined) => boolean;
   private readonly corsHeaders: (req: IncomingMessage) => Record<string, string>;
 
+  private readonly auth: ((header: string | undefined) => AuthResult) | undefined;
+
   constructor(private readonly parts: RouterParts) {
     this.hostAllowed = hostChecker(parts.config.host, parts.config.allowedHosts);
     this.corsHeaders = corsPolicy(parts.config.corsOrigins);
+    this.auth = parts.config.token !== undefined ? bearerChecker(parts.config.token) : undefined;
   }
 
   /** The HTTP server's request listener. */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const { routes, page, state, metrics, config } = this.parts;
     const t0 = performance.now();
-    state.requestStarted();
+    state.requestStarted(res);
     const path = pathOf(req);
     // Metrics label by route, never by the path a client sent, so a scanner cannot grow the series.
     const label = routeOf(routes, path)?.key ?? (page[path] !== undefined ? '/' : 'other');
     res.once('close', () => {
       metrics.requests.inc({ route: label, method: ['GET', 'POST', 'HEAD', 'DELETE'].includes(req.method ?? '') ? (req.method as string) : 'other', status: String(res.statusCode) });
       metrics.latency.observe((performance.now() - t0) / 1000, { route: label });
-      state.requestEnded();
+      state.requestEnded(res);
     });
     this.handle(req, res, path).catch((e: unknown) => {
       config.log(`semsearch serve: ${path} failed: ${(e as Error)?.stack ?? String(e)}`);
@@ -131,7 +138,7 @@ export class Router {
     for (const [k, v] of Object.entries(allowOrigin)) res.setHeader(k, v);
     if (req.method === 'OPTIONS') {
       // A CORS preflight: allowed origins learn what they may send; others get no CORS headers.
-      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST, DELETE', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' } : {};
+      const pre = Object.keys(allowOrigin).length > 0 ? { 'Access-Control-Allow-Methods': 'GET, POST, DELETE', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' } : {};
       res.writeHead(204, { ...pre, 'Content-Length': '0' });
       res.end();
       return;
@@ -153,6 +160,18 @@ export class Router {
         Allow: route.method === 'GET' ? 'GET, HEAD' : route.method,
       });
       return;
+    }
+    if (route.method !== 'GET' && route.write === true && this.auth !== undefined) {
+      const auth = this.auth(req.headers.authorization);
+      if (auth !== 'ok') {
+        // Before the body is read: a client without the token costs the server no parsing. RFC 6750's challenge.
+        const message = auth === 'missing' ? `${route.method} ${found.key} needs this server's token: send Authorization: Bearer <token>` : 'the bearer token sent is not this server\'s';
+        this.sendError(res, httpError('UNAUTHORIZED', message), {
+          'WWW-Authenticate': auth === 'missing' ? 'Bearer realm="semsearch"' : 'Bearer realm="semsearch", error="invalid_token"',
+          Connection: 'close',
+        });
+        return;
+      }
     }
     if (route.method === 'DELETE') {
       if (found.badParam !== undefined) {

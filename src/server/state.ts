@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { SemsearchError } from '../errors.js';
 import type { IndexSummary } from './served.js';
 
@@ -23,14 +24,22 @@ export class ServerState {
     return this.summary !== undefined && !this.closing;
   }
 
-  requestStarted(): void {
+  requestStarted(res?: ServerResponse): void {
     this.active++;
+    if (res !== undefined) this.responses.add(res);
   }
 
-  requestEnded(): void {
+  requestEnded(res?: ServerResponse): void {
     this.active--;
+    if (res !== undefined) this.responses.delete(res);
     if (this.active === 0) this.drained?.();
   }
+
+  /** Requests in flight whose answer has not begun: what shutdown answers itself once its timeout has passed. */
+  unanswered(): ServerResponse[] {
+    return [...this.responses].filter((res) => !res.headersSent && !res.destroyed);
+  }
+  private readonly responses = new Set<ServerResponse>();
 
   /** Resolves once no request is in flight, or after `timeoutMs` when some still are. */
   drain(timeoutMs: number): Promise<void> {

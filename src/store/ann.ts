@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BatchMatches, Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { SemsearchError } from '../errors.js';
+import { diskIsFull, writeError } from './io-errors.js';
 import { decodeFloat16 } from '../tensor/float16.js';
 import { ANN_QUANTIZATIONS, readManifest, syncDir, writeManifest, type AnnEntry, type AnnQuantization, type IndexManifest } from './manifest.js';
 import { lockForWriting } from './writer-lock.js';
@@ -171,8 +172,10 @@ async function saveDurably(index: UsearchIndex, dir: string, file: string): Prom
     renameSync(tmp, join(dir, file));
     syncDir(dir);
   } catch (cause) {
+    // usearch's own write fails without an errno: whether the disk is full is asked before its partial file goes.
+    const full = diskIsFull(dir);
     rmSync(tmp, { force: true });
-    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write the HNSW graph ${join(dir, file)}: ${(cause as Error).message}`, { file: join(dir, file), cause });
+    throw writeError(join(dir, file), `the HNSW graph ${join(dir, file)}`, cause, full);
   }
 }
 
@@ -263,6 +266,7 @@ export class AnnGraph {
     try {
       bytes = statSync(file).size;
     } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new SemsearchError('FILE_NOT_FOUND', `cannot read the ANN graph ${file}: ${(cause as Error).message}`, { file, cause });
       throw new SemsearchError('INDEX_CORRUPT', `ANN graph ${file} is missing; rebuild it with buildAnnIndex / semsearch index --ann`, { file, cause });
     }
     if (bytes !== entry.bytes || (verify && (await sha256File(file)) !== entry.sha256)) {

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Device } from '../model/device.js';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
@@ -12,6 +12,7 @@ import type { Matrix } from '../tensor/matrix.js';
 import { rangesOf, type QuantizationRanges } from '../tensor/quantize.js';
 import { DocStore } from './doc-store.js';
 import { checkMetadata } from './filter.js';
+import { writeError } from './io-errors.js';
 import { readMetadataFile, unmatchedMetadata, type UnmatchedMetadata } from '../corpus/metadata.js';
 import { lockForWriting } from './writer-lock.js';
 import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
@@ -93,6 +94,22 @@ function recordKey(p: Passage): string {
   return `${p.id}\u0000${p.text}\u0000`;
 }
 
+/**
+ * Why a folder could not be made: a recursive mkdir on a read-only mount says ENOENT; the nearest folder that exists
+ * says EROFS (or EACCES) when asked whether it can be written.
+ */
+function whyNoFolder(dir: string, cause: unknown): unknown {
+  if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') return cause;
+  let at = dirname(resolve(dir));
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (e) {
+    return e;
+  }
+  return cause;
+}
+
 const REBUILD = 'rebuild the index into a new folder (or delete it and run the same command)';
 
 /** The record at the resume point is the one indexed there, and every record before it is unchanged. */
@@ -172,7 +189,11 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
   const modelRef = typeof options.model === 'string' ? (existsSync(options.model) ? resolve(options.model) : options.model) : (options.modelRef ?? model.config.dir);
   try {
     const fingerprint = modelFingerprint(model);
-    mkdirSync(join(out, SHARD_DIR), { recursive: true });
+    try {
+      mkdirSync(join(out, SHARD_DIR), { recursive: true });
+    } catch (cause) {
+      throw writeError(out, `the index folder ${out}`, whyNoFolder(out, cause));
+    }
     const release = await lockForWriting(out);
     try {
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;

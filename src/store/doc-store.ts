@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { SemsearchError } from '../errors.js';
+import { sqliteError } from './io-errors.js';
 import { fieldColumn, sqlValue, type CompiledFilter, type Metadata } from './filter.js';
 import type { FieldType } from './manifest.js';
 
@@ -27,22 +28,8 @@ export interface StoreView {
   generation: number;
 }
 
-/** SQLite's failures as coded errors that name the file: a damaged store, a full disk, a read-only folder. */
-function storeError(file: string, doing: 'open' | 'read' | 'write', cause: unknown): SemsearchError {
-  const code = (cause as { code?: string }).code ?? '';
-  const msg = (cause as Error).message ?? String(cause);
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || /disk is full/.test(msg)) {
-    return new SemsearchError('FILE_WRITE_FAILED', `cannot write the document store ${file}: the disk is full (${msg}); free space and run the command again`, { file, cause });
-  }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /readonly|unable to open/.test(msg)) {
-    return new SemsearchError(
-      'INDEX_READ_ONLY',
-      `cannot ${doing} the document store ${file} (${msg}): its folder is read-only or missing, and ${doing === 'open' ? 'a store still in WAL mode (an unfinished build, or one built by an earlier semsearch) needs' : 'this needs'} write access; finish or copy the index on a writable disk`,
-      { file, cause },
-    );
-  }
-  return new SemsearchError('INDEX_CORRUPT', `the document store ${file} is damaged (${msg}): rebuild the index`, { file, cause });
-}
+/** SQLite's failures as coded errors that name the file: a damaged store, a full disk, a read-only folder (io-errors.ts). */
+const storeError = sqliteError;
 
 /** Porter stemming over Unicode words, diacritics folded: the English BM25 setup of Lucene and Anserini. */
 const FTS_TOKENIZER = 'porter unicode61 remove_diacritics 2';

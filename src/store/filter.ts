@@ -69,6 +69,12 @@ export function checkFilterBounds(filter: unknown, field = 'filter'): void {
   }
 }
 
+/**
+ * The most metadata fields an index holds. Each is a column of the document store: SQLite allows 2,000 in a table,
+ * and each new one costs more to add than the last (3,000 in one write took 15.6 s, then failed).
+ */
+export const MAX_METADATA_FIELDS = 256;
+
 /** The SQL column of a field in the document store (`id` is the passage id column). */
 export function fieldColumn(name: string): string {
   return name === 'id' ? 'id' : `"f:${name.replace(/"/g, '""')}"`;
@@ -205,6 +211,7 @@ export function checkMetadata(
   fields: Readonly<Record<string, FieldType>>,
 ): Record<string, FieldType> {
   const added: Record<string, FieldType> = {};
+  const have = Object.keys(fields).length;
   for (const d of docs) {
     if (d.metadata === undefined) continue;
     const where = { ...(d.file !== undefined ? { file: d.file } : {}), ...(d.line !== undefined ? { line: d.line } : {}) };
@@ -220,7 +227,16 @@ export function checkMetadata(
       if (want !== undefined && want !== t) {
         throw new SemsearchError('METADATA_INVALID', `document ${d.id}: field ${name} is a ${want} in this index, got the ${t} ${JSON.stringify(v)}`, { ...where, field: name });
       }
-      if (want === undefined) added[name] = t;
+      if (want === undefined) {
+        if (have + Object.keys(added).length >= MAX_METADATA_FIELDS) {
+          throw new SemsearchError(
+            'TOO_MANY_FIELDS',
+            `document ${d.id}: field ${name} would be metadata field ${MAX_METADATA_FIELDS + 1} of the index (it holds ${have}${Object.keys(added).length > 0 ? `, and this write adds ${Object.keys(added).length}` : ''}); an index holds at most ${MAX_METADATA_FIELDS}: store the values under fields it has`,
+            { ...where, field: name },
+          );
+        }
+        added[name] = t;
+      }
     }
   }
   return added;

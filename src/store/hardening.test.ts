@@ -235,14 +235,14 @@ async function onSmallDisk(name: string, size: string, fn: (mnt: string) => Prom
 
 const SMALL_DISK = { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false };
 
-test('a full disk: a coded error naming the file, no temporary file left, the last manifest intact', SMALL_DISK, async () => {
+test('a full disk: DISK_FULL naming the file, no temporary file left, the last manifest intact', SMALL_DISK, async () => {
   await onSmallDisk('full', '96k', async (mnt) => {
     const corpus = join(tmp, 'big.tsv');
     writeFileSync(corpus, Array.from({ length: 3000 }, (_, i) => `q${i}\t${'a long passage about london and paris '.repeat(8)}${i}`).join('\n') + '\n');
     const out = join(mnt, 'idx');
     await assert.rejects(buildIndex({ corpus, out, model, modelRef: BERT, shardSize: 100 }), (e) => {
       assert.ok(isSemsearchError(e), String(e));
-      assert.ok(['FILE_WRITE_FAILED'].includes(e.code), `${e.code}: ${e.message}`);
+      assert.ok(['DISK_FULL'].includes(e.code), `${e.code}: ${e.message}`);
       assert.ok(e.file?.startsWith(out), `names a file in the index: ${e.file}`);
       return true;
     });
@@ -255,7 +255,7 @@ test('a full disk: a coded error naming the file, no temporary file left, the la
   });
 });
 
-test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partial graph, the manifest untouched', SMALL_DISK, async () => {
+test('a graph that does not fit the disk: DISK_FULL naming it, no partial graph, the manifest untouched', SMALL_DISK, async () => {
   await onSmallDisk('full-graph', '1m', async (mnt) => {
     const small = join(mnt, 'idx');
     cpSync(built, small, { recursive: true });
@@ -263,7 +263,7 @@ test('a graph that does not fit the disk: FILE_WRITE_FAILED naming it, no partia
     // Leave room for the lock file, not for the graph (120 × 32 float32 and its links: over 16 KiB).
     const st = statfsSync(mnt);
     writeFileSync(join(mnt, 'filler'), Buffer.alloc(st.bavail * st.bsize - 12 * 1024));
-    await assert.rejects(buildAnnIndex(small, { quantization: 'f32' }), (e) => isSemsearchError(e, 'FILE_WRITE_FAILED') && (e.file ?? '') === join(small, 'ann-f32.usearch'));
+    await assert.rejects(buildAnnIndex(small, { quantization: 'f32' }), (e) => isSemsearchError(e, 'DISK_FULL') && (e.file ?? '') === join(small, 'ann-f32.usearch'));
     assert.deepEqual(readdirSync(small).filter((n) => n.endsWith('.tmp')), [], 'no partial graph left behind');
     assert.equal(readFileSync(join(small, 'manifest.json'), 'utf8'), before, 'the manifest is untouched');
   });

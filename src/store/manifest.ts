@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
+import { writeError } from './io-errors.js';
 import type { SimilarityFnName } from '../model/config.js';
 
 export type IndexPrecision = 'float32' | 'float16' | 'int8' | 'binary';
@@ -114,6 +115,10 @@ export function readManifest(dir: string): IndexManifest {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') {
+      throw new SemsearchError('FILE_NOT_FOUND', `cannot read the manifest ${file}: ${(cause as Error).message}`, { file, cause });
+    }
     throw new SemsearchError('INDEX_NOT_FOUND', `${dir} is not a semsearch index: ${file} is missing`, { file, cause });
   }
   let m: IndexManifest;
@@ -199,7 +204,7 @@ export function writeManifest(dir: string, m: IndexManifest): void {
     syncDir(dirname(file));
   } catch (cause) {
     rmSync(tmp, { force: true });
-    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write ${file}: ${(cause as Error).message}; the previous manifest is intact`, { file, cause });
+    throw writeError(file, `the manifest ${file} (the previous one is intact)`, cause);
   }
 }
 

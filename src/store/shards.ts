@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemsearchError } from '../errors.js';
+import { writeError } from './io-errors.js';
 import { encodeFloat16 } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { quantizeEmbeddings, type QuantizationRanges } from '../tensor/quantize.js';
@@ -99,7 +100,7 @@ function writeDurable(file: string, data: Buffer): string {
     syncDir(dirname(file));
   } catch (cause) {
     rmSync(tmp, { force: true });
-    throw new SemsearchError('FILE_WRITE_FAILED', `cannot write the shard ${file}: ${(cause as Error).message}`, { file, cause });
+    throw writeError(file, `the shard ${file}`, cause);
   }
   return createHash('sha256').update(data).digest('hex');
 }
@@ -127,7 +128,9 @@ export function readVerified(dir: string, rel: string, sha256: string, target: U
   try {
     fd = openSync(file, 'r');
   } catch (cause) {
-    throw new SemsearchError('INDEX_CORRUPT', `index file ${file} is missing`, { file, cause });
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new SemsearchError('INDEX_CORRUPT', `index file ${file} is missing`, { file, cause });
+    // Not the index's fault (no permission, too many open files): say what the system said.
+    throw new SemsearchError('FILE_NOT_FOUND', `cannot read the index file ${file}: ${(cause as Error).message}`, { file, cause });
   }
   try {
     const size = fstatSync(fd).size;

@@ -221,24 +221,26 @@ export class IndexWriter {
     }
 
     const model = await this.encoder();
-    const emb = (await model.encode(
-      documents.map((d) => d.text),
-      { batchSize: this.options.batchSize ?? 32 },
-    )) as Matrix;
-    if (m.normalized) normalizeRows(emb);
-    const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;
-    const stored = encodeShard(emb, m.precision, ranges);
+    return this.undoingOnFailure(async () => {
+      const emb = (await model.encode(
+        documents.map((d) => d.text),
+        { batchSize: this.options.batchSize ?? 32 },
+      )) as Matrix;
+      if (m.normalized) normalizeRows(emb);
+      const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;
+      const stored = encodeShard(emb, m.precision, ranges);
 
-    const generation = (m.generation ?? 0) + 1;
-    const next: IndexManifest = structuredClone(m);
-    const obsolete = this.appendVectors(next, stored, generation);
-    const rows: DocRow[] = documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
-    this.docs.applyWrite(generation, replaced, m.count, rows, fields);
-    next.count = m.count + documents.length;
-    next.deleted = (m.deleted ?? 0) + replaced.length;
-    if (Object.keys(fields).length > 0) next.fields = fields;
-    await this.followGraph(next, generation, obsolete);
-    return this.commit(next, generation, obsolete, { added: documents.length - replaced.length, replaced: replaced.length, deleted: 0, dropped: 0 });
+      const generation = (m.generation ?? 0) + 1;
+      const next: IndexManifest = structuredClone(m);
+      const obsolete = this.appendVectors(next, stored, generation);
+      const rows: DocRow[] = documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
+      this.docs.applyWrite(generation, replaced, m.count, rows, fields);
+      next.count = m.count + documents.length;
+      next.deleted = (m.deleted ?? 0) + replaced.length;
+      if (Object.keys(fields).length > 0) next.fields = fields;
+      await this.followGraph(next, generation, obsolete);
+      return this.commit(next, generation, obsolete, { added: documents.length - replaced.length, replaced: replaced.length, deleted: 0, dropped: 0 });
+    });
   }
 
   /** Delete documents by id. Every id must name a live document (else UNKNOWN_DOCUMENT and nothing is deleted). */
@@ -254,13 +256,15 @@ export class IndexWriter {
       else rows.push(row);
     }
     if (unknown.length > 0) throw unknownDocuments(unknown);
-    const generation = (m.generation ?? 0) + 1;
-    const next: IndexManifest = structuredClone(m);
-    const obsolete: string[] = [];
-    this.docs.applyWrite(generation, rows, m.count, [], m.fields ?? {});
-    next.deleted = (m.deleted ?? 0) + rows.length;
-    await this.followGraph(next, generation, obsolete);
-    return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: rows.length, dropped: 0 });
+    return this.undoingOnFailure(async () => {
+      const generation = (m.generation ?? 0) + 1;
+      const next: IndexManifest = structuredClone(m);
+      const obsolete: string[] = [];
+      this.docs.applyWrite(generation, rows, m.count, [], m.fields ?? {});
+      next.deleted = (m.deleted ?? 0) + rows.length;
+      await this.followGraph(next, generation, obsolete);
+      return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: rows.length, dropped: 0 });
+    });
   }
 
   /**
@@ -269,6 +273,10 @@ export class IndexWriter {
    */
   async compact(): Promise<WriteResult> {
     this.checkOpen();
+    return this.undoingOnFailure(() => this.compactNow());
+  }
+
+  private async compactNow(): Promise<WriteResult> {
     const m = this.manifest;
     const generation = (m.generation ?? 0) + 1;
     const suffix = `-g${generation}`;
@@ -443,6 +451,27 @@ export class IndexWriter {
     // Committed: what the old manifest alone named can go. A reader still on it has its files open or in memory.
     for (const f of obsolete) removeQuietly(join(this.dir, f));
     return { generation, ...counts, live: liveCount(next) };
+  }
+
+  /**
+   * Run a write; if it fails (a full disk, a read-only folder), undo what it put in SQLite and the files it wrote,
+   * as the next writer would, so this writer can go on from the last commit and the disk gets its space back.
+   */
+  private async undoingOnFailure(write: () => Promise<WriteResult>): Promise<WriteResult> {
+    try {
+      return await write();
+    } catch (e) {
+      try {
+        // The manifest on disk is the truth: a failure after its rename leaves the write committed, not undone.
+        const m = readManifest(this.dir);
+        this.docs.rollback({ count: m.count, generation: m.generation ?? 0 });
+        removeUnlisted(this.dir, m);
+        this.manifest = m;
+      } catch {
+        // What cannot be undone now (the disk still full, the folder read-only) the next writer undoes on opening.
+      }
+      throw e;
+    }
   }
 
   private checkOpen(): void {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { SemsearchError } from '../errors.js';
+import { writeError } from './io-errors.js';
 import { tryAcquireLock, type Release } from '../hub/lock.js';
 
 export const WRITER_LOCK = '.writer.lock';
@@ -14,7 +15,7 @@ export async function lockForWriting(dir: string): Promise<Release> {
   try {
     got = await tryAcquireLock(file);
   } catch (cause) {
-    throw new SemsearchError('FILE_WRITE_FAILED', `cannot create the writer lock ${file}: ${(cause as Error).message}`, { file, cause });
+    throw writeError(file, `the writer lock ${file}`, cause);
   }
   if ('release' in got) return got.release;
   const who = got.owner === undefined ? 'another process' : `PID ${got.owner.pid} on ${got.owner.host}`;

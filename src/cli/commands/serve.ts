@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../../errors.js';
+import { checkToken } from '../../server/auth.js';
 import { createServer } from '../../server/server.js';
 import { checkBackendValues, isRemote } from '../backend.js';
 import { defineCommand } from '../command.js';
@@ -34,7 +36,10 @@ export const serveCommand = defineCommand({
     'allowed-host': { type: 'string', description: 'comma-separated host names to answer to besides the listening address (a Host header naming anything else gets 403)' },
     cors: { type: 'string', description: "comma-separated origins allowed to call the API from a browser (default none; '*' for any)" },
     'max-connections': { type: 'number', description: 'open connections at most (default 256)' },
+    'shutdown-timeout-ms': { type: 'number', description: 'at SIGTERM or Ctrl-C, how long requests in flight may finish (default 30000); later ones are answered 503 with Retry-After' },
     'read-only': { type: 'boolean', description: 'serve no write endpoints (POST /documents, DELETE /documents/{id}); searches still see other writers\' commits' },
+    'token-file': { type: 'string', description: 'a file holding the bearer token the write endpoints require (Authorization: Bearer <token>); default: the SEMSEARCH_TOKEN environment variable, else none' },
+    'insecure-writes': { type: 'boolean', description: 'accept writes without a token on an address other machines can reach (refused otherwise unless --read-only or a token)' },
     rerank: { type: 'string', description: 'a cross-encoder (folder or hub name) each worker loads: /search re-ranks with it when a request says "rerank": true, and POST /rerank scores with it' },
     ...BACKEND_OPTIONS,
   },
@@ -51,6 +56,21 @@ export const serveCommand = defineCommand({
       ...(values['max-body'] !== undefined ? { maxBodyBytes: values['max-body'] } : {}),
       ...(values['max-rerank-pairs'] !== undefined ? { maxRerankPairs: values['max-rerank-pairs'] } : {}),
     };
+    // The token: a file (its contents, the final newline dropped) or the environment, never a command-line value
+    // (which every user of the machine can read in the process list).
+    let token: string | undefined;
+    if (values['token-file'] !== undefined) {
+      const file = values['token-file'];
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (cause) {
+        throw new SemsearchError('FILE_NOT_FOUND', `cannot read the token file ${file}: ${(cause as Error).message}`, { file, field: '--token-file', cause });
+      }
+      token = checkToken(text.replace(/\r?\n$/, ''), `the token in ${file}`);
+    } else if (io.env.SEMSEARCH_TOKEN !== undefined) {
+      token = checkToken(io.env.SEMSEARCH_TOKEN, 'SEMSEARCH_TOKEN');
+    }
     const server = await createServer({
       ...(remote
         ? {
@@ -76,12 +96,16 @@ export const serveCommand = defineCommand({
       ...(values['max-queue'] !== undefined ? { maxQueue: values['max-queue'] } : {}),
       ...(values['quiet-ms'] !== undefined ? { quietMs: values['quiet-ms'] } : {}),
       ...(values['max-connections'] !== undefined ? { maxConnections: values['max-connections'] } : {}),
+      ...(values['shutdown-timeout-ms'] !== undefined ? { shutdownTimeoutMs: values['shutdown-timeout-ms'] } : {}),
       ...(values['allowed-host'] !== undefined ? { allowedHosts: list(values['allowed-host']) } : {}),
       ...(values.cors !== undefined ? { corsOrigins: list(values.cors) } : {}),
       ...(values['read-only'] === true ? { readOnly: true } : {}),
       ...(values['request-timeout-ms'] !== undefined ? { requestTimeoutMs: values['request-timeout-ms'] } : {}),
+      ...(values['insecure-writes'] === true ? { insecureWrites: true } : {}),
+      ...(token !== undefined ? { token } : {}),
     });
     io.stdout.write(`semsearch serve: listening on ${server.url} (search page at ${server.url}/, API in ${server.url}/openapi.json)\n`);
+    if (values['read-only'] !== true) io.stderr.write(`semsearch serve: write endpoints ${token !== undefined ? 'need the bearer token' : 'are open to whoever reaches this address (no token)'}\n`);
     // Stay up until a signal; then stop accepting, answer what is in flight, and exit 0.
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {

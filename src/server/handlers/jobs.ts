@@ -1,6 +1,6 @@
 import { SemsearchError } from '../../errors.js';
 import type { Job } from '../inference.js';
-import type { Metadata } from '../../store/filter.js';
+import { MAX_METADATA_FIELDS, type Metadata } from '../../store/filter.js';
 import type { DeleteRoute, PostRoute } from '../router.js';
 import { checkFilterBounds, type Filter } from '../../store/filter.js';
 import type { DocumentsRequest, EncodeRequest, Limits, Schemas, SearchRequest, SimilarityRequest } from '../schemas.js';
@@ -71,6 +71,13 @@ export function similarityJob(b: SimilarityRequest): Job {
 }
 
 export function documentsJob(b: DocumentsRequest): Job {
+  // Checked here, on the HTTP thread, before the write is queued: no index takes more fields than this, so a request
+  // naming more is refused at once rather than after a worker has spent seconds adding columns.
+  const names = new Set<string>();
+  for (const d of b.documents) for (const name of Object.keys(d.metadata ?? {})) names.add(name);
+  if (names.size > MAX_METADATA_FIELDS) {
+    throw new SemsearchError('TOO_MANY_FIELDS', `the documents name ${names.size} metadata fields; an index holds at most ${MAX_METADATA_FIELDS}`, { field: 'documents' });
+  }
   return {
     kind: 'upsert',
     documents: b.documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata as Metadata } : {}) })),
@@ -85,8 +92,8 @@ export function jobRoutes(schemas: Schemas, limits: Limits, options: { readOnly?
     '/similarity': post(schemas.similarityRequest, similarityJob),
   };
   if (options.readOnly !== true) {
-    routes['/documents'] = post(schemas.documentsRequest, documentsJob);
-    routes['/documents/{id}'] = { method: 'DELETE', job: (id) => ({ kind: 'delete', ids: [id] }) };
+    routes['/documents'] = { ...post(schemas.documentsRequest, documentsJob), write: true };
+    routes['/documents/{id}'] = { method: 'DELETE', job: (id) => ({ kind: 'delete', ids: [id] }), write: true };
   }
   return routes;
 }
