@@ -1,7 +1,7 @@
 """Regenerate the cross-encoder test vectors in src/model/fixtures/cross-encoders/ (run by hand; Python is a
 reference only).
 
-    /root/venvs/ref/bin/python tools/reference/make_cross_fixtures.py
+    ~/venvs/ref/bin/python tools/reference/make_cross_fixtures.py
 
 For each architecture the TypeScript side covers (bert, electra, distilbert, and mpnet for the RoBERTa-style pair
 layout <s> A </s></s> B </s>: the WordPiece family) and each num_labels (1 and 3) it builds a tiny
