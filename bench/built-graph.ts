@@ -7,7 +7,7 @@
  *   node --conditions=source --import tsx bench/built-graph.ts [--model DIR] [--docs 512] [--queries 43] [--reps 3]
  */
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { loadCorpora, sampleByLength } from './workloads.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: '/root/.cache/semsearch/real/all-MiniLM-L6-v2' },
+    model: { type: 'string', default: join(homedir(), '.cache', 'semsearch', 'real', 'all-MiniLM-L6-v2') },
     docs: { type: 'string', default: '512' },
     queries: { type: 'string', default: '43' },
     reps: { type: 'string', default: '3' },

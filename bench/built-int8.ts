@@ -6,7 +6,7 @@
  *   node --conditions=source --import tsx bench/built-int8.ts [--model DIR] [--docs 256]
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { rowCosines } from './stats.js';
 import { dataDir, loadCorpora, sampleByLength } from './workloads.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { model: { type: 'string', default: '/root/.cache/semsearch/real/all-MiniLM-L6-v2' }, docs: { type: 'string', default: '256' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: join(homedir(), '.cache', 'semsearch', 'real', 'all-MiniLM-L6-v2') }, docs: { type: 'string', default: '256' } } });
 const src = values.model;
 const dir = mkdtempSync(join(tmpdir(), 'semsearch-int8-'));
 for (const f of readdirSync(src)) if (f !== 'onnx') symlinkSync(join(src, f), join(dir, f));

@@ -1,4 +1,5 @@
-import { cpus } from 'node:os';
+import { cpus, homedir } from 'node:os';
+import { join } from 'node:path';
 import { BENCH_MODEL_NAMES, REAL_MODEL_NAME } from './models.js';
 
 export const SECTIONS = ['peers', 'levers', 'defaults', 'scaling', 'batch', 'quality', 'cross'] as const;
@@ -47,7 +48,7 @@ const HELP = `npm run bench -- [options]
   --docs N              documents per pass for a MiniLM-L6-sized model (default 192; bigger models fewer, min 64)
   --queries N           queries per pass for a MiniLM-L6-sized model (default 243)
   --no-tjs-sorted       skip transformers.js on length-sorted batches
-  --python PATH         Python of the peers (default $SEMSEARCH_BENCH_PYTHON or /root/venvs/ref/bin/python)
+  --python PATH         Python of the peers (default $SEMSEARCH_BENCH_PYTHON or ~/venvs/ref/bin/python)
   --out FILE            results JSON (default bench/results/<date>.json; --quick: none unless given)
   --docs-md FILE        markdown report (default docs/BENCHMARK.md; --quick: none unless given)
   --max-busy C          wait until others use fewer than C cores before each measurement (default 0.35)
@@ -55,10 +56,10 @@ const HELP = `npm run bench -- [options]
   --retries N           measure again when others used more than --max-busy cores during a measurement (default 1; --quick 0)
 
 Environment: SEMSEARCH_DATA (shared data folder, default ../shared/data), SEMSEARCH_BENCH_CACHE
-(default /root/.cache/semsearch): bench-models/, real/, bench-variants/.`;
+(default ~/.cache/semsearch): bench-models/, real/, bench-variants/.`;
 
 export function parseOptions(argv: readonly string[], repoRoot: string, date: string): BenchOptions {
-  const cache = process.env['SEMSEARCH_BENCH_CACHE'] ?? '/root/.cache/semsearch';
+  const cache = process.env['SEMSEARCH_BENCH_CACHE'] ?? join(homedir(), '.cache', 'semsearch');
   const quick = argv.includes('--quick');
   const o: BenchOptions = {
     quick,
@@ -72,7 +73,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string, date: st
     minDocs: quick ? 32 : 64,
     queriesBase: quick ? 64 : 243,
     minQueries: quick ? 32 : 128,
-    python: process.env['SEMSEARCH_BENCH_PYTHON'] ?? '/root/venvs/ref/bin/python',
+    python: process.env['SEMSEARCH_BENCH_PYTHON'] ?? join(homedir(), 'venvs', 'ref', 'bin', 'python'),
     benchModelsDir: `${cache}/bench-models`,
     realModelsDir: `${cache}/real`,
     variantsDir: `${cache}/bench-variants`,

@@ -7,7 +7,7 @@
  *   npm run bench:search -- --full 8841823                 + 8.8M × 768 binary + int8 rescoring (simulated codes)
  *   options: --workload NAME (minilm-l6-384)  --latency-queries N (200)  --ef 16,32,64,128,256  --rescore 4,10,25
  *            --no-peers  --peer-methods LIST  --skip-real  --no-scale-hnsw
- *            --python PATH (/root/venvs/ref/bin/python)  --out FILE (docs/SEARCH-SCALE.md)  --json FILE
+ *            --python PATH (~/venvs/ref/bin/python)  --out FILE (docs/SEARCH-SCALE.md)  --json FILE
  *
  * The workload is built once by bench/search-workload.ts (real all-MiniLM-L6-v2 embeddings of the ../shared texts;
  * the format is in that file's header). Every semsearch figure comes from the product's own code: shards written
@@ -46,7 +46,7 @@ const RESCORE = opt('rescore', '4,10,25').split(',').map(Number);
 const PEER_METHODS = opt('peer-methods', 'faiss-flat,faiss-hnsw,faiss-binary,usearch-hnsw-f32,usearch-hnsw-f16,usearch-hnsw-i8,membw');
 const SCALE_ROWS = Number(opt('scale', '0'));
 const FULL_ROWS = Number(opt('full', '0'));
-const PYTHON = opt('python', process.env['SEMSEARCH_PYTHON'] ?? '/root/venvs/ref/bin/python');
+const PYTHON = opt('python', process.env['SEMSEARCH_PYTHON'] ?? join(homedir(), 'venvs', 'ref', 'bin', 'python'));
 const OUT_MD = resolve(opt('out', join(repoRoot, 'docs', 'SEARCH-SCALE.md')));
 const OUT_JSON = resolve(opt('json', join(repoRoot, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-search-scale.json`)));
 const SHARD_ROWS = 65536;
@@ -581,7 +581,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
     lines.push('');
   }
   lines.push('Rebuild the workload: `node --conditions=source --import tsx bench/search-workload.ts` (needs the real all-MiniLM-L6-v2 export, tools/reference/export_real.py).');
-  lines.push('Peers: `/root/venvs/ref/bin/pip install -r tools/reference/requirements-search.txt`.', '');
+  lines.push('Peers: `~/venvs/ref/bin/pip install -r tools/reference/requirements-search.txt`.', '');
   return lines.join('\n');
 }
 

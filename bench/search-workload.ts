@@ -10,7 +10,7 @@
  *
  *   node --conditions=source --import tsx bench/search-workload.ts [--model DIR]     # build (or resume) the workload
  *
- * Options: --model DIR (default /root/.cache/semsearch/real/all-MiniLM-L6-v2, a sentence-transformers folder with
+ * Options: --model DIR (default ~/.cache/semsearch/real/all-MiniLM-L6-v2, a sentence-transformers folder with
  * onnx/model.onnx), --name NAME (default minilm-l6-384; "smoke" with --limit), --data-dir DIR (default SEMSEARCH_DATA,
  * else ../shared/data beside the repository), --threads N (2), --batch-size N (64), --chunk N (8192 rows per resumable
  * chunk), --seed N (20240611, picks the held-apart passages), --heldout N (1000), --limit N (caps the corpus rows,
@@ -58,7 +58,7 @@ function intOpt(name: string, dflt: number): number {
   return v;
 }
 
-const MODEL = resolve(opt('model', '/root/.cache/semsearch/real/all-MiniLM-L6-v2'));
+const MODEL = resolve(opt('model', join(homedir(), '.cache', 'semsearch', 'real', 'all-MiniLM-L6-v2')));
 const LIMIT = args.includes('--limit') ? intOpt('limit', 1) : undefined;
 const NAME = opt('name', LIMIT === undefined ? 'minilm-l6-384' : 'smoke');
 const DATA = resolve(opt('data-dir', process.env['SEMSEARCH_DATA'] ?? join(repoRoot, '..', 'shared', 'data')));

@@ -1,16 +1,17 @@
 // Real-weight parity, run by hand (never in CI: the weights are not in the repo).
-//   /root/venvs/ref/bin/python tools/reference/export_real.py          # writes <model>/reference
+//   ~/venvs/ref/bin/python tools/reference/export_real.py          # writes <model>/reference
 //   npx tsx scripts/compare-real.ts [modelDir] [--variant qint8_avx512_vnni]
 // Compares semsearch's token ids, embeddings and top-10 search with sentence-transformers' on the first 1,000
 // passages of the DL19 relevant subset and its 43 queries, and prints the figures for the issue note.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { loadModelFromDir, Matrix, semanticSearch, SIMILARITY_FUNCTIONS } from '../src/index.js';
 
 const args = process.argv.slice(2);
 const variantAt = args.indexOf('--variant');
 const variant = variantAt >= 0 ? args[variantAt + 1] : undefined;
-const dir = args.find((a, i) => !a.startsWith('--') && (variantAt < 0 || i !== variantAt + 1)) ?? '/root/.cache/semsearch/real/all-MiniLM-L6-v2';
+const dir = args.find((a, i) => !a.startsWith('--') && (variantAt < 0 || i !== variantAt + 1)) ?? join(homedir(), '.cache', 'semsearch', 'real', 'all-MiniLM-L6-v2');
 const refDir = join(dir, 'reference');
 const meta = JSON.parse(readFileSync(join(refDir, 'meta.json'), 'utf8')) as {
   data: { collection: string; queries: string; first_n_passages: number };

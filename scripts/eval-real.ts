@@ -1,7 +1,7 @@
 /**
  * Real-weight evaluation runs, semsearch beside Python sentence-transformers (run by hand, never by npm test).
  *
- *   /root/venvs/ref/bin/python tools/reference/eval_real.py --dataset cranfield     # the reference, first
+ *   ~/venvs/ref/bin/python tools/reference/eval_real.py --dataset cranfield     # the reference, first
  *   node --import tsx scripts/eval-real.ts --dataset cranfield                        # semsearch, then the table
  *   node --import tsx scripts/eval-real.ts --report-only --dataset a,b,...            # the table again from saved runs
  *
@@ -12,12 +12,12 @@
  * many queries rank identically, the digests of the texts each side encoded (they must be equal: same data),
  * and the wall time of each side with the load average when it started.
  *
- * Options: --model DIR (default /root/.cache/semsearch/real/all-MiniLM-L6-v2), --out DIR (default
- * /root/.cache/semsearch/eval-real), --batch-size N (32), --depth N (1000), --report-only.
+ * Options: --model DIR (default ~/.cache/semsearch/real/all-MiniLM-L6-v2), --out DIR (default
+ * ~/.cache/semsearch/eval-real), --batch-size N (32), --depth N (1000), --report-only.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/encoder/load-model.js';
@@ -33,8 +33,8 @@ function opt(name: string, dflt: string): string {
   return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : dflt;
 }
 const datasets = opt('dataset', 'dl19-bm25-rerank,dl20-bm25-rerank,cranfield,cacm,dl19-pool').split(',');
-const MODEL = opt('model', '/root/.cache/semsearch/real/all-MiniLM-L6-v2');
-const OUT = opt('out', '/root/.cache/semsearch/eval-real');
+const MODEL = opt('model', join(homedir(), '.cache', 'semsearch', 'real', 'all-MiniLM-L6-v2'));
+const OUT = opt('out', join(homedir(), '.cache', 'semsearch', 'eval-real'));
 // The named datasets need their folder said explicitly; this script lives in the checkout, beside ../shared.
 const DATA = opt('data-dir', process.env['SEMSEARCH_DATA'] ?? fileURLToPath(new URL('../../shared/data/', import.meta.url)));
 const batchSize = Number(opt('batch-size', '32'));

@@ -1,11 +1,11 @@
 // The differential test of built graphs, long run: tools/reference/make_graph_configs.py draws many random configs
 // (seeded) into a temp folder with the reference venv's Python, then every one is built and held to torch (see
 // src/model/graph/test-support/oracle.ts). Usage:
-//   npm run graph-oracle -- [--per-family 20] [--seed 1] [--python /root/venvs/ref/bin/python] [--dir DIR] [--keep]
+//   npm run graph-oracle -- [--per-family 20] [--seed 1] [--python ~/venvs/ref/bin/python] [--dir DIR] [--keep]
 // --dir checks a folder the generator already wrote (nothing is generated); --keep leaves the generated folder.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ const { values } = parseArgs({
   options: {
     'per-family': { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
-    python: { type: 'string', default: '/root/venvs/ref/bin/python' },
+    python: { type: 'string', default: join(homedir(), 'venvs', 'ref', 'bin', 'python') },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },

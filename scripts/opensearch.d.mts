@@ -19,6 +19,7 @@ export interface ClusterOptions {
 }
 export const DEFAULT_DIR: string;
 export const DEFAULT_HTTP_PORT: number;
+export const USAGE: string;
 export function buildDir(): string;
 export function toolsPresent(): boolean;
 export function setup(): string;

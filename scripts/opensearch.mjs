@@ -7,6 +7,7 @@
 //   node scripts/opensearch.mjs start [--nodes 2] [--dir D] [--heap 1g] [--http-port 9250] [--java-home J]
 //   node scripts/opensearch.mjs stop [--dir D]             stop the nodes this folder's PID files name, and no other
 //   node scripts/opensearch.mjs test                       setup, start 2 nodes, run src/**/*.cluster.test.ts, stop
+//   node scripts/opensearch.mjs --help                     the commands and options (USAGE below)
 //
 // The build lives in the user's cache (SEMSEARCH_CACHE or ~/.cache/semsearch), keyed by the hash of the files that
 // define it, and Maven keeps its downloads in ~/.m2: a second run fetches and compiles nothing.
@@ -259,18 +260,55 @@ function collectTests(dirPath, out) {
   return out;
 }
 
+/** What `npm run cluster -- --help` prints. */
+export const USAGE = `usage: npm run cluster -- <command> [options]   (or: node scripts/opensearch.mjs <command> [options])
+
+A local OpenSearch 2.19.1 cluster with the k-NN plugin, built from Maven Central (needs a JDK and Maven), on
+127.0.0.1 only, with no security plugin: for development and the cluster tests, never a deployment.
+
+commands:
+  setup    fetch the jars (Maven, cached in ~/.m2) and compile the node launcher, once per definition
+  start    start a fresh cluster (data of an earlier run in --dir is removed) and print its URL when ready
+  stop     stop the nodes this folder's PID files name, and no other process
+  test     setup, start 2 nodes, run src/**/*.cluster.test.ts against them, stop (npm run test:cluster)
+  help     this text (also --help, -h)
+
+options:
+  --nodes N          start: nodes to start (default 2)
+  --http-port P      first node's HTTP port (default ${DEFAULT_HTTP_PORT}; node i listens on P + i): the URL to give
+                     semsearch's --url is http://127.0.0.1:P, or several nodes comma-separated
+                     (http://127.0.0.1:${DEFAULT_HTTP_PORT},http://127.0.0.1:${DEFAULT_HTTP_PORT + 1})
+  --dir D            the cluster's data, logs and PID files (default .cluster in the repository)
+  --heap SIZE        each node's JVM heap (default 1g)
+  --java-home J      the JDK to run the nodes with (default: java on the PATH)
+
+The build lives in SEMSEARCH_CACHE or ~/.cache/semsearch, keyed by the hash of the files that define it.
+`;
+
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      nodes: { type: 'string', default: '2' },
-      dir: { type: 'string', default: DEFAULT_DIR },
-      heap: { type: 'string', default: '1g' },
-      'http-port': { type: 'string', default: String(DEFAULT_HTTP_PORT) },
-      'java-home': { type: 'string' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        nodes: { type: 'string', default: '2' },
+        dir: { type: 'string', default: DEFAULT_DIR },
+        heap: { type: 'string', default: '1g' },
+        'http-port': { type: 'string', default: String(DEFAULT_HTTP_PORT) },
+        'java-home': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`[opensearch] ${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { values, positionals } = parsed;
   const command = positionals[0];
+  if (values.help === true || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
   const common = { dir: resolve(values.dir), heap: values.heap, httpPort: Number(values['http-port']), ...(values['java-home'] !== undefined ? { javaHome: values['java-home'] } : {}) };
   if (command === 'setup') console.log(setup());
   else if (command === 'start') {
@@ -297,7 +335,7 @@ async function main() {
     }
     process.exit(status);
   } else {
-    console.error('usage: node scripts/opensearch.mjs setup | start [--nodes N] | stop | test');
+    console.error(`${command === undefined ? '[opensearch] no command given' : `[opensearch] unknown command ${JSON.stringify(command)}`}\n\n${USAGE}`);
     process.exit(2);
   }
 }

@@ -7,11 +7,11 @@ meta.json, corpus.f32, queries.f32, gt.i32, gt.f32; little-endian, row-major, no
 
 Install (pinned versions):
 
-    /root/venvs/ref/bin/pip install -r tools/reference/requirements-search.txt
+    ~/venvs/ref/bin/pip install -r tools/reference/requirements-search.txt
 
 Run on a workload:
 
-    /root/venvs/ref/bin/python bench/peers/search_peer.py \
+    ~/venvs/ref/bin/python bench/peers/search_peer.py \
         --workload ~/.cache/semsearch/search-workload/minilm-l6-384 \
         --methods faiss-flat,faiss-hnsw,faiss-binary,usearch-exact,usearch-hnsw-f32,usearch-hnsw-f16,usearch-hnsw-i8,membw \
         --threads 1,2 --k 10 --M 16 --ef-construction 128 --ef 16,32,64,128,256 \
@@ -19,7 +19,7 @@ Run on a workload:
 
 Make a small synthetic workload in the same format (for testing the peer and its consumers):
 
-    /root/venvs/ref/bin/python bench/peers/search_peer.py --make-synthetic /tmp/syn --rows 20000 --dim 384 --nq 200
+    ~/venvs/ref/bin/python bench/peers/search_peer.py --make-synthetic /tmp/syn --rows 20000 --dim 384 --nq 200
 
 Methods (all inner product; corpus vectors are used as given):
   faiss-flat               faiss.IndexFlatIP (exact)

@@ -1,6 +1,6 @@
 """Python sentence-transformers as a benchmark peer of semsearch (run by bench/encode.ts; never a dependency).
 
-    /root/venvs/ref/bin/python bench/peers/st_peer.py JOB.json
+    ~/venvs/ref/bin/python bench/peers/st_peer.py JOB.json
 
 JOB.json (written by bench/run-child.ts):
   {"kind": "encode", "modelDir", "backend": "torch" | "onnx", "onnxFile": "onnx/model.onnx", "threads", "batchSize",

@@ -2,7 +2,7 @@
 sentence-transformers' export_optimized_onnx_model (optimum's ORTOptimizer). Run by bench/encode.ts for the
 lever study; written into a cache folder, never the repository.
 
-    /root/venvs/ref/bin/python bench/peers/st_variants.py MODEL_DIR OUT_DIR O1 O2 ...
+    ~/venvs/ref/bin/python bench/peers/st_variants.py MODEL_DIR OUT_DIR O1 O2 ...
 
 OUT_DIR receives onnx/model_<level>.onnx. O3 (approximate GELU) and O4 (fp16) change the outputs, so the
 benchmark does not make them.

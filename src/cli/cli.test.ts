@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { detectCpu } from '../cpu/features.js';
@@ -129,13 +130,50 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
   }
 });
 
+test('semsearch doctor states the thread defaults loadModel, openIndex and serve really use', async () => {
+  const j = JSON.parse((await run(['doctor', '--json'])).out) as {
+    threads: { cores: number; loadModel: { sessions: number; threadsPerSession: number }; openIndex: { sessions: number }; serve: { workers: number; threadsPerWorker: number } };
+  };
+  // loadModel with no options: the sessions it opens (a pool's concurrency, or one session on the calling thread).
+  const { loadModel } = await import('../encoder/load-model.js');
+  const model = await loadModel(BERT);
+  const runner = (model as unknown as { session: { concurrency?: number } }).session;
+  await model.dispose();
+  assert.equal(j.threads.loadModel.sessions, runner.concurrency ?? 1);
+  if (j.threads.loadModel.sessions > 1) assert.equal(j.threads.loadModel.threadsPerSession, Math.max(1, Math.floor(cpus().length / j.threads.loadModel.sessions)));
+  // An opened index's model: one session.
+  const { openIndex } = await import('../store/search-index.js');
+  const { buildIndex } = await import('../store/build-index.js');
+  const { scratch } = await import('../test-support/files.js');
+  const s = await scratch();
+  try {
+    const corpus = await s.write('c.tsv', '1\tLondon is the capital of England\n');
+    await buildIndex({ corpus, out: `${s.dir}/idx`, model: BERT, precision: 'float32' });
+    const idx = await openIndex(`${s.dir}/idx`);
+    assert.equal(j.threads.openIndex.sessions, (idx.model as unknown as { session: { concurrency?: number } }).session.concurrency ?? 1);
+    await idx.close();
+    // serve: the options the server resolves when given none.
+    const { resolveOptions } = await import('../server/options.js');
+    const cfg = resolveOptions({ index: `${s.dir}/idx` });
+    assert.deepEqual(j.threads.serve, { workers: cfg.workers, threadsPerWorker: cfg.threads });
+  } finally {
+    await s.remove();
+  }
+  const text = (await run(['doctor'])).out;
+  const line = text.split('\n').find((l) => l.startsWith('threads'));
+  const { sessions, threadsPerSession } = j.threads.loadModel;
+  assert.ok(line?.includes(`${sessions} ONNX Runtime session${sessions === 1 ? '' : 's'}`), line);
+  assert.ok(line?.includes(`${threadsPerSession} intra-op thread${threadsPerSession === 1 ? '' : 's'}`), line);
+  assert.ok(line?.includes(`serve: ${j.threads.serve.workers} inference worker`), line);
+});
+
 test('semsearch doctor: CPU features, ONNX Runtime, threads, and the file each precision of a model would load', async () => {
   const cpu = detectCpu();
   const d = await run(['doctor', '-m', BERT]);
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, new RegExp(`^isa {10}${cpu.isa} \\(`, 'm'));
   assert.match(d.out, /^onnxruntime {2}\d+\.\d+\.\d+ \(onnxruntime-node\)$/m);
-  assert.match(d.out, /^threads {6}\d+ intra-op by default/m);
+  assert.match(d.out, /^threads {6}by default, loadModel \(index, add, encode, eval, mine\): \d+ ONNX Runtime session/m);
   assert.match(d.out, /^ {2}float32 {4}onnx\/model\.onnx$/m);
   const j = JSON.parse((await run(['doctor', '-m', BERT, '--json'])).out) as {
     cpu: { isa: string };

@@ -3,6 +3,10 @@ import type { OptionSpec } from './command.js';
 
 // Options several commands share, declared once so they read and check the same everywhere.
 
+/** --url wherever a cluster is named: one node's address, or several comma-separated, which share the requests. */
+export const URL_DESCRIPTION =
+  "opensearch: the cluster's address, e.g. http://127.0.0.1:9200 (OpenSearch's usual port; npm run cluster's test cluster listens on 9250), or several nodes comma-separated (http://10.0.0.1:9200,http://10.0.0.2:9200), which share the requests";
+
 export const MODEL_OPTION = { type: 'string', short: 'm', description: 'model folder or hub name (required)' } as const satisfies OptionSpec;
 
 export const VARIANT_OPTION = {
@@ -40,7 +44,7 @@ export const EF_OPTION = {
 /** Where an index lives: a local folder (default) or an OpenSearch index that `semsearch push` filled. */
 export const BACKEND_OPTIONS = {
   backend: { type: 'string', description: 'local (default: the index folder) or opensearch (with --url and --index-name)', choices: ['local', 'opensearch'] },
-  url: { type: 'string', description: 'opensearch: the cluster address, e.g. http://127.0.0.1:9200' },
+  url: { type: 'string', description: URL_DESCRIPTION },
   'index-name': { type: 'string', description: 'opensearch: the index name' },
   oversample: { type: 'number', description: 'opensearch: candidates asked of each shard per hit (default 10)', positiveInteger: true },
   rescore: { type: 'boolean', description: "opensearch: rescore the candidates with semsearch's own arithmetic, so scores equal the local index's" },

@@ -53,6 +53,23 @@ function isCode(code: string, field?: string) {
   return (e: unknown): boolean => isSemsearchError(e) && e.code === code && (field === undefined || e.field === field);
 }
 
+test('every cross-encoder fixture folder loads as it is, tokenizer files included (byte-identical to its bi-encoder fixture\'s), and predicts as CrossEncoder', async () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as { models: Record<string, { tokenizerFrom: string; files: Record<string, string> }> };
+  for (const [name, entry] of Object.entries(manifest.models)) {
+    for (const f of ['tokenizer.json', 'vocab.txt']) {
+      assert.ok(readFileSync(join(ROOT, name, f)).equals(readFileSync(join(FIXTURES, 'models', entry.tokenizerFrom, f))), `${name}/${f}`);
+      assert.ok(entry.files[f] !== undefined, `manifest.json lists ${name}/${f}`);
+    }
+    // The committed folder itself, by path, as a user of a fresh clone would name it (`--rerank <folder>`).
+    const model = await loadCrossEncoder(join(ROOT, name), { workers: 1 });
+    try {
+      within(await model.predict(pairs, { batchSize: 32 }), decodeMatrix(vectors.models[name]?.predict['32'] as StoredMatrix), 1e-5, name);
+    } finally {
+      await model.dispose();
+    }
+  }
+});
+
 test('longest_first cuts as the Rust tokenizers do: the longer side first, halves when both are long, the odd token to the longer', () => {
   assert.deepEqual(longestFirst(3, 4, 10), [3, 4]);
   assert.deepEqual(longestFirst(3, 20, 10), [3, 7]);

@@ -129,12 +129,22 @@ export function onnxFileOf(dir: string, options: LoadModelOptions, build?: Graph
  */
 export async function openRunner(file: string, options: Pick<LoadModelOptions, 'threads' | 'workers' | 'session' | 'device'>, output: 'tokens' | 'logits' = 'tokens'): Promise<TransformerSession | SessionPool> {
   const device = deviceOf(options);
-  const workers = options.workers ?? defaultWorkers(options.threads, device);
-  if (workers === 1) {
-    return TransformerSession.create(file, { ...options.session, output, device, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) });
+  const plan = sessionPlan({ ...options, device });
+  if (plan.workers === 1) {
+    return TransformerSession.create(file, { ...options.session, output, device, ...(plan.intraOpThreads !== undefined ? { intraOpThreads: plan.intraOpThreads } : {}) });
   }
-  const budget = options.threads ?? cpus().length;
-  return SessionPool.create(file, workers, { ...options.session, output, device, intraOpThreads: Math.max(1, Math.floor(budget / workers)) });
+  return SessionPool.create(file, plan.workers, { ...options.session, output, device, intraOpThreads: plan.intraOpThreads as number });
+}
+
+/**
+ * How many ONNX Runtime sessions loadModel (and loadCrossEncoder) opens for these options, and the intra-op threads of
+ * each: `intraOpThreads` is absent where ONNX Runtime picks (one session and no `threads`: one per core). With no
+ * options this is what they do by default, which `semsearch doctor` reports.
+ */
+export function sessionPlan(options: Pick<LoadModelOptions, 'threads' | 'workers' | 'device'> = {}): { workers: number; intraOpThreads?: number } {
+  const workers = options.workers ?? defaultWorkers(options.threads, options.device);
+  if (workers === 1) return { workers, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) };
+  return { workers, intraOpThreads: Math.max(1, Math.floor((options.threads ?? cpus().length) / workers)) };
 }
 
 /** The export's usual place; a folder without it but with weights gets a built graph in its stead. */

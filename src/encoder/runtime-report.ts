@@ -6,6 +6,7 @@ import { isSemsearchError, SemsearchError } from '../errors.js';
 import { resolveModel } from '../hub/resolve.js';
 import { onnxFilePath, variantsInFolder } from '../hub/model-files.js';
 import { CUDA_INSTALL_COMMAND, cudaInstallCommand, cudaStatus } from '../model/device.js';
+import { sessionPlan } from './load-model.js';
 
 export interface ModelFilesReport {
   model: string;
@@ -19,7 +20,18 @@ export interface ModelFilesReport {
 export interface RuntimeReport {
   cpu: CpuFacts;
   onnxruntime: string;
-  threads: { cores: number; onnxRuntimeDefault: number; serveDefault: number };
+  /**
+   * Threads by default. `loadModel`: its ONNX Runtime sessions (worker threads when more than one) and each one's
+   * intra-op threads (`onnxRuntimePicks`: ONNX Runtime sizes the pool, one thread per core). `serve` (when the caller
+   * gives the server's defaults, as `semsearch doctor` does): its inference workers, each with one session.
+   */
+  threads: {
+    cores: number;
+    loadModel: { sessions: number; threadsPerSession: number; onnxRuntimePicks?: true };
+    /** An opened index's model (`semsearch search`), when the caller gives its session count, as doctor does. */
+    openIndex?: { sessions: number; threadsPerSession: number; onnxRuntimePicks?: true };
+    serve?: { workers: number; threadsPerWorker: number };
+  };
   int8: { builtFor: string; preference: readonly string[] };
   /**
    * The devices `device` / --device can ask for here: the CPU always; CUDA when ONNX Runtime's CUDA provider is
@@ -34,14 +46,27 @@ export interface RuntimeReport {
  * What this machine gives the encoder: CPU features, ONNX Runtime, thread defaults, and, for a model, the file each
  * precision would load. Never downloads: a hub name is looked up in the local cache only.
  */
-export async function describeRuntime(options: { model?: string; cpu?: CpuFacts } = {}): Promise<RuntimeReport> {
+export async function describeRuntime(
+  options: { model?: string; cpu?: CpuFacts; indexWorkers?: number; serve?: { workers: number; threads: number } } = {},
+): Promise<RuntimeReport> {
   const cpu = options.cpu ?? detectCpu();
   const cores = availableParallelism();
+  // What loadModel opens with no options (sessionPlan is the rule it follows); ONNX Runtime sizes a pool left to it to
+  // the cores it sees.
+  const sessions = (plan: ReturnType<typeof sessionPlan>): RuntimeReport['threads']['loadModel'] => ({
+    sessions: plan.workers,
+    threadsPerSession: plan.intraOpThreads ?? cores,
+    ...(plan.intraOpThreads === undefined ? { onnxRuntimePicks: true as const } : {}),
+  });
   const report: RuntimeReport = {
     cpu,
     onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
-    // ONNX Runtime sizes its intra-op pool to the cores it sees; serve leaves one to the HTTP thread.
-    threads: { cores, onnxRuntimeDefault: cores, serveDefault: cores },
+    threads: {
+      cores,
+      loadModel: sessions(sessionPlan()),
+      ...(options.indexWorkers !== undefined ? { openIndex: sessions(sessionPlan({ workers: options.indexWorkers })) } : {}),
+      ...(options.serve !== undefined ? { serve: { workers: options.serve.workers, threadsPerWorker: options.serve.threads } } : {}),
+    },
     int8: { builtFor: INT8_BUILT_FOR[cpu.isa], preference: INT8_PREFERENCE[cpu.isa] },
     devices: { cpu: { available: true }, cuda: cudaReport() },
   };
@@ -82,6 +107,20 @@ async function describeModelFiles(model: string, cpu: CpuFacts): Promise<ModelFi
   return { model, dir, precisions, quantized };
 }
 
+const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The thread defaults in words: loadModel's sessions and their threads, and serve's workers. */
+function threadsLine(t: RuntimeReport['threads']): string {
+  const said = (who: string, l: RuntimeReport['threads']['loadModel']): string => {
+    const each = `${count(l.threadsPerSession, 'intra-op thread')}${l.onnxRuntimePicks === true ? " (ONNX Runtime's default: one per core)" : ''}`;
+    return l.sessions === 1 ? `${who}: 1 ONNX Runtime session of ${each}` : `${who}: ${l.sessions} ONNX Runtime sessions in worker threads, ${each} each (the ${t.cores} cores shared)`;
+  };
+  const parts = [said('loadModel (index, add, encode, eval, mine)', t.loadModel)];
+  if (t.openIndex !== undefined) parts.push(said('openIndex (search)', t.openIndex));
+  if (t.serve !== undefined) parts.push(`serve: ${count(t.serve.workers, 'inference worker')}, each one session of ${count(t.serve.threadsPerWorker, 'intra-op thread')} (--workers, --threads)`);
+  return `by default, ${parts.join('; ')}`;
+}
+
 /** The report as `semsearch doctor` prints it. */
 export function formatRuntimeReport(r: RuntimeReport): string {
   const source = r.cpu.source === 'cpuinfo' ? 'from /proc/cpuinfo' : r.cpu.source === 'env' ? 'from SEMSEARCH_CPU_ISA' : `from the architecture`;
@@ -90,7 +129,7 @@ export function formatRuntimeReport(r: RuntimeReport): string {
     `isa          ${r.cpu.isa} (${source})`,
     `flags        ${r.cpu.flags.length > 0 ? r.cpu.flags.join(' ') : '(none of interest)'}`,
     `onnxruntime  ${r.onnxruntime} (onnxruntime-node)`,
-    `threads      ${r.threads.onnxRuntimeDefault} intra-op by default (one per core); serve: ${r.threads.serveDefault} (every core, shared by its workers)`,
+    `threads      ${threadsLine(r.threads)}`,
     `int8         built for this CPU: ${r.int8.builtFor}; accurate here, best first: ${r.int8.preference.join(', ')}`,
     `devices      cpu: yes; cuda: ${
       r.devices.cuda.available

@@ -22,6 +22,8 @@ export interface IndexSearcher {
   searchEmbeddings(queries: Matrix, k: number, options?: { exact?: boolean }): Promise<{ id: string; score: number; text?: string }[][]>;
   /** Keyword and hybrid modes (SearchIndex has it): the query texts, and their embeddings where the mode needs them. */
   searchEncoded?(queries: readonly string[], embeddings: Matrix | undefined, k: number, options?: { exact?: boolean; mode?: SearchMode }): Promise<{ id: string; score: number; text?: string }[][]>;
+  /** Live documents (SearchIndex and OpenSearchIndex have it), reported as ModelEvaluation.indexDocuments. */
+  readonly count?: number;
 }
 
 export interface EvaluateModelOptions {
@@ -68,6 +70,8 @@ export interface ModelEvaluation {
   timings: EvalTimings;
   /** Full retrieval through an index: the texts of the documents the run names, as the index returned them. */
   texts?: Map<string, string>;
+  /** Full retrieval through an index: its live documents when it was searched (Searcher.count). */
+  indexDocuments?: number;
 }
 
 /** Full retrieval through an index: encode the queries, take each one's `depth` best, in the index's order. */
@@ -77,7 +81,7 @@ async function searchIndex(
   encoder: { encodeQuery: (t: string[]) => Promise<Matrix> },
   options: EvaluateModelOptions,
   docTexts: Map<string, string>,
-): Promise<Run> {
+): Promise<{ run: Run; count: number | undefined }> {
   const depth = options.depth ?? 1000;
   if (!Number.isSafeInteger(depth) || depth < 1) throw new SemsearchError('INVALID_ARGUMENT', `depth must be a positive integer, got ${depth}`, { field: 'depth' });
   let index = options.index;
@@ -108,7 +112,7 @@ async function searchIndex(
       run.set(qid, { docids: h.map((x) => x.id), scores: h.map((x) => x.score) });
       for (const x of h) if (x.text !== undefined) docTexts.set(x.id, x.text);
     });
-    return run;
+    return { run, count: index.count };
   } finally {
     await close?.();
   }
@@ -160,6 +164,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   let run: Run;
   let stRun: Run | undefined;
   let texts: Map<string, string> | undefined;
+  let indexDocuments: number | undefined;
   if ((options.mode ?? 'vector') !== 'vector' && options.index === undefined && !('index' in task && task.index !== undefined)) {
     throw new SemsearchError('INVALID_ARGUMENT', `mode ${options.mode} searches a built index: give one (--index)`, { field: 'mode' });
   }
@@ -177,7 +182,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
     });
   } else if (options.index !== undefined || task.index !== undefined) {
     texts = new Map();
-    run = await searchIndex(model, task, encoder, options, texts);
+    ({ run, count: indexDocuments } = await searchIndex(model, task, encoder, options, texts));
   } else {
     const r = await retrieve(encoder, task.corpus, task.queries, {
       corpusChunkSize: chunk,
@@ -200,6 +205,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
     run,
     report,
     ...(texts !== undefined ? { texts } : {}),
+    ...(indexDocuments !== undefined ? { indexDocuments } : {}),
     timings: {
       queries,
       documents,

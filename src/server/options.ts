@@ -91,6 +91,14 @@ export interface ServeOptions {
 /** A request's deadline unless the server is told otherwise: far above what a request within the limits takes. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+/** Inference workers of a server by default: each opens the index with one ONNX Runtime session of its own. */
+export const DEFAULT_SERVE_WORKERS = 1;
+
+/** ONNX Runtime intra-op threads of each server worker's session when `threads` is not given: the cores, shared. */
+export function serveThreads(workers: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / workers));
+}
+
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
 export interface ServerConfig {
   source: IndexSource;
@@ -141,7 +149,7 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.requestTimeoutMs !== undefined && (!Number.isInteger(options.requestTimeoutMs) || options.requestTimeoutMs < 1)) {
     throw new SemsearchError('INVALID_ARGUMENT', `requestTimeoutMs must be a positive integer (milliseconds), got ${options.requestTimeoutMs}`, { field: 'requestTimeoutMs' });
   }
-  const workers = options.workers ?? 1;
+  const workers = options.workers ?? DEFAULT_SERVE_WORKERS;
   if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
   if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
@@ -162,7 +170,7 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
     // threads answered 13-41% more /search requests per second than one thread, at 1 to 128 connections
     // (docs/SERVING.md, the threads x workers grid); the HTTP thread's work is small beside inference.
-    threads: options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+    threads: options.threads ?? serveThreads(workers),
     verify: options.verify,
     limits,
     batching: {

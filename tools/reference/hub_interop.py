@@ -8,8 +8,8 @@ HF_ENDPOINT, and checks that each one reads what the other wrote into a shared H
   3. semsearch killed (SIGKILL) mid-download        ->  Python resumes its blobs/<sha256>.incomplete with a Range request
 
 Usage (from the repository root, after `npm ci`):
-  /root/venvs/ref/bin/pip install -r tools/reference/requirements-hub.txt
-  /root/venvs/ref/bin/python tools/reference/hub_interop.py
+  ~/venvs/ref/bin/pip install -r tools/reference/requirements-hub.txt
+  ~/venvs/ref/bin/python tools/reference/hub_interop.py
 Exits 0 when every check passes.
 """
 

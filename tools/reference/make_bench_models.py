@@ -1,9 +1,9 @@
 """Random-weight models with the REAL dimensions of the seed's architectures, for benchmarks (run by hand; nothing
 here is committed and nothing is written into the repository).
 
-    /root/venvs/ref/bin/python tools/reference/make_bench_models.py [CACHE_DIR] [--only NAME ...] [--force]
+    ~/venvs/ref/bin/python tools/reference/make_bench_models.py [CACHE_DIR] [--only NAME ...] [--force]
 
-CACHE_DIR defaults to /root/.cache/semsearch/bench-models/. For each model below it writes CACHE_DIR/<name>/:
+CACHE_DIR defaults to ~/.cache/semsearch/bench-models/. For each model below it writes CACHE_DIR/<name>/:
 the sentence-transformers-saved folder (hub layout: config.json, model.safetensors, tokenizer files,
 modules.json, sentence_bert_config.json, 1_Pooling/), onnx/model.onnx (ST's ONNX export) and
 onnx/model_qint8_avx512_vnni.onnx, model_qint8_avx512.onnx, model_quint8_avx2.onnx, model_qint8_arm64.onnx
@@ -55,7 +55,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 
 hf_logging.set_verbosity_error()
 
-DEFAULT_OUT = Path("/root/.cache/semsearch/bench-models")
+DEFAULT_OUT = Path.home() / ".cache/semsearch/bench-models"
 
 MODELS = {
     "minilm-l6": {"arch": "bert", "layers": 6, "hidden": 384, "heads": 12, "intermediate": 1536, "max_seq_length": 256, "pooling": "mean", "normalize": True, "similarity": "cosine"},

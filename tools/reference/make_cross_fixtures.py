@@ -1,7 +1,7 @@
 """Regenerate the cross-encoder test vectors in src/model/fixtures/cross-encoders/ (run by hand; Python is a
 reference only).
 
-    /root/venvs/ref/bin/python tools/reference/make_cross_fixtures.py
+    ~/venvs/ref/bin/python tools/reference/make_cross_fixtures.py
 
 For each architecture the TypeScript side covers (bert, electra, distilbert, and mpnet for the RoBERTa-style pair
 layout <s> A </s></s> B </s>: the WordPiece family) and each num_labels (1 and 3) it builds a tiny
@@ -13,9 +13,10 @@ sentence_transformers.CrossEncoder, lets CrossEncoder save it (``model.save``) a
 ``export_dynamic_quantized_onnx_model(model, "avx512_vnni", path)`` -> onnx/model_qint8_avx512_vnni.onnx).
 
 Committed per model (<arch>-<labels>/): what CrossEncoder saved except model.safetensors (kept for one model per
-architecture, WITH_WEIGHTS, for the graph builder's tests), README.md and the
-tokenizer's tokenizer.json / vocab.txt, which are byte-identical to those of the bi-encoder fixture named in
-manifest.json ("tokenizerFrom"; checked here) and are copied from it when the test assembles the folder.
+architecture, WITH_WEIGHTS, for the graph builder's tests) and README.md. The tokenizer's tokenizer.json / vocab.txt
+are kept too, so each folder loads as it is (``--rerank src/model/fixtures/cross-encoders/bert-1`` offline); they are
+byte-identical to those of the bi-encoder fixture named in manifest.json ("tokenizerFrom"; checked here), so git
+stores each once.
 
 vectors.json holds, from CrossEncoder itself (torch backend): the pair token ids and token type ids (unpadded,
 as predict tokenizes them: longest_first truncation to the model's max length), predict() at batch sizes 1, 3 and
@@ -178,7 +179,7 @@ def main() -> None:
                 dest = OUT / name
                 for p in sorted(saved.rglob("*")):
                     rel = p.relative_to(saved)
-                    if p.is_dir() or str(rel) in SHARED + OMITTED and not (name in WITH_WEIGHTS and str(rel) == "model.safetensors"):
+                    if p.is_dir() or str(rel) in OMITTED and not (name in WITH_WEIGHTS and str(rel) == "model.safetensors"):
                         continue
                     (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(p, dest / rel)

@@ -1,6 +1,6 @@
 """Regenerate the model test vectors in src/model/fixtures/ (run by hand; Python is a reference only).
 
-    /root/venvs/ref/bin/python tools/reference/make_fixtures.py
+    ~/venvs/ref/bin/python tools/reference/make_fixtures.py
 
 What it does, deterministically (fixed seeds, one torch thread, one onnxruntime thread):
 

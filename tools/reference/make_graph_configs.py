@@ -1,8 +1,8 @@
 """Random-but-valid transformer configs for the differential test of semsearch's ONNX graph builder
 (src/model/graph/oracle.test.ts, scripts/graph-oracle.ts). Run by hand; Python is a reference only.
 
-    /root/venvs/ref/bin/python tools/reference/make_graph_configs.py                 # the committed set
-    /root/venvs/ref/bin/python tools/reference/make_graph_configs.py --out DIR --seed S --per-family N
+    ~/venvs/ref/bin/python tools/reference/make_graph_configs.py                 # the committed set
+    ~/venvs/ref/bin/python tools/reference/make_graph_configs.py --out DIR --seed S --per-family N
 
 For each family (BERT, DistilBERT, MPNet: bi-encoders and *ForSequenceClassification cross-encoders; ELECTRA:
 cross-encoders, the only ELECTRA models semsearch loads) it draws N configs from a seeded generator: heads, head

@@ -1,8 +1,8 @@
 """Regenerate src/eval/fixtures/mine.json: what sentence-transformers' mine_hard_negatives returns (run by hand;
 Python is a reference only).
 
-    /root/venvs/ref/bin/pip install -r tools/reference/requirements-mine.txt
-    /root/venvs/ref/bin/python tools/reference/make_mine_fixtures.py
+    ~/venvs/ref/bin/pip install -r tools/reference/requirements-mine.txt
+    ~/venvs/ref/bin/python tools/reference/make_mine_fixtures.py
 
 The models are the committed random fixtures, loaded by sentence-transformers on their ONNX exports: the bi-encoder
 src/model/fixtures/models/bert (mean pooling, normalised, cosine) and the cross-encoder

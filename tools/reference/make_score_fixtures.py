@@ -1,6 +1,6 @@
 """Regenerate src/score/fixtures/score.json (run by hand; Python is a reference only; no model involved).
 
-    /root/venvs/ref/bin/python tools/reference/make_score_fixtures.py
+    ~/venvs/ref/bin/python tools/reference/make_score_fixtures.py
 
 Small seeded float32 matrices and what sentence_transformers.util makes of them:
 

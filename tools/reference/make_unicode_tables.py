@@ -6,7 +6,7 @@ Node ships. Reading the classes off the reference implementation, code point by 
 to get identical token ids for every input.
 
 Run by hand (see requirements.txt beside this file):
-    /root/venvs/ref/bin/python tools/reference/make_unicode_tables.py
+    ~/venvs/ref/bin/python tools/reference/make_unicode_tables.py
 Writes src/model/tokenizer/unicode-tables.ts and src/model/tokenizer/fixtures/bert-normalizer.json.
 """
 import json

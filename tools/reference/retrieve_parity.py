@@ -1,6 +1,6 @@
 """Reference for semsearch's full-retrieval runs (src/eval/retrieve.ts) where scores tie.
 
-    /root/venvs/ref/bin/python tools/reference/retrieve_parity.py
+    ~/venvs/ref/bin/python tools/reference/retrieve_parity.py
 
 Writes src/eval/fixtures/retrieve/ties.json: seeded query and corpus "embeddings" whose cosine scores are exact
 (components in {0, ±0.5, ±1}, unit norm, so every score is a multiple of 0.25 in float32 and float64 alike and

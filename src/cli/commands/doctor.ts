@@ -1,4 +1,6 @@
 import { describeRuntime, formatRuntimeReport } from '../../encoder/runtime-report.js';
+import { INDEX_MODEL_WORKERS } from '../../store/search-index.js';
+import { DEFAULT_SERVE_WORKERS, serveThreads } from '../../server/options.js';
 import { defineCommand } from '../command.js';
 
 /** `semsearch doctor [-m MODEL]`: the CPU, ONNX Runtime and thread facts that decide speed and which int8 file runs. */
@@ -9,7 +11,9 @@ export const doctorCommand = defineCommand({
     model: { type: 'string', short: 'm', description: 'also show the ONNX file each precision of this model would load (a folder, or a hub name already in the cache)' },
   },
   async run({ values, json, io }) {
-    const report = await describeRuntime(values.model !== undefined ? { model: values.model } : {});
+    // serve's defaults from the server's own rule, beside loadModel's (which runtime-report reads itself).
+    const serve = { workers: DEFAULT_SERVE_WORKERS, threads: serveThreads(DEFAULT_SERVE_WORKERS) };
+    const report = await describeRuntime({ serve, indexWorkers: INDEX_MODEL_WORKERS, ...(values.model !== undefined ? { model: values.model } : {}) });
     io.stdout.write(json ? JSON.stringify(report) + '\n' : formatRuntimeReport(report));
     return 0;
   },

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { detectCpu } from '../../cpu/features.js';
+import { loadModel } from '../../encoder/load-model.js';
 import { evaluateRun, evaluateTrecFiles } from '../../eval/report.js';
 import { buildIndex } from '../../store/build-index.js';
 import { readTrecRun } from '../../eval/run.js';
@@ -158,6 +161,45 @@ test('eval --index: full retrieval through a built index gives the ranking the i
     const both = await run(['-m', BERT, '--queries', topics, '--qrels', DL19_QRELS, '--index', `${s.dir}/idx`, '--corpus', coll]);
     assert.equal(both.code, 2);
     assert.match(both.err, /either an index or a corpus/);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('eval --index --json: task.documents is the index\'s live documents; the report names the ONNX file (--variant int8: the one picked for this CPU)', async () => {
+  const s = await scratch();
+  try {
+    const coll = await s.write('collection.tsv', 'a\tLondon is the capital of England\nb\tParis is the capital of France\nc\tThe Thames flows through London\nd\tGoldfish grow to fit their tank\n');
+    const topics = await s.write('topics.tsv', 'q1\twhat is the capital of England\nq2\tdo goldfish grow\n');
+    const qrels = await s.write('qrels.txt', 'q1 0 a 1\nq2 0 d 1\n');
+    const idx = `${s.dir}/idx`;
+    await buildIndex({ corpus: coll, out: idx, model: BERT, precision: 'float32' });
+    const del = await runCaptured(['delete', idx, 'c']);
+    assert.equal(del.code, 0, del.err);
+    const common = ['-m', BERT, '--queries', topics, '--qrels', qrels, '--index', idx, '--depth', '10'];
+    const r = await run([...common, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as EvalJson & { task: { documents: number }; onnx: { file: string; requested: string; int8?: { variant: string; isa: string } } };
+    assert.equal(j.task.documents, 3, 'four passages indexed, one deleted');
+    assert.deepEqual(j.onnx, { file: 'onnx/model.onnx', requested: 'default' });
+    const table = await run(common);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, /^semsearch eval: bert \(onnx\/model\.onnx\) on idx \(full retrieval: 2 queries over the index .*idx \(3 passages\);/m);
+
+    // int8 encodes other vectors than the index's model: the same queries over the corpus itself.
+    const int8 = ['-m', BERT, '--queries', topics, '--qrels', qrels, '--corpus', coll, '--variant', 'int8'];
+    const q = await run([...int8, '--json']);
+    assert.equal(q.code, 0, q.err);
+    const jq = JSON.parse(q.out) as typeof j;
+    const want = await loadModel(BERT, { variant: 'int8', workers: 1 });
+    await want.dispose();
+    assert.equal(jq.onnx.requested, 'int8');
+    assert.equal(jq.onnx.file, `onnx/${basename(want.onnxFile)}`);
+    assert.equal(jq.onnx.int8?.variant, want.onnxChoice.int8?.variant);
+    assert.equal(jq.onnx.int8?.isa, detectCpu().isa);
+    const qt = await run(int8);
+    assert.equal(qt.code, 0, qt.err);
+    assert.ok(qt.out.startsWith(`semsearch eval: bert (onnx/${basename(want.onnxFile)}, int8 for ${detectCpu().isa}) on collection.tsv`), qt.out.split('\n')[0]);
   } finally {
     await s.remove();
   }

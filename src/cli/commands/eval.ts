@@ -1,9 +1,10 @@
 import { SEARCH_MODES } from '../../store/fusion.js';
-import { basename } from 'node:path';
+import { basename, relative, isAbsolute } from 'node:path';
 import { readQueries } from '../../corpus/queries.js';
 import { QUERIES_FORMATS } from '../../corpus/formats.js';
 import { WarningTally } from '../../corpus/warnings.js';
 import { loadModel } from '../../encoder/load-model.js';
+import type { SentenceTransformer } from '../../encoder/sentence-transformer.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
 import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../eval/cross-rerank.js';
 import type { Run } from '../../eval/run.js';
@@ -181,14 +182,30 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
   return 0;
 }
 
-function describe(task: EvalTask): string {
+function describe(task: EvalTask, ev: ModelEvaluation): string {
   if (task.mode === 'rerank') {
     let n = 0;
     for (const l of task.candidates.values()) n += l.docids.length;
     return `re-ranking ${task.candidates.size} queries' ${n} candidates`;
   }
-  if (task.index !== undefined) return `full retrieval: ${task.queries.size} queries over the index ${task.index}`;
+  if (task.index !== undefined) return `full retrieval: ${task.queries.size} queries over the index ${task.index}${ev.indexDocuments !== undefined ? ` (${ev.indexDocuments} passages)` : ''}`;
+  if (ev.indexDocuments !== undefined) return `full retrieval: ${task.queries.size} queries over ${ev.indexDocuments} indexed passages`;
   return `full retrieval: ${task.queries.size} queries over ${task.corpus.size} passages`;
+}
+
+/**
+ * Which ONNX file encoded the texts (relative to the model folder when it lies there; a built graph lives in the build
+ * cache) and why: what was asked for, and for --variant int8 the variant picked for this CPU.
+ */
+function onnxOf(model: SentenceTransformer): { file: string; requested: string; int8?: { variant: string; isa: string; fallback?: string }; warning?: string } {
+  const c = model.onnxChoice;
+  const rel = relative(model.config.dir, model.onnxFile);
+  return {
+    file: rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : model.onnxFile,
+    requested: c.requested,
+    ...(c.int8 !== undefined ? { int8: { variant: c.int8.variant, isa: c.int8.isa, ...(c.int8.fallback !== undefined ? { fallback: c.int8.fallback } : {}) } } : {}),
+    ...(c.warning !== undefined ? { warning: c.warning } : {}),
+  };
 }
 
 const rate = (n: number, s: number): string => (s > 0 ? String(Math.round(n / s)) : '-');
@@ -349,6 +366,7 @@ export const evalCommand = defineCommand({
     const variant = values.variant;
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) });
     let ev: ModelEvaluation;
+    const onnx = onnxOf(model);
     const progress = createProgress(io.stderr as ProgressOutput, 'texts');
     let remote: Searcher | undefined;
     try {
@@ -377,11 +395,13 @@ export const evalCommand = defineCommand({
       if (json) {
       const out = {
         model: modelName,
+        onnx,
         task: {
           name: task.name,
           mode: task.mode,
           queries: task.queries.size,
-          documents: task.mode === 'rerank' ? task.passages.size : task.corpus.size,
+          // Through an index (a local folder or OpenSearch): its live documents; else the passages read.
+          documents: ev.indexDocuments ?? (task.mode === 'rerank' ? task.passages.size : task.corpus.size),
           relevanceLevel: task.relevanceLevel,
           relevanceLevelFrom: levelSource(values, spec),
           ...(task.mode === 'retrieve' && task.index !== undefined ? { index: task.index } : {}),
@@ -396,7 +416,7 @@ export const evalCommand = defineCommand({
       return 0;
     }
     const lines = [
-      `semsearch eval: ${label} on ${task.name} (${describe(task)}; ${levelWords(task.relevanceLevel, levelSource(values, spec))})`,
+      `semsearch eval: ${label} (${onnx.file}${onnx.int8 !== undefined ? `, int8 for ${onnx.int8.isa}` : ''}) on ${task.name} (${describe(task, ev)}; ${levelWords(task.relevanceLevel, levelSource(values, spec))})`,
       '',
       seedTable(label, task, ev),
       '',

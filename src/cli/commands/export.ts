@@ -20,18 +20,23 @@ export const exportCommand = defineCommand({
     force: { type: 'boolean', description: 'replace an existing file' },
     int8: {
       type: 'boolean',
-      description: "also write the dynamic int8 graph for this CPU, under the hub's name (onnx/model_qint8_avx512_vnni.onnx: signed weights on AVX-512; onnx/model_quint8_avx2.onnx: unsigned elsewhere), which variant 'int8' then loads",
+      description: "also write (or, where onnx/model.onnx exists, only write) the dynamic int8 graph for this CPU, under the hub's name (onnx/model_qint8_avx512_vnni.onnx: signed weights on AVX-512; onnx/model_quint8_avx2.onnx: unsigned elsewhere), which variant 'int8' then loads",
     },
   },
   args: [{ name: 'model', required: 'export needs a model folder' }],
   async run({ values, args, json, io }) {
     const dir = args[0] as string;
     const kind = values.int8 === true ? int8KindFor(detectCpu().isa) : undefined;
-    const targets: [string, GraphOptions][] = [[join(dir, 'onnx', 'model.onnx'), {}], ...(kind !== undefined ? [[join(dir, 'onnx', `model_${INT8_FILES[kind]}.onnx`), { int8: kind }] as [string, GraphOptions]] : [])];
+    const fp32 = join(dir, 'onnx', 'model.onnx');
+    const targets: [string, GraphOptions][] = [[fp32, {}], ...(kind !== undefined ? [[join(dir, 'onnx', `model_${INT8_FILES[kind]}.onnx`), { int8: kind }] as [string, GraphOptions]] : [])];
     for (const [out] of targets) {
+      // --int8 beside an existing onnx/model.onnx (an earlier export, or the hub's) only adds the int8 file: the
+      // int8 graph is built from the weights, not from model.onnx, which stays as it is.
+      if (kind !== undefined && out === fp32 && values.force !== true) continue;
       checkOutputPath(out, 'model', [], { createsFolder: true });
       if (existsSync(out) && values.force !== true) throw new SemsearchError('INVALID_ARGUMENT', `${out} already exists; pass --force to replace it with a built graph`, { file: out, field: '--force' });
     }
+    if (kind !== undefined && values.force !== true && existsSync(fp32)) targets.shift();
     const written: { file: string; bytes: number; seconds: number }[] = [];
     for (const [out, options] of targets) {
       const t0 = performance.now();

@@ -1,5 +1,6 @@
 import { pushIndex, type PushProgress } from '../../opensearch/push.js';
 import { defineCommand } from '../command.js';
+import { URL_DESCRIPTION } from '../options.js';
 
 /** `semsearch push <index> --url … --index-name …`: copy a local index into OpenSearch, or bring the copy up to date. */
 export const pushCommand = defineCommand({
@@ -10,9 +11,11 @@ A new OpenSearch index gets its mapping from the model: knn_vector of its dimens
 cosinesimil for cos models, the lucene engine's HNSW. Documents keep their passage ids, so nothing sent twice is
 duplicated. Progress is checkpointed in the index: after a crash or a node failure, run the same command again and
 it resumes. Later runs send only what was added or deleted locally since (all of it after a compact, or --full).
+The index must hold float32 or float16 vectors: OpenSearch stores floats, and an int8 or binary index keeps only
+approximations of them (build the index to push with --precision float32 or float16).
 Search it with: semsearch search --backend opensearch --url <cluster> --index-name <name> "query"`,
   options: {
-    url: { type: 'string', description: 'the cluster address, e.g. http://127.0.0.1:9200', required: 'push needs --url, the OpenSearch cluster address' },
+    url: { type: 'string', description: URL_DESCRIPTION.replace(/^opensearch: /, ''), required: 'push needs --url, the OpenSearch cluster address' },
     'index-name': { type: 'string', description: 'the OpenSearch index to create or update', required: 'push needs --index-name' },
     shards: { type: 'number', description: 'new index: primary shards (default: one per data node)', positiveInteger: true },
     replicas: { type: 'number', description: 'new index: replicas of each shard (default 1 with two or more data nodes, else 0)' },

@@ -76,17 +76,14 @@ export function rowCosine(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * A cross-encoder fixture's folder as CrossEncoder saved it (tools/reference/make_cross_fixtures.py): its own files
- * plus the tokenizer files it shares, byte for byte, with the bi-encoder fixture manifest.json names.
+ * A copy of a cross-encoder fixture's folder as CrossEncoder saved it (tools/reference/make_cross_fixtures.py),
+ * tokenizer files included, in a temporary folder a test may change.
  */
 export function materializeCrossEncoder(name: string): { dir: string; cleanup: () => void } {
   const root = join(FIXTURES, 'cross-encoders');
   const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { models: Record<string, { tokenizerFrom: string }> };
-  const entry = manifest.models[name];
-  assert.ok(entry !== undefined, `no cross-encoder fixture ${name}`);
-  const from = entry.tokenizerFrom;
+  assert.ok(manifest.models[name] !== undefined, `no cross-encoder fixture ${name}`);
   const dir = mkdtempSync(join(tmpdir(), `semsearch-ce-${name}-`));
-  for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(FIXTURES, 'models', from, f), join(dir, f));
   cpSync(join(root, name), dir, { recursive: true });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

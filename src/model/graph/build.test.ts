@@ -133,6 +133,24 @@ describe('a BERT, DistilBERT or MPNet graph built from its checkpoint', () => {
     await q.dispose();
   });
 
+  test('semsearch export --int8 after export adds the int8 file without --force, and refuses only to replace an existing int8 file', async () => {
+    const dir = withoutOnnx('mean-norm');
+    assert.equal((await runCaptured(['export', dir])).code, 0);
+    const fp32 = join(dir, 'onnx', 'model.onnx');
+    const before = readFileSync(fp32);
+    const at = statSync(fp32).mtimeMs;
+    const int8Name = `onnx/model_${INT8_FILES[int8KindFor(detectCpu().isa)]}.onnx`;
+    const r = await runCaptured(['export', dir, '--int8', '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((JSON.parse(r.out) as { file: string }).file.slice(dir.length + 1), int8Name, 'only the int8 file is written');
+    assert.ok(existsSync(join(dir, int8Name)));
+    assert.equal(statSync(fp32).mtimeMs, at, 'onnx/model.onnx is left as it was');
+    assert.ok(readFileSync(fp32).equals(before));
+    const again = await runCaptured(['export', dir, '--int8']);
+    assert.equal(again.code, 2);
+    assert.match(again.err, new RegExp(`${int8Name.replace('.', '\\.')} already exists; pass --force`));
+  });
+
   for (const arch of ['bert', 'distilbert', 'mpnet'] as const) {
     test(`${arch}: dynamic int8 of the built graph, signed and unsigned weights, cosine ≥ 0.99 to torch fp32; variant 'int8' builds it for this CPU`, async () => {
       const want = decodeMatrix(readVectors(arch).embeddings['mean-norm']?.torch['32'] as Parameters<typeof decodeMatrix>[0]);
