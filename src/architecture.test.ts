@@ -22,7 +22,7 @@ import ts from 'typescript';
  * folder and from folders on levels to its left; folders on one level (separated by '/') may not import each other.
  * src/index.ts, the package entry, stands outside the order: it may import anything and nothing in src/ imports it.
  */
-const LAYER_ORDER = 'errors → cpu → hub → model → tensor → score → encoder → corpus → store → opensearch → eval / server → cli';
+const LAYER_ORDER = 'errors → cpu → hub → model → tensor → score → encoder → corpus → store → opensearch / rerank / mine → eval / server → cli';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = 'src/index.ts';

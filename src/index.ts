@@ -20,8 +20,8 @@ export { CrossEncoder, loadCrossEncoder, loadCrossEncoderFromDir } from './encod
 export type { LoadCrossEncoderOptions, PredictOptions, RankHit, RankOptions, TextPair } from './encoder/cross-encoder.js';
 export { CROSS_ACTIVATIONS, CROSS_MODEL_TYPES } from './model/cross-config.js';
 export type { CrossActivation, CrossEncoderConfig, CrossModelType } from './model/cross-config.js';
-export { rerankHits } from './store/rerank-hits.js';
-export type { RerankedHit } from './store/rerank-hits.js';
+export { rerankHits } from './rerank/rerank-hits.js';
+export type { RerankedHit } from './rerank/rerank-hits.js';
 
 // Vectors, quantization, scoring
 export { Matrix, toMatrix } from './tensor/matrix.js';

@@ -10,7 +10,7 @@ import { materializeCrossEncoder } from '../encoder/test-support/fixtures.js';
 import { runCaptured } from './test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
-const fixture = JSON.parse(readFileSync(new URL('../eval/fixtures/mine.json', import.meta.url), 'utf8')) as {
+const fixture = JSON.parse(readFileSync(new URL('../mine/fixtures/mine.json', import.meta.url), 'utf8')) as {
   anchors: string[];
   positives: string[];
   cases: Record<string, { rows: Record<string, unknown>[] }>;

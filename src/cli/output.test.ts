@@ -11,7 +11,7 @@ import { checkOutputPath, openOutputFile } from './output.js';
 import { runCaptured } from './test-support/run-cli.js';
 
 const BERT = fileURLToPath(new URL('../model/fixtures/models/bert', import.meta.url));
-const fixture = JSON.parse(readFileSync(new URL('../eval/fixtures/mine.json', import.meta.url), 'utf8')) as { anchors: string[]; positives: string[] };
+const fixture = JSON.parse(readFileSync(new URL('../mine/fixtures/mine.json', import.meta.url), 'utf8')) as { anchors: string[]; positives: string[] };
 
 describe('output files', () => {
   let dir: string;

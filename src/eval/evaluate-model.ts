@@ -2,7 +2,7 @@ import type { SearchMode } from '../store/fusion.js';
 import { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
-import { rerankRun } from './rerank.js';
+import { rerankRun } from '../rerank/rerank.js';
 import { evaluateRun, type EvalReport, type EvaluateOptions } from './report.js';
 import { retrieve } from './retrieve.js';
 import type { Run } from './run.js';

@@ -3,7 +3,7 @@ import { semanticSearch } from '../score/semantic-search.js';
 import { cosSim } from '../score/similarity.js';
 import { torchTopkIndices } from '../score/torch-topk.js';
 import type { Matrix } from '../tensor/matrix.js';
-import { encodeAll, type RerankEncoder } from './rerank.js';
+import { encodeAll, type RerankEncoder } from '../rerank/rerank.js';
 import type { Run } from './run.js';
 import { ST_DEFAULT_K } from './st-metrics.js';
 

@@ -2,7 +2,7 @@ import { SemsearchError } from '../errors.js';
 import { heapPush, heapPushPop } from '../score/heapq.js';
 import { compareCodePoints } from './codepoint-order.js';
 import { relevantDocs, type QueryIds, type Qrels } from './qrels.js';
-import { assertUniqueDocids, type RankedList, type Run } from './run.js';
+import { assertUniqueDocids, type RankedList, type Run } from '../rerank/ranked-list.js';
 import type { WarningHandler } from '../corpus/warnings.js';
 
 /*

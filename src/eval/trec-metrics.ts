@@ -1,7 +1,7 @@
 import { SemsearchError } from '../errors.js';
 import { compareCodePoints } from './codepoint-order.js';
 import type { Qrels } from './qrels.js';
-import { assertUniqueDocids, type RankedList, type Run } from './run.js';
+import { assertUniqueDocids, type RankedList, type Run } from '../rerank/ranked-list.js';
 import type { WarningHandler } from '../corpus/warnings.js';
 
 /*

@@ -4,7 +4,7 @@ import { allAborted, flagSignal } from './cancel.js';
 import type { IndexHit, Searcher, SearchOptions } from '../store/searcher.js';
 import type { Served } from './served.js';
 import type { CrossEncoder } from '../encoder/cross-encoder.js';
-import { rerankHits } from '../store/rerank-hits.js';
+import { rerankHits } from '../rerank/rerank-hits.js';
 import type { WriteDocument } from '../store/write-index.js';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';

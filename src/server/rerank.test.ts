@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { loadCrossEncoderFromDir, type CrossEncoder } from '../encoder/cross-encoder.js';
 import { materializeCrossEncoder } from '../encoder/test-support/fixtures.js';
 import { isSemsearchError } from '../errors.js';
-import { rerankHits } from '../store/rerank-hits.js';
+import { rerankHits } from '../rerank/rerank-hits.js';
 import { openIndex, type SearchIndex } from '../store/search-index.js';
 import { buildSchemas, DEFAULT_LIMITS } from './schemas.js';
 import { createServer, type SemsearchServer } from './server.js';

@@ -1,4 +1,4 @@
-"""Regenerate src/eval/fixtures/mine.json: what sentence-transformers' mine_hard_negatives returns (run by hand;
+"""Regenerate src/mine/fixtures/mine.json: what sentence-transformers' mine_hard_negatives returns (run by hand;
 Python is a reference only).
 
     ~/venvs/ref/bin/pip install -r tools/reference/requirements-mine.txt
@@ -35,7 +35,7 @@ from sentence_transformers import CrossEncoder, SentenceTransformer  # noqa: E40
 from sentence_transformers.util import mine_hard_negatives  # noqa: E402
 
 FIXTURES = REPO_ROOT / "src" / "model" / "fixtures"
-OUT = REPO_ROOT / "src" / "eval" / "fixtures" / "mine.json"
+OUT = REPO_ROOT / "src" / "mine" / "fixtures" / "mine.json"
 
 CRANFIELD_CASES = {
     "cranfield-triplet": {},

@@ -6,7 +6,7 @@ import { WarningTally } from '../../corpus/warnings.js';
 import { loadModel } from '../../encoder/load-model.js';
 import type { SentenceTransformer } from '../../encoder/sentence-transformer.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
-import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../eval/cross-rerank.js';
+import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../rerank/cross-rerank.js';
 import type { Run } from '../../eval/run.js';
 import { SemsearchError } from '../../errors.js';
 import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate-model.js';

@@ -4,8 +4,8 @@ import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder
 import { loadModel } from '../../encoder/load-model.js';
 import { SemsearchError } from '../../errors.js';
 import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from '../../eval/judgments.js';
-import { pairsFromQrels, readMinePairs, type MinePairs } from '../../eval/mine-input.js';
-import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
+import { pairsFromQrels, readMinePairs, type MinePairs } from '../../mine/mine-input.js';
+import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../mine/mine.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';

@@ -4,7 +4,7 @@ import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import { checkFilterBounds, type Filter } from '../../store/filter.js';
 import type { IndexHit } from '../../store/searcher.js';
 import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
-import { rerankHits } from '../../store/rerank-hits.js';
+import { rerankHits } from '../../rerank/rerank-hits.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BACKEND_OPTIONS, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';

@@ -1,6 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import type { CrossEncoder, PredictOptions } from '../encoder/cross-encoder.js';
-import type { IndexHit } from './searcher.js';
+import type { IndexHit } from '../store/searcher.js';
 
 /** A hit re-scored by a cross-encoder: `score` is the cross-encoder's, `retrievalScore` the index's. */
 export type RerankedHit = IndexHit & { retrievalScore: number };

@@ -2,7 +2,7 @@ import { SemsearchError } from '../errors.js';
 import { cosSim } from '../score/similarity.js';
 import { Matrix } from '../tensor/matrix.js';
 import type { CandidateList } from '../corpus/candidates.js';
-import { assertUniqueDocids, type Run } from './run.js';
+import { assertUniqueDocids, type Run } from './ranked-list.js';
 import type { WarningHandler } from '../corpus/warnings.js';
 
 /**

@@ -3,7 +3,7 @@
 // only ids.
 import { readPassages } from '../../corpus/passages.js';
 import { readQueries } from '../../corpus/queries.js';
-import { readJudgments } from '../judgments.js';
+import { readJudgments } from '../../eval/judgments.js';
 import { sharedFile } from '../../test-support/files.js';
 
 export const CRANFIELD = ['cranfield', 'cran.all.1400'] as const;

@@ -1,6 +1,6 @@
 import { SemsearchError } from '../errors.js';
 import type { WarningHandler } from '../corpus/warnings.js';
-import type { Run } from './run.js';
+import type { Run } from './ranked-list.js';
 
 /** What re-ranking with a cross-encoder needs of it; a loaded CrossEncoder fits as is. */
 export interface PairScorer {

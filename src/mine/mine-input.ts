@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SemsearchError } from '../errors.js';
-import type { Qrels } from './qrels.js';
 
 /** (anchor, positive) pairs with the two column names they carry into the mined rows. */
 export interface MinePairs {
@@ -68,7 +67,7 @@ export async function readMinePairs(path: string): Promise<MinePairs> {
 }
 
 /** Pairs from judged data: every (query, passage) the qrels grade at least `level`, in qrels order, where both have text. */
-export function pairsFromQrels(queries: ReadonlyMap<string, string>, qrels: Qrels, passages: ReadonlyMap<string, string>, level: number): MinePairs & { skipped: number } {
+export function pairsFromQrels(queries: ReadonlyMap<string, string>, qrels: ReadonlyMap<string, ReadonlyMap<string, number>>, passages: ReadonlyMap<string, string>, level: number): MinePairs & { skipped: number } {
   const out = { columns: ['anchor', 'positive'] as [string, string], anchors: [] as string[], positives: [] as string[], skipped: 0 };
   for (const [qid, docs] of qrels) {
     const q = queries.get(qid);
