@@ -57,6 +57,7 @@ const PUBLIC: Readonly<Record<string, readonly string[]>> = {
     'readJudgments', 'readSmartQrels', 'readTrecQrels', 'readTrecRun', 'relevanceNote', 'RelevanceNoteOptions', 'relevantDocs', 'reportToJson',
     'rerankCandidates', 'rerankRun', 'retrieve', 'retrieveRun', 'stIrEvaluate', 'stMeasureNames', 'stQueryMetrics',
     'toQrels', 'toRun', 'trecEval', 'trecEvalQuery', 'writeTrecRun',
+    'Evaluation', 'OnnxUsed', 'RunEvaluationOptions', 'runEvaluation',
   ],
   'semsearch/server': [
     'SemsearchServer', 'ServeLimits', 'ServeOptions', 'createServer',

@@ -29,3 +29,5 @@ export { loadEvalTask } from './tasks.js';
 export type { EvalTask, EvalTaskSpec, RetrievalTask, RerankTask } from './tasks.js';
 export { evaluateModel } from './evaluate-model.js';
 export type { EvalModel, EvaluateModelOptions, EvalTimings, ModelEvaluation } from './evaluate-model.js';
+export { runEvaluation } from './run-evaluation.js';
+export type { Evaluation, OnnxUsed, RunEvaluationOptions } from './run-evaluation.js';

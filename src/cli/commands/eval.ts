@@ -1,24 +1,20 @@
 import { SEARCH_MODES } from '../../store/fusion.js';
-import { basename, relative, isAbsolute } from 'node:path';
-import { readQueries } from '../../corpus/queries.js';
+import { basename } from 'node:path';
 import { QUERIES_FORMATS } from '../../corpus/formats.js';
-import { WarningTally } from '../../corpus/warnings.js';
-import { loadModel } from '../../encoder/load-model.js';
+import type { WarningCount } from '../../corpus/warnings.js';
 import type { SentenceTransformer } from '../../encoder/sentence-transformer.js';
-import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
-import { crossRerankRun, DEFAULT_CROSS_DEPTH } from '../../rerank/cross-rerank.js';
 import type { Run } from '../../eval/run.js';
 import { SemsearchError } from '../../errors.js';
-import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate-model.js';
-import { DEFAULT_RELEVANCE_LEVEL, QRELS_FORMATS, readJudgments } from '../../eval/judgments.js';
-import { evaluateRun, formatReportTable, reportToJson, type RelevanceNoteOptions } from '../../eval/report.js';
-import { readTrecRun, writeTrecRun } from '../../eval/run.js';
-import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
+import type { ModelEvaluation } from '../../eval/evaluate-model.js';
+import { QRELS_FORMATS } from '../../eval/judgments.js';
+import { formatReportTable, type RelevanceNoteOptions } from '../../eval/report.js';
+import { writeTrecRun } from '../../eval/run.js';
+import { runEvaluation, type Evaluation, type OnnxUsed } from '../../eval/run-evaluation.js';
+import type { EvalTask, EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
 import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
-import type { Searcher } from '../../store/searcher.js';
 import { checkOutputPath, writeAtomically } from '../output.js';
 import { createProgress, type ProgressOutput } from '../progress.js';
 
@@ -135,51 +131,9 @@ function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   return spec as EvalTaskSpec;
 }
 
-/** Warnings from reading the input files, as --json lists them. */
-function warningsJson(tally: WarningTally): { code: string; count: number; example: string }[] {
-  return tally.list().map((w) => ({ code: w.code, count: w.count, example: w.example.message }));
-}
-
-/** The same as lines under the report table; none when the files read cleanly. */
-function warningLines(tally: WarningTally): string[] {
-  const list = tally.list();
+/** The warnings as lines under the report table; none when the files read cleanly. */
+function warningLines(list: readonly WarningCount[]): string[] {
   return list.length === 0 ? [] : ['', 'Input warnings:', ...list.map((w) => `  ${w.code} x${w.count}: ${w.example.message}`)];
-}
-
-/** `eval --run R --qrels Q`: the run's own ranking scored, no model loaded (what trec_eval and ir_measures do). */
-async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
-  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out', 'rerank-with'] as const) {
-    if (values[name] !== undefined) {
-      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
-    }
-  }
-  const spec = judgedFiles(values, io.env);
-  const qrelsPath = spec.qrels;
-  if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
-  const relevanceLevel = spec.relevanceLevel ?? DEFAULT_RELEVANCE_LEVEL;
-  const source = levelSource(values, spec);
-  const tally = new WarningTally();
-  const queries = spec.queries !== undefined ? await readQueries(spec.queries, { format: spec.queriesFormat ?? 'auto', onWarning: tally.add }) : undefined;
-  const qrels = await readJudgments(qrelsPath, spec.qrelsFormat ?? 'auto', tally.add);
-  const run = await readTrecRun(runPath, queries !== undefined ? { queries } : {});
-  const report = evaluateRun(qrels, run, { relevanceLevel, ...(queries !== undefined ? { queries } : {}) });
-  if (json) {
-    const out = {
-      run: runPath,
-      qrels: qrelsPath,
-      relevanceLevel,
-      relevanceLevelFrom: source,
-      summary: { 'MRR@10': report.st.summary['mrr@10'], 'NDCG@10': report.trec.summary['ndcg_cut_10'] },
-      report: reportToJson(report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
-      inputWarnings: warningsJson(tally),
-    };
-    io.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    return 0;
-  }
-  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (${levelWords(relevanceLevel, source)})`, '', formatReportTable(report, LEVEL_FLAG).trimEnd()];
-  lines.push(...warningLines(tally));
-  io.stdout.write(lines.join('\n') + '\n');
-  return 0;
 }
 
 function describe(task: EvalTask, ev: ModelEvaluation): string {
@@ -191,21 +145,6 @@ function describe(task: EvalTask, ev: ModelEvaluation): string {
   if (task.index !== undefined) return `full retrieval: ${task.queries.size} queries over the index ${task.index}${ev.indexDocuments !== undefined ? ` (${ev.indexDocuments} passages)` : ''}`;
   if (ev.indexDocuments !== undefined) return `full retrieval: ${task.queries.size} queries over ${ev.indexDocuments} indexed passages`;
   return `full retrieval: ${task.queries.size} queries over ${task.corpus.size} passages`;
-}
-
-/**
- * Which ONNX file encoded the texts (relative to the model folder when it lies there; a built graph lives in the build
- * cache) and why: what was asked for, and for --variant int8 the variant picked for this CPU.
- */
-function onnxOf(model: SentenceTransformer): { file: string; requested: string; int8?: { variant: string; isa: string; fallback?: string }; warning?: string } {
-  const c = model.onnxChoice;
-  const rel = relative(model.config.dir, model.onnxFile);
-  return {
-    file: rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : model.onnxFile,
-    requested: c.requested,
-    ...(c.int8 !== undefined ? { int8: { variant: c.int8.variant, isa: c.int8.isa, ...(c.int8.fallback !== undefined ? { fallback: c.int8.fallback } : {}) } } : {}),
-    ...(c.warning !== undefined ? { warning: c.warning } : {}),
-  };
 }
 
 const rate = (n: number, s: number): string => (s > 0 ? String(Math.round(n / s)) : '-');
@@ -243,79 +182,36 @@ async function writeRunOut(runOut: string, run: Run, tag: string | undefined): P
   await writeAtomically(runOut, '--run-out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
 }
 
-/** `eval --rerank-with CE` without a bi-encoder: the task's own run (a --rerank file or a dataset's) is the first stage. */
-async function crossOnly(values: EvalValues, ceName: string, json: boolean, io: CliIO): Promise<number> {
-  const spec = taskSpec(values, io.env);
-  checkRunOut(values, spec);
-  const tally = new WarningTally();
-  const task = await loadEvalTask(spec, (w) => tally.add(w));
-  if (task.mode !== 'rerank') {
-    throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
+/** `eval --run R --qrels Q`: the flags checked, the run scored as it is (runEvaluation), the report printed. */
+async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
+  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out', 'rerank-with'] as const) {
+    if (values[name] !== undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
+    }
   }
-  const first = evaluateRun(task.qrels, task.candidates, { relevanceLevel: task.relevanceLevel, queries: task.queries });
-  return crossStage(values, ceName, task, { label: basename(spec.rerank ?? 'run'), run: task.candidates, texts: task.passages, report: first }, levelSource(values, spec), tally, json, io);
-}
-
-/**
- * The cross-encoder stage of eval: re-rank the first stage's top --rerank-depth per query, score the new ranking, and
- * report it beside the first stage's figures.
- */
-async function crossStage(
-  values: EvalValues,
-  ceName: string,
-  task: EvalTask,
-  first: { label: string; run: Run; texts: ReadonlyMap<string, string>; report: ReturnType<typeof evaluateRun> },
-  source: LevelSource,
-  tally: WarningTally,
-  json: boolean,
-  io: CliIO,
-): Promise<number> {
-  const depth = values['rerank-depth'] ?? DEFAULT_CROSS_DEPTH;
-  const progress = createProgress(io.stderr as ProgressOutput, 'pairs');
-  const t0 = performance.now();
-  let ce: CrossEncoder | undefined;
-  let run: Run;
-  try {
-    ce = await loadCrossEncoder(ceName, { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values), onWarning: (m) => io.stderr.write(`semsearch eval: warning: ${m}\n`) });
-    run = await crossRerankRun(ce, first.run, {
-      queries: task.queries,
-      text: (d) => first.texts.get(d),
-      depth,
-      ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
-      missingText: task.mode === 'rerank' ? task.missingText : 'error',
-      onWarning: (w) => tally.add(w),
-      onProgress: (p) => progress.update('cross-encoder', p.done, p.total),
-    });
-    progress.finish();
-  } finally {
-    await ce?.dispose();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  let pairs = 0;
-  for (const l of run.values()) pairs += l.docids.length;
-  const report = evaluateRun(task.qrels, run, { relevanceLevel: task.relevanceLevel, queries: task.queries });
-  const runOut = values['run-out'];
-  if (runOut !== undefined) await writeRunOut(runOut, run, values.tag);
-  const ceLabel = basename(ceName.replace(/[\\/]+$/, ''));
-  const summary = (r: typeof report): { 'MRR@10': number | undefined; 'NDCG@10': number | undefined } => ({ 'MRR@10': r.st.summary['mrr@10'], 'NDCG@10': r.trec.summary['ndcg_cut_10'] });
+  const spec = judgedFiles(values, io.env);
+  const qrelsPath = spec.qrels;
+  if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
+  const source = levelSource(values, spec);
+  const result = await runEvaluation({ task: { ...spec, qrels: qrelsPath }, run: runPath, relevanceLevelFrom: source, relevanceNote: LEVEL_FLAG, perQuery: values['per-query'] === true });
   if (json) {
-    const out = {
-      firstStage: first.label,
-      crossEncoder: ceName,
-      depth,
-      task: { name: task.name, mode: task.mode, queries: task.queries.size, relevanceLevel: task.relevanceLevel, relevanceLevelFrom: source },
-      firstStageSummary: summary(first.report),
-      summary: summary(report),
-      report: reportToJson(report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
-      inputWarnings: warningsJson(tally),
-      timings: { pairs, seconds, pairsPerSecond: seconds > 0 ? pairs / seconds : null },
-      ...(runOut !== undefined ? { runFile: runOut } : {}),
-    };
-    io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    io.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
     return 0;
   }
+  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (${levelWords(result.relevanceLevel, source)})`, '', formatReportTable(result.report, LEVEL_FLAG).trimEnd()];
+  lines.push(...warningLines(result.warnings));
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** The cross-encoder stage's report, as a table beside the first stage's figures. */
+function crossLines(result: Evaluation, task: EvalTask, source: LevelSource): string[] {
+  const first = result.firstStage as NonNullable<Evaluation['firstStage']>;
+  const { name, depth, pairs, seconds } = result.crossEncoder as NonNullable<Evaluation['crossEncoder']>;
+  const ceLabel = basename(name.replace(/[\\/]+$/, ''));
+  const report = result.report;
   const f = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(4));
-  const lines = [
+  return [
     `semsearch eval: ${first.label}, its top ${depth} re-ranked by ${ceLabel}, on ${task.name} (${levelWords(task.relevanceLevel, source)})`,
     '',
     `| Ranking | NDCG@10 | MRR@10 |`,
@@ -324,13 +220,30 @@ async function crossStage(
     `| + ${ceLabel} (top ${depth}) | ${f(report.trec.summary['ndcg_cut_10'])} | ${f(report.st.summary['mrr@10'])} |`,
     '',
     formatReportTable(report, LEVEL_FLAG).trimEnd(),
-    ...warningLines(tally),
+    ...warningLines(result.warnings),
     '',
     `Cross-encoder: ${pairs} pairs in ${seconds.toFixed(1)} s (${rate(pairs, seconds)} pairs/s on this CPU)`,
   ];
-  if (runOut !== undefined) lines.push(`Run written to ${runOut}`);
-  io.stdout.write(lines.join('\n') + '\n');
-  return 0;
+}
+
+/** The bi-encoder's report: the seed's table row, the metrics, the timings. */
+function modelLines(result: Evaluation, task: EvalTask, label: string, source: LevelSource): string[] {
+  const ev = result.modelEvaluation as ModelEvaluation;
+  const onnx = result.onnx as OnnxUsed;
+  const lines = [
+    `semsearch eval: ${label} (${onnx.file}${onnx.int8 !== undefined ? `, int8 for ${onnx.int8.isa}` : ''}) on ${task.name} (${describe(task, ev)}; ${levelWords(task.relevanceLevel, source)})`,
+    '',
+    seedTable(label, task, ev),
+    '',
+    formatReportTable(ev.report, LEVEL_FLAG).trimEnd(),
+  ];
+  lines.push(...warningLines(result.warnings));
+  const t = ev.timings;
+  lines.push(
+    '',
+    `Time: ${t.totalSeconds.toFixed(1)} s (encoding ${t.queries} queries ${t.encodeQueriesSeconds.toFixed(1)} s, ${t.documents} passages ${t.encodeDocumentsSeconds.toFixed(1)} s; scoring and metrics ${t.otherSeconds.toFixed(1)} s)`,
+  );
+  return lines;
 }
 
 /** `semsearch eval`: re-rank a run or search a corpus with a model, print the metrics, write the run; or score a run. */
@@ -351,83 +264,45 @@ export const evalCommand = defineCommand({
       throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank-with <cross-encoder>', { field: '--rerank-depth' });
     }
     const modelName = values.model;
-    if (modelName === undefined && values['rerank-with'] !== undefined) return crossOnly(values, values['rerank-with'], json, io);
-    if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
+    const ceName = values['rerank-with'];
+    if (modelName === undefined && ceName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
     const spec = taskSpec(values, io.env);
     checkRunOut(values, spec);
-    const depth = values.depth;
-    const batchSize = values['batch-size'];
-    const threads = values.threads;
-    const tag = values.tag;
+    if (modelName === undefined && spec.rerank === undefined) {
+      // Without -m the cross-encoder re-ranks the task's own run (a --rerank file or a dataset's).
+      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
+    }
+    const { threads, variant, tag } = values;
     const runOut = values['run-out'];
-
-    const tally = new WarningTally();
-    const task = await loadEvalTask(spec, (w) => tally.add(w));
-    const variant = values.variant;
-    const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) });
-    let ev: ModelEvaluation;
-    const onnx = onnxOf(model);
-    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
-    let remote: Searcher | undefined;
-    try {
-      // A local index is opened by the evaluator itself (task.index); an OpenSearch one here, with the same model.
-      if (isRemote(values)) remote = await openSearcher(values, undefined, { model });
-      ev = await evaluateModel(model, task, {
-        ...(remote !== undefined ? { index: remote } : {}),
-        ...(depth !== undefined ? { depth } : {}),
-        ...(batchSize !== undefined ? { batchSize } : {}),
-        ...(values.exact === true ? { exact: true } : {}),
-        ...(values.mode !== undefined ? { mode: values.mode } : {}),
-        onProgress: (p) => progress.update(`encoding ${p.phase}`, p.done, p.total),
-      });
-      progress.finish();
-    } finally {
-      await remote?.close();
-      await model.dispose();
-    }
-    const label = basename(modelName.replace(/[\\/]+$/, ''));
-    if (values['rerank-with'] !== undefined) {
-      const texts = task.mode === 'rerank' ? task.passages : task.index !== undefined || remote !== undefined ? (ev.texts ?? new Map<string, string>()) : task.corpus;
-      return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, levelSource(values, spec), tally, json, io);
-    }
-    if (runOut !== undefined) await writeRunOut(runOut, ev.run, tag);
-    // Warnings from reading the files; the report lists those of re-ranking and scoring.
-      if (json) {
-      const out = {
-        model: modelName,
-        onnx,
-        task: {
-          name: task.name,
-          mode: task.mode,
-          queries: task.queries.size,
-          // Through an index (a local folder or OpenSearch): its live documents; else the passages read.
-          documents: ev.indexDocuments ?? (task.mode === 'rerank' ? task.passages.size : task.corpus.size),
-          relevanceLevel: task.relevanceLevel,
-          relevanceLevelFrom: levelSource(values, spec),
-          ...(task.mode === 'retrieve' && task.index !== undefined ? { index: task.index } : {}),
-        },
-        summary: { 'MRR@10': ev.report.st.summary['mrr@10'], 'NDCG@10': ev.report.trec.summary['ndcg_cut_10'] },
-        report: reportToJson(ev.report, { perQuery: values['per-query'] === true, ...LEVEL_FLAG }),
-        inputWarnings: warningsJson(tally),
-        timings: ev.timings,
-        ...(runOut !== undefined ? { runFile: runOut } : {}),
-      };
-      io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    const source = levelSource(values, spec);
+    const texts = createProgress(io.stderr as ProgressOutput, 'texts');
+    const pairs = createProgress(io.stderr as ProgressOutput, 'pairs');
+    const result = await runEvaluation({
+      task: spec,
+      ...(modelName !== undefined ? { model: modelName } : {}),
+      modelOptions: { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) },
+      // A local index is opened by the evaluator itself (the task's index); an OpenSearch one here, with the same model.
+      ...(isRemote(values) ? { openIndex: (model: SentenceTransformer) => openSearcher(values, undefined, { model }) } : {}),
+      ...(values.depth !== undefined ? { depth: values.depth } : {}),
+      ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
+      ...(values.exact === true ? { exact: true } : {}),
+      ...(values.mode !== undefined ? { mode: values.mode } : {}),
+      ...(ceName !== undefined ? { crossEncoder: ceName, crossEncoderOptions: { ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) } } : {}),
+      ...(values['rerank-depth'] !== undefined ? { crossDepth: values['rerank-depth'] } : {}),
+      perQuery: values['per-query'] === true,
+      relevanceNote: LEVEL_FLAG,
+      relevanceLevelFrom: source,
+      onProgress: (p) => (p.stage === 'encoding' ? texts.update(`encoding ${p.phase}`, p.done, p.total) : pairs.update('cross-encoder', p.done, p.total)),
+      onStageDone: (stage) => (stage === 'encoding' ? texts : pairs).finish(),
+      onModelWarning: (m) => io.stderr.write(`semsearch eval: warning: ${m}\n`),
+    });
+    if (runOut !== undefined) await writeRunOut(runOut, result.run, tag);
+    const task = result.task as EvalTask;
+    if (json) {
+      io.stdout.write(JSON.stringify({ ...result.json, ...(runOut !== undefined ? { runFile: runOut } : {}) }, null, 2) + '\n');
       return 0;
     }
-    const lines = [
-      `semsearch eval: ${label} (${onnx.file}${onnx.int8 !== undefined ? `, int8 for ${onnx.int8.isa}` : ''}) on ${task.name} (${describe(task, ev)}; ${levelWords(task.relevanceLevel, levelSource(values, spec))})`,
-      '',
-      seedTable(label, task, ev),
-      '',
-      formatReportTable(ev.report, LEVEL_FLAG).trimEnd(),
-    ];
-    lines.push(...warningLines(tally));
-    const t = ev.timings;
-    lines.push(
-      '',
-      `Time: ${t.totalSeconds.toFixed(1)} s (encoding ${t.queries} queries ${t.encodeQueriesSeconds.toFixed(1)} s, ${t.documents} passages ${t.encodeDocumentsSeconds.toFixed(1)} s; scoring and metrics ${t.otherSeconds.toFixed(1)} s)`,
-    );
+    const lines = result.kind === 'cross-encoder' ? crossLines(result, task, source) : modelLines(result, task, basename((modelName as string).replace(/[\\/]+$/, '')), source);
     if (runOut !== undefined) lines.push(`Run written to ${runOut}`);
     io.stdout.write(lines.join('\n') + '\n');
     return 0;
