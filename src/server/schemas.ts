@@ -55,8 +55,8 @@ const errorBody = object(
   { required: ['error'] },
 );
 
-/** Every request and response body, built for one set of limits. */
-export function buildSchemas(limits: Limits) {
+/** POST /search: one query or a batch, its hits. */
+function searchSchemas(limits: Limits) {
   const searchRequest = object(
     {
       query: string({ minLength: 1, maxLength: limits.maxTextChars }),
@@ -136,6 +136,11 @@ export function buildSchemas(limits: Limits) {
     },
     { required: ['results', 'k', 'precision', 'rescored', 'exact', 'took_ms'] },
   );
+  return { searchRequest, searchResponse };
+}
+
+/** POST /encode: texts in, embeddings out. */
+function encodeSchemas(limits: Limits) {
   const encodeRequest = object(
     {
       texts: texts(limits, 'Texts to encode, without a prompt (as model.encode)'),
@@ -163,6 +168,11 @@ export function buildSchemas(limits: Limits) {
     },
     { required: ['embeddings', 'dim', 'precision', 'tokens', 'truncated', 'took_ms'] },
   );
+  return { encodeRequest, encodeResponse };
+}
+
+/** POST /similarity: queries × passages. */
+function similaritySchemas(limits: Limits) {
   const similarityRequest = object(
     {
       queries: texts(limits, 'Encoded with the query prompt'),
@@ -184,6 +194,48 @@ export function buildSchemas(limits: Limits) {
     },
     { required: ['scores', 'similarity', 'truncated', 'took_ms'] },
   );
+  return { similarityRequest, similarityResponse };
+}
+
+/** POST /documents (and DELETE /documents/{id}, which shares the write response): a write to the index. */
+function documentsSchemas(limits: Limits) {
+  const documentsRequest = object(
+    {
+      documents: array(
+        object(
+          {
+            id: string({ minLength: 1, maxLength: 1024, description: 'The passage id; a document with this id is replaced' }),
+            text: string({ minLength: 1, maxLength: limits.maxTextChars }),
+            metadata: object({}, { description: 'Fields of this document: strings, finite numbers, booleans or null; each field keeps one type in an index' }),
+          },
+          { required: ['id', 'text'], additionalProperties: false },
+        ),
+        { description: 'Documents to add or replace, in one atomic write', minItems: 1, maxItems: limits.maxTexts },
+      ),
+    },
+    {
+      required: ['documents'],
+      additionalProperties: false,
+      examples: [{ documents: [{ id: 'd1', text: 'London has 9,787,426 inhabitants at the 2011 census', metadata: { year: 2011 } }] }],
+    },
+  );
+  const writeResponse = object(
+    {
+      generation: integer({ description: 'The write\'s generation: searches from now on see it' }),
+      added: integer(),
+      replaced: integer(),
+      deleted: integer(),
+      live: integer({ description: 'Documents in the index after the write' }),
+      took_ms: number(),
+    },
+    { required: ['generation', 'added', 'replaced', 'deleted', 'live', 'took_ms'] },
+  );
+  return { documentsRequest, writeResponse };
+}
+
+/** GET /info: the index, the model, the CPU, the limits. */
+/** (The limits show in its values, not in its schema.) */
+function infoSchemas(_limits?: Limits) {
   const infoResponse = object(
     {
       backend: stringEnum(['local', 'opensearch'], { description: 'Where the passages are: a local index folder, or an OpenSearch index' }),
@@ -229,39 +281,37 @@ export function buildSchemas(limits: Limits) {
     },
     { required: ['backend', 'model', 'count', 'dim', 'precision', 'similarity', 'maxSeqLength', 'onnxFile', 'cpu', 'fields', 'limits', 'batching'] },
   );
-  const documentsRequest = object(
-    {
-      documents: array(
-        object(
-          {
-            id: string({ minLength: 1, maxLength: 1024, description: 'The passage id; a document with this id is replaced' }),
-            text: string({ minLength: 1, maxLength: limits.maxTextChars }),
-            metadata: object({}, { description: 'Fields of this document: strings, finite numbers, booleans or null; each field keeps one type in an index' }),
-          },
-          { required: ['id', 'text'], additionalProperties: false },
-        ),
-        { description: 'Documents to add or replace, in one atomic write', minItems: 1, maxItems: limits.maxTexts },
-      ),
-    },
-    {
-      required: ['documents'],
-      additionalProperties: false,
-      examples: [{ documents: [{ id: 'd1', text: 'London has 9,787,426 inhabitants at the 2011 census', metadata: { year: 2011 } }] }],
-    },
-  );
-  const writeResponse = object(
-    {
-      generation: integer({ description: 'The write\'s generation: searches from now on see it' }),
-      added: integer(),
-      replaced: integer(),
-      deleted: integer(),
-      live: integer({ description: 'Documents in the index after the write' }),
-      took_ms: number(),
-    },
-    { required: ['generation', 'added', 'replaced', 'deleted', 'live', 'took_ms'] },
-  );
+  return { infoResponse };
+}
+
+/** GET /health and GET /ready. */
+function healthSchemas(_limits?: Limits) {
   const healthResponse = object({ status: stringEnum(['ok']) }, { required: ['status'] });
   const readyResponse = object({ ready: boolean({ enum: [true] }) }, { required: ['ready'] });
+  return { healthResponse, readyResponse };
+}
+
+/**
+ * One schema definition per route (group): each builds the request and response bodies of its routes for one set of
+ * limits. The error body is shared by every route.
+ */
+export const ROUTE_SCHEMAS = {
+  '/search': searchSchemas,
+  '/encode': encodeSchemas,
+  '/similarity': similaritySchemas,
+  '/documents': documentsSchemas,
+  '/info': infoSchemas,
+  '/health': healthSchemas,
+} as const;
+
+/** Every request and response body, built for one set of limits: the routes' schemas together, and the error body. */
+export function buildSchemas(limits: Limits) {
+  const { searchRequest, searchResponse } = ROUTE_SCHEMAS['/search'](limits);
+  const { encodeRequest, encodeResponse } = ROUTE_SCHEMAS['/encode'](limits);
+  const { similarityRequest, similarityResponse } = ROUTE_SCHEMAS['/similarity'](limits);
+  const { documentsRequest, writeResponse } = ROUTE_SCHEMAS['/documents'](limits);
+  const { infoResponse } = ROUTE_SCHEMAS['/info'](limits);
+  const { healthResponse, readyResponse } = ROUTE_SCHEMAS['/health'](limits);
   return {
     searchRequest,
     searchResponse,
