@@ -1,11 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { acquireLock, withLock } from './lock.js';
+import { acquireLock, tryAcquireLock, withLock } from './lock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'semsearch-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -78,4 +78,35 @@ test('a live holder keeps its lock fresh, so waiters keep waiting', async () => 
   assert.equal(got, false, 'the heartbeat kept the lock from looking stale');
   await release();
   await (await waiter)();
+});
+
+test('an empty lock (a holder killed between creating and filling it) is taken over after a second, not after staleMs', async () => {
+  const path = lockFile();
+  const release0 = await acquireLock(path);
+  await release0();
+  writeFileSync(path, '');
+  const old = new Date(Date.now() - 2000);
+  utimesSync(path, old, old);
+  const got = await tryAcquireLock(path, { staleMs: 60_000 });
+  assert.ok('release' in got, 'the empty lock still blocked the writer');
+  assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { pid: number }).pid, process.pid);
+  await got.release();
+  // A fresh empty lock may be a holder filling it this very moment: it is respected.
+  writeFileSync(path, '');
+  const fresh = await tryAcquireLock(path, { staleMs: 60_000 });
+  assert.ok(!('release' in fresh));
+});
+
+test('the lock appears whole: its owner file is linked into place, and owner files of killed processes are swept', async () => {
+  const path = lockFile();
+  const release0 = await acquireLock(path);
+  await release0();
+  const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+  const orphan = `${path}.${dead}-00ff00ff00ff00ff.tmp`;
+  writeFileSync(orphan, JSON.stringify({ pid: dead, host: hostname(), id: '00ff00ff00ff00ff' }));
+  const release = await acquireLock(path);
+  assert.equal(existsSync(orphan), false, 'a dead process left its owner file');
+  assert.deepEqual(readdirSync(dirname(path)), [basename(path)], 'only the lock itself is in its folder while held');
+  await release();
+  assert.deepEqual(readdirSync(dirname(path)), []);
 });

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -44,12 +44,20 @@ async function readOwner(path: string): Promise<Owner | undefined> {
   }
 }
 
+/**
+ * How long an empty lock file is given before it is judged abandoned. This code never leaves one (create() links a
+ * whole file), so an empty lock is a holder killed between creating and filling it under the older code, or one
+ * doing so now; filling takes microseconds, so a second is ample.
+ */
+const EMPTY_LOCK_GRACE_MS = 1000;
+
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   const owner = await readOwner(path);
   if (owner !== undefined && owner.host === hostname() && !pidAlive(owner.pid)) return true;
   try {
     const st = await fs.stat(path);
-    return Date.now() - st.mtimeMs > staleMs;
+    const age = Date.now() - st.mtimeMs;
+    return age > staleMs || (st.size === 0 && age > EMPTY_LOCK_GRACE_MS);
   } catch {
     // Gone already: not stale, just free; the next attempt to create it will tell.
     return false;
@@ -64,23 +72,75 @@ export interface LockOwner {
 
 type Attempt = { release: Release } | { owner: LockOwner | undefined };
 
+/**
+ * The lock file, created whole or not at all: the owner is written to a file of its own, then hard-linked to the
+ * lock's name (link fails with EEXIST where the lock exists, as O_EXCL does). Creating the lock and then writing
+ * into it would leave an empty lock when the process is killed between the two, and nobody could tell whose it was
+ * until it went stale. Where hard links are not supported, the lock is created and then written, as before.
+ */
+async function create(path: string, me: Owner): Promise<boolean> {
+  const own = `${path}.${me.pid}-${me.id}.tmp`;
+  try {
+    await fs.writeFile(own, JSON.stringify(me), { flag: 'wx' });
+  } catch (e) {
+    // A full disk may take the file but not its bytes.
+    await fs.rm(own, { force: true });
+    throw e;
+  }
+  try {
+    await fs.link(own, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    return createInPlace(path, me);
+  } finally {
+    await fs.rm(own, { force: true });
+  }
+}
+
+async function createInPlace(path: string, me: Owner): Promise<boolean> {
+  let handle;
+  try {
+    handle = await fs.open(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(me));
+  } catch (e) {
+    // A full disk takes the file but not its bytes: an empty lock would stop every writer until it went stale.
+    await handle.close();
+    await fs.rm(path, { force: true });
+    throw e;
+  }
+  await handle.close();
+  return true;
+}
+
+/** Owner files (`<lock>.<pid>-<id>.tmp`) that processes of this host killed between writing and linking left behind. */
+async function sweepOrphans(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m !== null && !pidAlive(Number(m[1]))) await fs.rm(join(dirname(path), name), { force: true });
+  }
+}
+
 /** One try at the lock: taken (a stale holder is displaced first), or held by someone alive. */
 async function attempt(path: string, me: Owner, staleMs: number): Promise<Attempt> {
   for (;;) {
-    try {
-      const handle = await fs.open(path, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify(me));
-      } catch (e) {
-        // A full disk takes the file but not its bytes: an empty lock would stop every writer until it went stale.
-        await handle.close();
-        await fs.rm(path, { force: true });
-        throw e;
-      }
-      await handle.close();
+    if (await create(path, me)) {
+      await sweepOrphans(path);
       return { release: holding(path, me, staleMs) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     if (!(await isStale(path, staleMs))) {
       const o = await readOwner(path);
