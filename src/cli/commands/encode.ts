@@ -7,7 +7,7 @@ import type { SentenceTransformer } from '../../encoder/sentence-transformer.js'
 import { Matrix } from '../../tensor/matrix.js';
 import { checkRangesSpread, PRECISIONS, quantizeEmbeddings, type Precision } from '../../tensor/quantize.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, OUT_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';
 
 /**
@@ -166,7 +166,7 @@ export const encodeCommand = defineCommand({
     precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
     'batch-size': BATCH_SIZE_OPTION,
     normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
-    out: { type: 'string', short: 'o', description: 'write the JSON here instead of stdout (through a temporary file, renamed at the end)' },
+    out: { ...OUT_OPTION, description: 'write the JSON here instead of stdout (through a temporary file, renamed at the end)' },
   },
   args: [{ name: 'text', variadic: true }],
   async run({ values, args, io }) {

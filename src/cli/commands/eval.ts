@@ -16,7 +16,7 @@ import { readTrecRun, writeTrecRun } from '../../eval/run.js';
 import { loadEvalTask, type EvalTask, type EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
-import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
+import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, OUT_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
 import type { Searcher } from '../../store/searcher.js';
 import { checkOutputPath, writeAtomically } from '../output.js';
@@ -31,8 +31,12 @@ const OPTIONS = {
   'data-dir': { type: 'string', description: 'the folder the named datasets are in (default $SEMSEARCH_DATA)' },
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
   run: { type: 'string', description: 'score this TREC run file as it is, with no model (as trec_eval does)' },
-  rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
-  'rerank-with': { type: 'string', description: "then re-rank each query's top --rerank-depth with this cross-encoder (folder or hub name); without -m, the --rerank run's own top" },
+  candidates: { type: 'string', description: 're-rank this first-stage TREC run file or candidate-list JSON with the model', deprecated: ['rerank'] },
+  'cross-encoder': {
+    ...CROSS_ENCODER_OPTION,
+    description: "then re-rank each query's top --rerank-depth with this cross-encoder (folder or hub name); without -m, the --candidates run's own top",
+    deprecated: ['rerank-with'],
+  },
   'rerank-depth': { type: 'number', description: 'candidates per query the cross-encoder re-scores (default 100)', positiveInteger: true },
   corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
@@ -48,21 +52,25 @@ const OPTIONS = {
   depth: { type: 'number', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)', positiveInteger: true },
   'batch-size': BATCH_SIZE_OPTION,
   'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text', choices: ['error', 'drop'] },
-  'run-out': { type: 'string', description: 'write the new ranking here as a TREC run file (checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place)' },
+  out: {
+    ...OUT_OPTION,
+    description: 'write the new ranking here as a TREC run file (checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place)',
+    deprecated: ['run-out'],
+  },
   tag: { type: 'string', description: 'run tag written in the run file (default semsearch)' },
   'per-query': { type: 'boolean', description: "with --json: every query's values too" },
 } as const;
 
 type EvalValues = OptionValues<typeof OPTIONS>;
 
-const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>] [--rerank-with <cross-encoder>]
-       semsearch eval --rerank-with <cross-encoder> (--dataset <name> | --rerank <run|candidates.json>) [--rerank-depth 100]
+const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --candidates <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>] [--cross-encoder <model>] [-o <run file>]
+       semsearch eval --cross-encoder <model> (--dataset <name> | --candidates <run|candidates.json>) [--rerank-depth 100]
        semsearch eval --run <run file> --qrels <file>
 
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
 sentence-transformers' semantics; or score an existing run with no model. Example (the TREC DL 2019 BM25
 re-ranking table):
-  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data --run-out dl19.run`;
+  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data -o dl19.run`;
 
 /** Where the relevance level came from: the flag, the named dataset, or trec_eval's default (never a file's name). */
 type LevelSource = '--relevance-level' | 'dataset' | 'default';
@@ -108,7 +116,7 @@ function judgedFiles(values: EvalValues, env: NodeJS.ProcessEnv): Partial<EvalTa
 /** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
 function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   const spec = judgedFiles(values, env);
-  const { rerank, corpus } = values;
+  const { candidates: rerank, corpus } = values;
   checkBackendValues(values);
   // An OpenSearch index stands where the folder would: the task names it by address.
   const index = isRemote(values) ? `${values.url ?? ''}/${values['index-name'] ?? ''}` : values.index;
@@ -127,7 +135,7 @@ function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   if (corpus !== undefined) spec.corpus = corpus.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (values['missing-text'] !== undefined) spec.missingText = values['missing-text'];
   if (spec.rerank === undefined && spec.corpus === undefined && spec.index === undefined) {
-    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
+    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --candidates <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
       field: '--dataset',
     });
   }
@@ -148,9 +156,9 @@ function warningLines(tally: WarningTally): string[] {
 
 /** `eval --run R --qrels Q`: the run's own ranking scored, no model loaded (what trec_eval and ir_measures do). */
 async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
-  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out', 'rerank-with'] as const) {
+  for (const name of ['model', 'candidates', 'corpus', 'index', 'out', 'cross-encoder'] as const) {
     if (values[name] !== undefined) {
-      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
+      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--candidates re-ranks a run with a model)`, { field: `--${name}` });
     }
   }
   const spec = judgedFiles(values, io.env);
@@ -232,25 +240,25 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   ].join('\n');
 }
 
-/** --run-out, checked before anything is read or loaded: a file that can be written and is none of the task's inputs. */
+/** --out, checked before anything is read or loaded: a file that can be written and is none of the task's inputs. */
 function checkRunOut(values: EvalValues, spec: EvalTaskSpec): void {
-  const runOut = values['run-out'];
-  if (runOut !== undefined) checkOutputPath(runOut, '--run-out', [spec.rerank, ...(spec.corpus ?? []), spec.queries, spec.qrels]);
+  const runOut = values.out;
+  if (runOut !== undefined) checkOutputPath(runOut, '--out', [spec.rerank, ...(spec.corpus ?? []), spec.queries, spec.qrels]);
 }
 
-/** The run written under --run-out through a temporary file renamed into place. */
+/** The run written under --out through a temporary file renamed into place. */
 async function writeRunOut(runOut: string, run: Run, tag: string | undefined): Promise<void> {
-  await writeAtomically(runOut, '--run-out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
+  await writeAtomically(runOut, '--out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
 }
 
-/** `eval --rerank-with CE` without a bi-encoder: the task's own run (a --rerank file or a dataset's) is the first stage. */
+/** `eval --cross-encoder CE` without a bi-encoder: the task's own run (a --candidates file or a dataset's) is the first stage. */
 async function crossOnly(values: EvalValues, ceName: string, json: boolean, io: CliIO): Promise<number> {
   const spec = taskSpec(values, io.env);
   checkRunOut(values, spec);
   const tally = new WarningTally();
   const task = await loadEvalTask(spec, (w) => tally.add(w));
   if (task.mode !== 'rerank') {
-    throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
+    throw new SemsearchError('INVALID_ARGUMENT', '--cross-encoder without -m re-ranks a first-stage run: give --candidates <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--cross-encoder' });
   }
   const first = evaluateRun(task.qrels, task.candidates, { relevanceLevel: task.relevanceLevel, queries: task.queries });
   return crossStage(values, ceName, task, { label: basename(spec.rerank ?? 'run'), run: task.candidates, texts: task.passages, report: first }, levelSource(values, spec), tally, json, io);
@@ -294,7 +302,7 @@ async function crossStage(
   let pairs = 0;
   for (const l of run.values()) pairs += l.docids.length;
   const report = evaluateRun(task.qrels, run, { relevanceLevel: task.relevanceLevel, queries: task.queries });
-  const runOut = values['run-out'];
+  const runOut = values.out;
   if (runOut !== undefined) await writeRunOut(runOut, run, values.tag);
   const ceLabel = basename(ceName.replace(/[\\/]+$/, ''));
   const summary = (r: typeof report): { 'MRR@10': number | undefined; 'NDCG@10': number | undefined } => ({ 'MRR@10': r.st.summary['mrr@10'], 'NDCG@10': r.trec.summary['ndcg_cut_10'] });
@@ -347,11 +355,11 @@ export const evalCommand = defineCommand({
       return 0;
     }
     if (values.run !== undefined) return scoreRun(values, values.run, json, io);
-    if (values['rerank-depth'] !== undefined && values['rerank-with'] === undefined) {
-      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank-with <cross-encoder>', { field: '--rerank-depth' });
+    if (values['rerank-depth'] !== undefined && values['cross-encoder'] === undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --cross-encoder <model>', { field: '--rerank-depth' });
     }
     const modelName = values.model;
-    if (modelName === undefined && values['rerank-with'] !== undefined) return crossOnly(values, values['rerank-with'], json, io);
+    if (modelName === undefined && values['cross-encoder'] !== undefined) return crossOnly(values, values['cross-encoder'], json, io);
     if (modelName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
     const spec = taskSpec(values, io.env);
     checkRunOut(values, spec);
@@ -359,7 +367,7 @@ export const evalCommand = defineCommand({
     const batchSize = values['batch-size'];
     const threads = values.threads;
     const tag = values.tag;
-    const runOut = values['run-out'];
+    const runOut = values.out;
 
     const tally = new WarningTally();
     const task = await loadEvalTask(spec, (w) => tally.add(w));
@@ -386,9 +394,9 @@ export const evalCommand = defineCommand({
       await model.dispose();
     }
     const label = basename(modelName.replace(/[\\/]+$/, ''));
-    if (values['rerank-with'] !== undefined) {
+    if (values['cross-encoder'] !== undefined) {
       const texts = task.mode === 'rerank' ? task.passages : task.index !== undefined || remote !== undefined ? (ev.texts ?? new Map<string, string>()) : task.corpus;
-      return crossStage(values, values['rerank-with'], task, { label, run: ev.run, texts, report: ev.report }, levelSource(values, spec), tally, json, io);
+      return crossStage(values, values['cross-encoder'], task, { label, run: ev.run, texts, report: ev.report }, levelSource(values, spec), tally, json, io);
     }
     if (runOut !== undefined) await writeRunOut(runOut, ev.run, tag);
     // Warnings from reading the files; the report lists those of re-ranking and scoring.
