@@ -20,7 +20,7 @@ import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, DEVICE_OPTION
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
 import type { Searcher } from '../../store/searcher.js';
 import { checkOutputPath, writeAtomically } from '../output.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 
 const OPTIONS = {
   model: { ...MODEL_OPTION, description: 'model folder or hub name (required, except with --run)' },
@@ -279,7 +279,7 @@ async function crossStage(
   io: CliIO,
 ): Promise<number> {
   const depth = values['rerank-depth'] ?? DEFAULT_CROSS_DEPTH;
-  const progress = createProgress(io.stderr as ProgressOutput, 'pairs');
+  const progress = commandProgress(io, 'pairs');
   const t0 = performance.now();
   let ce: CrossEncoder | undefined;
   let run: Run;
@@ -375,7 +375,7 @@ export const evalCommand = defineCommand({
     const model = await loadModel(modelName, { ...(variant !== undefined ? { variant } : {}), ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) });
     let ev: ModelEvaluation;
     const onnx = onnxOf(model);
-    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
+    const progress = commandProgress(io, 'texts');
     let remote: Searcher | undefined;
     try {
       // A local index is opened by the evaluator itself (task.index); an OpenSearch one here, with the same model.

@@ -6,7 +6,7 @@ import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats
 import { describeUnmatched } from '../../corpus/metadata.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, OUT_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 import { STDIN_ARG, withCorpusArg } from '../stdin-corpus.js';
 
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
@@ -50,7 +50,7 @@ corpus, so running the same command on the same input again resumes it.`,
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
     }
-    const progress = createProgress(io.stderr as ProgressOutput, 'passages');
+    const progress = commandProgress(io, 'passages');
     const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
     // `-`: standard input, spooled to a temporary file; the manifest records "-", so the same input resumes.
     const r = await withCorpusArg(corpus, io.stdin, values.format, (path, format) =>

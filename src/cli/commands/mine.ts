@@ -9,7 +9,7 @@ import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../eval/mine.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, OUT_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 
 /**
  * `semsearch mine`: hard negatives for training, as sentence-transformers' mine_hard_negatives makes them (the seed's v3
@@ -83,7 +83,7 @@ export const mineCommand = defineCommand({
     const threads = { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values) };
     const model = await loadModel(values.model, threads);
     let ce: CrossEncoder | undefined;
-    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
+    const progress = commandProgress(io, 'texts');
     try {
       if (values['cross-encoder'] !== undefined) ce = await loadCrossEncoder(values['cross-encoder'], { ...threads, onWarning: (m) => io.stderr.write(`semsearch mine: warning: ${m}\n`) });
       const r = await mineHardNegatives(model, pairs.anchors, pairs.positives, {
