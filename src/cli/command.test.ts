@@ -60,6 +60,66 @@ test('a flag means the same in every command: one type and letter per long name,
   assert.equal(byShort.get('k')?.name, 'k');
 });
 
+test('one concept, one flag: a cross-encoder is --cross-encoder and an output is -o, --out in every command', async () => {
+  const crossEncoders: string[] = [];
+  const outputs: string[] = [];
+  for (const c of await loaded()) {
+    for (const [name, spec] of Object.entries(c.options)) {
+      // A string option whose value names a cross-encoder (numbers about one, e.g. --rerank-depth, are depths).
+      if (spec.type === 'string' && /cross-encoder/i.test(spec.description)) {
+        assert.equal(name, 'cross-encoder', `${c.name} --${name} names a cross-encoder`);
+        crossEncoders.push(c.name);
+      }
+      // A string option that says where the command writes its output.
+      if (spec.type === 'string' && /^write\b|folder to create/i.test(spec.description)) {
+        assert.equal(name, 'out', `${c.name} --${name} is an output`);
+        outputs.push(c.name);
+      }
+      if (name === 'out') assert.equal(spec.short, 'o', `${c.name} --out`);
+      if (spec.short === 'o') assert.equal(name, 'out', `${c.name} -o`);
+    }
+  }
+  assert.deepEqual(crossEncoders.sort(), ['eval', 'mine', 'search', 'serve']);
+  assert.deepEqual(outputs.sort(), ['encode', 'eval', 'index', 'mine']);
+});
+
+/** Every deprecated spelling, where it is read, and the option it stands for. */
+async function aliases(): Promise<{ command: string; alias: string; name: string; type: string }[]> {
+  const out: { command: string; alias: string; name: string; type: string }[] = [];
+  for (const c of await loaded()) {
+    for (const [name, spec] of Object.entries(c.options)) for (const alias of spec.deprecated ?? []) out.push({ command: c.name, alias, name, type: spec.type });
+  }
+  return out;
+}
+
+test('the old spellings: never a current flag anywhere, each read as its option with a one-line hint on stderr', async () => {
+  const list = await aliases();
+  const current = new Set((await loaded()).flatMap((c) => Object.keys(c.options)));
+  for (const a of list) assert.ok(!current.has(a.alias), `--${a.alias} (old ${a.command} --${a.name}) is also a current flag`);
+  assert.deepEqual(
+    list.map((a) => `${a.command} --${a.alias} → --${a.name}`).sort(),
+    ['eval --rerank → --candidates', 'eval --rerank-with → --cross-encoder', 'eval --run-out → --out', 'search --rerank → --cross-encoder', 'serve --rerank → --cross-encoder'],
+  );
+  for (const a of list) {
+    const cmd = (await loaded()).find((c) => c.name === a.command) as Command;
+    const parsed = parseCommandLine([`--${a.alias}`, 'X'], cmd.options);
+    assert.equal((parsed.values as Record<string, unknown>)[a.name], 'X', `${a.command} --${a.alias}`);
+    assert.deepEqual(parsed.deprecated, [[a.alias, a.name]]);
+    assert.equal(parseCommandLine([`--${a.alias}=Y`], cmd.options).values[a.name], 'Y');
+    // Both spellings at once is a mistake, not a silent choice.
+    assert.throws(() => parseCommandLine([`--${a.alias}`, 'X', `--${a.name}`, 'Z'], cmd.options), (e) => isSemsearchError(e, 'INVALID_ARGUMENT') && e.field === `--${a.alias}`);
+    // --help names the old spelling beside the new one.
+    assert.match((await run([a.command, '--help'])).out, new RegExp(`--${a.name} .*\\(was --${a.alias}, still read\\)`));
+  }
+  // Through the CLI: the hint, one line, then the command goes on with the value (here to its own error).
+  const r = await run(['eval', '--rerank-with', '/nonexistent/ce', '--rerank-depth', '5', '--run', '/nonexistent/run', '--qrels', '/nonexistent/q']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^semsearch eval: --rerank-with is deprecated; use --cross-encoder\nsemsearch eval: INVALID_ARGUMENT: --run scores the run file as it is, with no model: drop --cross-encoder/);
+  const s = await run(['search', '/nonexistent/index', 'q', '--rerank', '/nonexistent/ce']);
+  assert.match(s.err, /^semsearch search: --rerank is deprecated; use --cross-encoder\n/);
+  assert.equal(s.err.split('\n').filter((l) => l.includes('deprecated')).length, 1);
+});
+
 test('--json makes errors JSON objects with the code and where, on stderr, with the same exit codes', async () => {
   const unknownOption = await run(['search', 'idx', '--json', '--nope']);
   assert.equal(unknownOption.code, 2);

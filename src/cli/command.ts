@@ -27,6 +27,11 @@ export interface OptionSpec {
   positiveInteger?: boolean;
   /** A missing required option is an INVALID_ARGUMENT naming it, with this message when given. */
   required?: boolean | string;
+  /**
+   * Old long names that still work: each is read as this option and prints a one-line hint on stderr
+   * ("--rerank-with is deprecated; use --cross-encoder"). No alias is another option's name (command.test.ts checks).
+   */
+  deprecated?: readonly string[];
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -96,7 +101,8 @@ export async function packageVersion(): Promise<string> {
 function helpText(usage: string, options: OptionSpecs): string {
   const line = ([name, s]: [string, OptionSpec]): string => {
     const value = s.type === 'boolean' ? '' : s.choices !== undefined ? ` <${s.choices.join('|')}>` : ` <${s.type}>`;
-    return `  ${s.short !== undefined ? `-${s.short}, ` : '    '}--${name}${value}  ${s.description}`;
+    const was = s.deprecated !== undefined && s.deprecated.length > 0 ? ` (was ${s.deprecated.map((d) => `--${d}`).join(', ')}, still read)` : '';
+    return `  ${s.short !== undefined ? `-${s.short}, ` : '    '}--${name}${value}  ${s.description}${was}`;
   };
   return `${usage}\n\nOptions:\n${Object.entries(options).map(line).join('\n')}\n`;
 }
@@ -125,7 +131,8 @@ function withNegativeNumbers(argv: readonly string[], options: OptionSpecs): str
     const next = argv[i + 1];
     const long = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
     const name = long ?? (/^-\w$/.test(a) ? Object.entries(options).find(([, s]) => s.short === a.slice(1))?.[0] : undefined);
-    if (name !== undefined && options[name]?.type === 'number' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+    const spec = name !== undefined ? (options[name] ?? Object.values(options).find((o) => o.deprecated?.includes(name))) : undefined;
+    if (name !== undefined && spec?.type === 'number' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
       out.push(`--${name}=${next}`);
       i++;
     } else out.push(a);
@@ -150,11 +157,27 @@ function parseError(e: unknown, options: OptionSpecs): SemsearchError {
   return new SemsearchError('INVALID_ARGUMENT', err.message, { cause: e });
 }
 
-/** Parse argv against option specs: typed values and the arguments, or an INVALID_ARGUMENT naming the option. */
-export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[], options: O): { values: OptionValues<O>; args: string[] } {
+/** The one-line hint a deprecated spelling prints on stderr. */
+export function deprecationHint(alias: string, name: string): string {
+  return `--${alias} is deprecated; use --${name}`;
+}
+
+/**
+ * Parse argv against option specs: typed values and the arguments, or an INVALID_ARGUMENT naming the option.
+ * A deprecated spelling (OptionSpec.deprecated) is read as its option and named in `deprecated` as [alias, option].
+ */
+export function parseCommandLine<O extends OptionSpecs>(
+  argv: readonly string[],
+  options: O,
+): { values: OptionValues<O>; args: string[]; deprecated: [alias: string, name: string][] } {
   const config: ParseArgsConfig['options'] = {};
+  const aliasOf = new Map<string, string>();
   for (const [name, s] of Object.entries(options)) {
     config[name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short !== undefined ? { short: s.short } : {}) };
+    for (const alias of s.deprecated ?? []) {
+      config[alias] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+      aliasOf.set(alias, name);
+    }
   }
   let parsed;
   try {
@@ -163,7 +186,19 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
     throw parseError(e, options);
   }
   const values: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(parsed.values)) {
+  const deprecated: [string, string][] = [];
+  const given: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(parsed.values)) {
+    const name = aliasOf.get(key);
+    if (name === undefined) continue;
+    if (name in given || name in parsed.values) {
+      throw new SemsearchError('INVALID_ARGUMENT', `give --${name} once (--${key} is its old spelling)`, { field: `--${key}` });
+    }
+    deprecated.push([key, name]);
+    given[name] = raw;
+  }
+  for (const [key, raw] of Object.entries(parsed.values)) if (!aliasOf.has(key)) given[key] = raw;
+  for (const [name, raw] of Object.entries(given)) {
     const s = options[name] as OptionSpec;
     if (typeof raw !== 'string') values[name] = raw;
     else if (s.type === 'number') values[name] = toNumber(name, raw, s);
@@ -174,7 +209,7 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
       values[name] = raw;
     }
   }
-  return { values: values as OptionValues<O>, args: parsed.positionals };
+  return { values: values as OptionValues<O>, args: parsed.positionals, deprecated };
 }
 
 function checkArgs(command: string, args: readonly string[], specs: readonly ArgumentSpec[]): void {
@@ -195,7 +230,8 @@ export function defineCommand<const O extends OptionSpecs>(definition: CommandDe
     name: definition.name,
     options,
     async run(argv, io) {
-      const { values, args } = parseCommandLine(argv, options);
+      const { values, args, deprecated } = parseCommandLine(argv, options);
+      for (const [alias, name] of deprecated) io.stderr.write(`semsearch ${definition.name}: ${deprecationHint(alias, name)}\n`);
       const common = values as { help?: boolean; version?: boolean };
       if (common.help === true) {
         io.stdout.write(helpText(definition.usage, options));

@@ -55,7 +55,7 @@ test('--device cuda without ONNX Runtime\'s CUDA provider: DEVICE_UNAVAILABLE fr
     ['index', ['index', corpus, '-m', BERT, '-o', join(tmp, 'index-cuda'), '--device', 'cuda']],
     ['add', ['add', index, corpus, '--device', 'cuda']],
     ['search', ['search', index, 'capital', '--device', 'cuda']],
-    ['search --rerank', ['search', index, 'capital', '--rerank', CE, '--device', 'cuda']],
+    ['search --cross-encoder', ['search', index, 'capital', '--cross-encoder', CE, '--device', 'cuda']],
     ['serve', ['serve', index, '--port', '0', '--device', 'cuda']],
   ];
   for (const [name, argv] of runs) {

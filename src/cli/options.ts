@@ -49,3 +49,12 @@ export const BACKEND_OPTIONS = {
   oversample: { type: 'number', description: 'opensearch: candidates asked of each shard per hit (default 10)', positiveInteger: true },
   rescore: { type: 'boolean', description: "opensearch: rescore the candidates with semsearch's own arithmetic, so scores equal the local index's" },
 } as const satisfies Record<string, OptionSpec>;
+
+/**
+ * --cross-encoder wherever a cross-encoder is named (search, serve, eval, mine): a folder or hub name. Commands add
+ * their own description of what it does there, and their old spelling as a deprecated alias.
+ */
+export const CROSS_ENCODER_OPTION = { type: 'string', description: 'a cross-encoder (folder or hub name)' } as const satisfies OptionSpec;
+
+/** -o, --out for every output a command writes (an index folder, a JSONL or run file). */
+export const OUT_OPTION = { type: 'string', short: 'o', description: 'write the output here' } as const satisfies OptionSpec;

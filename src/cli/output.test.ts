@@ -1,4 +1,4 @@
-// The files commands write (mine -o, encode -o, eval --run-out, export's graph): checked before any work, never an
+// The files commands write (mine -o, encode -o, eval -o, export's graph): checked before any work, never an
 // input, never a folder, and written through a temporary file renamed into place.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +62,7 @@ describe('output files', () => {
     assert.equal(readFileSync(corpus, 'utf8'), 'd1\tsome passage\n');
   });
 
-  test('eval --run-out an input or a folder is refused before the model loads; export checks the name of its graph the same way', async () => {
+  test('eval -o an input or a folder is refused before the model loads; export checks the name of its graph the same way', async () => {
     const run = join(dir, 'first.run');
     const runText = 'q1 Q0 d1 1 2.0 bm25\nq1 Q0 d2 2 1.0 bm25\n';
     writeFileSync(run, runText);
@@ -72,22 +72,22 @@ describe('output files', () => {
     writeFileSync(queries, 'q1\twhat\n');
     const corpus = join(dir, 'docs.tsv');
     writeFileSync(corpus, 'd1\tfirst\nd2\tsecond\n');
-    const base = ['eval', '-m', '/nonexistent/model', '--rerank', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus];
+    const base = ['eval', '-m', '/nonexistent/model', '--candidates', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus];
     for (const input of [run, qrels, queries, corpus]) {
-      const r = await runCaptured([...base, '--run-out', input]);
+      const r = await runCaptured([...base, '--out', input]);
       assert.equal(r.code, 2, r.err);
-      assert.match(r.err, /INVALID_ARGUMENT: --run-out .* is the input file/);
+      assert.match(r.err, /INVALID_ARGUMENT: --out .* is the input file/);
     }
     assert.equal(readFileSync(run, 'utf8'), runText);
-    const folder = await runCaptured([...base, '--run-out', dir]);
-    assert.match(folder.err, /FILE_WRITE_FAILED: --run-out .* is a folder/);
+    const folder = await runCaptured([...base, '--out', dir]);
+    assert.match(folder.err, /FILE_WRITE_FAILED: --out .* is a folder/);
     // The cross-encoder-only path too.
-    const cross = await runCaptured(['eval', '--rerank-with', '/nonexistent/ce', '--rerank', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus, '--run-out', run]);
-    assert.match(cross.err, /INVALID_ARGUMENT: --run-out .* is the input file/);
-    // A real run written under --run-out: through a temporary file, nothing else left beside it.
+    const cross = await runCaptured(['eval', '--cross-encoder', '/nonexistent/ce', '--candidates', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus, '--out', run]);
+    assert.match(cross.err, /INVALID_ARGUMENT: --out .* is the input file/);
+    // A real run written under --out: through a temporary file, nothing else left beside it.
     const outDir = join(dir, 'runs');
     mkdirSync(outDir);
-    const written = await runCaptured(['eval', '-m', BERT, '--rerank', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus, '--run-out', join(outDir, 'new.run')]);
+    const written = await runCaptured(['eval', '-m', BERT, '--candidates', run, '--qrels', qrels, '--queries', queries, '--corpus', corpus, '--out', join(outDir, 'new.run')]);
     assert.equal(written.code, 0, written.err);
     assert.deepEqual(readdirSync(outDir), ['new.run']);
     assert.match(readFileSync(join(outDir, 'new.run'), 'utf8'), /^q1 Q0 d\d 1 /);

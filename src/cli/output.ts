@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SemsearchError } from '../errors.js';
 
 /*
- * The files commands write (-o, --out, --run-out, export's graph): checked before any model is loaded or input
+ * The files commands write (-o, --out, export's graph): checked before any model is loaded or input
  * read, so a typo costs nothing, and written through a temporary file renamed over the name at the end, so a failed
  * or interrupted command never leaves half a file, nor destroys the one that was there.
  */

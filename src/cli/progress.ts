@@ -12,6 +12,8 @@ export interface ProgressOptions {
   lineEveryMs?: number;
   /** On a terminal: at most one redraw per this many ms (default 100). */
   redrawEveryMs?: number;
+  /** finish() draws the last state 'always' (default), or only 'if-shown': when a line was drawn before. */
+  finalLine?: 'always' | 'if-shown';
 }
 
 export interface Progress {
@@ -34,6 +36,9 @@ export function createProgress(out: ProgressOutput, unit: string, options: Progr
   let phaseStart: { label: string; t: number; done: number } | undefined;
   let lastWrite = -Infinity;
   let open = false;
+  let shown = false;
+  /** The state last drawn: a batch reported twice (a batch, then the chunk it ends) is drawn once. */
+  let drawn = '';
 
   const render = (): string => {
     const p = last as { label: string; done: number; total: number | undefined };
@@ -54,6 +59,8 @@ export function createProgress(out: ProgressOutput, unit: string, options: Progr
 
   const write = (): void => {
     lastWrite = now();
+    shown = true;
+    drawn = `${last?.label}\0${last?.done}`;
     if (tty) {
       out.write(`\r${render()}\x1b[K`);
       open = true;
@@ -71,13 +78,27 @@ export function createProgress(out: ProgressOutput, unit: string, options: Progr
       last = { label, done, total };
       // Off a terminal the first line waits one interval: a command done in seconds prints nothing.
       if (!tty && lastWrite === -Infinity) lastWrite = now();
-      if (now() - lastWrite >= every) write();
+      if (now() - lastWrite >= every && drawn !== `${label}\0${done}`) write();
     },
     finish() {
       // The final state always, also off a terminal: the log ends with what was done.
-      if (last !== undefined) write();
+      const again = !tty && drawn === `${last?.label}\0${last?.done}`;
+      if (last !== undefined && (options.finalLine !== 'if-shown' || shown) && !again) write();
       if (open) out.write('\n');
       open = false;
     },
   };
+}
+
+/**
+ * Off a terminal, the milliseconds between progress lines when SEMSEARCH_PROGRESS_MS is set (a whole number, 0 or
+ * more; 0: a line per batch), else the default 10 s: a CI log can ask for more or fewer lines.
+ */
+export const PROGRESS_ENV = 'SEMSEARCH_PROGRESS_MS';
+
+/** A command's progress on its stderr, paced by SEMSEARCH_PROGRESS_MS off a terminal (see createProgress). */
+export function commandProgress(io: { stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }, unit: string, options: ProgressOptions = {}): Progress {
+  const raw = io.env[PROGRESS_ENV];
+  const ms = raw !== undefined && /^\d+$/.test(raw.trim()) ? Number(raw) : undefined;
+  return createProgress(io.stderr as ProgressOutput, unit, { ...options, ...(ms !== undefined ? { lineEveryMs: ms } : {}) });
 }

@@ -1,4 +1,4 @@
-// Retrieve, then re-rank, on the command line: `semsearch search --rerank` and `semsearch eval --rerank-with`,
+// Retrieve, then re-rank, on the command line: `semsearch search --cross-encoder` and `semsearch eval --cross-encoder`,
 // against what the library computes with the same cross-encoder.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,8 +58,8 @@ describe('re-ranking with a cross-encoder on the command line', { skip: skipWith
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('search --rerank: the index\'s top --rerank-depth re-scored by the cross-encoder, as the library does', async () => {
-    const r = await run(['search', files.index, QUERIES[0]?.[1] as string, '-k', '3', '--rerank', ce.dir, '--rerank-depth', '25', '--json']);
+  test('search --cross-encoder: the index\'s top --rerank-depth re-scored by the cross-encoder, as the library does', async () => {
+    const r = await run(['search', files.index, QUERIES[0]?.[1] as string, '-k', '3', '--cross-encoder', ce.dir, '--rerank-depth', '25', '--json']);
     assert.equal(r.code, 0, r.err);
     const got = JSON.parse(r.out) as { hits: { id: string; score: number; retrievalScore: number }[] };
     const index = await openIndex(files.index);
@@ -74,20 +74,23 @@ describe('re-ranking with a cross-encoder on the command line', { skip: skipWith
     try {
       const refused = await run(['search', files.index, 'x', '--rerank', three.dir]);
       assert.equal(refused.code, 1);
-      assert.match(refused.err, /UNSUPPORTED_MODEL: --rerank needs a cross-encoder with one output/);
+      assert.match(refused.err, /UNSUPPORTED_MODEL: --cross-encoder needs a cross-encoder with one output/);
+      // The old spelling still works, with a one-line hint first.
+      assert.match(refused.err, /^semsearch search: --rerank is deprecated; use --cross-encoder\n/);
     } finally {
       three.cleanup();
     }
     const orphan = await run(['search', files.index, 'x', '--rerank-depth', '5']);
     assert.equal(orphan.code, 2);
-    assert.match(orphan.err, /--rerank-depth is the depth of --rerank/);
+    assert.match(orphan.err, /--rerank-depth is the depth of --cross-encoder/);
   });
 
-  test("eval --rerank-with without a bi-encoder re-ranks the run's own top, scored as the library scores it", async () => {
+  test("eval --cross-encoder (old spelling --rerank-with) without a bi-encoder re-ranks the run's own top, scored as the library scores it", async () => {
     const runOut = join(dir, 'ce.run');
-    const r = await run(['eval', '--rerank', files.run, '--corpus', files.corpus, '--queries', files.queries, '--qrels', files.qrels, '--rerank-with', ce.dir, '--rerank-depth', '10', '--run-out', runOut, '--json']);
+    const r = await run(['eval', '--candidates', files.run, '--corpus', files.corpus, '--queries', files.queries, '--qrels', files.qrels, '--rerank-with', ce.dir, '--rerank-depth', '10', '-o', runOut, '--json']);
     assert.equal(r.code, 0, r.err);
     const out = JSON.parse(r.out) as { summary: Record<string, number>; firstStageSummary: Record<string, number>; timings: { pairs: number }; depth: number };
+    assert.match(r.err, /^semsearch eval: --rerank-with is deprecated; use --cross-encoder$/m);
     assert.equal(out.depth, 10);
     assert.equal(out.timings.pairs, 30);
     assert.ok((out.firstStageSummary['NDCG@10'] as number) > 0, 'some judged passages are in the first stage');
@@ -103,21 +106,21 @@ describe('re-ranking with a cross-encoder on the command line', { skip: skipWith
     assert.deepEqual([...written.entries()].map(([q, l]) => [q, l.docids]), [...want.entries()].map(([q, l]) => [q, l.docids]));
   });
 
-  test('eval -m … --rerank-with: the bi-encoder retrieves (corpus or index), the cross-encoder re-ranks its top', async () => {
+  test('eval -m … --cross-encoder: the bi-encoder retrieves (corpus or index), the cross-encoder re-ranks its top', async () => {
     const base = ['eval', '-m', BERT, '--queries', files.queries, '--qrels', files.qrels, '--json'];
     for (const source of [['--corpus', files.corpus], ['--index', files.index]]) {
       const plain = await run([...base, ...source]);
       assert.equal(plain.code, 0, plain.err);
-      const reranked = await run([...base, ...source, '--rerank-with', ce.dir, '--rerank-depth', '15']);
+      const reranked = await run([...base, ...source, '--cross-encoder', ce.dir, '--rerank-depth', '15']);
       assert.equal(reranked.code, 0, reranked.err);
       const p = JSON.parse(plain.out) as { summary: Record<string, number> };
       const c = JSON.parse(reranked.out) as { firstStageSummary: Record<string, number>; summary: Record<string, number>; timings: { pairs: number } };
       assert.deepEqual(c.firstStageSummary, p.summary, `${source[0]}: the first stage is the plain evaluation`);
       assert.equal(c.timings.pairs, 45, `${source[0]}: 15 pairs for each of 3 queries`);
     }
-    const noRun = await run(['eval', '--corpus', files.corpus, '--queries', files.queries, '--qrels', files.qrels, '--rerank-with', ce.dir]);
+    const noRun = await run(['eval', '--corpus', files.corpus, '--queries', files.queries, '--qrels', files.qrels, '--cross-encoder', ce.dir]);
     assert.equal(noRun.code, 2);
-    assert.match(noRun.err, /--rerank-with without -m re-ranks a first-stage run/);
+    assert.match(noRun.err, /--cross-encoder without -m re-ranks a first-stage run/);
     const orphan = await run([...base, '--corpus', files.corpus, '--rerank-depth', '5']);
     assert.equal(orphan.code, 2);
   });

@@ -60,7 +60,7 @@ test('every cross-encoder fixture folder loads as it is, tokenizer files include
       assert.ok(readFileSync(join(ROOT, name, f)).equals(readFileSync(join(FIXTURES, 'models', entry.tokenizerFrom, f))), `${name}/${f}`);
       assert.ok(entry.files[f] !== undefined, `manifest.json lists ${name}/${f}`);
     }
-    // The committed folder itself, by path, as a user of a fresh clone would name it (`--rerank <folder>`).
+    // The committed folder itself, by path, as a user of a fresh clone would name it (`--cross-encoder <folder>`).
     const model = await loadCrossEncoder(join(ROOT, name), { workers: 1 });
     try {
       within(await model.predict(pairs, { batchSize: 32 }), decodeMatrix(vectors.models[name]?.predict['32'] as StoredMatrix), 1e-5, name);

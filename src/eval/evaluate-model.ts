@@ -9,11 +9,17 @@ import type { Run } from './run.js';
 import type { EvalTask, RetrievalTask } from './tasks.js';
 import { WarningTally, type WarningHandler } from '../corpus/warnings.js';
 
+/** What evaluateModel asks of each encode call: the batch size, and (SentenceTransformer has it) progress per batch. */
+export interface EvalEncodeOptions {
+  batchSize?: number;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
 /** The bi-encoder surface evaluateModel uses; a loaded SentenceTransformer fits as is. */
 export interface EvalModel {
-  encode(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
-  encodeQuery?(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
-  encodeDocument?(texts: string[], options?: { batchSize?: number }): Promise<Matrix>;
+  encode(texts: string[], options?: EvalEncodeOptions): Promise<Matrix>;
+  encodeQuery?(texts: string[], options?: EvalEncodeOptions): Promise<Matrix>;
+  encodeDocument?(texts: string[], options?: EvalEncodeOptions): Promise<Matrix>;
   similarity?(a: Matrix, b: Matrix): Matrix;
 }
 
@@ -49,6 +55,7 @@ export interface EvaluateModelOptions {
   trecMeasures?: EvaluateOptions['trecMeasures'];
   /** Sees every warning as it happens; all of them are also counted in the report's `warnings`. */
   onWarning?: WarningHandler;
+  /** Texts encoded so far per side, after every batch of a model that reports them (SentenceTransformer does). */
   onProgress?: (p: { phase: 'queries' | 'documents'; done: number; total: number }) => void;
 }
 
@@ -118,6 +125,18 @@ async function searchIndex(
   }
 }
 
+/** How many queries and documents evaluateModel will encode for this task (documents: none through an index). */
+function textTotals(task: EvalTask, options: EvaluateModelOptions): { q: number; d: number | undefined } {
+  if (task.mode === 'rerank') {
+    const lists = [...task.candidates.values()].map((l) => (options.depth === undefined ? l.docids : l.docids.slice(0, options.depth)));
+    const docs = new Set<string>();
+    for (const l of lists) for (const d of l) if (task.passages.has(d)) docs.add(d);
+    return { q: task.candidates.size, d: docs.size };
+  }
+  if (options.index !== undefined || task.index !== undefined) return { q: task.queries.size, d: undefined };
+  return { q: task.queries.size, d: task.corpus.size };
+}
+
 function firstOf(run: Run, depth: number): Run {
   if (!Number.isSafeInteger(depth) || depth < 1) throw new SemsearchError('INVALID_ARGUMENT', `depth must be a positive integer, got ${depth}`, { field: 'depth' });
   return new Map([...run].map(([qid, l]) => [qid, { docids: l.docids.slice(0, depth), scores: l.scores.slice(0, depth) }]));
@@ -130,13 +149,26 @@ function firstOf(run: Run, depth: number): Run {
  */
 export async function evaluateModel(model: EvalModel, task: EvalTask, options: EvaluateModelOptions = {}): Promise<ModelEvaluation> {
   const started = performance.now();
-  const enc = { batchSize: options.batchSize ?? 32 };
+  const batchSize = options.batchSize ?? 32;
   let qSeconds = 0;
   let dSeconds = 0;
   let documents = 0;
   let queries = 0;
-  const timed = async (side: 'q' | 'd', texts: string[], f: (t: string[], o: typeof enc) => Promise<Matrix>): Promise<Matrix> => {
+  // The texts each side will encode, so a progress line has a total (and an ETA) from the first batch on.
+  const totals = textTotals(task, options);
+  const timed = async (side: 'q' | 'd', texts: string[], f: (t: string[], o: EvalEncodeOptions) => Promise<Matrix>): Promise<Matrix> => {
     const t0 = performance.now();
+    const before = side === 'q' ? queries : documents;
+    const onProgress = options.onProgress;
+    const enc: EvalEncodeOptions = {
+      batchSize,
+      ...(onProgress !== undefined
+        ? {
+            onProgress: (e: { done: number; total: number }) =>
+              onProgress({ phase: side === 'q' ? 'queries' : 'documents', done: before + e.done, total: Math.max(totals[side] ?? 0, before + e.total) }),
+          }
+        : {}),
+    };
     const m = await f(texts, enc);
     const s = (performance.now() - t0) / 1000;
     if (side === 'q') {

@@ -144,7 +144,7 @@ async function searchTogether(
 
 function crossEncoderOf(served: Served): CrossEncoder {
   if (served.crossEncoder === undefined) {
-    throw new SemsearchError('INVALID_ARGUMENT', 'this server has no cross-encoder to re-rank with: start it with --rerank <cross-encoder>', { field: 'rerank' });
+    throw new SemsearchError('INVALID_ARGUMENT', 'this server has no cross-encoder to re-rank with: start it with --cross-encoder <model>', { field: 'rerank' });
   }
   return served.crossEncoder;
 }

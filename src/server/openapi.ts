@@ -80,7 +80,7 @@ export function openApiDocument(schemas: Schemas, version: string) {
       '/rerank': {
         post: {
           summary:
-            'text-embeddings-inference-compatible re-ranking with the --rerank cross-encoder: {"query", "texts", "raw_scores" (false), "return_text" (false), "truncate" (false)} → [{"index", "text"?, "score"}] best first; errors {"error", "error_type"}',
+            'text-embeddings-inference-compatible re-ranking with the --cross-encoder model: {"query", "texts", "raw_scores" (false), "return_text" (false), "truncate" (false)} → [{"index", "text"?, "score"}] best first; errors {"error", "error_type"}',
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['query', 'texts'] } } } },
           responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'array' } } } } },
         },

@@ -1,4 +1,4 @@
-// Retrieve, then re-rank, in the server: `semsearch serve --rerank <cross-encoder>` loads it once per worker;
+// Retrieve, then re-rank, in the server: `semsearch serve --cross-encoder <model>` loads it once per worker;
 // /search re-ranks on request and text-embeddings-inference's POST /rerank scores texts with it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { validate } from './validate.js';
 const QUERIES = ['what is a hurricane', 'how long is the flu contagious', 'jamaica weather in december'];
 type WireHit = { id: string; score: number; retrieval_score?: number; text: string };
 
-describe('semsearch serve --rerank', { skip: SKIP_WITHOUT_SHARED }, () => {
+describe('semsearch serve --cross-encoder', { skip: SKIP_WITHOUT_SHARED }, () => {
   let fixture: Awaited<ReturnType<typeof buildTestIndex>>;
   let ceDir: { dir: string; cleanup: () => void };
   let server: SemsearchServer;
@@ -113,16 +113,16 @@ describe('semsearch serve --rerank', { skip: SKIP_WITHOUT_SHARED }, () => {
     assert.match(text, /semsearch_stage_duration_seconds_count\{stage="rerank"\} [1-9]/);
   });
 
-  test('without --rerank: rerank requests are refused naming why; a cross-encoder with 3 labels cannot start a server', async () => {
+  test('without --cross-encoder: rerank requests are refused naming why; a cross-encoder with 3 labels cannot start a server', async () => {
     const plain = await createServer({ index: fixture.index, threads: 1, log: () => undefined });
     try {
       const r = await postJson(`${plain.url}/search`, { query: 'x', rerank: true });
       assert.equal(r.status, 400);
       assert.equal((r.json['error'] as { field: string }).field, 'rerank');
-      assert.match((r.json['error'] as { message: string }).message, /--rerank/);
+      assert.match((r.json['error'] as { message: string }).message, /--cross-encoder/);
       const t = await postJson(`${plain.url}/rerank`, { query: 'x', texts: ['a'] });
       assert.equal(t.status, 422);
-      assert.match(String(t.json['error']), /--rerank/);
+      assert.match(String(t.json['error']), /--cross-encoder/);
     } finally {
       await plain.close();
     }

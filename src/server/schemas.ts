@@ -75,7 +75,7 @@ function searchSchemas(limits: Limits) {
         description: 'Binary indexes: hamming candidates rescored per hit (as sentence-transformers\' rescore_multiplier); more find more of the float top-k',
       }),
       exact: boolean({ default: false, description: 'Indexes with an HNSW graph: scan every vector instead of walking the graph (the OpenSearch backend refuses true)' }),
-      rerank: boolean({ default: false, description: "Re-rank the hits with the server's cross-encoder (semsearch serve --rerank): rerank_depth hits are retrieved and re-scored, offset + k kept; scores are then the cross-encoder's" }),
+      rerank: boolean({ default: false, description: "Re-rank the hits with the server's cross-encoder (semsearch serve --cross-encoder): rerank_depth hits are retrieved and re-scored, offset + k kept; scores are then the cross-encoder's" }),
       rerank_depth: integer({
         minimum: 1,
         maximum: MAX_RERANK_DEPTH,
@@ -268,7 +268,7 @@ function infoSchemas(_limits?: Limits) {
       sample: string({ description: "The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend" }),
       crossEncoder: object(
         { model: string(), architecture: string(), maxLength: integer(), activation: string(), onnxFile: string() },
-        { description: 'The cross-encoder of --rerank: /search re-ranks with it on request, POST /rerank scores with it', required: ['model', 'architecture', 'maxLength', 'activation', 'onnxFile'] },
+        { description: 'The cross-encoder of --cross-encoder: /search re-ranks with it on request, POST /rerank scores with it', required: ['model', 'architecture', 'maxLength', 'activation', 'onnxFile'] },
       ),
       limits: object(
         { maxBodyBytes: integer(), maxTexts: integer(), maxTextChars: integer(), maxK: integer(), maxRerankPairs: integer() },

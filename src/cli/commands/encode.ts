@@ -7,8 +7,9 @@ import type { SentenceTransformer } from '../../encoder/sentence-transformer.js'
 import { Matrix } from '../../tensor/matrix.js';
 import { checkRangesSpread, PRECISIONS, quantizeEmbeddings, type Precision } from '../../tensor/quantize.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, OUT_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';
+import { commandProgress } from '../progress.js';
 
 /**
  * All of a stream as text. One decoder across chunks: a UTF-8 character split between two chunks is joined, not
@@ -61,6 +62,8 @@ interface EncodeSettings {
   precision: Precision;
   batchSize: number;
   normalize: boolean;
+  /** Texts encoded so far, after every batch. */
+  onProgress?: (done: number) => void;
 }
 
 /**
@@ -76,6 +79,12 @@ async function encodeGroups(
   s: EncodeSettings,
   write: (text: string) => Promise<void>,
 ): Promise<void> {
+  let encoded = 0;
+  // Each encode call reports its batches; `encoded` counts the groups before it.
+  const progress = (): { onProgress?: (e: { done: number }) => void } => {
+    const before = encoded;
+    return s.onProgress !== undefined ? { onProgress: (e) => s.onProgress?.(before + e.done) } : {};
+  };
   const header = (dim: number): string => `{"model":${JSON.stringify(modelName)},"precision":${JSON.stringify(s.precision)},"dim":${dim},"embeddings":[`;
   const first = await groups.next();
   // No text at all: encode() says so (EMPTY_INPUT), as it did when the input was read whole.
@@ -88,7 +97,8 @@ async function encodeGroups(
     let started = false;
     while (next.done !== true) {
       // encode's overloads type the result by precision; every precision's result has rows, dim and data.
-      const out = await model.encode(next.value, { precision: s.precision as 'float32', batchSize: s.batchSize, normalize: s.normalize });
+      const out = await model.encode(next.value, { precision: s.precision as 'float32', batchSize: s.batchSize, normalize: s.normalize, ...progress() });
+      encoded += out.rows;
       await write((started ? ',' : header(out.dim)) + rowsJson(out));
       started = true;
       next = ranged ? { done: true, value: undefined } : await groups.next();
@@ -105,7 +115,8 @@ async function encodeGroups(
       let min: Float32Array | undefined;
       let max: Float32Array | undefined;
       for (let next: IteratorResult<string[]> = first; next.done !== true; next = next === first ? (second as IteratorResult<string[]>) : await groups.next()) {
-        const emb = await model.encode(next.value, { batchSize: s.batchSize, normalize: s.normalize });
+        const emb = await model.encode(next.value, { batchSize: s.batchSize, normalize: s.normalize, ...progress() });
+        encoded += emb.rows;
         dim = emb.dim;
         if (min === undefined || max === undefined) {
           min = new Float32Array(dim).fill(Number.POSITIVE_INFINITY);
@@ -166,7 +177,7 @@ export const encodeCommand = defineCommand({
     precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
     'batch-size': BATCH_SIZE_OPTION,
     normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
-    out: { type: 'string', short: 'o', description: 'write the JSON here instead of stdout (through a temporary file, renamed at the end)' },
+    out: { ...OUT_OPTION, description: 'write the JSON here instead of stdout (through a temporary file, renamed at the end)' },
   },
   args: [{ name: 'text', variadic: true }],
   async run({ values, args, io }) {
@@ -178,7 +189,11 @@ export const encodeCommand = defineCommand({
     try {
       const size = batchSize * GROUP_BATCHES;
       const groups = (fromStdin ? lineGroups(io.stdin, size) : argGroups(args, size))[Symbol.asyncIterator]();
-      const settings = { precision, batchSize, normalize: values.normalize === true };
+      // Progress on stderr per batch (the total is known for arguments, not for standard input); a run done before
+      // the first line is due prints none, so a pipe of a few texts stays quiet.
+      const progress = commandProgress(io, 'texts', { finalLine: 'if-shown' });
+      const total = fromStdin ? undefined : args.length;
+      const settings = { precision, batchSize, normalize: values.normalize === true, onProgress: (done: number) => progress.update('encoded', done, total) };
       if (values.out === undefined) {
         await encodeGroups(model, values.model, groups, settings, (t) => writeToStream(io.stdout, t));
         await writeToStream(io.stdout, ']}\n');
@@ -193,6 +208,7 @@ export const encodeCommand = defineCommand({
           throw e;
         }
       }
+      progress.finish();
     } finally {
       await model.dispose();
     }

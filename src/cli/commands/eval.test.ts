@@ -41,7 +41,7 @@ test('eval --rerank candidates JSON: the model reorders BM25, and the run file w
     const lists = (JSON.parse(readFileSync(BM25_DL19, 'utf8')) as { hits: { docid: string }[] }[]).slice(0, 3);
     const cands = await s.write('bm25-3q.json', JSON.stringify(lists));
     const runFile = `${s.dir}/reranked.run`;
-    const r = await run(['-m', BERT, '--rerank', cands, '--qrels', DL19_QRELS, '--run-out', runFile, '--tag', 'tiny', '--json']);
+    const r = await run(['-m', BERT, '--candidates', cands, '--qrels', DL19_QRELS, '-o', runFile, '--tag', 'tiny', '--json']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as EvalJson;
     assert.equal(j.task.mode, 'rerank');
@@ -69,7 +69,7 @@ test('eval --rerank candidates JSON: the model reorders BM25, and the run file w
     assert.match(readFileSync(runFile, 'utf8').split('\n')[0] as string, /^\d+ Q0 \d+ 1 -?[\d.e-]+ tiny$/);
 
     // --depth re-scores only each list's first candidates.
-    const top10 = await run(['-m', BERT, '--rerank', cands, '--qrels', DL19_QRELS, '--depth', '10', '--run-out', runFile]);
+    const top10 = await run(['-m', BERT, '--candidates', cands, '--qrels', DL19_QRELS, '--depth', '10', '-o', runFile]);
     assert.equal(top10.code, 0, top10.err);
     assert.ok([...(await readTrecRun(runFile)).values()].every((l) => l.docids.length === 10));
     assert.match(top10.out, /\| Model +\| NDCG@10 graded \(bm25-3q\.json\) \| MRR@10 \|/);
@@ -91,7 +91,7 @@ test('eval --corpus (full retrieval, Cranfield subset): table output, and the ru
     const queries = await s.write('cran.qry', qry);
     const qrels = sharedFile('cranfield', 'cranqrel');
     const runFile = `${s.dir}/cran.run`;
-    const argv = ['-m', BERT, '--corpus', corpus, '--queries', queries, '--qrels', qrels, '--depth', '40', '--run-out', runFile];
+    const argv = ['-m', BERT, '--corpus', corpus, '--queries', queries, '--qrels', qrels, '--depth', '40', '-o', runFile];
     const j = JSON.parse((await run([...argv, '--json'])).out) as EvalJson;
     assert.equal(j.task.mode, 'retrieve');
     assert.equal(j.task.queries, 6);
@@ -127,9 +127,9 @@ test('eval --index: full retrieval through a built index gives the ranking the i
     const topics = await s.write('topics.tsv', lists.map((l) => `${l.hits[0]?.qid}\t${l.query}\n`).join(''));
     await buildIndex({ corpus: coll, out: `${s.dir}/idx`, model: BERT, precision: 'float32', shardSize: 128 });
     const common = ['-m', BERT, '--queries', topics, '--qrels', DL19_QRELS, '--depth', '50', '--json'];
-    const viaIndex = await run([...common, '--index', `${s.dir}/idx`, '--run-out', `${s.dir}/index.run`]);
+    const viaIndex = await run([...common, '--index', `${s.dir}/idx`, '-o', `${s.dir}/index.run`]);
     assert.equal(viaIndex.code, 0, viaIndex.err);
-    const inMemory = await run([...common, '--corpus', coll, '--run-out', `${s.dir}/memory.run`]);
+    const inMemory = await run([...common, '--corpus', coll, '-o', `${s.dir}/memory.run`]);
     assert.equal(inMemory.code, 0, inMemory.err);
     const a = await readTrecRun(`${s.dir}/index.run`);
     const b = await readTrecRun(`${s.dir}/memory.run`);
@@ -216,13 +216,13 @@ test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missi
       [['--dataset', 'cranfield'], 2, /INVALID_ARGUMENT: eval needs --model/],
       [['-m', BERT, '--dataset', 'nope', '--data-dir', '/d'], 2, /INVALID_ARGUMENT: unknown dataset "nope"/],
       [['-m', BERT, '--dataset', 'cranfield'], 2, /INVALID_ARGUMENT: a named dataset needs its data folder: pass --data-dir/],
-      [['-m', BERT, '--qrels', qrels], 2, /INVALID_ARGUMENT: eval needs --dataset, --rerank/],
-      [['-m', BERT, '--rerank', runFile], 2, /INVALID_ARGUMENT: eval needs --qrels/],
-      [['-m', BERT, '--rerank', runFile, '--qrels', qrels], 2, /INVALID_ARGUMENT: .*needs the query texts/],
+      [['-m', BERT, '--qrels', qrels], 2, /INVALID_ARGUMENT: eval needs --dataset, --candidates/],
+      [['-m', BERT, '--candidates', runFile], 2, /INVALID_ARGUMENT: eval needs --qrels/],
+      [['-m', BERT, '--candidates', runFile, '--qrels', qrels], 2, /INVALID_ARGUMENT: .*needs the query texts/],
       [['-m', BERT, '--corpus', coll, '--queries', topics, '--qrels', qrels, '--depth', '0'], 2, /INVALID_ARGUMENT: --depth must be a positive integer/],
       [['-m', BERT, '--corpus', coll, '--queries', topics, '--qrels', qrels, '--qrels-format', 'xml'], 2, /--qrels-format must be one of/],
       [['-m', BERT, '--corpus', `${s.dir}/none.tsv`, '--queries', topics, '--qrels', qrels], 1, /FILE_NOT_FOUND: .*none\.tsv/],
-      [['-m', BERT, '--rerank', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels], 1, /MISSING_TEXT: document zz of query q1/],
+      [['-m', BERT, '--candidates', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels], 1, /MISSING_TEXT: document zz of query q1/],
       [['-m', BERT, '--rerank', topics, '--queries', topics, '--corpus', coll, '--qrels', qrels], 1, /MALFORMED_LINE: .*topics\.tsv:1/],
     ];
     for (const [argv, code, message] of cases) {
@@ -231,7 +231,7 @@ test('eval: usage errors exit 2, bad or missing data exit 1, with codes; --missi
       assert.match(r.err, message);
       assert.doesNotMatch(r.err, /\n\s+at /);
     }
-    const dropped = await run(['-m', BERT, '--rerank', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels, '--missing-text', 'drop', '--json']);
+    const dropped = await run(['-m', BERT, '--candidates', runFile, '--queries', topics, '--corpus', coll, '--qrels', qrels, '--missing-text', 'drop', '--json']);
     assert.equal(dropped.code, 0, dropped.err);
     const j = JSON.parse(dropped.out) as EvalJson;
     assert.deepEqual(j.report.warnings.find((w) => w.code === 'DOCUMENT_WITHOUT_TEXT')?.count, 1);
@@ -258,7 +258,7 @@ test('eval --run --qrels scores an existing run with no model, as trec_eval does
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, new RegExp(`^\\s+ndcg_cut_10\\s+${(want.trec.summary['ndcg_cut_10'] as number).toFixed(4)}$`, 'm'));
   // A model, or anything that needs one, is refused with --run rather than ignored.
-  for (const extra of [['-m', BERT], ['--rerank', runFile], ['--run-out', '/tmp/x.run']]) {
+  for (const extra of [['-m', BERT], ['--candidates', runFile], ['-o', '/tmp/x.run']]) {
     const r = await run(['--run', runFile, '--qrels', DL19_QRELS, ...extra]);
     assert.equal(r.code, 2, extra.join(' '));
     assert.match(r.err, /INVALID_ARGUMENT: --run scores the run file as it is, with no model/);

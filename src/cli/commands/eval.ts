@@ -13,10 +13,10 @@ import { runEvaluation, type Evaluation, type OnnxUsed } from '../../eval/run-ev
 import type { EvalTask, EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
-import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
+import { BACKEND_OPTIONS, BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, DEVICE_OPTION, EXACT_OPTION, MODEL_OPTION, OUT_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
 import { checkBackendValues, isRemote, openSearcher } from '../backend.js';
 import { checkOutputPath, writeAtomically } from '../output.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 
 const OPTIONS = {
   model: { ...MODEL_OPTION, description: 'model folder or hub name (required, except with --run)' },
@@ -27,8 +27,12 @@ const OPTIONS = {
   'data-dir': { type: 'string', description: 'the folder the named datasets are in (default $SEMSEARCH_DATA)' },
   'list-datasets': { type: 'boolean', description: 'list the dataset names and exit' },
   run: { type: 'string', description: 'score this TREC run file as it is, with no model (as trec_eval does)' },
-  rerank: { type: 'string', description: 're-rank this TREC run file or candidate-list JSON' },
-  'rerank-with': { type: 'string', description: "then re-rank each query's top --rerank-depth with this cross-encoder (folder or hub name); without -m, the --rerank run's own top" },
+  candidates: { type: 'string', description: 're-rank this first-stage TREC run file or candidate-list JSON with the model', deprecated: ['rerank'] },
+  'cross-encoder': {
+    ...CROSS_ENCODER_OPTION,
+    description: "then re-rank each query's top --rerank-depth with this cross-encoder (folder or hub name); without -m, the --candidates run's own top",
+    deprecated: ['rerank-with'],
+  },
   'rerank-depth': { type: 'number', description: 'candidates per query the cross-encoder re-scores (default 100)', positiveInteger: true },
   corpus: { type: 'string', description: 'passage files or folders, comma-separated, in any corpus format (semsearch index --help lists them)' },
   index: { type: 'string', description: 'full retrieval over an index built by `semsearch index` with the same model, instead of --corpus' },
@@ -44,21 +48,25 @@ const OPTIONS = {
   depth: { type: 'number', description: 'retrieval: hits per query (default 1000); re-ranking: candidates re-scored per query (default all)', positiveInteger: true },
   'batch-size': BATCH_SIZE_OPTION,
   'missing-text': { type: 'string', description: 're-ranking a run file: error (default) or drop documents without text', choices: ['error', 'drop'] },
-  'run-out': { type: 'string', description: 'write the new ranking here as a TREC run file (checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place)' },
+  out: {
+    ...OUT_OPTION,
+    description: 'write the new ranking here as a TREC run file (checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place)',
+    deprecated: ['run-out'],
+  },
   tag: { type: 'string', description: 'run tag written in the run file (default semsearch)' },
   'per-query': { type: 'boolean', description: "with --json: every query's values too" },
 } as const;
 
 type EvalValues = OptionValues<typeof OPTIONS>;
 
-const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --rerank <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>] [--rerank-with <cross-encoder>]
-       semsearch eval --rerank-with <cross-encoder> (--dataset <name> | --rerank <run|candidates.json>) [--rerank-depth 100]
+const USAGE = `usage: semsearch eval -m <model> (--dataset <name> | --candidates <run|candidates.json> | --corpus <files> | --index <dir>) [--queries <file>] [--qrels <file>] [--cross-encoder <model>] [-o <run file>]
+       semsearch eval --cross-encoder <model> (--dataset <name> | --candidates <run|candidates.json>) [--rerank-depth 100]
        semsearch eval --run <run file> --qrels <file>
 
 Re-rank a first-stage run, or search a corpus, with a bi-encoder and score the new ranking in trec_eval's and
 sentence-transformers' semantics; or score an existing run with no model. Example (the TREC DL 2019 BM25
 re-ranking table):
-  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data --run-out dl19.run`;
+  semsearch eval -m sentence-transformers/all-MiniLM-L6-v2 --dataset dl19-bm25-rerank --data-dir /path/to/data -o dl19.run`;
 
 /** Where the relevance level came from: the flag, the named dataset, or trec_eval's default (never a file's name). */
 type LevelSource = '--relevance-level' | 'dataset' | 'default';
@@ -104,7 +112,7 @@ function judgedFiles(values: EvalValues, env: NodeJS.ProcessEnv): Partial<EvalTa
 /** The task spec from --dataset and the file flags (a file flag replaces the dataset's file). */
 function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   const spec = judgedFiles(values, env);
-  const { rerank, corpus } = values;
+  const { candidates: rerank, corpus } = values;
   checkBackendValues(values);
   // An OpenSearch index stands where the folder would: the task names it by address.
   const index = isRemote(values) ? `${values.url ?? ''}/${values['index-name'] ?? ''}` : values.index;
@@ -123,7 +131,7 @@ function taskSpec(values: EvalValues, env: NodeJS.ProcessEnv): EvalTaskSpec {
   if (corpus !== undefined) spec.corpus = corpus.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (values['missing-text'] !== undefined) spec.missingText = values['missing-text'];
   if (spec.rerank === undefined && spec.corpus === undefined && spec.index === undefined) {
-    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --rerank <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
+    throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --dataset, --candidates <run or candidates JSON>, --corpus <files>, --index <dir>, or --run <run file> to score as it is', {
       field: '--dataset',
     });
   }
@@ -171,22 +179,22 @@ function seedTable(modelName: string, task: EvalTask, ev: ModelEvaluation): stri
   ].join('\n');
 }
 
-/** --run-out, checked before anything is read or loaded: a file that can be written and is none of the task's inputs. */
+/** --out, checked before anything is read or loaded: a file that can be written and is none of the task's inputs. */
 function checkRunOut(values: EvalValues, spec: EvalTaskSpec): void {
-  const runOut = values['run-out'];
-  if (runOut !== undefined) checkOutputPath(runOut, '--run-out', [spec.rerank, ...(spec.corpus ?? []), spec.queries, spec.qrels]);
+  const runOut = values.out;
+  if (runOut !== undefined) checkOutputPath(runOut, '--out', [spec.rerank, ...(spec.corpus ?? []), spec.queries, spec.qrels]);
 }
 
-/** The run written under --run-out through a temporary file renamed into place. */
+/** The run written under --out through a temporary file renamed into place. */
 async function writeRunOut(runOut: string, run: Run, tag: string | undefined): Promise<void> {
-  await writeAtomically(runOut, '--run-out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
+  await writeAtomically(runOut, '--out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
 }
 
 /** `eval --run R --qrels Q`: the flags checked, the run scored as it is (runEvaluation), the report printed. */
 async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: CliIO): Promise<number> {
-  for (const name of ['model', 'rerank', 'corpus', 'index', 'run-out', 'rerank-with'] as const) {
+  for (const name of ['model', 'candidates', 'corpus', 'index', 'out', 'cross-encoder'] as const) {
     if (values[name] !== undefined) {
-      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--rerank re-ranks a run with a model)`, { field: `--${name}` });
+      throw new SemsearchError('INVALID_ARGUMENT', `--run scores the run file as it is, with no model: drop --${name} (--candidates re-ranks a run with a model)`, { field: `--${name}` });
     }
   }
   const spec = judgedFiles(values, io.env);
@@ -260,23 +268,23 @@ export const evalCommand = defineCommand({
       return 0;
     }
     if (values.run !== undefined) return scoreRun(values, values.run, json, io);
-    if (values['rerank-depth'] !== undefined && values['rerank-with'] === undefined) {
-      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank-with <cross-encoder>', { field: '--rerank-depth' });
+    if (values['rerank-depth'] !== undefined && values['cross-encoder'] === undefined) {
+      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --cross-encoder <model>', { field: '--rerank-depth' });
     }
     const modelName = values.model;
-    const ceName = values['rerank-with'];
+    const ceName = values['cross-encoder'];
     if (modelName === undefined && ceName === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval needs --model <folder or hub name> (or --run <run file> to score a run as it is)', { field: '--model' });
     const spec = taskSpec(values, io.env);
     checkRunOut(values, spec);
     if (modelName === undefined && spec.rerank === undefined) {
-      // Without -m the cross-encoder re-ranks the task's own run (a --rerank file or a dataset's).
-      throw new SemsearchError('INVALID_ARGUMENT', '--rerank-with without -m re-ranks a first-stage run: give --rerank <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--rerank-with' });
+      // Without -m the cross-encoder re-ranks the task's own run (a --candidates file or a dataset's).
+      throw new SemsearchError('INVALID_ARGUMENT', '--cross-encoder without -m re-ranks a first-stage run: give --candidates <run file> (or a re-ranking --dataset), or -m <bi-encoder> to retrieve first', { field: '--cross-encoder' });
     }
     const { threads, variant, tag } = values;
-    const runOut = values['run-out'];
+    const runOut = values.out;
     const source = levelSource(values, spec);
-    const texts = createProgress(io.stderr as ProgressOutput, 'texts');
-    const pairs = createProgress(io.stderr as ProgressOutput, 'pairs');
+    const texts = commandProgress(io, 'texts');
+    const pairs = commandProgress(io, 'pairs');
     const result = await runEvaluation({
       task: spec,
       ...(modelName !== undefined ? { model: modelName } : {}),

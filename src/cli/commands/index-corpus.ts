@@ -5,8 +5,8 @@ import { INDEX_PRECISIONS } from '../../store/manifest.js';
 import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats.js';
 import { describeUnmatched } from '../../corpus/metadata.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, OUT_OPTION, THREADS_OPTION, VARIANT_OPTION, deviceOption } from '../options.js';
+import { commandProgress } from '../progress.js';
 import { STDIN_ARG, withCorpusArg } from '../stdin-corpus.js';
 
 /** `semsearch index <corpus> -m MODEL -o DIR`: build or resume an index. */
@@ -22,7 +22,7 @@ candidates; .I: smart; a tab: msmarco). It is copied to a temporary file first; 
 corpus, so running the same command on the same input again resumes it.`,
   options: {
     model: { ...MODEL_OPTION, required: 'index needs --model <folder or hub name>' },
-    out: { type: 'string', short: 'o', description: 'index folder to create or resume (required)', required: 'index needs --out <index folder>' },
+    out: { ...OUT_OPTION, description: 'index folder to create or resume (required)', required: 'index needs --out <index folder>' },
     precision: { type: 'string', description: 'stored precision (default float32)', choices: INDEX_PRECISIONS },
     format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
     'shard-size': { type: 'number', description: 'passages per shard, the unit of resume (default 8192)' },
@@ -50,7 +50,7 @@ corpus, so running the same command on the same input again resumes it.`,
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
     }
-    const progress = createProgress(io.stderr as ProgressOutput, 'passages');
+    const progress = commandProgress(io, 'passages');
     const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
     // `-`: standard input, spooled to a temporary file; the manifest records "-", so the same input resumes.
     const r = await withCorpusArg(corpus, io.stdin, values.format, (path, format) =>

@@ -7,9 +7,9 @@ import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from '../../eval/jud
 import { pairsFromQrels, readMinePairs, type MinePairs } from '../../mine/mine-input.js';
 import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../mine/mine.js';
 import { defineCommand } from '../command.js';
-import { BATCH_SIZE_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
+import { BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, OUT_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { checkOutputPath, openOutputFile, writeToStream } from '../output.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 
 /**
  * `semsearch mine`: hard negatives for training, as sentence-transformers' mine_hard_negatives makes them (the seed's v3
@@ -29,7 +29,7 @@ export const mineCommand = defineCommand({
     queries: { type: 'string', description: 'with --qrels: the queries (TREC topics, BEIR queries.jsonl, SMART queries)' },
     qrels: { type: 'string', description: 'judgments: every (query, passage) graded at least --relevance-level is a pair' },
     'relevance-level': { type: 'number', description: "with --qrels: the grade that counts as positive (default 1, trec_eval's; TREC DL uses 2)" },
-    'cross-encoder': { type: 'string', description: 'a cross-encoder that rescores the candidates and positives when a margin or --max-score is set (the v3 recipe)' },
+    'cross-encoder': { ...CROSS_ENCODER_OPTION, description: 'a cross-encoder that rescores the candidates and positives when a margin or --max-score is set (the v3 recipe)' },
     'num-negatives': { type: 'number', description: 'negatives per pair (default 3)', positiveInteger: true },
     'range-min': { type: 'number', description: 'skip this many of the closest candidates (default 0)' },
     'range-max': { type: 'number', description: 'consider candidates up to this rank (default: range-min + num-negatives (x10 with a margin or max-score) + the most positives of an anchor)', positiveInteger: true },
@@ -47,7 +47,7 @@ export const mineCommand = defineCommand({
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
     device: DEVICE_OPTION,
-    out: { type: 'string', short: 'o', description: 'write the JSONL rows here (default: standard output); checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place at the end' },
+    out: { ...OUT_OPTION, description: 'write the JSONL rows here (default: standard output); checked before anything is read: not a folder, not an input file; written to a temporary file renamed into place at the end' },
   },
   async run({ values, io }) {
     if (values.model === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'mine needs --model <bi-encoder>', { field: '--model' });
@@ -83,7 +83,7 @@ export const mineCommand = defineCommand({
     const threads = { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values) };
     const model = await loadModel(values.model, threads);
     let ce: CrossEncoder | undefined;
-    const progress = createProgress(io.stderr as ProgressOutput, 'texts');
+    const progress = commandProgress(io, 'texts');
     try {
       if (values['cross-encoder'] !== undefined) ce = await loadCrossEncoder(values['cross-encoder'], { ...threads, onWarning: (m) => io.stderr.write(`semsearch mine: warning: ${m}\n`) });
       const r = await mineHardNegatives(model, pairs.anchors, pairs.positives, {

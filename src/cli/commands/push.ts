@@ -1,4 +1,5 @@
 import { pushIndex, type PushProgress } from '../../opensearch/push.js';
+import { commandProgress } from '../progress.js';
 import { defineCommand } from '../command.js';
 import { URL_DESCRIPTION } from '../options.js';
 
@@ -27,14 +28,13 @@ Search it with: semsearch search --backend opensearch --url <cluster> --index-na
   },
   args: [{ name: 'index', required: 'push needs an index folder' }],
   async run({ values, args, json, io }) {
-    let last = 0;
+    // Per batch: at a terminal a bar with the rate and ETA, off one a plain line every few seconds (as index).
+    const progress = commandProgress(io, 'docs');
     const onProgress = (p: PushProgress): void => {
-      // A line every few seconds: long loads show they are alive without flooding a log.
-      const now = performance.now();
-      if (p.phase === 'rows' && p.done < p.total && now - last < 5000) return;
-      last = now;
-      const rate = p.phase === 'rows' && p.seconds > 0 ? `, ${Math.round(p.done / p.seconds)} docs/s` : '';
-      io.stderr.write(p.phase === 'refresh' ? `semsearch push: refreshing\n` : `semsearch push: ${p.phase} ${p.done}/${p.total}${rate}, ${p.seconds.toFixed(0)} s\n`);
+      if (p.phase === 'refresh') {
+        progress.finish();
+        io.stderr.write('semsearch push: refreshing\n');
+      } else progress.update(p.phase === 'rows' ? 'pushed' : 'deleted', p.done, p.total);
     };
     const r = await pushIndex(args[0] as string, {
       url: values.url,

@@ -7,7 +7,7 @@ import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder
 import { rerankHits } from '../../rerank/rerank-hits.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { BACKEND_OPTIONS, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
+import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?: number })[], json: boolean, ms: number): void {
   if (json) {
@@ -61,7 +61,11 @@ export const searchCommand = defineCommand({
     mode: { type: 'string', description: 'vector (default), keyword (BM25) or hybrid (both, fused)', choices: SEARCH_MODES },
     fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
     'vector-weight': { type: 'number', description: 'hybrid --fusion weighted: the vector score\'s weight, 0-1 (default 0.5)' },
-    rerank: { type: 'string', description: 're-rank the top --rerank-depth hits with this cross-encoder (folder or hub name, e.g. cross-encoder/ms-marco-MiniLM-L6-v2); scores are then its own' },
+    'cross-encoder': {
+      ...CROSS_ENCODER_OPTION,
+      description: 're-rank the top --rerank-depth hits with this cross-encoder (folder or hub name, e.g. cross-encoder/ms-marco-MiniLM-L6-v2); scores are then its own',
+      deprecated: ['rerank'],
+    },
     'rerank-depth': { type: 'number', description: 'hits retrieved per query for the cross-encoder to re-rank (default 100)', positiveInteger: true },
     where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
     device: DEVICE_OPTION,
@@ -78,16 +82,17 @@ export const searchCommand = defineCommand({
     const blank = queries.findIndex((q) => q.trim() === '');
     if (blank >= 0) throw new SemsearchError('INVALID_ARGUMENT', `query ${blank + 1} is empty; give a question to search for`, { field: 'query' });
     const filter = parseWhere(values.where);
-    if (values['rerank-depth'] !== undefined && values.rerank === undefined) throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --rerank <cross-encoder>', { field: '--rerank-depth' });
+    if (values['rerank-depth'] !== undefined && values['cross-encoder'] === undefined) throw new SemsearchError('INVALID_ARGUMENT', '--rerank-depth is the depth of --cross-encoder <model>', { field: '--rerank-depth' });
     const depth = Math.max(k, values['rerank-depth'] ?? 100);
     const onWarning = (m: string): void => void io.stderr.write(`semsearch search: warning: ${m}\n`);
     // Loaded first: a cross-encoder that cannot be loaded or cannot re-rank is refused before the index is opened.
     let reranker: CrossEncoder | undefined;
-    if (values.rerank !== undefined) {
-      reranker = await loadCrossEncoder(values.rerank, { onWarning, ...deviceOption(values) });
+    const ceName = values['cross-encoder'];
+    if (ceName !== undefined) {
+      reranker = await loadCrossEncoder(ceName, { onWarning, ...deviceOption(values) });
       if (reranker.numLabels !== 1) {
         await reranker.dispose();
-        throw new SemsearchError('UNSUPPORTED_MODEL', `--rerank needs a cross-encoder with one output (a relevance score); ${values.rerank} has ${reranker.numLabels}`, { field: '--rerank' });
+        throw new SemsearchError('UNSUPPORTED_MODEL', `--cross-encoder needs a cross-encoder with one output (a relevance score); ${ceName} has ${reranker.numLabels}`, { field: '--cross-encoder' });
       }
     }
     const index = await openSearcher(values, dir, { onWarning, ...deviceOption(values) }).catch(async (e: unknown) => {

@@ -4,7 +4,7 @@ import { checkToken } from '../../server/auth.js';
 import { createServer } from '../../server/server.js';
 import { checkBackendValues, isRemote } from '../backend.js';
 import { defineCommand } from '../command.js';
-import { BACKEND_OPTIONS, DEVICE_OPTION, deviceOption } from '../options.js';
+import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, deviceOption } from '../options.js';
 
 function list(v: string): string[] {
   return v
@@ -40,7 +40,11 @@ export const serveCommand = defineCommand({
     'read-only': { type: 'boolean', description: 'serve no write endpoints (POST /documents, DELETE /documents/{id}); searches still see other writers\' commits' },
     'token-file': { type: 'string', description: 'a file holding the bearer token the write endpoints require (Authorization: Bearer <token>); default: the SEMSEARCH_TOKEN environment variable, else none' },
     'insecure-writes': { type: 'boolean', description: 'accept writes without a token on an address other machines can reach (refused otherwise unless --read-only or a token)' },
-    rerank: { type: 'string', description: 'a cross-encoder (folder or hub name) each worker loads: /search re-ranks with it when a request says "rerank": true, and POST /rerank scores with it' },
+    'cross-encoder': {
+      ...CROSS_ENCODER_OPTION,
+      description: 'a cross-encoder (folder or hub name) each worker loads: /search re-ranks with it when a request says "rerank": true, and POST /rerank scores with it',
+      deprecated: ['rerank'],
+    },
     ...BACKEND_OPTIONS,
   },
   args: [{ name: 'index' }],
@@ -87,7 +91,7 @@ export const serveCommand = defineCommand({
       batching: values['no-batching'] !== true,
       limits,
       log: (line) => io.stderr.write(`${line}\n`),
-      ...(values.rerank !== undefined ? { rerank: values.rerank } : {}),
+      ...(values['cross-encoder'] !== undefined ? { rerank: values['cross-encoder'] } : {}),
       ...(values['workers'] !== undefined ? { workers: values['workers'] } : {}),
       ...(values['threads'] !== undefined ? { threads: values['threads'] } : {}),
       ...deviceOption(values),

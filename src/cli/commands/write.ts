@@ -8,7 +8,7 @@ import { checkMetadata } from '../../store/filter.js';
 import { IndexWriter, MAX_WRITE_BATCH, unknownDocuments, type IndexWriterOptions, type WriteDocument, type WriteResult } from '../../store/write-index.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
-import { createProgress, type ProgressOutput } from '../progress.js';
+import { commandProgress } from '../progress.js';
 import { STDIN_ARG, withCorpusArg } from '../stdin-corpus.js';
 
 /** One line per committed write: what it did. A line printed is a write that survives any crash after it. */
@@ -109,7 +109,7 @@ left uncommitted (searches never see it). Running the same add again completes i
         return;
       }
       if (present.size > 0) io.stderr.write(`semsearch add: ${present.size} passages whose ids the index holds are skipped (--skip-existing)\n`);
-      const progress = createProgress(io.stderr as ProgressOutput, 'passages');
+      const progress = commandProgress(io, 'passages');
       let done = 0;
       let batch: WriteDocument[] = [];
       const flush = async (): Promise<void> => {

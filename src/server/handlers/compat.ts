@@ -1,5 +1,5 @@
 // The embedding APIs clients already speak: OpenAI's POST /v1/embeddings and GET /v1/models, and Hugging Face
-// text-embeddings-inference's POST /embed and (with a cross-encoder, --rerank) POST /rerank. Same workers and
+// text-embeddings-inference's POST /embed and (with a cross-encoder, --cross-encoder) POST /rerank. Same workers and
 // batching as /encode; requests, answers and errors in those APIs' shapes.
 import { SemsearchError } from '../../errors.js';
 import type { HttpError } from '../http-errors.js';
