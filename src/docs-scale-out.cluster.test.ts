@@ -136,7 +136,7 @@ describe('the scale-out walk-through, as written', { skip: SKIP }, () => {
     let code = docBlock('docs/API.md', '`semsearch/opensearch`', 0);
     for (const [from, to] of [
       ["'passages-index'", JSON.stringify(dir)],
-      ["'http://127.0.0.1:9200'", JSON.stringify(URL_)],
+      ["'http://127.0.0.1:9250'", JSON.stringify(URL_)],
       ["indexName: 'passages'", "indexName: 'docs-api-passages'"],
     ] as const) {
       assert.ok(code.includes(from), from);
