@@ -5,7 +5,7 @@
 //     runner's port + 100 and `--heap 512m` (a second cluster beside the runner's, which the other files use), and
 //     the docs' ports 9250/9251 → that port and the next;
 //   - the hub model → the small test model of src/model/fixtures; `npx semsearch` → the CLI from source;
-//   - serve's `--port 8080` → a free port; docs/API.md's `http://127.0.0.1:9200` → the runner's cluster, its
+//   - serve's `--port 8080` → a free port; docs/API.md's `http://127.0.0.1:9250` → the runner's cluster, its
 //     `passages-index` → a float32 index of examples/more-passages.jsonl, its index name → `docs-api-passages`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
