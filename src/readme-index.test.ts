@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { docBlock } from './test-support/doc-blocks.js';
 import { sharedFile, skipWithoutShared } from './test-support/files.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,12 +17,7 @@ const CORPUS = sharedFile(...SUBSET);
 
 /** The README's sh block of that section, continuation lines joined, comments dropped. */
 function commands(): string[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Index and search a corpus');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const open = section.indexOf('```sh\n') + 6;
-  return section
-    .slice(open, section.indexOf('```', open))
+  return docBlock('README.md', 'Index and search a corpus', 0)
     .replace(/\\\n\s*/g, '')
     .split('\n')
     .filter((l) => l.startsWith('npx semsearch'))

@@ -9,25 +9,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAnnIndex } from './store/ann.js';
 import { buildIndex } from './store/build-index.js';
+import { docBlock } from './test-support/doc-blocks.js';
 import { sharedFile, skipWithoutShared } from './test-support/files.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BERT = join(root, 'src/model/fixtures/models/bert');
 const SUBSET = ['msmarco-passage-dl19-relevant-subset', 'collection.tsv'];
 
-function section(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Add, delete, filter: a living index');
-  assert.ok(start >= 0, 'the README has the section');
-  return readme.slice(start, readme.indexOf('\n## ', start + 1));
-}
-
-/** The first code block of a kind in the section. */
-function block(kind: 'sh' | 'ts'): string {
-  const s = section();
-  const open = s.indexOf(`\`\`\`${kind}\n`) + kind.length + 4;
-  return s.slice(open, s.indexOf('```', open));
-}
+/** The section's CLI commands (block 0) and its code example (block 1). */
+const block = (kind: 'sh' | 'ts'): string =>
+  kind === 'sh' ? docBlock('README.md', 'Add, delete, filter: a living index', 0) : docBlock('README.md', 'Add, delete, filter: a living index', 1);
 
 /** A command line split as sh splits it: single- and double-quoted words, no escapes. */
 function words(line: string): string[] {

@@ -3,22 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCrossEncoderFromDir } from './encoder/cross-encoder.js';
 import { materializeCrossEncoder } from './encoder/test-support/fixtures.js';
+import { docBlock } from './test-support/doc-blocks.js';
 
 const cleanups: (() => void)[] = [];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 test("the README's cross-encoder example runs as written and prints predict's and rank's answers", async () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Re-rank with a cross-encoder');
-  assert.ok(start >= 0, 'the README has the section');
-  const open = readme.indexOf('```ts\n', start) + 6;
-  const code = readme.slice(open, readme.indexOf('```', open));
+  const code = docBlock('README.md', 'Re-rank with a cross-encoder', 0);
   assert.match(code, /loadCrossEncoder\('cross-encoder\/ms-marco-MiniLM-L6-v2'\)/);
 
   try {

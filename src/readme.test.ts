@@ -4,13 +4,12 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dotScore, loadModel } from './index.js';
+import { docBlock } from './test-support/doc-blocks.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 test('the README quickstart is examples/quickstart.ts and prints the dot scores the library computes', async () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('```ts\n') + 6;
-  const block = readme.slice(start, readme.indexOf('```', start));
+  const block = docBlock('README.md', 'Quickstart', 0);
   assert.equal(block, readFileSync(new URL('../examples/quickstart.ts', import.meta.url), 'utf8'));
 
   const run = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/quickstart.ts'], {

@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { docBlock } from '../test-support/doc-blocks.js';
 import { scratch, skipWithoutShared } from '../test-support/files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('\n## Evaluation\n'));
-const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+// The section's TypeScript blocks: scoring a run (0), re-ranking candidate lists (1), evaluating a model (4).
+const blocks = [docBlock('README.md', 'Evaluation', 0), docBlock('README.md', 'Evaluation', 1), docBlock('README.md', 'Evaluation', 4)];
 
 interface Block {
   measures: string[];
@@ -24,7 +24,6 @@ const entry = (specifier: string): string => join(ROOT, 'src', specifier === 'se
 const runnable = (block: string): string => block.replace(/from '(semsearch(?:\/[a-z]+)?)'/g, (_, spec: string) => `from '${pathToFileURL(entry(spec)).href}'`);
 
 test('the README Evaluation section has its three examples, importing only what semsearch and its subpaths export', async () => {
-  assert.ok(section.length > 20, 'README has an "## Evaluation" section');
   assert.equal(blocks.length, 3);
   for (const b of blocks) {
     const imports = [...b.matchAll(/import \{([^}]*)\} from '(semsearch(?:\/[a-z]+)?)'/g)];
@@ -72,6 +71,27 @@ test('the README semsearch eval library example runs (with the small test model 
     assert.match(run.stdout, /^\s+MRR@10\s+\d\.\d{4}$/m);
     assert.match(run.stdout, /^\s+ndcg_cut_10\s+\d\.\d{4}$/m);
     assert.match(readFileSync(join(s.dir, 'cranfield.run'), 'utf8'), /^1 Q0 \d+ 1 /);
+  } finally {
+    await s.remove();
+  }
+});
+
+test('the README re-ranking example runs (the small test model in place of the real one) and writes a run of every DL19 list', { skip: skipWithoutShared('msmarco-passage-trec-dl-candidates', 'BM25') }, async () => {
+  const s = await scratch();
+  try {
+    const model = join(ROOT, 'src/model/fixtures/models/bert');
+    const code = runnable(blocks[1] as string)
+      .replace("'msmarco-MiniLM-L6-cos-v5'", JSON.stringify(model))
+      .replace("'bm25-minilm.dl19.run'", JSON.stringify(join(s.dir, 'bm25-minilm.dl19.run')));
+    assert.ok(code.includes(model) && code.includes(s.dir), 'the substitutions apply');
+    const file = await s.write('readme-rerank-candidates.mts', code);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const mrr = Number(run.stdout.trim().split('\n').at(-1));
+    assert.ok(mrr >= 0 && mrr <= 1, run.stdout);
+    const written = readFileSync(join(s.dir, 'bm25-minilm.dl19.run'), 'utf8').trim().split('\n');
+    assert.equal(new Set(written.map((l) => l.split(' ')[0])).size, 43, 'the 43 DL19 queries');
+    assert.match(written[0] ?? '', /^\d+ Q0 \d+ 1 \S+ minilm$/);
   } finally {
     await s.remove();
   }

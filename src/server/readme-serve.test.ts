@@ -5,17 +5,14 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createServer, type SemsearchServer } from './server.js';
 import { buildAnnIndex } from '../store/ann.js';
+import { docBlock } from '../test-support/doc-blocks.js';
 import { buildTestIndex, SKIP_WITHOUT_SHARED } from './test-support/fixture.js';
 
 const run = promisify(execFile);
 
 /** The curl commands of the README's serving section, continuation lines joined. */
 function readmeCurls(): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('## Serve an index over HTTP');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const block = section.slice(section.indexOf('```sh\n') + 6, section.indexOf('```', section.indexOf('```sh\n') + 6));
-  return block
+  return docBlock('README.md', 'Serve an index over HTTP', 0)
     .replace(/\\\n\s*/g, '')
     .split('\n')
     .filter((l) => l.startsWith('curl '))
