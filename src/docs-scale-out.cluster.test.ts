@@ -2,7 +2,8 @@
 // search, eval, serve, a node killed and the push run again, cluster stopped; and docs/API.md's semsearch/opensearch
 // example. `npm run test:cluster` runs this file beside its own 2-node cluster; the substitutions, stated:
 //   - `npm run cluster -- start|stop` → scripts/opensearch.mjs with `--dir` a temporary folder, `--http-port` the
-//     runner's port + 100 and `--heap 512m` (a second cluster beside the runner's, which the other files use), and
+//     runner's port + 200 (scripts/opensearch.mjs puts each node's transport at its HTTP port + 100, so + 100 would
+//     collide with the runner's transport ports) and `--heap 512m` (a second cluster beside the runner's, which the other files use), and
 //     the docs' ports 9250/9251 → that port and the next;
 //   - the hub model → the small test model of src/model/fixtures; `npx semsearch` → the CLI from source;
 //   - serve's `--port 8080` → a free port; docs/API.md's `http://127.0.0.1:9250` → the runner's cluster, its
@@ -28,7 +29,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'src/cli/main.ts');
 const SCRIPT = join(ROOT, 'scripts/opensearch.mjs');
 const BERT = join(ROOT, 'src/model/fixtures/models/bert');
-const PORT = RUNNER_PORT + 100;
+const PORT = RUNNER_PORT + 200;
 const SKIP = skipWithoutShared('msmarco-passage-dl19-relevant-subset', 'collection.tsv') || skipWithoutShared('msmarco-passage-topics-qrels');
 
 let work: string;
