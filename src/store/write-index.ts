@@ -14,6 +14,7 @@ import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type AnnEntry
 import { modelFingerprint } from './model-fingerprint.js';
 import { encodeShard, readShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
+import { MAX_WRITE_BATCH } from './searcher.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
 export interface WriteDocument {
@@ -74,8 +75,8 @@ export function graphExtent(m: IndexManifest): (AnnEntry & { rows: number; nodes
   return { ...m.ann, rows, nodes: m.ann.nodes ?? rows - (m.deleted ?? 0) };
 }
 
-/** The most documents (or ids) one write takes: each write is one transaction and one commit. */
-export const MAX_WRITE_BATCH = 10_000;
+// Defined beside the Searcher contract, which the CLI reads for its help without loading the writer.
+export { MAX_WRITE_BATCH };
 
 /** The error of a delete naming ids no live document has: the first few of them, and how many more. */
 export function unknownDocuments(ids: readonly string[]): SemsearchError {
