@@ -47,7 +47,7 @@ export { buildAnnIndex, ANN_QUANTIZATIONS } from './store/ann.js';
 export type { FieldType } from './store/manifest.js';
 // A living index: writes after the build, metadata, filters
 export { IndexWriter, MAX_WRITE_BATCH } from './store/write-index.js';
-export type { IndexWriterOptions, WriteDocument, WriteResult } from './store/write-index.js';
+export type { CompactOptions, CompactProgress, IndexWriterOptions, WriteDocument, WriteResult } from './store/write-index.js';
 export type { WriteOptions } from './store/searcher.js';
 export type { Filter, FieldCondition, FieldValue, Metadata } from './store/filter.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';

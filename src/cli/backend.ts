@@ -1,5 +1,4 @@
 import { SemsearchError } from '../errors.js';
-import { openIndex } from '../store/search-index.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import type { Device } from '../model/device.js';
 import type { Searcher } from '../store/searcher.js';
@@ -42,6 +41,9 @@ export async function openSearcher(
   checkBackendValues(values);
   if (!isRemote(values)) {
     if (dir === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'give an index folder, or --backend opensearch --url … --index-name …', { field: 'index' });
+    // Loaded on demand, as the cluster client below: commands that name a backend show --help without SQLite,
+    // usearch or ONNX Runtime.
+    const { openIndex } = await import('../store/search-index.js');
     return openIndex(dir, { ...(o.model !== undefined ? { model: o.model } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}), ...(o.onWarning !== undefined ? { onWarning: o.onWarning } : {}) });
   }
   // Loaded on demand: the cluster client is needed only by this backend.

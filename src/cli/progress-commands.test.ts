@@ -2,7 +2,7 @@
 // (SEMSEARCH_PROGRESS_MS sets their pace; 0 here, a line per batch), then the report on stdout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -79,5 +79,41 @@ describe('progress of long commands off a terminal', () => {
     const quick = await runLogged(['encode', '-m', BERT, '--batch-size', '4'], {}, input);
     assert.equal(quick.code, 0);
     assert.deepEqual(quick.log.filter((x) => x.stream === 'err'), [], 'a quick encode prints no progress at all');
+  });
+
+  test('compact: the rows copied per shard, then the graph per shard, with totals, before the report', async () => {
+    const ix = join(dir, 'compact-ix');
+    const built = await runLogged(['index', join(dir, 'corpus.tsv'), '-m', BERT, '-o', ix, '--shard-size', '8', '--ann', 'f32'], {});
+    assert.equal(built.code, 0, built.log.map((x) => x.text).join(''));
+    assert.equal((await runLogged(['delete', ix, 'd1', 'd2', 'd3', 'd4'], {})).code, 0);
+    const r = await runLogged(['compact', ix], { SEMSEARCH_PROGRESS_MS: '0' });
+    assert.equal(r.code, 0, r.log.map((x) => x.text).join(''));
+    const reportAt = r.log.findIndex((x) => x.stream === 'out');
+    const lines = r.log.slice(0, reportAt).filter((x) => x.stream === 'err').flatMap((x) => x.text.split('\n')).filter((l) => l !== '');
+    const of = (label: string): number[][] =>
+      lines.flatMap((l) => {
+        const m = new RegExp(`^${label}: (\\d+)/(\\d+) rows`).exec(l);
+        return m === null ? [] : [[Number(m[1]), Number(m[2])]];
+      });
+    // 36 live rows in shards of 8: 8, 16, 24, 32, 36 copied; the graph then reads the 5 new shards.
+    assert.deepEqual(of('copied'), [[8, 36], [16, 36], [24, 36], [32, 36], [36, 36]], lines.join('\n'));
+    assert.deepEqual(of('graph').map(([d]) => d), [8, 16, 24, 32, 36], lines.join('\n'));
+  });
+
+  test('export: a line per step (weights read, each layer, serialised) for each file it builds', async () => {
+    const model = join(dir, 'export-model');
+    mkdirSync(model);
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(BERT, f), join(model, f));
+    const r = await runLogged(['export', model, '--int8'], { SEMSEARCH_PROGRESS_MS: '0' });
+    assert.equal(r.code, 0, r.log.map((x) => x.text).join(''));
+    const lines = r.log.filter((x) => x.stream === 'err').flatMap((x) => x.text.split('\n')).filter((l) => l !== '');
+    const layers = (JSON.parse(readFileSync(join(BERT, 'config.json'), 'utf8')) as { num_hidden_layers: number }).num_hidden_layers;
+    for (const file of ['model.onnx', `model_${existsSync(join(model, 'onnx', 'model_quint8_avx2.onnx')) ? 'quint8_avx2' : 'qint8_avx512_vnni'}.onnx`]) {
+      const steps = lines.flatMap((l) => {
+        const m = new RegExp(`^building ${file.replace('.', '\\.')}: (\\d+)/(\\d+) steps`).exec(l);
+        return m === null ? [] : [[Number(m[1]), Number(m[2])]];
+      });
+      assert.deepEqual(steps, Array.from({ length: layers + 1 }, (_, i) => [i + 2, layers + 2]), lines.join('\n'));
+    }
   });
 });

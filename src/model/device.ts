@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
 import { SemsearchError } from '../errors.js';
 
 /** Where ONNX Runtime runs the model: the CPU (default), or an NVIDIA GPU through ONNX Runtime's CUDA provider. */
@@ -72,6 +71,9 @@ function providerFiles(): string[] {
  * libraries these load are found only when a session is created; a failure there is DEVICE_UNAVAILABLE too.
  */
 export function cudaStatus(): CudaStatus {
+  // Required here, not imported at the top: the CLI reads DEVICES for its option lists, and `--help` should not
+  // load ONNX Runtime's native binding.
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
   const folder = onnxRuntimeBinFolder();
   const files = providerFiles();
   const backend = ort.listSupportedBackends().find((b) => b.name === 'cuda');

@@ -18,6 +18,9 @@ export interface ShardEntry {
 }
 
 export type AnnQuantization = 'f32' | 'f16' | 'i8';
+/** The most documents (or ids) one write takes: each write is one transaction and one commit. */
+export const MAX_WRITE_BATCH = 10_000;
+
 export const ANN_QUANTIZATIONS: readonly AnnQuantization[] = ['f32', 'f16', 'i8'];
 
 /** The manifest's record of an HNSW graph file (ann.ts builds and opens it). */

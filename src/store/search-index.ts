@@ -12,7 +12,7 @@ import { exactSearch, rowBitset, scoreRows, skips, type ExactSearchOptions, type
 import { ParallelSearcher } from './parallel-search.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
 import { compileFilter, type CompiledFilter } from './filter.js';
-import { graphExtent, IndexWriter, type WriteDocument, type WriteResult } from './write-index.js';
+import { graphExtent, IndexWriter, type CompactOptions, type WriteDocument, type WriteResult } from './write-index.js';
 import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { readShard, type ShardVectors } from './shards.js';
@@ -528,8 +528,8 @@ export class SearchIndex implements Searcher {
   }
 
   /** Rewrite the index without its deleted rows (see IndexWriter.compact). */
-  async compact(options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write((w) => w.compact(), options);
+  async compact(options: WriteOptions & CompactOptions = {}): Promise<WriteResult> {
+    return this.write((w) => w.compact(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}), options);
   }
 
   private async write(fn: (w: IndexWriter) => Promise<WriteResult>, options: WriteOptions): Promise<WriteResult> {

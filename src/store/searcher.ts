@@ -63,9 +63,6 @@ export interface SearchTimings {
 }
 
 /** Options of SearchIndex.upsert / delete / compact. */
-/** The most documents (or ids) one write takes: each write is one transaction and one commit. */
-export const MAX_WRITE_BATCH = 10_000;
-
 export interface WriteOptions {
   /** How long to wait for another writer to finish before INDEX_LOCKED (default 0). */
   waitMs?: number;

@@ -10,11 +10,10 @@ import type { Matrix } from '../tensor/matrix.js';
 import { extendGraph, graphThreads, shardFloats, writeGraph } from './ann.js';
 import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
-import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, writeManifest, type AnnEntry, type FieldType, type IndexManifest } from './manifest.js';
+import { DEFAULT_DOCS_FILE, MANIFEST, MAX_WRITE_BATCH, readManifest, writeManifest, type AnnEntry, type FieldType, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { encodeShard, readShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
-import { MAX_WRITE_BATCH } from './searcher.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
 export interface WriteDocument {
@@ -37,6 +36,18 @@ export interface WriteResult {
   dropped: number;
   /** Live documents in the index after the write. */
   live: number;
+}
+
+/** How far a compact has got: rows copied into the new shards, then the graph rebuilt over them (when there is one). */
+export interface CompactProgress {
+  phase: 'rows' | 'graph';
+  done: number;
+  total: number;
+}
+
+export interface CompactOptions {
+  /** Told after each shard written and each shard added to the new graph. */
+  onProgress?: (p: CompactProgress) => void;
 }
 
 export interface IndexWriterOptions {
@@ -75,7 +86,7 @@ export function graphExtent(m: IndexManifest): (AnnEntry & { rows: number; nodes
   return { ...m.ann, rows, nodes: m.ann.nodes ?? rows - (m.deleted ?? 0) };
 }
 
-// Defined beside the Searcher contract, which the CLI reads for its help without loading the writer.
+// Defined with the manifest's constants, which the CLI reads for its help without loading the writer.
 export { MAX_WRITE_BATCH };
 
 /** The error of a delete naming ids no live document has: the first few of them, and how many more. */
@@ -272,12 +283,12 @@ export class IndexWriter {
    * Rewrite the index without its deleted rows: new shards (copied, not re-encoded), a new document store, a new
    * graph; the manifest commits them together and the old files go. Live rows keep their order.
    */
-  async compact(): Promise<WriteResult> {
+  async compact(options: CompactOptions = {}): Promise<WriteResult> {
     this.checkOpen();
-    return this.undoingOnFailure(() => this.compactNow());
+    return this.undoingOnFailure(() => this.compactNow(options));
   }
 
-  private async compactNow(): Promise<WriteResult> {
+  private async compactNow(options: CompactOptions): Promise<WriteResult> {
     const m = this.manifest;
     const generation = (m.generation ?? 0) + 1;
     const suffix = `-g${generation}`;
@@ -289,6 +300,7 @@ export class IndexWriter {
     const store = new DocStore(join(this.dir, newDocs));
     const rb = rowBytes(m.precision, m.dim);
     let live = 0;
+    const liveTotal = liveCount(m);
     try {
       const cap = m.shardSize;
       let vec = Buffer.alloc(cap * rb);
@@ -302,6 +314,7 @@ export class IndexWriter {
         next.shards.push(writeShard(this.dir, next.shards.length, m.precision, v, suffix));
         store.insertShard(live, pending, fields);
         live += n;
+        options.onProgress?.({ phase: 'rows', done: live, total: liveTotal });
         pending = [];
         vec = Buffer.alloc(cap * rb);
         res = res !== undefined ? Buffer.alloc(cap * m.dim) : undefined;
@@ -339,7 +352,14 @@ export class IndexWriter {
         next.ann = await writeGraph(
           this.dir,
           next,
-          { quantization: m.ann.quantization, connectivity: m.ann.connectivity, expansionAdd: m.ann.expansionAdd, expansionSearch: m.ann.expansionSearch, threads: graphThreads(live) },
+          {
+            quantization: m.ann.quantization,
+            connectivity: m.ann.connectivity,
+            expansionAdd: m.ann.expansionAdd,
+            expansionSearch: m.ann.expansionSearch,
+            threads: graphThreads(live),
+            ...(options.onProgress !== undefined ? { onProgress: (done: number, total: number) => options.onProgress?.({ phase: 'graph', done, total }) } : {}),
+          },
           `ann-${m.ann.quantization}${suffix}.usearch`,
         );
       } else {

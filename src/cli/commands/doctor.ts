@@ -1,6 +1,3 @@
-import { describeRuntime, formatRuntimeReport } from '../../encoder/runtime-report.js';
-import { INDEX_MODEL_WORKERS } from '../../store/search-index.js';
-import { DEFAULT_SERVE_WORKERS, serveThreads } from '../../server/options.js';
 import { defineCommand } from '../command.js';
 
 /** `semsearch doctor [-m MODEL]`: the CPU, ONNX Runtime and thread facts that decide speed and which int8 file runs. */
@@ -11,6 +8,12 @@ export const doctorCommand = defineCommand({
     model: { type: 'string', short: 'm', description: 'also show the ONNX file each precision of this model would load (a folder, or a hub name already in the cache)' },
   },
   async run({ values, json, io }) {
+    // Imported here, not at the top, so `doctor --help` loads none of them (nor ONNX Runtime, SQLite or usearch).
+    const [{ describeRuntime, formatRuntimeReport }, { INDEX_MODEL_WORKERS }, { DEFAULT_SERVE_WORKERS, serveThreads }] = await Promise.all([
+      import('../../encoder/runtime-report.js'),
+      import('../../store/search-index.js'),
+      import('../../server/options.js'),
+    ]);
     // serve's defaults from the server's own rule, beside loadModel's (which runtime-report reads itself).
     const serve = { workers: DEFAULT_SERVE_WORKERS, threads: serveThreads(DEFAULT_SERVE_WORKERS) };
     const report = await describeRuntime({ serve, indexWorkers: INDEX_MODEL_WORKERS, ...(values.model !== undefined ? { model: values.model } : {}) });

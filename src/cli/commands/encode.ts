@@ -1,7 +1,6 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '../../encoder/load-model.js';
 import { SemsearchError } from '../../errors.js';
 import type { SentenceTransformer } from '../../encoder/sentence-transformer.js';
 import { Matrix } from '../../tensor/matrix.js';
@@ -185,6 +184,8 @@ export const encodeCommand = defineCommand({
     const batchSize = values['batch-size'] ?? 32;
     if (values.out !== undefined) checkOutputPath(values.out, '--out');
     const fromStdin = args.length === 0 || (args.length === 1 && args[0] === '-');
+    // Imported here, not at the top, so `encode --help` does not load ONNX Runtime.
+    const { loadModel } = await import('../../encoder/load-model.js');
     const model = await loadModel(values.model, { ...(values.variant !== undefined ? { variant: values.variant } : {}), ...deviceOption(values) });
     try {
       const size = batchSize * GROUP_BATCHES;

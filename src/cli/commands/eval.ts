@@ -9,7 +9,7 @@ import type { ModelEvaluation } from '../../eval/evaluate-model.js';
 import { QRELS_FORMATS } from '../../eval/judgments.js';
 import { formatReportTable, type RelevanceNoteOptions } from '../../eval/report.js';
 import { writeTrecRun } from '../../eval/run.js';
-import { runEvaluation, type Evaluation, type OnnxUsed } from '../../eval/run-evaluation.js';
+import type { Evaluation, OnnxUsed } from '../../eval/run-evaluation.js';
 import type { EvalTask, EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
 import { datasetSpec, listDatasets, resolveDataDir } from '../datasets.js';
@@ -201,6 +201,7 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
   const qrelsPath = spec.qrels;
   if (qrelsPath === undefined) throw new SemsearchError('INVALID_ARGUMENT', 'eval --run needs --qrels <file> (or --dataset)', { field: '--qrels' });
   const source = levelSource(values, spec);
+  const { runEvaluation } = await import('../../eval/run-evaluation.js');
   const result = await runEvaluation({ task: { ...spec, qrels: qrelsPath }, run: runPath, relevanceLevelFrom: source, relevanceNote: LEVEL_FLAG, perQuery: values['per-query'] === true });
   if (json) {
     io.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
@@ -285,6 +286,8 @@ export const evalCommand = defineCommand({
     const source = levelSource(values, spec);
     const texts = commandProgress(io, 'texts');
     const pairs = commandProgress(io, 'pairs');
+    // Imported here, not at the top, so `eval --help` loads neither ONNX Runtime nor SQLite nor usearch.
+    const { runEvaluation } = await import('../../eval/run-evaluation.js');
     const result = await runEvaluation({
       task: spec,
       ...(modelName !== undefined ? { model: modelName } : {}),

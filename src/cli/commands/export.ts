@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { detectCpu } from '../../cpu/features.js';
 import { buildOnnx, INT8_FILES, int8KindFor } from '../../model/graph/build.js';
 import type { GraphOptions } from '../../model/graph/encoder-graph.js';
 import { defineCommand } from '../command.js';
 import { checkOutputPath, writeAtomically } from '../output.js';
+import { commandProgress } from '../progress.js';
 
 /**
  * `semsearch export <model-dir>`: the ONNX graph of a folder that has weights but no export (what
@@ -38,14 +39,19 @@ export const exportCommand = defineCommand({
     }
     if (kind !== undefined && values.force !== true && existsSync(fp32)) targets.shift();
     const written: { file: string; bytes: number; seconds: number }[] = [];
+    // Per step (weights read, each layer, serialised): a real-size model with its int8 file takes about a minute. The build is synchronous, and writes to
+    // a terminal or a file are too, so the line moves while it runs.
+    const progress = commandProgress(io, 'steps', { finalLine: 'if-shown' });
     for (const [out, options] of targets) {
       const t0 = performance.now();
-      const bytes = buildOnnx(dir, options);
+      const label = `building ${basename(out)}`;
+      const bytes = buildOnnx(dir, { ...options, onProgress: (done, steps) => progress.update(label, done, steps) });
       mkdirSync(join(dir, 'onnx'), { recursive: true });
       // Written beside, then renamed: an interrupted export never leaves half a model under the name loaders read.
       await writeAtomically(out, 'model', (tmp) => writeFile(tmp, bytes));
       written.push({ file: out, bytes: bytes.length, seconds: (performance.now() - t0) / 1000 });
     }
+    progress.finish();
     if (json) io.stdout.write(JSON.stringify(written.length === 1 ? written[0] : written) + '\n');
     else for (const w of written) io.stdout.write(`semsearch export: ${w.file} (${(w.bytes / 2 ** 20).toFixed(1)} MiB, built in ${w.seconds.toFixed(1)} s)\n`);
     return 0;

@@ -1,7 +1,6 @@
 import { SemsearchError } from '../../errors.js';
-import { ANN_QUANTIZATIONS, buildAnnIndex } from '../../store/ann.js';
-import { buildIndex, type BuildProgress } from '../../store/build-index.js';
-import { INDEX_PRECISIONS } from '../../store/manifest.js';
+import type { BuildProgress } from '../../store/build-index.js';
+import { ANN_QUANTIZATIONS, INDEX_PRECISIONS } from '../../store/manifest.js';
 import { CORPUS_FORMAT_DESCRIPTIONS, CORPUS_FORMATS } from '../../corpus/formats.js';
 import { describeUnmatched } from '../../corpus/metadata.js';
 import { defineCommand } from '../command.js';
@@ -50,6 +49,8 @@ corpus, so running the same command on the same input again resumes it.`,
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
     }
+    // Imported here, not at the top, so `index --help` loads neither ONNX Runtime nor SQLite nor usearch.
+    const [{ buildIndex }, { buildAnnIndex }] = await Promise.all([import('../../store/build-index.js'), import('../../store/ann.js')]);
     const progress = commandProgress(io, 'passages');
     const onProgress = (p: BuildProgress): void => progress.update('indexed', p.indexed, p.total);
     // `-`: standard input, spooled to a temporary file; the manifest records "-", so the same input resumes.

@@ -2,7 +2,6 @@ import { detectCpu } from '../../cpu/features.js';
 import { inaccuracyWarning } from '../../cpu/int8.js';
 import { variantOfFile } from '../../hub/model-files.js';
 import { formatBytes } from '../../hub/progress.js';
-import { readIndexInfo } from '../../store/search-index.js';
 import { defineCommand } from '../command.js';
 
 /** `semsearch info <index>`: what an index holds and how big it is. */
@@ -14,6 +13,7 @@ export const infoCommand = defineCommand({
   async run({ args, json, io }) {
     const dir = args[0] as string;
     // The manifest and file sizes say it all: no model load, no shard hashing.
+    const { readIndexInfo } = await import('../../store/search-index.js');
     const i = readIndexInfo(dir);
     const cpu = detectCpu();
     const variant = variantOfFile(i.onnxFile);

@@ -1,7 +1,6 @@
 import { readPassages } from '../../corpus/passages.js';
 import { readQueries } from '../../corpus/queries.js';
-import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
-import { loadModel } from '../../encoder/load-model.js';
+import type { CrossEncoder } from '../../encoder/cross-encoder.js';
 import { SemsearchError } from '../../errors.js';
 import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from '../../eval/judgments.js';
 import { pairsFromQrels, readMinePairs, type MinePairs } from '../../mine/mine-input.js';
@@ -81,6 +80,8 @@ export const mineCommand = defineCommand({
       corpus = [...passages.values()];
     }
     const threads = { ...(values.threads !== undefined ? { threads: values.threads } : {}), ...deviceOption(values) };
+    // Imported here, not at the top, so `mine --help` does not load ONNX Runtime.
+    const [{ loadModel }, { loadCrossEncoder }] = await Promise.all([import('../../encoder/load-model.js'), import('../../encoder/cross-encoder.js')]);
     const model = await loadModel(values.model, threads);
     let ce: CrossEncoder | undefined;
     const progress = commandProgress(io, 'texts');

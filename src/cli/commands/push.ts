@@ -1,4 +1,4 @@
-import { pushIndex, type PushProgress } from '../../opensearch/push.js';
+import type { PushProgress } from '../../opensearch/push.js';
 import { commandProgress } from '../progress.js';
 import { defineCommand } from '../command.js';
 import { URL_DESCRIPTION } from '../options.js';
@@ -36,6 +36,7 @@ Search it with: semsearch search --backend opensearch --url <cluster> --index-na
         io.stderr.write('semsearch push: refreshing\n');
       } else progress.update(p.phase === 'rows' ? 'pushed' : 'deleted', p.done, p.total);
     };
+    const { pushIndex } = await import('../../opensearch/push.js');
     const r = await pushIndex(args[0] as string, {
       url: values.url,
       indexName: values['index-name'],

@@ -3,8 +3,7 @@ import { SemsearchError } from '../../errors.js';
 import { FUSION_METHODS, SEARCH_MODES } from '../../store/fusion.js';
 import { checkFilterBounds, type Filter } from '../../store/filter.js';
 import type { IndexHit } from '../../store/searcher.js';
-import { loadCrossEncoder, type CrossEncoder } from '../../encoder/cross-encoder.js';
-import { rerankHits } from '../../rerank/rerank-hits.js';
+import type { CrossEncoder } from '../../encoder/cross-encoder.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
@@ -89,6 +88,7 @@ export const searchCommand = defineCommand({
     let reranker: CrossEncoder | undefined;
     const ceName = values['cross-encoder'];
     if (ceName !== undefined) {
+      const { loadCrossEncoder } = await import('../../encoder/cross-encoder.js');
       reranker = await loadCrossEncoder(ceName, { onWarning, ...deviceOption(values) });
       if (reranker.numLabels !== 1) {
         await reranker.dispose();
@@ -100,6 +100,7 @@ export const searchCommand = defineCommand({
       throw e;
     });
     try {
+      const rerankHits = reranker !== undefined ? (await import('../../rerank/rerank-hits.js')).rerankHits : undefined;
       const ask = async (q: string): Promise<void> => {
         const t = performance.now();
         const [found] = await index.search([q], reranker !== undefined ? depth : k, {
@@ -111,7 +112,7 @@ export const searchCommand = defineCommand({
           ...(values['vector-weight'] !== undefined ? { vectorWeight: values['vector-weight'] } : {}),
           ...(filter !== undefined ? { filter } : {}),
         });
-        const hits = reranker !== undefined ? ((await rerankHits(reranker, [q], [found ?? []], { k }))[0] ?? []) : (found ?? []);
+        const hits = reranker !== undefined && rerankHits !== undefined ? ((await rerankHits(reranker, [q], [found ?? []], { k }))[0] ?? []) : (found ?? []);
         printHits(io, q, hits, json, performance.now() - t);
       };
       if (queries.length > 0) {

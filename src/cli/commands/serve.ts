@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SemsearchError } from '../../errors.js';
 import { checkToken } from '../../server/auth.js';
-import { createServer } from '../../server/server.js';
 import { checkBackendValues, isRemote } from '../backend.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, deviceOption } from '../options.js';
@@ -75,6 +74,8 @@ export const serveCommand = defineCommand({
     } else if (io.env.SEMSEARCH_TOKEN !== undefined) {
       token = checkToken(io.env.SEMSEARCH_TOKEN, 'SEMSEARCH_TOKEN');
     }
+    // Imported here, not at the top, so `serve --help` loads none of the server, ONNX Runtime, SQLite or usearch.
+    const { createServer } = await import('../../server/server.js');
     const server = await createServer({
       ...(remote
         ? {

@@ -5,7 +5,8 @@ import { describeUnmatched, readMetadataFile, unmatchedMetadata } from '../../co
 import { iteratePassages, type Passage } from '../../corpus/passages.js';
 import { SemsearchError } from '../../errors.js';
 import { checkMetadata } from '../../store/filter.js';
-import { IndexWriter, MAX_WRITE_BATCH, unknownDocuments, type IndexWriterOptions, type WriteDocument, type WriteResult } from '../../store/write-index.js';
+import { MAX_WRITE_BATCH } from '../../store/manifest.js';
+import type { IndexWriter, IndexWriterOptions, WriteDocument, WriteResult } from '../../store/write-index.js';
 import { defineCommand, type CliIO } from '../command.js';
 import { BATCH_SIZE_OPTION, DEVICE_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
 import { commandProgress } from '../progress.js';
@@ -22,6 +23,8 @@ function report(io: CliIO, json: boolean, verb: string, r: WriteResult): void {
 
 /** Run `fn` with the index's writer (warnings on stderr as `semsearch <command>: warning`), closed after. */
 async function withWriter(dir: string, command: string, io: CliIO, options: IndexWriterOptions, fn: (w: IndexWriter) => Promise<void>): Promise<number> {
+  // Imported here, not at the top, so `add --help` loads neither ONNX Runtime nor SQLite nor usearch.
+  const { IndexWriter } = await import('../../store/write-index.js');
   const writer = await IndexWriter.open(dir, { ...options, onWarning: (m) => io.stderr.write(`semsearch ${command}: warning: ${m}\n`) });
   try {
     await fn(writer);
@@ -158,7 +161,7 @@ export const deleteCommand = defineCommand({
     return withWriter(dir, 'delete', io, {}, async (writer) => {
       // Every id is checked before the first of several writes, so an unknown one deletes nothing.
       const missing = writer.missing(ids);
-      if (missing.length > 0) throw unknownDocuments(missing);
+      if (missing.length > 0) throw (await import('../../store/write-index.js')).unknownDocuments(missing);
       for (let i = 0; i < ids.length; i += MAX_WRITE_BATCH) report(io, json, 'delete', await writer.delete(ids.slice(i, i + MAX_WRITE_BATCH)));
     });
   },
@@ -171,6 +174,12 @@ export const compactCommand = defineCommand({
   options: {},
   args: [{ name: 'index', required: 'compact needs an index folder' }],
   async run({ args, json, io }) {
-    return withWriter(args[0] as string, 'compact', io, {}, async (writer) => report(io, json, 'compact', await writer.compact()));
+    // Per shard: at a terminal a bar with the rate and ETA, off one a plain line every few seconds (as index).
+    const progress = commandProgress(io, 'rows');
+    return withWriter(args[0] as string, 'compact', io, {}, async (writer) => {
+      const r = await writer.compact({ onProgress: (p) => progress.update(p.phase === 'rows' ? 'copied' : 'graph', p.done, p.total) });
+      progress.finish();
+      report(io, json, 'compact', r);
+    });
   },
 });

@@ -29,8 +29,24 @@ export function buildOnnx(dir: string, options: GraphOptions = {}): Uint8Array {
       field: 'model_type',
     });
   }
+  // Progress in steps: reading the weights, each layer, serialising (each of the three about a third of the time).
+  const report = options.onProgress;
+  let steps = 0;
   const tensors = readCheckpoint(dir);
-  return encodeModel(graph(config, tensors, file, options));
+  const model = graph(config, tensors, file, {
+    ...options,
+    ...(report !== undefined
+      ? {
+          onProgress: (done: number, layers: number) => {
+            steps = layers + 2;
+            report(done + 1, steps);
+          },
+        }
+      : {}),
+  });
+  const bytes = encodeModel(model);
+  if (report !== undefined && steps > 0) report(steps, steps);
+  return bytes;
 }
 
 /**

@@ -21,6 +21,11 @@ export interface GraphOptions {
    * output `logits` (batch × labels) instead of the token embeddings.
    */
   head?: 'classification';
+  /**
+   * Told after each layer is built; through buildOnnx, in steps (the weights read, each layer, the model serialised):
+   * a real-size model takes tens of seconds, and `semsearch export` shows it.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Where an encoder family keeps its sizes in config.json and its tensors in the checkpoint. */
@@ -333,6 +338,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     const attn = layerNorm(op('Add', [linear(ctx, `${p}.${parts.out}`, hidden, hidden), x]), `${p}.${parts.ln1}`);
     const ff = linear(activation(linear(attn, `${p}.${parts.ff1}`, inter, hidden)), `${p}.${parts.ff2}`, hidden, inter);
     x = layerNorm(op('Add', [ff, attn]), `${p}.${parts.ln2}`);
+    options.onProgress?.(l + 1, layers);
   }
   const io = (name: string): { name: string; elemType: 7; shape: string[] } => ({ name, elemType: 7, shape: ['batch', 'sequence'] });
   let output: OnnxModel['outputs'][number];
