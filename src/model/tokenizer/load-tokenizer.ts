@@ -7,6 +7,9 @@ import { bertPreTokenize, preTokenizerFromJson } from './pre-tokenizer.js';
 import { bertPair, pairTemplateFromJson, postProcessorFromJson, robertaPair } from './post-processor.js';
 import { Tokenizer } from './tokenizer.js';
 import { WordPiece } from './wordpiece.js';
+import { Bpe } from './bpe.js';
+import { Unigram } from './unigram.js';
+import type { TokenModel } from './model.js';
 
 import { readJsonObject as readJson, type JsonObject as Json } from '../json-file.js';
 
@@ -35,27 +38,123 @@ function lowercaseFirst(n: Normalizer | null): Normalizer {
   return (t: string) => (n === null ? lowercaseChars(t) : n(lowercaseChars(t)));
 }
 
-function fromTokenizerJson(file: string, config: Json, options: LoadTokenizerOptions): Tokenizer {
-  const j = readJson(file);
-  const model = j['model'] as Json | undefined;
-  if (model === undefined || model['type'] !== 'WordPiece') {
-    throw new SemsearchError('TOKENIZER_INVALID', `${file}: model.type must be "WordPiece", got ${JSON.stringify(model?.['type'])}`, {
-      file,
-      field: 'model.type',
-    });
-  }
+const PIECE_SAFE_NORMALIZERS = new Set(['BertNormalizer', 'Lowercase', 'StripAccents', 'NFD', 'NFC', 'NFKD', 'NFKC', 'Strip', 'Sequence']);
+const PIECE_SAFE_PRE_TOKENIZERS = new Set(['BertPreTokenizer', 'WhitespaceSplit', 'Whitespace', 'Sequence']);
+
+/** Every step of a normalizer/pre-tokenizer spec (Sequence included) is of a kind in `safe`. */
+function allOf(spec: unknown, safe: ReadonlySet<string>, listKey: string): boolean {
+  if (spec === null || spec === undefined) return true;
+  const j = spec as Json;
+  if (typeof j['type'] !== 'string' || !safe.has(j['type'])) return false;
+  return j['type'] !== 'Sequence' || ((j[listKey] as unknown[] | undefined) ?? []).every((p) => allOf(p, safe, listKey));
+}
+
+function invalid(file: string, field: string, why: string): SemsearchError {
+  return new SemsearchError('TOKENIZER_INVALID', `${file}: ${field} ${why}`, { file, field });
+}
+
+function optionalString(model: Json, key: string, file: string): string | null {
+  const v = model[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw invalid(file, `model.${key}`, `must be a string or null, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function wordPieceModel(model: Json, file: string): WordPiece {
   const vocabObj = model['vocab'] as Record<string, number> | undefined;
-  if (vocabObj === undefined || typeof vocabObj !== 'object') {
+  if (vocabObj === undefined || vocabObj === null || typeof vocabObj !== 'object' || Array.isArray(vocabObj)) {
     throw new SemsearchError('TOKENIZER_INVALID', `${file}: model.vocab is missing`, { file, field: 'model.vocab' });
   }
   const vocab = new Map<string, number>(Object.entries(vocabObj));
   const unk = typeof model['unk_token'] === 'string' ? (model['unk_token'] as string) : '[UNK]';
-  const wp = new WordPiece(
+  return new WordPiece(
     vocab,
     unk,
     typeof model['continuing_subword_prefix'] === 'string' ? (model['continuing_subword_prefix'] as string) : '##',
     typeof model['max_input_chars_per_word'] === 'number' ? (model['max_input_chars_per_word'] as number) : 100,
   );
+}
+
+function bpeModel(model: Json, file: string): Bpe {
+  const vocabObj = model['vocab'];
+  if (vocabObj === null || typeof vocabObj !== 'object' || Array.isArray(vocabObj)) throw invalid(file, 'model.vocab', 'must be an object of token ids');
+  const vocab = new Map<string, number>();
+  for (const [k, v] of Object.entries(vocabObj as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalid(file, 'model.vocab', `gives ${JSON.stringify(k)} the id ${JSON.stringify(v)}`);
+    vocab.set(k, v);
+  }
+  const dropout = model['dropout'];
+  // Dropout samples merges at random: the ids would not be reproducible.
+  if (dropout !== undefined && dropout !== null && dropout !== 0) throw invalid(file, 'model.dropout', `must be null or 0, got ${JSON.stringify(dropout)}`);
+  const list = model['merges'];
+  if (!Array.isArray(list)) throw invalid(file, 'model.merges', 'must be a list');
+  const merges = list.map((m: unknown, i): [number, number, number] => {
+    let pair: unknown[];
+    if (typeof m === 'string') pair = m.split(' ');
+    else if (Array.isArray(m)) pair = m;
+    else throw invalid(file, `model.merges[${i}]`, 'must be "a b" or ["a", "b"]');
+    const [a, b] = pair;
+    if (pair.length !== 2 || typeof a !== 'string' || typeof b !== 'string') throw invalid(file, `model.merges[${i}]`, 'must name two tokens');
+    const prefixLen = typeof model['continuing_subword_prefix'] === 'string' ? (model['continuing_subword_prefix'] as string).length : 0;
+    const ia = vocab.get(a);
+    const ib = vocab.get(b);
+    if (ia === undefined || ib === undefined) throw invalid(file, `model.merges[${i}]`, `names a token missing from the vocabulary: ${JSON.stringify(ia === undefined ? a : b)}`);
+    // The merged token drops b's continuing-subword prefix, as the Rust loader builds it.
+    const merged = a + b.slice(prefixLen);
+    const id = vocab.get(merged);
+    if (id === undefined) throw invalid(file, `model.merges[${i}]`, `makes ${JSON.stringify(merged)}, which is not in the vocabulary`);
+    return [ia, ib, id];
+  });
+  return new Bpe({
+    vocab,
+    merges,
+    unkToken: optionalString(model, 'unk_token', file),
+    continuingSubwordPrefix: optionalString(model, 'continuing_subword_prefix', file),
+    endOfWordSuffix: optionalString(model, 'end_of_word_suffix', file),
+    fuseUnk: model['fuse_unk'] === true,
+    byteFallback: model['byte_fallback'] === true,
+    ignoreMerges: model['ignore_merges'] === true,
+  });
+}
+
+function unigramModel(model: Json, file: string): Unigram {
+  const list = model['vocab'];
+  if (!Array.isArray(list)) throw invalid(file, 'model.vocab', 'must be a list of [piece, score]');
+  const pieces = list.map((e: unknown, i): [string, number] => {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number') throw invalid(file, `model.vocab[${i}]`, 'must be [piece, score]');
+    return [e[0], e[1]];
+  });
+  const unk = model['unk_id'];
+  if (unk !== undefined && unk !== null && (typeof unk !== 'number' || !Number.isInteger(unk) || unk < 0 || unk >= pieces.length)) {
+    throw invalid(file, 'model.unk_id', `must be an id in the vocabulary, got ${JSON.stringify(unk)}`);
+  }
+  return new Unigram(pieces, typeof unk === 'number' ? unk : null, model['byte_fallback'] === true);
+}
+
+function fromTokenizerJson(file: string, config: Json, options: LoadTokenizerOptions): Tokenizer {
+  const j = readJson(file);
+  const model = j['model'] as Json | undefined;
+  if (model === undefined || model === null || typeof model !== 'object') throw invalid(file, 'model', 'is missing');
+  // The Rust library accepts a model without "type" when its fields say which it is; folders written by it carry one.
+  let tokenModel: TokenModel;
+  switch (model['type']) {
+    case 'WordPiece':
+      tokenModel = wordPieceModel(model, file);
+      break;
+    case 'BPE':
+      tokenModel = bpeModel(model, file);
+      break;
+    case 'Unigram':
+      tokenModel = unigramModel(model, file);
+      break;
+    default:
+      throw new SemsearchError(
+        'TOKENIZER_INVALID',
+        `${file}: model.type must be "WordPiece", "BPE" or "Unigram", got ${JSON.stringify(model['type'])}`,
+        { file, field: 'model.type' },
+      );
+  }
+  const vocab = tokenModel.vocab;
   const added: AddedToken[] = ((j['added_tokens'] as Json[] | undefined) ?? []).map((t) => ({
     id: t['id'] as number,
     content: t['content'] as string,
@@ -75,11 +174,15 @@ function fromTokenizerJson(file: string, config: Json, options: LoadTokenizerOpt
   return new Tokenizer({
     normalizer,
     preTokenizer: preTokenizerFromJson(j['pre_tokenizer'], file),
-    model: wp,
+    model: tokenModel,
     template: postProcessorFromJson(j['post_processor'], file),
     pair: pairTemplateFromJson(j['post_processor'], file),
     addedTokens: added,
     padId,
+    pieceCuts:
+      model['type'] === 'WordPiece' &&
+      allOf(j['normalizer'], PIECE_SAFE_NORMALIZERS, 'normalizers') &&
+      allOf(j['pre_tokenizer'], PIECE_SAFE_PRE_TOKENIZERS, 'pretokenizers'),
   });
 }
 
@@ -132,6 +235,7 @@ function fromVocabTxt(file: string, config: Json, modelType: string, options: Lo
     normalizer,
     preTokenizer: bertPreTokenize,
     model: new WordPiece(vocab, unk, '##', 100),
+    pieceCuts: true,
     template: { prefix: [idOf(cls)], suffix: [idOf(sep)] },
     pair: isMpnet ? robertaPair(idOf(cls), idOf(sep)) : bertPair(idOf(cls), idOf(sep)),
     addedTokens: added,

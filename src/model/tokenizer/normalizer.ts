@@ -1,5 +1,7 @@
 import { SemsearchError } from '../../errors.js';
 import { CJK, CONTROL, NONSPACING_MARK, WHITESPACE, charClass, lowercaseChar, nfd } from './char-classes.js';
+import { patternRegExp } from './onig-regex.js';
+import { precompiledNormalizer } from './precompiled.js';
 
 /** A text normalizer, as the `normalizer` field of tokenizer.json describes one. */
 export type Normalizer = (text: string) => string;
@@ -94,8 +96,37 @@ export function normalizerFromJson(spec: unknown, file: string): Normalizer | nu
         return s;
       };
     }
+    case 'Replace': {
+      const re = patternRegExp(j['pattern'], file, 'normalizer.pattern');
+      const content = j['content'];
+      if (typeof content !== 'string') {
+        throw new SemsearchError('TOKENIZER_INVALID', `${file}: normalizer Replace needs a string content`, { file, field: 'normalizer.content' });
+      }
+      return (t) => t.replace(re, () => content);
+    }
+    case 'Prepend': {
+      const prefix = j['prepend'];
+      if (typeof prefix !== 'string') {
+        throw new SemsearchError('TOKENIZER_INVALID', `${file}: normalizer Prepend needs a string prepend`, { file, field: 'normalizer.prepend' });
+      }
+      return (t) => (t.length === 0 ? t : prefix + t);
+    }
+    case 'Precompiled': {
+      const map = j['precompiled_charsmap'];
+      if (typeof map !== 'string') {
+        throw new SemsearchError('TOKENIZER_INVALID', `${file}: normalizer Precompiled needs a base64 precompiled_charsmap`, {
+          file,
+          field: 'normalizer.precompiled_charsmap',
+        });
+      }
+      return precompiledNormalizer(map, file);
+    }
     case 'Sequence': {
-      const parts = ((j['normalizers'] as unknown[]) ?? []).map((n) => normalizerFromJson(n, file)).filter((n): n is Normalizer => n !== null);
+      const list = j['normalizers'];
+      if (!Array.isArray(list)) {
+        throw new SemsearchError('TOKENIZER_INVALID', `${file}: normalizer Sequence needs a normalizers list`, { file, field: 'normalizer.normalizers' });
+      }
+      const parts = list.map((n) => normalizerFromJson(n, file)).filter((n): n is Normalizer => n !== null);
       return (t) => parts.reduce((acc, n) => n(acc), t);
     }
     default:

@@ -3,7 +3,7 @@ import { AddedTokenMatcher, type AddedToken } from './added-tokens.js';
 import { bertNormalizer, type Normalizer } from './normalizer.js';
 import { bertPreTokenize, type PreTokenizer } from './pre-tokenizer.js';
 import { PLAIN_PAIR, type PairPiece, type SingleTemplate } from './post-processor.js';
-import { WordPiece } from './wordpiece.js';
+import type { TokenModel } from './model.js';
 
 /** A padded batch, laid out as ONNX Runtime wants it (int64, row-major batch × seqLen). */
 export interface TokenizedBatch {
@@ -19,12 +19,19 @@ export interface TokenizedBatch {
 export interface TokenizerParts {
   normalizer: Normalizer | null;
   preTokenizer: PreTokenizer | null;
-  model: WordPiece;
+  model: TokenModel;
   template: SingleTemplate;
   /** The post-processor's pair layout (default: the two sequences, the second of type 1). */
   pair?: readonly PairPiece[];
   addedTokens: AddedToken[];
   padId: number;
+  /**
+   * Whether a long text may be tokenized in pieces cut after ASCII whitespace (see pieceEnd): true only for
+   * pipelines where such a cut provably changes nothing (WordPiece behind a whitespace-splitting pre-tokenizer and
+   * per-character normalizers). Byte-level and Metaspace pipelines carry the space into the next word, and
+   * Strip/Prepend/Replace act on whole segments, so they are always tokenized whole.
+   */
+  pieceCuts?: boolean;
 }
 
 /** One encoded pair: token ids with special tokens, and the token type of each. */
@@ -70,8 +77,8 @@ function pieceEnd(text: string, start: number): number {
 }
 
 /**
- * A WordPiece tokenizer that reproduces the Rust `tokenizers` pipeline: added tokens, normalizer,
- * pre-tokenizer, model, truncation, then the special tokens of the post-processor.
+ * A tokenizer that reproduces the Rust `tokenizers` pipeline: added tokens, normalizer, pre-tokenizer, model
+ * (WordPiece, BPE or Unigram), truncation, then the special tokens of the post-processor.
  */
 export class Tokenizer {
   readonly padId: number;
@@ -79,7 +86,7 @@ export class Tokenizer {
   readonly pairTemplate: readonly PairPiece[];
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer;
-  private readonly model: WordPiece;
+  private readonly model: TokenModel;
   private readonly rawMatcher: AddedTokenMatcher;
   private readonly normalizedMatcher: AddedTokenMatcher;
   private readonly splitsWords: boolean;
@@ -87,13 +94,17 @@ export class Tokenizer {
   constructor(parts: TokenizerParts) {
     this.normalizer = parts.normalizer;
     this.preTokenizer = parts.preTokenizer ?? ((t: string) => [t]);
-    this.splitsWords = parts.preTokenizer !== null;
+    this.splitsWords = parts.preTokenizer !== null && parts.pieceCuts === true;
     this.model = parts.model;
     this.template = parts.template;
     this.pairTemplate = parts.pair ?? PLAIN_PAIR;
     this.padId = parts.padId;
     this.rawMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => !t.normalized));
-    this.normalizedMatcher = new AddedTokenMatcher(parts.addedTokens.filter((t) => t.normalized));
+    // A normalized added token is looked for in normalized text by its own normalized form, as Rust does.
+    const norm = this.normalizer;
+    this.normalizedMatcher = new AddedTokenMatcher(
+      parts.addedTokens.filter((t) => t.normalized).map((t) => (norm === null ? t : { ...t, content: norm(t.content) })),
+    );
   }
 
   get vocab(): ReadonlyMap<string, number> {
@@ -118,7 +129,7 @@ export class Tokenizer {
    * sequence can span the cut, so a 10 MB passage costs what its first few pieces cost, with the same ids.
    */
   tokenize(text: string, limit?: number): number[] {
-    // Without a pre-tokenizer the whole text is one word: nothing may be cut.
+    // Without a pre-tokenizer the whole text is one word, and other pipelines may join across a cut: nothing is cut.
     if (limit === undefined || text.length <= PIECE_CHARS || !this.splitsWords) return this.tokenizePiece(text, []);
     const ids: number[] = [];
     let start = 0;
@@ -131,20 +142,20 @@ export class Tokenizer {
   }
 
   private tokenizePiece(text: string, ids: number[]): number[] {
-    for (const seg of this.rawMatcher.split(text)) {
+    this.rawMatcher.split(text).forEach((seg, i) => {
       if ('id' in seg) {
         ids.push(seg.id);
-        continue;
+        return;
       }
       const normalized = this.normalizer === null ? seg.text : this.normalizer(seg.text);
-      for (const part of this.normalizedMatcher.split(normalized)) {
+      this.normalizedMatcher.split(normalized).forEach((part, j) => {
         if ('id' in part) {
           ids.push(part.id);
-          continue;
+          return;
         }
-        for (const word of this.preTokenizer(part.text)) this.model.encodeWord(word, ids);
-      }
-    }
+        for (const word of this.preTokenizer(part.text, i === 0 && j === 0)) if (word.length > 0) this.model.encodeWord(word, ids);
+      });
+    });
     return ids;
   }
 
