@@ -1,5 +1,4 @@
 import { SemsearchError } from '../../errors.js';
-import type { Normalizer } from './normalizer.js';
 
 const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -10,7 +9,7 @@ const UTF8_DECODER = new TextDecoder('utf-8', { fatal: true });
  * under 6 bytes replaced whole by its shortest matching prefix's replacement when one matches (a quirk kept on
  * purpose: XLM-R's vocabulary was built with it), else character by character.
  */
-export function precompiledNormalizer(charsmapBase64: string, file: string): Normalizer {
+export function precompiledNormalizer(charsmapBase64: string, file: string): (text: string) => string {
   const bytes = Buffer.from(charsmapBase64, 'base64');
   const bad = (why: string): SemsearchError =>
     new SemsearchError('TOKENIZER_INVALID', `${file}: normalizer Precompiled precompiled_charsmap ${why}`, {
