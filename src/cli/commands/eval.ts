@@ -8,7 +8,6 @@ import { SemsearchError } from '../../errors.js';
 import type { ModelEvaluation } from '../../eval/evaluate-model.js';
 import { QRELS_FORMATS } from '../../eval/judgments.js';
 import { formatReportTable, type RelevanceNoteOptions } from '../../eval/report.js';
-import { writeTrecRun } from '../../eval/run.js';
 import type { Evaluation, OnnxUsed } from '../../eval/run-evaluation.js';
 import type { EvalTask, EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
@@ -187,6 +186,7 @@ function checkRunOut(values: EvalValues, spec: EvalTaskSpec): void {
 
 /** The run written under --out through a temporary file renamed into place. */
 async function writeRunOut(runOut: string, run: Run, tag: string | undefined): Promise<void> {
+  const { writeTrecRun } = await import('../../eval/run.js');
   await writeAtomically(runOut, '--out', (tmp) => writeTrecRun(tmp, run, tag !== undefined ? { tag } : {}));
 }
 

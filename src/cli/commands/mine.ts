@@ -1,9 +1,6 @@
-import { readPassages } from '../../corpus/passages.js';
-import { readQueries } from '../../corpus/queries.js';
 import type { CrossEncoder } from '../../encoder/cross-encoder.js';
 import { SemsearchError } from '../../errors.js';
-import { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments } from '../../eval/judgments.js';
-import { pairsFromQrels, readMinePairs, type MinePairs } from '../../mine/mine-input.js';
+import type { MinePairs } from '../../mine/mine-input.js';
 import { MINE_OUTPUT_FORMATS, mineHardNegatives } from '../../mine/mine.js';
 import { defineCommand } from '../command.js';
 import { BATCH_SIZE_OPTION, CROSS_ENCODER_OPTION, OUT_OPTION, DEVICE_OPTION, MODEL_OPTION, THREADS_OPTION, deviceOption } from '../options.js';
@@ -53,6 +50,13 @@ export const mineCommand = defineCommand({
     const corpusFiles = values.corpus?.split(',').map((s) => s.trim()).filter((s) => s !== '');
     // Before any input is read or model loaded: a folder, a missing folder or one of the inputs is no place for the rows.
     if (values.out !== undefined) checkOutputPath(values.out, '--out', [values.pairs, values.queries, values.qrels, ...(corpusFiles ?? [])]);
+    // Imported here, not at the top, so `mine --help` loads only what its options name.
+    const [{ readPassages }, { readQueries }, { DEFAULT_RELEVANCE_LEVEL, maxGrade, readJudgments }, { pairsFromQrels, readMinePairs }] = await Promise.all([
+      import('../../corpus/passages.js'),
+      import('../../corpus/queries.js'),
+      import('../../eval/judgments.js'),
+      import('../../mine/mine-input.js'),
+    ]);
     let pairs: MinePairs;
     let corpus: string[] | undefined;
     if (values.pairs !== undefined) {

@@ -2,7 +2,7 @@ import { CORPUS_FORMATS } from '../../corpus/formats.js';
 import { checkWellFormed } from '../../corpus/encoding.js';
 import { readTextFile } from '../../corpus/line-reader.js';
 import { describeUnmatched, readMetadataFile, unmatchedMetadata } from '../../corpus/metadata.js';
-import { iteratePassages, type Passage } from '../../corpus/passages.js';
+import type { Passage } from '../../corpus/passages.js';
 import { SemsearchError } from '../../errors.js';
 import { checkMetadata } from '../../store/filter.js';
 import { MAX_WRITE_BATCH } from '../../store/manifest.js';
@@ -68,6 +68,7 @@ left uncommitted (searches never see it). Running the same add again completes i
   ],
   async run({ values, args, json, io }) {
     const [dir, corpus] = args as [string, string];
+    const { iteratePassages } = await import('../../corpus/passages.js');
     const commitSize = values['commit-size'] ?? 1000;
     if (commitSize > MAX_WRITE_BATCH) throw new SemsearchError('LIMIT_EXCEEDED', `--commit-size is at most ${MAX_WRITE_BATCH}`, { field: '--commit-size' });
     const side = values.metadata !== undefined ? await readMetadataFile(values.metadata) : undefined;
