@@ -112,10 +112,19 @@ async function startInfinity(engine: 'torch' | 'optimum'): Promise<Server> {
   if (engine === 'optimum') argv.push('--onnx-do-not-prefer-quantized');
   const env = { ...process.env, HF_HUB_OFFLINE: '1', OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), INFINITY_ANONYMOUS_USAGE_STATS: '0', DO_NOT_TRACK: '1' };
   const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // A binary that cannot start (missing, not executable) is reported as this server's failure, not a crash.
+  const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`${bin} did not start: ${e.message}`))));
   child.stdout?.resume();
-  child.stderr?.resume();
+  // Its last words, for the failure line when it exits before it is ready.
+  let tail = '';
+  child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-300)));
   const url = `http://127.0.0.1:${port}`;
-  await ready(`${url}/health`, child);
+try {
+    await Promise.race([spawnError, ready(`${url}/health`, child).catch((e: Error) => Promise.reject(new Error(`${e.message}${tail !== '' ? `: ${tail.trim().split('\n').pop() ?? ''}` : ''}`)))]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const name = model.split('/').filter((x) => x !== '').pop() as string;
   return { child, url, request: (n, at) => ({ path: '/embeddings', body: JSON.stringify({ input: slice(n, at), model: name }) }) };
 }
@@ -131,7 +140,8 @@ async function ready(url: string, child?: ChildProcess): Promise<void> {
 }
 
 async function stop(s: Server): Promise<number> {
-  const peak = peakRssMiB(s.child.pid as number);
+  if (s.child.exitCode !== null || s.child.pid === undefined) return 0;
+  const peak = peakRssMiB(s.child.pid);
   const exited = new Promise((r) => s.child.once('exit', r));
   s.child.kill('SIGTERM');
   const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
