@@ -9,6 +9,10 @@
  *            --no-peers  --peer-methods LIST  --skip-real  --no-scale-hnsw
  *            --python PATH (~/venvs/ref/bin/python)  --out FILE (docs/SEARCH-SCALE.md)  --json FILE
  *
+ * A workload made by search_peer.py --make-synthetic (meta.json model "synthetic") is labelled SYNTHETIC in every
+ * heading. A peer that fails (no Python, no faiss, a crash) is named in the report, which keeps every semsearch
+ * figure; the ratios to FAISS are drawn for whichever workload ran.
+ *
  * The workload is built once by bench/search-workload.ts (real all-MiniLM-L6-v2 embeddings of the ../shared texts;
  * the format is in that file's header). Every semsearch figure comes from the product's own code: shards written
  * and loaded as an index holds them (kernel memory), exactSearch / ParallelSearcher, buildAnnIndex / AnnGraph with
@@ -22,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { AnnGraph, buildAnnIndex } from '../src/store/ann.js';
 import { exactSearch, scoreRows, type ExactSearchOptions, type ScoredRow } from '../src/store/exact-search.js';
 import { writeManifest, type AnnQuantization, type IndexManifest, type IndexPrecision, type ShardEntry } from '../src/store/manifest.js';
+import { GemmSearcher } from '../src/store/gemm-search.js';
 import { ParallelSearcher } from '../src/store/parallel-search.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../src/store/shards.js';
 import { kernelsFor, SCRATCH_BYTES } from '../src/store/simd/vector-memory.js';
@@ -90,6 +95,11 @@ function loadWorkload(dir: string): Workload {
     throw new Error(`${dir}: file sizes disagree with meta.json`);
   }
   return { dim: meta.dim, rows: meta.corpusRows, corpus, queries: new Matrix(meta.queryRows, meta.dim, q), gt, gtK: meta.gtK, meta };
+}
+
+/** A workload search_peer.py --make-synthetic made: random vectors, not embeddings of text. */
+function isSynthetic(w: Workload): boolean {
+  return w.meta['model'] === 'synthetic' || w.meta['synthetic'] !== undefined;
 }
 
 function recallAt10(found: readonly ScoredRow[][], truth: (qi: number) => ArrayLike<number>): number {
@@ -283,10 +293,31 @@ async function exactRows(
     bytes: b.bytes,
     ...(lat2 !== undefined ? { note: `2 workers: p50 ${lat2.p50.toFixed(2)} ms, p99 ${lat2.p99.toFixed(2)} ms` } : {}),
   });
+  if (withParallel && b.manifest.precision !== 'binary') await gemmRow(section, b, w.queries, all, o, recall);
+}
+
+/** The batch path (gemm-search.ts: Gemm + TopK in ONNX Runtime, candidates proven and rescored): all queries in one call. */
+async function gemmRow(section: string, b: Built, queries: Matrix, scan: ScoredRow[][], o: ExactSearchOptions, recall: number): Promise<void> {
+  const qps: Record<number, number> = {};
+  let same = true;
+  for (const threads of [1, 2]) {
+    const g = await GemmSearcher.create(b.manifest.dim, { threads });
+    try {
+      await g.search(queryAt(queries, 0), b.shards, o);
+      const t = performance.now();
+      const found = await g.search(queries, b.shards, o);
+      qps[threads] = queries.rows / ((performance.now() - t) / 1000);
+      same &&= JSON.stringify(found) === JSON.stringify(scan);
+    } finally {
+      await g.close();
+    }
+  }
+  add({ section, method: `semsearch exact ${b.manifest.precision} batch (Gemm)`, recall, qps1: qps[1], qps2: qps[2], note: `all queries in one call; hits ${same ? 'equal' : 'DIFFER from'} the scan's; QPS only (one query is the scan)` });
 }
 
 async function realWorkload(w: Workload, root: string): Promise<void> {
-  const section = `real ${w.rows.toLocaleString('en')} × ${w.dim}`;
+  const section = `${isSynthetic(w) ? 'SYNTHETIC' : 'real'} ${w.rows.toLocaleString('en')} × ${w.dim}`;
+  context['workloadSection'] = section;
   const truth = (qi: number): Int32Array => w.gt.subarray(qi * w.gtK, (qi + 1) * w.gtK);
   const f32 = buildFolder(root, 'real-f32', w.corpus, w.dim, 'float32');
   const bw = bandwidth(f32.shards);
@@ -355,7 +386,7 @@ function jittered(w: Workload, n: number, noise: number, seed: number): Float32A
 }
 
 async function scaleWorkload(w: Workload, root: string, n: number): Promise<void> {
-  const section = `${n.toLocaleString('en')} × ${w.dim} (real rows + jittered copies)`;
+  const section = `${n.toLocaleString('en')} × ${w.dim} (${isSynthetic(w) ? 'SYNTHETIC' : 'real'} rows + jittered copies)`;
   const corpus = jittered(w, n, 0.35, 7);
   const nq = Math.min(LAT_Q, w.queries.rows);
   const queries = new Matrix(nq, w.dim, w.queries.data.slice(0, nq * w.dim));
@@ -495,11 +526,15 @@ interface PeerResult {
   gb_per_s?: number;
 }
 
-function runPeers(): { results: PeerResult[]; versions: Record<string, unknown> } | undefined {
+type Peers = { results: PeerResult[]; versions: Record<string, unknown> } | { failed: string } | undefined;
+
+/** The peers' figures, or why there are none (a failure is reported, never fatal: semsearch's rows stand alone). */
+function runPeers(): Peers {
   if (flag('no-peers')) return undefined;
   if (!existsSync(PYTHON)) {
-    log(`no Python at ${PYTHON}: peers skipped (install: tools/reference/README.md, requirements-search.txt)`);
-    return undefined;
+    const failed = `no Python at ${PYTHON} (install: tools/reference/README.md, requirements-search.txt)`;
+    log(`peers not run: ${failed}`);
+    return { failed };
   }
   const out = join(tmpdir(), `semsearch-peer-${process.pid}.json`);
   log('peers: faiss and usearch (Python) on the same workload ...');
@@ -509,12 +544,19 @@ function runPeers(): { results: PeerResult[]; versions: Record<string, unknown> 
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, HF_HUB_OFFLINE: '1' } },
   );
   if (r.status !== 0 || !existsSync(out)) {
-    log(`peer run failed (exit ${r.status}); report written without peers`);
-    return undefined;
+    const failed = `${PYTHON} bench/peers/search_peer.py ${r.error !== undefined ? `did not start (${r.error.message})` : `exited with ${r.status ?? r.signal}`} (its stderr is above in the log)`;
+    log(`peer run failed: ${failed}; report written without peers`);
+    return { failed };
   }
-  const doc = JSON.parse(readFileSync(out, 'utf8')) as { results: PeerResult[]; versions: Record<string, unknown> };
-  rmSync(out, { force: true });
-  return doc;
+  try {
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { results: PeerResult[]; versions: Record<string, unknown> };
+    if (!Array.isArray(doc.results)) throw new Error('no results list');
+    return doc;
+  } catch (e) {
+    return { failed: `the peer's output ${out} is not a results file: ${(e as Error).message}` };
+  } finally {
+    rmSync(out, { force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -523,7 +565,7 @@ function runPeers(): { results: PeerResult[]; versions: Record<string, unknown> 
 const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
 
-function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
+function report(w: Workload, peersIn: Peers): string {
   const m = machineInfo();
   const lines: string[] = [];
   lines.push('# Search at scale: measured figures', '');
@@ -534,9 +576,18 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
     '',
   );
   lines.push(`- Machine: ${m.modelName}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB, ${m.isa ?? (m.avx512 ? 'AVX-512' : 'AVX2')}; run ${new Date().toISOString()}.`);
-  lines.push(
-    `- Workload: ${w.rows.toLocaleString('en')} real all-MiniLM-L6-v2 embeddings (${w.dim} dims) of the ../shared texts, ${w.queries.rows.toLocaleString('en')} queries, float32 exact top-${w.gtK} ground truth (bench/search-workload.ts).`,
-  );
+  if (isSynthetic(w)) {
+    lines.push(
+      `- Workload: SYNTHETIC — ${w.rows.toLocaleString('en')} random unit vectors (${w.dim} dims) around random centres, ${w.queries.rows.toLocaleString('en')} queries near rows (search_peer.py --make-synthetic, ${JSON.stringify(w.meta['synthetic'] ?? {})}), float32 exact top-${w.gtK} ground truth. Not embeddings of text: recall and graph figures here say nothing about a real corpus.`,
+    );
+  } else {
+    lines.push(
+      `- Workload: ${w.rows.toLocaleString('en')} real all-MiniLM-L6-v2 embeddings (${w.dim} dims) of the ../shared texts, ${w.queries.rows.toLocaleString('en')} queries, float32 exact top-${w.gtK} ground truth (bench/search-workload.ts).`,
+    );
+  }
+  const peers = peersIn !== undefined && 'failed' in peersIn ? undefined : peersIn;
+  if (peersIn !== undefined && 'failed' in peersIn) lines.push(`- Peers (FAISS, usearch): FAILED — ${peersIn.failed}. No peer rows or ratios below; the semsearch figures stand.`);
+  else if (peersIn === undefined) lines.push('- Peers (FAISS, usearch): not run (--no-peers).');
   const bw = context['realBandwidth'] as { gbPerSecond: number; seconds: number } | undefined;
   if (bw !== undefined) lines.push(`- Memory bandwidth, one thread streaming the float32 shards: ${bw.gbPerSecond.toFixed(1)} GB/s (${(bw.seconds * 1000).toFixed(2)} ms per pass).`);
   const sbw = context['scaleBandwidth'] as { gbPerSecond: number; seconds: number } | undefined;
@@ -552,7 +603,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
     lines.push('');
   }
   if (peers !== undefined) {
-    lines.push('## Peers on the real workload (Python: faiss-cpu, usearch)', '', `Versions: ${JSON.stringify(peers.versions)}`, '');
+    lines.push(`## Peers on the ${isSynthetic(w) ? 'SYNTHETIC' : 'real'} workload (Python: faiss-cpu, usearch)`, '', `Versions: ${JSON.stringify(peers.versions)}`, '');
     lines.push('| method | setting | recall@10 | p50 ms | p99 ms | QPS 1 thr | QPS 2 thr | build s | load s | view s | bytes |', '|---|---|---|---|---|---|---|---|---|---|---|');
     for (const p of peers.results) {
       if (p.method === 'membw') {
@@ -566,7 +617,8 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
     }
     lines.push('', '## semsearch as a ratio to FAISS (same run)', '');
     lines.push('| semsearch | FAISS | recall@10 (s / F) | p50 latency (s / F, lower is better) | QPS 1 thr (s / F) | QPS 2 thr (s / F) | build (s / F) |', '|---|---|---|---|---|---|---|');
-    const real = rows.filter((r) => r.section.startsWith('real'));
+    // The workload's own section, real or synthetic: the peers ran on it.
+    const real = rows.filter((r) => r.section === context['workloadSection']);
     const pair = (mine: Row | undefined, theirs: PeerResult | undefined): void => {
       if (mine === undefined || theirs === undefined) return;
       lines.push(
@@ -574,6 +626,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
       );
     };
     pair(real.find((r) => r.method === 'semsearch exact float32 (SIMD)'), peers.results.find((p) => p.method === 'faiss-flat'));
+    pair(real.find((r) => r.method === 'semsearch exact float32 batch (Gemm)'), peers.results.find((p) => p.method === 'faiss-flat'));
     pair(real.find((r) => r.method === 'semsearch exact binary + int8 rescoring (×4)'), peers.results.find((p) => p.method === 'faiss-binary'));
     for (const ef of EFS) {
       pair(real.find((r) => r.method === 'semsearch HNSW f16' && r.setting === `ef ${ef}`), peers.results.find((p) => p.method === 'faiss-hnsw' && p.params['ef'] === ef));
@@ -590,7 +643,7 @@ function report(w: Workload, peers: ReturnType<typeof runPeers>): string {
 const w = loadWorkload(WORKLOAD);
 log(`workload ${WORKLOAD}: ${w.rows} × ${w.dim}, ${w.queries.rows} queries`);
 const root = mkdtempSync(join(opt('tmp', tmpdir()), 'semsearch-search-scale-'));
-let peers: ReturnType<typeof runPeers>;
+let peers: Peers;
 // The report is rewritten after every section, so a long run that dies keeps what it measured.
 const save = (): void => {
   mkdirSync(dirname(OUT_JSON), { recursive: true });

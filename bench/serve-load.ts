@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadModel } from '../src/encoder/load-model.js';
 import { buildIndex } from '../src/store/build-index.js';
+import { readIndexInfo } from '../src/store/search-index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data/msmarco-passage-dl19-relevant-subset');
@@ -36,6 +37,9 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1' },
     infinity: { type: 'string' },
     'infinity-model': { type: 'string' },
+    // semsearch's port (0: one the system picks) and infinity-emb's (torch on it, optimum on it + 1).
+    port: { type: 'string', default: '0' },
+    'infinity-port': { type: 'string', default: '17997' },
     grid: { type: 'boolean', default: false },
     soak: { type: 'string' },
     out: { type: 'string' },
@@ -87,7 +91,7 @@ function waitForUrl(child: ChildProcess, re: RegExp, fixed?: string): Promise<st
 const slice = (n: number, at: number): string[] => Array.from({ length: n }, (_, i) => queries[(at + i) % queries.length] as string);
 
 async function startSemsearch(index: string, target: string, t = threads, workers = Number(args.workers)): Promise<Server> {
-  const argv = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', index, '--port', '0', '--max-queue', '4096', '--threads', String(t), '--workers', String(workers)];
+  const argv = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', index, '--port', args.port, '--max-queue', '4096', '--threads', String(t), '--workers', String(workers)];
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
   await ready(`${url}/ready`);
@@ -103,15 +107,24 @@ async function startSemsearch(index: string, target: string, t = threads, worker
 async function startInfinity(engine: 'torch' | 'optimum'): Promise<Server> {
   const bin = args.infinity as string;
   const model = args['infinity-model'] ?? args.model;
-  const port = 17997 + (engine === 'torch' ? 0 : 1);
+  const port = Number(args['infinity-port']) + (engine === 'torch' ? 0 : 1);
   const argv = ['v2', '--model-id', model, '--engine', engine, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning', '--pooling-method', 'mean'];
   if (engine === 'optimum') argv.push('--onnx-do-not-prefer-quantized');
   const env = { ...process.env, HF_HUB_OFFLINE: '1', OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), INFINITY_ANONYMOUS_USAGE_STATS: '0', DO_NOT_TRACK: '1' };
   const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // A binary that cannot start (missing, not executable) is reported as this server's failure, not a crash.
+  const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`${bin} did not start: ${e.message}`))));
   child.stdout?.resume();
-  child.stderr?.resume();
+  // Its last words, for the failure line when it exits before it is ready.
+  let tail = '';
+  child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-300)));
   const url = `http://127.0.0.1:${port}`;
-  await ready(`${url}/health`, child);
+try {
+    await Promise.race([spawnError, ready(`${url}/health`, child).catch((e: Error) => Promise.reject(new Error(`${e.message}${tail !== '' ? `: ${tail.trim().split('\n').pop() ?? ''}` : ''}`)))]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const name = model.split('/').filter((x) => x !== '').pop() as string;
   return { child, url, request: (n, at) => ({ path: '/embeddings', body: JSON.stringify({ input: slice(n, at), model: name }) }) };
 }
@@ -127,7 +140,8 @@ async function ready(url: string, child?: ChildProcess): Promise<void> {
 }
 
 async function stop(s: Server): Promise<number> {
-  const peak = peakRssMiB(s.child.pid as number);
+  if (s.child.exitCode !== null || s.child.pid === undefined) return 0;
+  const peak = peakRssMiB(s.child.pid);
   const exited = new Promise((r) => s.child.once('exit', r));
   s.child.kill('SIGTERM');
   const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
@@ -234,8 +248,8 @@ async function libraryRates(t: number, sizes: readonly number[]): Promise<Record
   return out;
 }
 
-async function measure(s: Server, target: string, conns: readonly number[], sizes: readonly number[]): Promise<Cell[]> {
-  const cells: Cell[] = [];
+/** Measures each cell into `cells` as it goes, so a server that dies mid-way leaves the cells it finished. */
+async function measure(s: Server, target: string, conns: readonly number[], sizes: readonly number[], cells: Cell[] = []): Promise<Cell[]> {
   for (const n of sizes) {
     for (const c of conns) {
       if (warmup > 0) await drive(s, warmup, c, n);
@@ -282,23 +296,47 @@ try {
   const before = await libraryRates(threads, [1, 2, 4, 8, 16, 32]);
   const cells: Cell[] = [];
   const peaks: Record<string, number> = {};
+  // A server that fails to start or dies is reported with its reason; what was measured stays in the report.
+  const failures: { target: string; error: string }[] = [];
+  const failed = (target: string, e: unknown): void => {
+    const error = String((e as Error).message ?? e).split('\n')[0] as string;
+    failures.push({ target, error });
+    process.stderr.write(`${target} FAILED: ${error}; the report keeps the other cells\n`);
+  };
   for (const target of targets) {
-    const s = target.startsWith('infinity-') ? await startInfinity(target.slice('infinity-'.length) as 'torch' | 'optimum') : await startSemsearch(index, target);
+    let s: Server;
     try {
-      cells.push(...(await measure(s, target, conns, sizes)));
+      s = target.startsWith('infinity-') ? await startInfinity(target.slice('infinity-'.length) as 'torch' | 'optimum') : await startSemsearch(index, target);
+    } catch (e) {
+      failed(target, e);
+      continue;
+    }
+    try {
+      await measure(s, target, conns, sizes, cells);
+    } catch (e) {
+      failed(target, e);
     } finally {
-      peaks[target] = await stop(s);
+      peaks[target] = await stop(s).catch(() => 0);
     }
   }
   // Defaults by measurement: semsearch /search at each threads × workers split of the cores.
   const grid: Cell[] = [];
   if (args.grid) {
     for (const [t, w] of [[1, 1], [threads, 1], [1, 2]] as const) {
-      const s = await startSemsearch(index, 'search', t, w);
+      const name = `search threads ${t} workers ${w}`;
+      let s: Server;
       try {
-        grid.push(...(await measure(s, `search threads ${t} workers ${w}`, [1, 32, 128], [1])));
+        s = await startSemsearch(index, 'search', t, w);
+      } catch (e) {
+        failed(name, e);
+        continue;
+      }
+      try {
+        await measure(s, name, [1, 32, 128], [1], grid);
+      } catch (e) {
+        failed(name, e);
       } finally {
-        await stop(s);
+        await stop(s).catch(() => 0);
       }
     }
   }
@@ -337,18 +375,23 @@ try {
   const after = await libraryRates(threads, [1, 2, 4, 8, 16, 32]);
   const library = Object.fromEntries(Object.keys(before).map((b) => [b, Math.max(before[Number(b)] ?? 0, after[Number(b)] ?? 0)])) as Record<number, number>;
   process.stderr.write(`library before ${JSON.stringify(before)}, after ${JSON.stringify(after)}\n`);
-  const result = { date: started.toISOString(), libraryBefore: before, libraryAfter: after, cpu: cpuName(), model: args.model, index, threads, workers: Number(args.workers), duration, library, cells, grid, soak, peaks };
+  const info = readIndexInfo(index);
+  const workload = `${args.index !== undefined ? `the index ${args.index}` : 'an index of the first DL19-subset passages'}: ${info.live.toLocaleString('en')} passages (${info.precision}, exact)`;
+  const result = { date: started.toISOString(), libraryBefore: before, libraryAfter: after, cpu: cpuName(), model: args.model, index, workload, passages: info.live, failures, threads, workers: Number(args.workers), duration, library, cells, grid, soak, peaks };
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(result, null, 2));
   const md = render(result);
   if (args.out !== undefined) writeFileSync(args.out, md);
   process.stdout.write(md);
-  const failed = [...cells, ...grid].some((c) => c.errors + c.non2xx + c.timeouts > 0);
-  if (failed) process.stderr.write('some requests errored\n');
+  if ([...cells, ...grid].some((c) => c.errors + c.non2xx + c.timeouts > 0)) process.stderr.write('some requests errored\n');
+  if (failures.length > 0) {
+    process.stderr.write(`${failures.length} server(s) failed: ${failures.map((f) => f.target).join(', ')}\n`);
+    process.exitCode = 1;
+  }
 } finally {
   cleanup();
 }
 
-function render(r: { date: string; cpu: string; model: string; threads: number; library: Record<number, number>; cells: Cell[]; grid: Cell[]; soak?: Record<string, unknown>; peaks: Record<string, number> }): string {
+function render(r: { date: string; cpu: string; model: string; workload: string; failures: { target: string; error: string }[]; threads: number; library: Record<number, number>; cells: Cell[]; grid: Cell[]; soak?: Record<string, unknown>; peaks: Record<string, number> }): string {
   // The library at the batch size the server ran (its /metrics), so the two do the same work per model call.
   const lib = (c: Cell): number => libraryAt(r.library, Math.min(32, c.meanBatch ?? 1));
   const best = (n: number, c: number): number => Math.max(0, ...r.cells.filter((x) => x.target.startsWith('infinity') && x.texts === n && x.connections === c).map((x) => x.textsPerSecond));
@@ -369,8 +412,9 @@ function render(r: { date: string; cpu: string; model: string; threads: number; 
   return [
     '# Serving: semsearch serve beside infinity-emb',
     '',
-    `Measured ${r.date.slice(0, 10)} by \`npm run bench:serve\` on ${r.cpu}. Model: ${r.model.split('/').pop()} (real weights), the 4,103-passage DL19 index (float32, exact).`,
-    `Every server got ${r.threads} threads (semsearch: \`--threads ${r.threads}\`, one worker; infinity-emb 0.0.78: OMP/MKL threads ${r.threads}, ONNX Runtime's default for optimum),`,
+    `Measured ${r.date.slice(0, 10)} by \`npm run bench:serve\` on ${r.cpu}. Model: ${r.model.split('/').pop()} ${r.model.includes('fixtures/models') ? '(a tiny random test model)' : '(real weights)'}; ${r.workload}.`,
+    ...(r.failures.length > 0 ? ['', `**Failed to run** (their cells are missing; every other cell below was measured): ${r.failures.map((f) => `${f.target}: ${f.error}`).join('; ')}.`, ''] : []),
+    `Every server got ${r.threads} threads (semsearch: \`--threads ${r.threads}\`, one worker; infinity-emb (tools/reference/requirements-serve.txt): OMP/MKL threads ${r.threads}, ONNX Runtime's default for optimum),`,
     'autocannon on the same machine drove each with DL19 queries (one text, or 32 texts per request), one cell after another.',
     'Texts/s counts texts embedded (or queries searched). "of library" compares with the library encoding the same texts in-process, with the same threads, at the',
     'batch size the server ran (texts/batch, from its /metrics; the library\'s rate interpolated between the sizes measured)',

@@ -59,7 +59,7 @@ const POPCOUNT = new Uint8Array(256).map((_, i) => {
  * For int8 rows q·x with x = start + (code + 128.5)·step, the bucket centre, is c + Σ a_i·code_i: precompute
  * a = q⊙step and c once per query and the inner loop is a plain dot product with the stored codes.
  */
-function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: ArrayLike<number> }): { a: Float64Array; c: number } {
+export function int8Affine(q: Float32Array, ranges: { min: ArrayLike<number>; max: ArrayLike<number> }): { a: Float64Array; c: number } {
   const a = new Float64Array(q.length);
   let c = 0;
   for (let i = 0; i < q.length; i++) {

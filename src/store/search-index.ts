@@ -10,6 +10,7 @@ import { AnnGraph, checkEf } from './ann.js';
 import { DocStore } from './doc-store.js';
 import { exactSearch, rowBitset, scoreRows, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
 import { ParallelSearcher } from './parallel-search.js';
+import { GEMM_PRECISIONS, GemmSearcher } from './gemm-search.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
 import { compileFilter, type CompiledFilter } from './filter.js';
 import { graphExtent, IndexWriter, type CompactOptions, type WriteDocument, type WriteResult } from './write-index.js';
@@ -44,6 +45,12 @@ export const MAX_RESCORE_MULTIPLIER = 100;
 
 // Below this many stored values a scan takes well under a millisecond and workers would only add latency.
 const PARALLEL_MIN_VALUES = 4_000_000;
+
+/**
+ * Exact scans of at least this many queries at once go through the Gemm graph (gemm-search.ts), which answers the
+ * same hits: one pass over the rows serves them all at BLAS speed, where the scan passes once per query.
+ */
+export const GEMM_MIN_QUERIES = 8;
 
 export interface IndexInfo {
   dir: string;
@@ -174,6 +181,8 @@ export class SearchIndex implements Searcher {
   private readonly autoRefresh: boolean;
   private seen: string;
   private refreshing: Promise<boolean> | undefined;
+  /** The batch-search session, made at the first batch that needs it. */
+  private gemm: Promise<GemmSearcher> | undefined;
 
   private constructor(dir: string, snap: Snapshot, model: SentenceTransformer, ownModel: boolean, options: OpenIndexOptions, seen: string) {
     this.dir = dir;
@@ -475,10 +484,18 @@ export class SearchIndex implements Searcher {
       });
     }
     // The parallel searcher posts its options to its threads, where a signal cannot go: it is checked before and after.
-    const exact = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
+    const scan = (qm: Matrix): Promise<ScoredRow[][]> | ScoredRow[][] =>
       s.parallel !== undefined
         ? s.parallel.search(qm, exactOptions)
         : exactSearch(qm, s.shards, { ...exactOptions, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+    const exact = async (qm: Matrix): Promise<ScoredRow[][]> => {
+      if (qm.rows >= GEMM_MIN_QUERIES && GEMM_PRECISIONS.includes(m.precision)) {
+        this.gemm ??= GemmSearcher.create(m.dim, this.searchThreads !== undefined ? { threads: this.searchThreads } : {});
+        const found = await (await this.gemm).search(qm, s.shards, { ...exactOptions, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+        if (found !== undefined) return found;
+      }
+      return scan(qm);
+    };
     if (s.ann === undefined || s.graph === undefined || options.exact === true) return exact(q);
     const ef = options.ef ?? s.ann.entry.expansionSearch;
     checkEf(ef);
@@ -555,6 +572,9 @@ export class SearchIndex implements Searcher {
 
   async close(): Promise<void> {
     await SearchIndex.release(this.snap, undefined);
+    const gemm = this.gemm;
+    this.gemm = undefined;
+    if (gemm !== undefined) await (await gemm).close();
     if (this.ownModel) await this.model.dispose();
   }
 }
