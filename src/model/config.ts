@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { readJsonArray, readJsonObject, type JsonObject } from './json-file.js';
 
-export type ModelType = 'bert' | 'distilbert' | 'mpnet';
-export const MODEL_TYPES: readonly ModelType[] = ['bert', 'distilbert', 'mpnet'];
+export type ModelType = 'bert' | 'distilbert' | 'mpnet' | 'roberta' | 'xlm-roberta' | 'electra';
+export const MODEL_TYPES: readonly ModelType[] = ['bert', 'distilbert', 'mpnet', 'roberta', 'xlm-roberta', 'electra'];
 
 export type PoolingMode = 'cls' | 'max' | 'mean' | 'mean_sqrt_len_tokens' | 'weightedmean' | 'lasttoken';
 export const POOLING_MODES: readonly PoolingMode[] = ['cls', 'max', 'mean', 'mean_sqrt_len_tokens', 'weightedmean', 'lasttoken'];
