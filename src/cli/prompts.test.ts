@@ -177,3 +177,47 @@ describe('prompts through the server', () => {
     }
   });
 });
+
+describe('prompts through eval', () => {
+  /** The run file's scores, query by query: every document's score against brute force over Python's vectors. */
+  function checkRun(run: string, queries: Matrix, docs: Matrix, what: string): void {
+    const lines = run.trim().split('\n');
+    assert.equal(lines.length, evalQueries.length * docRows.length, what);
+    for (const line of lines) {
+      const [qid, , docid, , score] = line.split(/\s+/);
+      const want = cosine(queries.row(Number((qid as string).slice(1))), docs.row(Number((docid as string).slice(1))));
+      assert.ok(Math.abs(Number(score) - want) <= 1e-5, `${what}: ${qid} ${docid} scored ${score}, Python ${want}`);
+    }
+  }
+  // One line per query in a tsv: texts without tabs or line breaks.
+  const evalQueries = docRows.filter((i) => !/[\t\n\r]/.test(texts[i] as string)).slice(0, 5);
+  function taskFiles(dir: string): string[] {
+    const queries = join(dir, 'queries.tsv');
+    writeFileSync(queries, evalQueries.map((i) => `q${i}\t${texts[i]}`).join('\n') + '\n');
+    const qrels = join(dir, 'qrels.txt');
+    writeFileSync(qrels, evalQueries.map((i) => `q${i} 0 t${i} 1`).join('\n') + '\n');
+    return ['--queries', queries, '--qrels', qrels];
+  }
+
+  test('eval --corpus: queries as encode_query, passages as encode_document (instructor: include_prompt false)', async () => {
+    const v = vectors.instructor;
+    const { model, dir } = setup('instructor');
+    const run = join(dir, 'run.txt');
+    const r = await runCaptured(['eval', '-m', model, '--corpus', corpusFile(dir, docRows, 'c.jsonl'), ...taskFiles(dir), '-o', run]);
+    assert.equal(r.code, 0, r.err);
+    checkRun(readFileSync(run, 'utf8'), m(v.encode_query), m(v.encode_document), 'eval --corpus');
+  });
+
+  test("eval --index: queries take the index's recorded query prompt", async () => {
+    const v = vectors.e5;
+    const { model, dir } = setup('e5');
+    const out = join(dir, 'idx');
+    const built = await runCaptured(['index', corpusFile(dir, docRows, 'c.jsonl'), '-m', model, '-o', out, '--prompt-name', 'passage', '--query-prompt-name', 'passage']);
+    assert.equal(built.code, 0, built.err);
+    const run = join(dir, 'run.txt');
+    const r = await runCaptured(['eval', '-m', model, '--index', out, ...taskFiles(dir), '-o', run]);
+    assert.equal(r.code, 0, r.err);
+    const passage = m(v.by_prompt_name['passage'] as StoredMatrix);
+    checkRun(readFileSync(run, 'utf8'), passage, passage, 'eval --index');
+  });
+});
