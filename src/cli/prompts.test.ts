@@ -221,3 +221,16 @@ describe('prompts through eval', () => {
     checkRun(readFileSync(run, 'utf8'), passage, passage, 'eval --index');
   });
 });
+
+test('encode --prompt-name: as encode(prompt_name=…); without it, the default_prompt_name applies', async () => {
+  const v = vectors.instructor;
+  const { model } = setup('instructor');
+  const rows = queryRows.slice(0, 3);
+  const args = rows.map((i) => texts[i] as string);
+  for (const [flags, want] of [[['--prompt-name', 'document'], v.by_prompt_name['document'] as StoredMatrix], [[], v.encode]] as const) {
+    const r = await runCaptured(['encode', '-m', model, ...flags, ...args]);
+    assert.equal(r.code, 0, r.err);
+    const got = (JSON.parse(r.out) as { embeddings: number[][] }).embeddings;
+    got.forEach((row, k) => row.forEach((x, d) => assert.ok(Math.abs(x - (m(want).row(rows[k] as number)[d] as number)) <= 1e-5, `${flags.join(' ')} row ${k}[${d}]`)));
+  }
+});
