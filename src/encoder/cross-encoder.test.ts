@@ -287,9 +287,9 @@ describe('cross-encoder runtime', () => {
     const notCross = folder('bert-1');
     edit(notCross, 'config.json', (c) => ({ ...c, architectures: ['BertModel'] }));
     await assert.rejects(load('bert-1', {}, notCross), isCode('UNSUPPORTED_MODEL', 'architectures'));
-    const roberta = folder('bert-1');
-    edit(roberta, 'config.json', (c) => ({ ...c, model_type: 'roberta', architectures: ['RobertaForSequenceClassification'] }));
-    await assert.rejects(load('bert-1', {}, roberta), (e) => isCode('UNSUPPORTED_MODEL', 'model_type')(e) && /BPE/.test((e as Error).message));
+    const deberta = folder('bert-1');
+    edit(deberta, 'config.json', (c) => ({ ...c, model_type: 'deberta-v2', architectures: ['DebertaV2ForSequenceClassification'] }));
+    await assert.rejects(load('bert-1', {}, deberta), (e) => isCode('UNSUPPORTED_MODEL', 'model_type')(e) && /"deberta-v2"/.test((e as Error).message));
     const unknownTorch = folder('bert-1');
     edit(unknownTorch, 'config_sentence_transformers.json', (c) => ({ ...c, activation_fn: 'torch.nn.modules.activation.GELU' }));
     await assert.rejects(load('bert-1', {}, unknownTorch), isCode('UNSUPPORTED_MODEL', 'activation_fn'));

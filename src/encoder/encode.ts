@@ -90,7 +90,17 @@ function codePointLength(s: string): number {
   return n;
 }
 
+/**
+ * The prompt text an encode call applies, as sentence-transformers' _resolve_prompt: an explicit prompt wins, else
+ * the named one, else the model's default_prompt_name. An empty prompt is no prompt (ST tests `if prompt`), so it
+ * neither changes the text nor excludes anything from pooling.
+ */
 export function resolvePrompt(config: ModelConfig, options: EncodeOptions): string | undefined {
+  const p = resolvePromptText(config, options);
+  return p === '' ? undefined : p;
+}
+
+function resolvePromptText(config: ModelConfig, options: EncodeOptions): string | undefined {
   if (options.prompt !== undefined) {
     if (typeof options.prompt !== 'string') throw new SemsearchError('INVALID_ARGUMENT', 'prompt must be a string', { field: 'prompt' });
     return options.prompt;

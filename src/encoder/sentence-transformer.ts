@@ -23,6 +23,22 @@ export interface OnnxChoice {
 }
 
 /**
+ * The prompt name encode_query / encode_document pick when the call names neither a prompt nor a prompt name:
+ * "query"; the first of "document", "passage", "corpus" the model has (config.ts always gives it "query" and
+ * "document", as sentence-transformers 5 does). Exported for the callers that must name the prompt they used.
+ */
+export function rolePromptName(config: ModelConfig, role: 'query' | 'document'): string | undefined {
+  if (role === 'query') return config.prompts['query'] !== undefined ? 'query' : undefined;
+  return ['document', 'passage', 'corpus'].find((n) => config.prompts[n] !== undefined);
+}
+
+function roleOptions(config: ModelConfig, role: 'query' | 'document', options: EncodeOptions): { promptName?: string } {
+  if (options.prompt !== undefined || options.promptName !== undefined) return {};
+  const promptName = rolePromptName(config, role);
+  return promptName !== undefined ? { promptName } : {};
+}
+
+/**
  * A loaded bi-encoder, the counterpart of Python's SentenceTransformer: `encode`, `similarity`, and the
  * model's own settings read from its folder.
  */
@@ -91,17 +107,14 @@ export class SentenceTransformer {
     return encodeTokenIds({ config: this.config, tokenizer: this.tokenizer, session: this.session, modules: this.modules }, lists, options);
   }
 
-  /** encode with the model's "query" prompt when it has one, as sentence-transformers' encode_query. */
+  /** encode with the model's "query" prompt, as sentence-transformers' encode_query (a prompt or promptName wins). */
   encodeQuery(texts: readonly string[], options: FloatOptions = {}): Promise<Matrix> {
-    const promptName = options.promptName ?? (this.config.prompts['query'] !== undefined ? 'query' : undefined);
-    return this.encode(texts, { ...options, ...(promptName !== undefined ? { promptName } : {}) });
+    return this.encode(texts, { ...options, ...roleOptions(this.config, 'query', options) });
   }
 
-  /** encode with the model's "document" prompt when it has one, as sentence-transformers' encode_document. */
+  /** encode with the model's document prompt, as sentence-transformers' encode_document (a prompt or promptName wins). */
   encodeDocument(texts: readonly string[], options: FloatOptions = {}): Promise<Matrix> {
-    const name = ['document', 'passage', 'corpus'].find((n) => this.config.prompts[n] !== undefined);
-    const promptName = options.promptName ?? name;
-    return this.encode(texts, { ...options, ...(promptName !== undefined ? { promptName } : {}) });
+    return this.encode(texts, { ...options, ...roleOptions(this.config, 'document', options) });
   }
 
   /** Score every a against every b with the model's own similarity function (similarity_fn_name). */

@@ -12,6 +12,8 @@ import { WarningTally, type WarningHandler } from '../corpus/warnings.js';
 /** What evaluateModel asks of each encode call: the batch size, and (SentenceTransformer has it) progress per batch. */
 export interface EvalEncodeOptions {
   batchSize?: number;
+  /** The prompt text before every text (an index's recorded query prompt); "" for none. */
+  prompt?: string;
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
@@ -30,6 +32,8 @@ export interface IndexSearcher {
   searchEncoded?(queries: readonly string[], embeddings: Matrix | undefined, k: number, options?: { exact?: boolean; mode?: SearchMode }): Promise<{ id: string; score: number; text?: string }[][]>;
   /** Live documents (SearchIndex and OpenSearchIndex have it), reported as ModelEvaluation.indexDocuments. */
   readonly count?: number;
+  /** The index's recorded prompts (SearchIndex and OpenSearchIndex have them): queries take its query prompt. */
+  readonly prompts?: { query: string };
 }
 
 export interface EvaluateModelOptions {
@@ -85,7 +89,7 @@ export interface ModelEvaluation {
 async function searchIndex(
   model: EvalModel,
   task: RetrievalTask,
-  encoder: { encodeQuery: (t: string[]) => Promise<Matrix> },
+  encoder: { encodeQuery: (t: string[], prompt?: string) => Promise<Matrix> },
   options: EvaluateModelOptions,
   docTexts: Map<string, string>,
 ): Promise<{ run: Run; count: number | undefined }> {
@@ -108,11 +112,13 @@ async function searchIndex(
     const texts = [...task.queries.values()];
     const mode = options.mode ?? 'vector';
     const exact = options.exact === true ? { exact: true } : {};
+    // Queries match the documents the index holds: its recorded query prompt, whatever the model would pick.
+    const queryPrompt = index.prompts?.query;
     let hits: { id: string; score: number; text?: string }[][];
-    if (mode === 'vector') hits = await index.searchEmbeddings(await encoder.encodeQuery(texts), depth, exact);
+    if (mode === 'vector') hits = await index.searchEmbeddings(await encoder.encodeQuery(texts, queryPrompt), depth, exact);
     else if (index.searchEncoded === undefined) {
       throw new SemsearchError('INVALID_ARGUMENT', `mode ${mode} needs an index that searches by text (a SearchIndex)`, { field: 'mode' });
-    } else hits = await index.searchEncoded(texts, mode === 'keyword' ? undefined : await encoder.encodeQuery(texts), depth, { ...exact, mode });
+    } else hits = await index.searchEncoded(texts, mode === 'keyword' ? undefined : await encoder.encodeQuery(texts, queryPrompt), depth, { ...exact, mode });
     const run: Run = new Map();
     qids.forEach((qid, i) => {
       const h = hits[i] ?? [];
@@ -182,7 +188,8 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   };
   const encoder = {
     encode: (t: string[]) => timed('d', t, (x, o) => model.encode(x, o)),
-    encodeQuery: (t: string[]) => timed('q', t, (x, o) => (model.encodeQuery ? model.encodeQuery(x, o) : model.encode(x, o))),
+    encodeQuery: (t: string[], prompt?: string) =>
+      timed('q', t, (x, o) => (prompt !== undefined ? model.encode(x, { ...o, prompt }) : model.encodeQuery ? model.encodeQuery(x, o) : model.encode(x, o))),
     encodeDocument: (t: string[]) => timed('d', t, (x, o) => (model.encodeDocument ? model.encodeDocument(x, o) : model.encode(x, o))),
     ...(model.similarity ? { similarity: (a: Matrix, b: Matrix) => (model.similarity as (a: Matrix, b: Matrix) => Matrix)(a, b) } : {}),
   };

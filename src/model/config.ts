@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { SemsearchError } from '../errors.js';
 import { readJsonArray, readJsonObject, type JsonObject } from './json-file.js';
 
-export type ModelType = 'bert' | 'distilbert' | 'mpnet';
-export const MODEL_TYPES: readonly ModelType[] = ['bert', 'distilbert', 'mpnet'];
+export type ModelType = 'bert' | 'distilbert' | 'mpnet' | 'roberta' | 'xlm-roberta' | 'electra';
+export const MODEL_TYPES: readonly ModelType[] = ['bert', 'distilbert', 'mpnet', 'roberta', 'xlm-roberta', 'electra'];
 
 export type PoolingMode = 'cls' | 'max' | 'mean' | 'mean_sqrt_len_tokens' | 'weightedmean' | 'lasttoken';
 export const POOLING_MODES: readonly PoolingMode[] = ['cls', 'max', 'mean', 'mean_sqrt_len_tokens', 'weightedmean', 'lasttoken'];
@@ -221,7 +221,11 @@ export function readModelConfig(dir: string): ModelConfig {
     }
     similarityFnName = name as SimilarityFnName;
   }
-  const prompts: Record<string, string> = {};
+  // sentence-transformers 5 starts every model with "query" and "document" prompts of "" and lets the file fill
+  // them and add others; a name whose prompt is "" applies no prompt. So encode_query always resolves "query", and
+  // encode_document "document" before "passage" or "corpus": an e5 folder's "passage: " applies only when asked for
+  // by name (checked against ST 5.7 in src/encoder/prompts.test.ts).
+  const prompts: Record<string, string> = { query: '', document: '' };
   const rawPrompts = st['prompts'];
   if (rawPrompts !== undefined && rawPrompts !== null) {
     if (typeof rawPrompts !== 'object' || Array.isArray(rawPrompts)) {

@@ -7,8 +7,8 @@ import { readJsonObject, type JsonObject } from './json-file.js';
  * Architectures a cross-encoder may have: the WordPiece family, whose tokenizers semsearch reproduces. RoBERTa and
  * XLM-R cross-encoders need byte-level BPE or SentencePiece tokenizers, which it does not have yet.
  */
-export type CrossModelType = 'bert' | 'electra' | 'distilbert' | 'mpnet';
-export const CROSS_MODEL_TYPES: readonly CrossModelType[] = ['bert', 'electra', 'distilbert', 'mpnet'];
+export type CrossModelType = 'bert' | 'electra' | 'distilbert' | 'mpnet' | 'roberta' | 'xlm-roberta';
+export const CROSS_MODEL_TYPES: readonly CrossModelType[] = ['bert', 'electra', 'distilbert', 'mpnet', 'roberta', 'xlm-roberta'];
 
 /** What CrossEncoder applies to the logits in predict(): the torch modules it saves by name, here by short name. */
 export type CrossActivation = 'sigmoid' | 'identity' | 'tanh' | 'relu' | 'softmax';
@@ -94,7 +94,7 @@ export function readCrossEncoderConfig(dir: string, warn: (m: string) => void = 
   }
   const modelType = hf['model_type'];
   if (typeof modelType !== 'string' || !CROSS_MODEL_TYPES.includes(modelType as CrossModelType)) {
-    const why = modelType === 'roberta' || modelType === 'xlm-roberta' || modelType === 'camembert' ? ': its byte-level BPE / SentencePiece tokenizer is not implemented yet' : '';
+    const why = modelType === 'camembert' ? ': its graph is not built and its export not tested yet' : '';
     throw new SemsearchError('UNSUPPORTED_MODEL', `${hfFile}: model_type ${JSON.stringify(modelType)} is not supported for cross-encoders (${CROSS_MODEL_TYPES.join(', ')})${why}`, {
       file: hfFile,
       field: 'model_type',
@@ -136,7 +136,7 @@ export function readCrossEncoderConfig(dir: string, warn: (m: string) => void = 
   const tc = existsSync(tcFile) ? readJsonObject(tcFile) : {};
   const positions = typeof hf['max_position_embeddings'] === 'number' ? (hf['max_position_embeddings'] as number) : undefined;
   // RoBERTa-style position tables start after the padding index: two fewer usable positions.
-  const usable = positions === undefined ? undefined : modelType === 'mpnet' ? positions - 2 : positions;
+  const usable = positions === undefined ? undefined : modelType === 'mpnet' || modelType === 'roberta' || modelType === 'xlm-roberta' ? positions - 2 : positions;
   let maxLength: number;
   if (sb['max_seq_length'] !== undefined && sb['max_seq_length'] !== null) maxLength = positiveInt(sb['max_seq_length'], sbFile, 'max_seq_length');
   else {

@@ -8,6 +8,7 @@ import { floatRowScore } from '../store/exact-search.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse, type SearchMode } from '../store/fusion.js';
 import type { Metadata } from '../store/filter.js';
 import { modelFingerprint } from '../store/model-fingerprint.js';
+import { indexPrompts, type IndexPrompts } from '../store/prompts.js';
 import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type WriteOptions } from '../store/searcher.js';
 import { checkDocuments, checkIds, unknownDocuments, type WriteDocument, type WriteResult } from '../store/write-index.js';
 import { bulkWrite } from './bulk.js';
@@ -102,6 +103,10 @@ export class OpenSearchIndex implements Searcher {
     this.rescore = o.rescore === true;
   }
 
+  get prompts(): IndexPrompts {
+    return indexPrompts(this.meta.model, this.model);
+  }
+
   static async open(options: OpenSearchIndexOptions): Promise<OpenSearchIndex> {
     const conn = new OpenSearchConnection(options);
     let model = options.model;
@@ -145,7 +150,7 @@ export class OpenSearchIndex implements Searcher {
     const list = typeof queries === 'string' ? [queries] : queries;
     const mode = checkMode(options.mode);
     if (mode === 'hybrid') checkFusion(options);
-    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encodeQuery(list), k, options);
+    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encode(list, { prompt: this.prompts.query }), k, options);
   }
 
   async searchEncoded(list: readonly string[], embeddings: MatrixLike | undefined, k = 10, options: RemoteSearchOptions = {}): Promise<IndexHit[][]> {
@@ -263,7 +268,7 @@ export class OpenSearchIndex implements Searcher {
       await writeMeta(this.conn, this.indexName, meta, newFields);
       this.meta = meta;
     }
-    const emb = (await this.model.encode(documents.map((d) => d.text))) as Matrix;
+    const emb = (await this.model.encode(documents.map((d) => d.text), { prompt: this.prompts.document })) as Matrix;
     if (this.meta.normalized) normalizeRows(emb);
     const results = await bulkWrite(
       this.conn,

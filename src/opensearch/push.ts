@@ -172,7 +172,7 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
       await conn.request('PUT', `/${encodeURIComponent(index)}`, body);
       mode = 'created';
     } else {
-      if (meta.model.fingerprint !== m.model.fingerprint || meta.dim !== m.dim) {
+      if (meta.model.fingerprint !== m.model.fingerprint || meta.dim !== m.dim || JSON.stringify(meta.model.prompts) !== JSON.stringify(m.model.prompts)) {
         throw new SemsearchError('INDEX_MISMATCH', `the OpenSearch index ${index} holds vectors of ${meta.model.ref} (dim ${meta.dim}); the index at ${dir} was built with ${m.model.ref} (dim ${m.dim}): push it under another --index-name`, { field: 'indexName' });
       }
       const p = meta.push;

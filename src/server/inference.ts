@@ -27,14 +27,15 @@ type JobWork =
   | { kind: 'search'; queries: string[]; k: number; offset?: number; options?: JobSearchOptions; rerank?: { depth: number } }
   /** text-embeddings-inference's /rerank: every text scored with the query by the cross-encoder. */
   | { kind: 'rerank'; query: string; texts: string[]; raw: boolean; truncate: boolean }
-  | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean }
+  /** `promptName`: one of the model's prompts (text-embeddings-inference's prompt_name); absent: as model.encode. */
+  | { kind: 'encode'; texts: string[]; precision: Precision; normalize?: boolean; promptName?: string }
   | { kind: 'similarity'; queries: string[]; passages: string[] }
   | { kind: 'upsert'; documents: WriteDocument[] }
   /**
    * Embeddings for the OpenAI and text-embeddings-inference routes: texts (no prompt, as /encode) or token id
    * lists; `truncate: false` refuses a text longer than the model reads instead of cutting it.
    */
-  | { kind: 'embed'; texts?: string[]; tokenIds?: number[][]; normalize: boolean; truncate: boolean }
+  | { kind: 'embed'; texts?: string[]; tokenIds?: number[][]; normalize: boolean; truncate: boolean; promptName?: string }
   | { kind: 'delete'; ids: string[] };
 
 /** A search's options; `oversample` is the OpenSearch backend's (a local index has every vector at hand and ignores it). */
@@ -82,13 +83,19 @@ export function jobTexts(job: Job): number {
 /** How long a server write waits for another writer (a CLI add, another worker's write) before INDEX_LOCKED. */
 const WRITE_WAIT_MS = 30_000;
 
-type Role = 'query' | 'document' | 'plain';
+type Role = 'query' | 'document';
 
-/** The prompt each role gets, the same choice encodeQuery / encodeDocument / encode make. */
-function promptOf(index: Searcher, role: Role): string {
-  const c = index.model.config;
-  const name = role === 'query' ? 'query' : role === 'document' ? ['document', 'passage', 'corpus'].find((n) => c.prompts[n] !== undefined) : undefined;
-  return resolvePrompt(c, name !== undefined && c.prompts[name] !== undefined ? { promptName: name } : {}) ?? '';
+/** Group key of /encode and embed texts: their prompt name, or none (model.encode's default_prompt_name). */
+const DEFAULT_PROMPT = '\u0000default';
+
+/** The prompt text a plain encode with this group key applies; an unknown name is the request's INVALID_ARGUMENT. */
+function namedPrompt(index: Searcher, key: string): string {
+  if (key === DEFAULT_PROMPT) return resolvePrompt(index.model.config, {}) ?? '';
+  const prompts = index.model.config.prompts;
+  if (prompts[key] === undefined) {
+    throw new SemsearchError('INVALID_ARGUMENT', `prompt_name ${JSON.stringify(key)} is not one of the model's prompts (${Object.keys(prompts).join(', ')})`, { field: 'prompt_name' });
+  }
+  return resolvePrompt(index.model.config, { promptName: key }) ?? '';
 }
 
 /**
@@ -264,14 +271,22 @@ export async function runBatch(served: Served, jobs: readonly Job[], log: (line:
 async function runTogether(served: Served, jobs: readonly Job[], log: (line: string) => void, stages: StageTimings): Promise<JobResult[]> {
   const index = served.index;
   const model = index.model;
-  const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup(), plain: new RoleGroup() };
+  const groups: Record<Role, RoleGroup> = { query: new RoleGroup(), document: new RoleGroup() };
+  // Plain encodes, one group per prompt name: one encode call each, however many requests share it.
+  const named = new Map<string, RoleGroup>();
+  const plain = (j: { promptName?: string }): RoleGroup => {
+    const key = j.promptName ?? DEFAULT_PROMPT;
+    let g = named.get(key);
+    if (g === undefined) named.set(key, (g = new RoleGroup()));
+    return g;
+  };
   const at = jobs.map((j) => {
     // Writes encode their own documents, inside the write; keyword search needs no embeddings.
     if (j.kind === 'upsert' || j.kind === 'delete' || j.kind === 'rerank') return { q: -1, p: 0 };
     if (j.kind === 'search') return { q: j.options?.mode === 'keyword' ? -1 : groups.query.add(j.queries), p: 0 };
     if (j.kind === 'similarity') return { q: groups.query.add(j.queries), p: groups.document.add(j.passages) };
-    if (j.kind === 'embed') return { q: j.texts !== undefined ? groups.plain.add(j.texts) : -1, p: 0 };
-    return { q: groups.plain.add(j.texts), p: 0 };
+    if (j.kind === 'embed') return { q: j.texts !== undefined ? plain(j).add(j.texts) : -1, p: 0 };
+    return { q: plain(j).add(j.texts), p: 0 };
   });
   const batchSize = 32;
   const timings = { tokenizeMs: 0, inferenceMs: 0 };
@@ -279,13 +294,16 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
   const signals = jobs.map((j) => (j.cancel !== undefined ? flagSignal(j.cancel) : undefined));
   const shared = allAborted(signals);
   const encodeOptions = { batchSize, timings, ...(shared !== undefined ? { signal: shared } : {}) };
-  if (groups.query.texts.length > 0) groups.query.out = await model.encodeQuery(groups.query.texts, encodeOptions);
-  if (groups.document.texts.length > 0) groups.document.out = await model.encodeDocument(groups.document.texts, encodeOptions);
-  if (groups.plain.texts.length > 0) groups.plain.out = await model.encode(groups.plain.texts, encodeOptions);
+  // The index's own prompts: queries match the documents it holds, whatever prompt names it was built with.
+  const prompts: Record<Role, string> = index.prompts;
+  const plainPrompts = new Map<string, string>();
+  for (const key of named.keys()) plainPrompts.set(key, namedPrompt(index, key));
+  if (groups.query.texts.length > 0) groups.query.out = await model.encode(groups.query.texts, { ...encodeOptions, prompt: prompts.query });
+  if (groups.document.texts.length > 0) groups.document.out = await model.encode(groups.document.texts, { ...encodeOptions, prompt: prompts.document });
+  for (const [key, g] of named) g.out = await model.encode(g.texts, { ...encodeOptions, prompt: plainPrompts.get(key) as string });
   stages.tokenizeMs += timings.tokenizeMs;
   stages.inferenceMs += timings.inferenceMs;
   const searchTimings = { searchMs: 0, fetchMs: 0 };
-  const prompts: Record<Role, string> = { query: promptOf(index, 'query'), document: promptOf(index, 'document'), plain: promptOf(index, 'plain') };
   const { precision, ann: hasGraph } = served.summary;
   const remote = index.backend !== 'local';
   const together = await searchTogether(index, jobs, at, groups.query.out, searchTimings);
@@ -302,7 +320,7 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
         const r = j.kind === 'upsert' ? await index.upsert(j.documents, { waitMs: WRITE_WAIT_MS }) : await index.delete(j.ids, { waitMs: WRITE_WAIT_MS });
         results.push({ ok: true, value: { generation: r.generation, added: r.added, replaced: r.replaced, deleted: r.deleted, live: r.live } });
       } else if (j.kind === 'embed') {
-        results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(groups.plain.out as Matrix, q, j.texts?.length ?? 0), prompts.plain, stages, signal) });
+        results.push({ ok: true, value: await embedResult(index, j, q < 0 ? undefined : rows(plain(j).out as Matrix, q, j.texts?.length ?? 0), plainPrompts.get(j.promptName ?? DEFAULT_PROMPT) ?? '', stages, signal) });
       } else if (j.kind === 'rerank') {
         results.push({ ok: true, value: await rerankTexts(served, j, stages, signal) });
       } else if (j.kind === 'search') {
@@ -349,10 +367,10 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
           },
         });
       } else if (j.kind === 'encode') {
-        let emb = rows(groups.plain.out as Matrix, q, j.texts.length);
+        let emb = rows(plain(j).out as Matrix, q, j.texts.length);
         // normalizeRows works in place and these rows are views into the shared batch output.
         if (j.normalize === true) emb = normalizeRows(new Matrix(emb.rows, emb.dim, Float32Array.from(emb.data)));
-        const { tokens, truncated } = tokenCounts(index, prompts.plain, j.texts);
+        const { tokens, truncated } = tokenCounts(index, plainPrompts.get(j.promptName ?? DEFAULT_PROMPT) as string, j.texts);
         const embeddings: number[][] = [];
         let dim = emb.dim;
         if (j.precision === 'float32') for (let r = 0; r < emb.rows; r++) embeddings.push(Array.from(emb.row(r)));

@@ -143,12 +143,16 @@ function searchSchemas(limits: Limits) {
 function encodeSchemas(limits: Limits) {
   const encodeRequest = object(
     {
-      texts: texts(limits, 'Texts to encode, without a prompt (as model.encode)'),
+      texts: texts(limits, 'Texts to encode, as model.encode (no prompt unless prompt_name or the model\'s default_prompt_name gives one)'),
       precision: stringEnum(PRECISIONS, {
         default: 'float32',
         description: "sentence-transformers' quantize_embeddings; int8/uint8 ranges come from this request's own embeddings; binary values are packed bytes",
       }),
       normalize: boolean({ default: false, description: 'L2-normalise before quantising (models with a Normalize module already are)' }),
+      prompt_name: string({
+        minLength: 1,
+        description: "One of the model's prompts (config_sentence_transformers.json), put before every text, as encode(prompt_name=…); absent: the model's default_prompt_name, if any",
+      }),
       timeout_ms: timeoutMs(),
     },
     {

@@ -17,6 +17,7 @@ import { readMetadataFile, unmatchedMetadata, type UnmatchedMetadata } from '../
 import { lockForWriting } from './writer-lock.js';
 import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
+import { buildPrompts, type IndexPrompts } from './prompts.js';
 import { encodeShard, removeUnlistedShards, SHARD_DIR, writeShard } from './shards.js';
 
 export interface BuildProgress {
@@ -58,6 +59,12 @@ export interface BuildIndexOptions {
   threads?: number;
   /** Where ONNX Runtime encodes: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
   device?: Device;
+  /**
+   * The model's prompt for the documents (default: encode_document's choice, "document" then "passage", "corpus")
+   * and the one its queries will take (default: "query"). Their texts are recorded in the manifest.
+   */
+  documentPromptName?: string;
+  queryPromptName?: string;
   onProgress?: (p: BuildProgress) => void;
 }
 
@@ -74,13 +81,22 @@ export interface BuildResult {
   metadataUnmatched: UnmatchedMetadata;
 }
 
-function checkCompatible(m: IndexManifest, fingerprint: string, precision: IndexPrecision, corpus: string, out: string): void {
+function checkCompatible(m: IndexManifest, fingerprint: string, prompts: IndexPrompts, precision: IndexPrecision, corpus: string, out: string): void {
   const file = join(out, MANIFEST);
   if (m.model.fingerprint !== fingerprint) {
     throw new SemsearchError('INDEX_MISMATCH', `${out} was started with model ${m.model.ref}; resume with the same model or build into another folder`, {
       file,
       field: 'model',
     });
+  }
+  const had = m.model.prompts ?? { query: '', document: '' };
+  for (const role of ['document', 'query'] as const) {
+    if (had[role] !== prompts[role]) {
+      throw new SemsearchError('INDEX_MISMATCH', `${out} was started with the ${role} prompt ${JSON.stringify(had[role])}, not ${JSON.stringify(prompts[role])}; resume with the same prompt names`, {
+        file,
+        field: `model.prompts.${role}`,
+      });
+    }
   }
   if (m.precision !== precision) {
     throw new SemsearchError('INDEX_MISMATCH', `${out} was started with precision ${m.precision}, not ${precision}`, { file, field: 'precision' });
@@ -189,6 +205,10 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
   const modelRef = typeof options.model === 'string' ? (existsSync(options.model) ? resolve(options.model) : options.model) : (options.modelRef ?? model.config.dir);
   try {
     const fingerprint = modelFingerprint(model);
+    const prompts = buildPrompts(model, {
+      ...(options.documentPromptName !== undefined ? { documentPromptName: options.documentPromptName } : {}),
+      ...(options.queryPromptName !== undefined ? { queryPromptName: options.queryPromptName } : {}),
+    });
     try {
       mkdirSync(join(out, SHARD_DIR), { recursive: true });
     } catch (cause) {
@@ -197,7 +217,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
     const release = await lockForWriting(out);
     try {
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
-      if (manifest !== undefined) checkCompatible(manifest, fingerprint, precision, options.corpusLabel ?? corpus, out);
+      if (manifest !== undefined) checkCompatible(manifest, fingerprint, prompts, precision, options.corpusLabel ?? corpus, out);
       removeUnlistedShards(out, manifest?.shards);
       const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE));
       const side = options.metadata !== undefined ? await readMetadataFile(resolve(options.metadata)) : undefined;
@@ -215,6 +235,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
             similarityFnName: model.similarityFnName,
             maxSeqLength: model.maxSeqLength,
             fingerprint,
+            prompts,
           },
           precision,
           dim: model.dimension,
@@ -263,7 +284,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           // Progress every batch, not every shard: a shard of 8,192 passages takes minutes on a CPU.
           const emb = (await model.encode(
             pending.map((p) => p.text),
-            { batchSize: options.batchSize ?? 32, onProgress: (e) => report(m.count + e.done, consumed - pending.length + e.done) },
+            { batchSize: options.batchSize ?? 32, prompt: prompts.document, onProgress: (e) => report(m.count + e.done, consumed - pending.length + e.done) },
           )) as Matrix;
           if (m.normalized) normalizeRows(emb);
           if ((precision === 'int8' || precision === 'binary') && ranges === undefined) {

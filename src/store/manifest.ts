@@ -67,6 +67,11 @@ export interface IndexModelInfo {
   maxSeqLength: number;
   /** Hash of the model's configuration, tokenizer and ONNX file: a query must use the same model. */
   fingerprint: string;
+  /**
+   * The prompt text every document was encoded with and every query takes ("" for none); absent in indexes built
+   * before prompts were recorded (store/prompts.ts says what those used).
+   */
+  prompts?: { query: string; document: string };
 }
 
 /**
@@ -162,6 +167,9 @@ function checkEntries(m: IndexManifest, file: string): void {
   const model = m.model as Partial<IndexModelInfo> | undefined;
   if (typeof model !== 'object' || model === null) bad('model', 'is missing');
   for (const k of ['ref', 'onnxFile', 'fingerprint'] as const) if (typeof model?.[k] !== 'string' || model[k] === '') bad(`model.${k}`, 'must be a non-empty string');
+  if (model?.prompts !== undefined && (typeof model.prompts !== 'object' || model.prompts === null || typeof model.prompts.query !== 'string' || typeof model.prompts.document !== 'string')) {
+    bad('model.prompts', 'must hold the query and document prompt texts');
+  }
   if (m.count < 0 || m.dim < 1) bad('count', `and dim must be a count and a dimension, got ${m.count} and ${m.dim}`);
   m.shards.forEach((e: Partial<ShardEntry>, i) => {
     if (typeof e !== 'object' || e === null) bad(`shards[${i}]`, 'is not an object');

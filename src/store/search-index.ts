@@ -16,6 +16,7 @@ import { compileFilter, type CompiledFilter } from './filter.js';
 import { graphExtent, IndexWriter, type CompactOptions, type WriteDocument, type WriteResult } from './write-index.js';
 import { MAX_EF } from './ann.js';
 import { modelFingerprint } from './model-fingerprint.js';
+import { indexPrompts, type IndexPrompts } from './prompts.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse } from './fusion.js';
 import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type SearchTimings, type WriteOptions } from './searcher.js';
@@ -200,6 +201,10 @@ export class SearchIndex implements Searcher {
     return this.snap.manifest;
   }
 
+  get prompts(): IndexPrompts {
+    return indexPrompts(this.snap.manifest.model, this.model);
+  }
+
   static async open(dirIn: string, options: OpenIndexOptions = {}): Promise<SearchIndex> {
     const dir = resolve(dirIn);
     const seen = SearchIndex.statManifest(dir);
@@ -367,7 +372,7 @@ export class SearchIndex implements Searcher {
     const mode = checkMode(options.mode);
     if (mode === 'hybrid') checkFusion(options);
     throwIfCancelled(options.signal, 'search');
-    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encodeQuery(list, options.signal !== undefined ? { signal: options.signal } : {}), k, options);
+    return this.searchEncoded(list, mode === 'keyword' ? undefined : await this.model.encode(list, { prompt: this.prompts.query, ...(options.signal !== undefined ? { signal: options.signal } : {}) }), k, options);
   }
 
   /**

@@ -5,6 +5,7 @@ import { SemsearchError, type CancelSignal } from '../errors.js';
 import type { MatrixLike } from '../tensor/matrix.js';
 import type { Filter, Metadata } from './filter.js';
 import { SEARCH_MODES, type FusionMethod, type SearchMode } from './fusion.js';
+import type { IndexPrompts } from './prompts.js';
 import type { WriteDocument, WriteResult } from './write-index.js';
 
 export interface IndexHit {
@@ -78,6 +79,8 @@ export interface Searcher {
   readonly backend: string;
   /** The model queries and documents are encoded with. */
   readonly model: SentenceTransformer;
+  /** The prompt texts its documents were encoded with and its queries take ("" for none). */
+  readonly prompts: IndexPrompts;
   /** Live documents. */
   readonly count: number;
   /** The k best passages of each query (mode vector, keyword or hybrid; filters; see SearchOptions). */

@@ -12,6 +12,7 @@ import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, MAX_WRITE_BATCH, readManifest, writeManifest, type AnnEntry, type FieldType, type IndexManifest } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
+import { indexPrompts } from './prompts.js';
 import { encodeShard, readShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
 
@@ -236,7 +237,7 @@ export class IndexWriter {
     return this.undoingOnFailure(async () => {
       const emb = (await model.encode(
         documents.map((d) => d.text),
-        { batchSize: this.options.batchSize ?? 32 },
+        { batchSize: this.options.batchSize ?? 32, prompt: indexPrompts(m.model, model).document },
       )) as Matrix;
       if (m.normalized) normalizeRows(emb);
       const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;

@@ -4,11 +4,12 @@
     ~/venvs/ref/bin/python tools/reference/make_graph_configs.py                 # the committed set
     ~/venvs/ref/bin/python tools/reference/make_graph_configs.py --out DIR --seed S --per-family N
 
-For each family (BERT, DistilBERT, MPNet: bi-encoders and *ForSequenceClassification cross-encoders; ELECTRA:
-cross-encoders, the only ELECTRA models semsearch loads) it draws N configs from a seeded generator: heads, head
+For each family (BERT, DistilBERT, MPNet, ELECTRA, RoBERTa, XLM-RoBERTa: bi-encoders and *ForSequenceClassification
+cross-encoders; the families added later are drawn after the first ones, so those keep their configs) it draws N configs from a seeded generator: heads, head
 size, layers, intermediate size, hidden activation, layer_norm_eps, pad_token_id (anywhere in the vocabulary,
 often 0 or 1), vocabulary size (at least the tokenizer's), position table size, type_vocab_size, MPNet's
-relative_attention_num_buckets, DistilBERT's sinusoidal positions, ELECTRA's embedding_size; pooling modes (one or
+relative_attention_num_buckets, DistilBERT's sinusoidal positions, ELECTRA's embedding_size; RoBERTa's and
+XLM-R's positions counted from pad_token_id (the table as large as that needs); pooling modes (one or
 several, concatenated), Normalize or not, max_seq_length; number of labels. Each model is random-initialised by
 transformers (seeded), with random biases and LayerNorm weights (common.perturb_init), saved by sentence-transformers
 (SentenceTransformer.save / CrossEncoder.save), and its outputs computed by sentence-transformers on torch: encode()
@@ -19,7 +20,8 @@ relative_key): they are marked `expect: "UNSUPPORTED_MODEL"` and the test requir
 
 Tokenizers: the fixture tokenizers (src/model/fixtures/models/{bert,distilbert,mpnet}) cut down to the tokens the
 fixture texts and pairs use (plus the special tokens), renumbered in their original order, so a tiny embedding table
-holds the whole vocabulary. The script checks that the cut tokenizer gives the fixture tokenizer's tokens for every
+holds the whole vocabulary (RoBERTa and XLM-R take MPNet's: WordPiece, but <s> $A </s> with <pad> 1 as theirs, so
+their encoders are tested while their own BPE and Unigram tokenizers are tested elsewhere). The script checks that the cut tokenizer gives the fixture tokenizer's tokens for every
 text and pair. Written once per vocabulary under OUT/tokenizers/<uncased|mpnet>/ (tokenizer.json, vocab.txt) and
 copied into each model folder by the tests; each model folder keeps its own tokenizer_config.json.
 
@@ -59,9 +61,16 @@ from transformers import (  # noqa: E402
     DistilBertModel,
     ElectraConfig,
     ElectraForSequenceClassification,
+    ElectraModel,
     MPNetConfig,
     MPNetForSequenceClassification,
     MPNetModel,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaModel,
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
 from sentence_transformers import CrossEncoder, SentenceTransformer  # noqa: E402
@@ -79,7 +88,7 @@ BUILT_ACTS = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"]
 REFUSED_ACTS = ["silu", "quick_gelu", "gelu_fast"]
 POOLING_MODES = ["cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
 # family -> the fixture folder (src/model/fixtures/models/) whose tokenizer it cuts down.
-TOKENIZERS = {"bert": "bert", "electra": "bert", "distilbert": "distilbert", "mpnet": "mpnet"}
+TOKENIZERS = {"bert": "bert", "electra": "bert", "distilbert": "distilbert", "mpnet": "mpnet", "roberta": "mpnet", "xlm-roberta": "mpnet"}
 SHARED_TOKENIZER_FILES = ["tokenizer.json", "vocab.txt"]
 FLAG = {"cls": "cls_token", "max": "max_tokens", "mean": "mean_tokens", "mean_sqrt_len_tokens": "mean_sqrt_len_tokens", "weightedmean": "weightedmean_tokens", "lasttoken": "lasttoken"}
 
@@ -190,6 +199,10 @@ def draw(rng: random.Random, family: str, kind: str, vocab_len: int, index: int)
     }
     if family in ("bert", "electra"):
         s["type_vocab_size"] = rng.choice([2, 2, 3]) if kind == "cross" else rng.choice([1, 2])
+    if family in ("roberta", "xlm-roberta"):
+        # Only row 0 is ever read (no token_type_ids input); positions run up to pad_token_id + max_seq_length.
+        s["type_vocab_size"] = rng.choice([1, 1, 2])
+        s["max_position_embeddings"] = s["pad_token_id"] + max_seq + 1 + rng.choice([0, rng.randint(1, 30)])
     if family == "distilbert":
         s["sinusoidal_pos_embds"] = rng.random() < 0.3
     if family == "mpnet":
@@ -227,6 +240,10 @@ def hf_config(family: str, s: dict):
         return ElectraConfig(type_vocab_size=s["type_vocab_size"], embedding_size=s["embedding_size"], **base, **extra)
     if family == "mpnet":
         return MPNetConfig(relative_attention_num_buckets=s["relative_attention_num_buckets"], bos_token_id=0, eos_token_id=2, **base)
+    if family == "roberta":
+        return RobertaConfig(type_vocab_size=s["type_vocab_size"], bos_token_id=0, eos_token_id=2, **base)
+    if family == "xlm-roberta":
+        return XLMRobertaConfig(type_vocab_size=s["type_vocab_size"], bos_token_id=0, eos_token_id=2, **base)
     raise ValueError(family)
 
 
@@ -238,6 +255,11 @@ MODEL_CLASSES = {
     ("distilbert", "cross"): DistilBertForSequenceClassification,
     ("mpnet", "cross"): MPNetForSequenceClassification,
     ("electra", "cross"): ElectraForSequenceClassification,
+    ("electra", "bi"): ElectraModel,
+    ("roberta", "bi"): RobertaModel,
+    ("roberta", "cross"): RobertaForSequenceClassification,
+    ("xlm-roberta", "bi"): XLMRobertaModel,
+    ("xlm-roberta", "cross"): XLMRobertaForSequenceClassification,
 }
 
 
@@ -298,7 +320,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cuts: dict[str, Path] = {}
-        for kind, families in (("bi", ["bert", "distilbert", "mpnet"]), ("cross", ["bert", "distilbert", "mpnet", "electra"])):
+        # The first seven, then the families added since (drawn after them, so the first keep their configs).
+        groups = (
+            ("bi", ["bert", "distilbert", "mpnet"]),
+            ("cross", ["bert", "distilbert", "mpnet", "electra"]),
+            ("bi", ["electra", "roberta", "xlm-roberta"]),
+            ("cross", ["roberta", "xlm-roberta"]),
+        )
+        for kind, families in groups:
             for family in families:
                 tok, vocab_name = tokenizer_for(family, work, out, cuts)
                 for i in range(args.per_family):

@@ -57,10 +57,16 @@ function rowsJson(out: { rows: number; dim: number; data: Float32Array | Int8Arr
   return rows.join(',');
 }
 
+function prompt(s: EncodeSettings): { promptName?: string } {
+  return s.promptName !== undefined ? { promptName: s.promptName } : {};
+}
+
 interface EncodeSettings {
   precision: Precision;
   batchSize: number;
   normalize: boolean;
+  /** A prompt of the model's, as encode(prompt_name=…); absent: its default_prompt_name, if any. */
+  promptName?: string;
   /** Texts encoded so far, after every batch. */
   onProgress?: (done: number) => void;
 }
@@ -96,7 +102,7 @@ async function encodeGroups(
     let started = false;
     while (next.done !== true) {
       // encode's overloads type the result by precision; every precision's result has rows, dim and data.
-      const out = await model.encode(next.value, { precision: s.precision as 'float32', batchSize: s.batchSize, normalize: s.normalize, ...progress() });
+      const out = await model.encode(next.value, { precision: s.precision as 'float32', batchSize: s.batchSize, normalize: s.normalize, ...prompt(s), ...progress() });
       encoded += out.rows;
       await write((started ? ',' : header(out.dim)) + rowsJson(out));
       started = true;
@@ -114,7 +120,7 @@ async function encodeGroups(
       let min: Float32Array | undefined;
       let max: Float32Array | undefined;
       for (let next: IteratorResult<string[]> = first; next.done !== true; next = next === first ? (second as IteratorResult<string[]>) : await groups.next()) {
-        const emb = await model.encode(next.value, { batchSize: s.batchSize, normalize: s.normalize, ...progress() });
+        const emb = await model.encode(next.value, { batchSize: s.batchSize, normalize: s.normalize, ...prompt(s), ...progress() });
         encoded += emb.rows;
         dim = emb.dim;
         if (min === undefined || max === undefined) {
@@ -176,6 +182,7 @@ export const encodeCommand = defineCommand({
     precision: { type: 'string', description: 'embedding precision (default float32)', choices: PRECISIONS },
     'batch-size': BATCH_SIZE_OPTION,
     normalize: { type: 'boolean', description: 'L2-normalise the embeddings' },
+    'prompt-name': { type: 'string', description: "one of the model's prompts before every text, as encode(prompt_name=...) (default: its default_prompt_name, if any)" },
     out: { ...OUT_OPTION, description: 'write the JSON here instead of stdout (through a temporary file, renamed at the end)' },
   },
   args: [{ name: 'text', variadic: true }],
@@ -194,7 +201,7 @@ export const encodeCommand = defineCommand({
       // the first line is due prints none, so a pipe of a few texts stays quiet.
       const progress = commandProgress(io, 'texts', { finalLine: 'if-shown' });
       const total = fromStdin ? undefined : args.length;
-      const settings = { precision, batchSize, normalize: values.normalize === true, onProgress: (done: number) => progress.update('encoded', done, total) };
+      const settings = { precision, batchSize, normalize: values.normalize === true, ...(values['prompt-name'] !== undefined ? { promptName: values['prompt-name'] } : {}), onProgress: (done: number) => progress.update('encoded', done, total) };
       if (values.out === undefined) {
         await encodeGroups(model, values.model, groups, settings, (t) => writeToStream(io.stdout, t));
         await writeToStream(io.stdout, ']}\n');

@@ -87,3 +87,29 @@ export function materializeCrossEncoder(name: string): { dir: string; cleanup: (
   cpSync(join(root, name), dir, { recursive: true });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The prompt fixtures of tools/reference/make_prompt_fixtures.py: models/bert with a variant's prompt files. */
+export const PROMPT_VARIANTS = ['e5', 'bge', 'instructor'] as const;
+export type PromptVariant = (typeof PROMPT_VARIANTS)[number];
+
+export interface PromptVectors {
+  prompts: Record<string, string>;
+  default_prompt_name: string | null;
+  include_prompt: boolean;
+  encode_query: StoredMatrix;
+  encode_document: StoredMatrix;
+  encode: StoredMatrix;
+  by_prompt_name: Record<string, StoredMatrix>;
+  prompt_empty: StoredMatrix;
+}
+
+export function readPromptVectors(): Record<PromptVariant, PromptVectors> {
+  return (JSON.parse(readFileSync(join(FIXTURES, 'prompts', 'vectors.json'), 'utf8')) as { variants: Record<PromptVariant, PromptVectors> }).variants;
+}
+
+export function materializePromptVariant(name: PromptVariant): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `semsearch-prompts-${name}-`));
+  cpSync(join(FIXTURES, 'models', 'bert'), dir, { recursive: true });
+  cpSync(join(FIXTURES, 'prompts', name), dir, { recursive: true });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

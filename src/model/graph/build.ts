@@ -4,12 +4,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SemsearchError } from '../../errors.js';
 import { readJsonObject } from '../json-file.js';
-import { bertGraph, distilbertGraph, electraGraph, mpnetGraph, type GraphOptions } from './encoder-graph.js';
+import { bertGraph, distilbertGraph, electraGraph, mpnetGraph, robertaGraph, type GraphOptions } from './encoder-graph.js';
 import { encodeModel } from './onnx-proto.js';
 import { checkpointFiles, readCheckpoint } from './safetensors.js';
 
-/** Architectures whose ONNX graph semsearch builds from the checkpoint: the seed's three, and ELECTRA for cross-encoders. */
-export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet', 'electra'] as const;
+/** Architectures whose ONNX graph semsearch builds from the checkpoint. */
+export const BUILT_MODEL_TYPES = ['bert', 'distilbert', 'mpnet', 'electra', 'roberta', 'xlm-roberta'] as const;
 
 /** Whether a folder has weights a graph could be built from. */
 export function hasCheckpoint(dir: string): boolean {
@@ -22,7 +22,8 @@ export function buildOnnx(dir: string, options: GraphOptions = {}): Uint8Array {
   if (!existsSync(file)) throw new SemsearchError('CONFIG_MISSING', `${file} is missing: is ${dir} a model folder?`, { file });
   const config = readJsonObject(file);
   const type = config['model_type'];
-  const graph = type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : type === 'mpnet' ? mpnetGraph : type === 'electra' ? electraGraph : undefined;
+  const graph =
+    type === 'bert' ? bertGraph : type === 'distilbert' ? distilbertGraph : type === 'mpnet' ? mpnetGraph : type === 'electra' ? electraGraph : type === 'roberta' || type === 'xlm-roberta' ? robertaGraph : undefined;
   if (graph === undefined) {
     throw new SemsearchError('UNSUPPORTED_MODEL', `${file}: semsearch builds ONNX graphs for ${BUILT_MODEL_TYPES.join(', ')} so far, not model_type ${JSON.stringify(type)}; export this one with sentence-transformers (backend="onnx")`, {
       file,

@@ -34,7 +34,11 @@ interface Family {
   /** The prefix a task model's checkpoint puts before the encoder's tensors ("bert.", "distilbert."). */
   taskPrefix: string;
   keys: { hidden: string; heads: string; layers: string; intermediate: string; act: string; eps?: string };
-  tokenTypes: boolean;
+  /**
+   * true: token_type_ids is an input, its embeddings added. 'first': the table's row 0 is added to every token and
+   * there is no such input (RoBERTa and XLM-R: type_vocab_size 1, and their exports take no token_type_ids).
+   */
+  tokenTypes: boolean | 'first';
   layer: (l: number) => string;
   parts: { q: string; k: string; v: string; out: string; ln1: string; ff1: string; ff2: string; ln2: string };
   /** DistilBERT scales the queries before the product, BERT the scores after it. */
@@ -42,9 +46,10 @@ interface Family {
   /**
    * 'absolute': position i for token i. 'fairseq' (MPNet): positions count the tokens other than id 1 from 2, and
    * id 1 sits at position 1, as create_position_ids_from_input_ids does with MPNetEmbeddings.padding_idx, which
-   * transformers fixes at 1 whatever config.json's pad_token_id says.
+   * transformers fixes at 1 whatever config.json's pad_token_id says. 'fairseq-config': the same counting from
+   * config.json's pad_token_id (RobertaEmbeddings.padding_idx = config.pad_token_id).
    */
-  positions: 'absolute' | 'fairseq';
+  positions: 'absolute' | 'fairseq' | 'fairseq-config';
   /** MPNet: a learned bias per head for each bucket of relative distance, added to every layer's scores. */
   relativeBias: boolean;
 }
@@ -70,8 +75,17 @@ const BERT: Family = {
   relativeBias: false,
 };
 
-/** ELECTRA's discriminator has BERT's layers under its own prefix (its embeddings at hidden size; no projection). */
+/**
+ * ELECTRA's discriminator has BERT's layers under its own prefix; its embeddings are embedding_size wide, projected to
+ * hidden_size by embeddings_project where the two differ.
+ */
 const ELECTRA: Family = { ...BERT, name: 'ELECTRA', taskPrefix: 'electra.' };
+
+/**
+ * RoBERTa and XLM-RoBERTa (the same modules, XLMRobertaModel subclasses RobertaModel's code): BERT's layers, positions
+ * counted from the padding index, one token type.
+ */
+const ROBERTA: Family = { ...BERT, name: 'RoBERTa', taskPrefix: 'roberta.', tokenTypes: 'first', positions: 'fairseq-config' };
 
 const DISTILBERT: Family = {
   name: 'DistilBERT',
@@ -140,6 +154,16 @@ export function bertGraph(config: JsonObject, weights: ReadonlyMap<string, Weigh
 export function electraGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
   absolutePositionsOnly(config, file);
   return encoderGraph(ELECTRA, config, weights, file, options);
+}
+
+/**
+ * A RoBERTa or XLM-RoBERTa encoder (RobertaModel, XLMRobertaModel): position ids from create_position_ids_from_input_ids
+ * (tokens other than pad_token_id counted from pad_token_id + 1, pads at pad_token_id), token type 0 only; see
+ * encoderGraph.
+ */
+export function robertaGraph(config: JsonObject, weights: ReadonlyMap<string, WeightTensor>, file: string, options: GraphOptions = {}): OnnxModel {
+  absolutePositionsOnly(config, file);
+  return encoderGraph(ROBERTA, config, weights, file, options);
 }
 
 /** A DistilBERT encoder (DistilBertModel): no token types, queries scaled before the product; see encoderGraph. */
@@ -268,15 +292,20 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
 
   // Embeddings: (word + token type) + position, in the order transformers adds them.
   const word = op('Gather', [init('embeddings.word_embeddings.weight', [-1, embedDim]), 'input_ids']);
-  const first = family.tokenTypes ? op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, embedDim]), 'token_type_ids'])]) : word;
   const seq = op('Gather', [op('Shape', ['input_ids']), constI('one_1d', [1])]);
   const zero = constI('zero_1d', [0]);
+  let first = word;
+  if (family.tokenTypes === true) first = op('Add', [word, op('Gather', [init('embeddings.token_type_embeddings.weight', [-1, embedDim]), 'token_type_ids'])]);
+  else if (family.tokenTypes === 'first') {
+    // Row 0 of the table, 1 × width, broadcast over batch and sequence: what transformers adds for all-zero type ids.
+    first = op('Add', [word, op('Slice', [init('embeddings.token_type_embeddings.weight', [-1, embedDim]), zero, constI('one_row', [1]), zero])]);
+  }
   const posTable = init('embeddings.position_embeddings.weight', [-1, embedDim]);
   let pos: string;
   if (family.positions === 'absolute') pos = op('Slice', [posTable, zero, seq, zero]);
   else {
-    // Not config['pad_token_id']: MPNetEmbeddings sets self.padding_idx = 1 and never reads the config's.
-    const pad = MPNET_PADDING_IDX;
+    // MPNet: not config['pad_token_id'], as MPNetEmbeddings sets self.padding_idx = 1 and never reads the config's.
+    const pad = family.positions === 'fairseq' ? MPNET_PADDING_IDX : num('pad_token_id');
     const real = op('Cast', [op('Not', [op('Equal', ['input_ids', constI('pad_id', [pad])])])], { to: { i: 7 } });
     const counted = op('Mul', [op('CumSum', [real, constI('axis_1', [1])]), real]);
     pos = op('Gather', [posTable, op('Add', [counted, constI('pad_offset', [pad])])]);
@@ -346,6 +375,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     // The head reads the first token. Its tensors sit outside the encoder's prefix (classifier.*, pre_classifier.*),
     // except BERT's pooler.
     const cls = op('Gather', [x, constI0('first_token', 0)], { axis: { i: 1 } });
+    // RobertaClassificationHead (and MPNet's): dense, tanh, out_proj.
     const last = family === BERT || family === DISTILBERT ? 'classifier' : 'classifier.out_proj';
     const labels = weights.get(`${last}.weight`)?.shape[0];
     if (labels === undefined) throw new SemsearchError('CONFIG_INVALID', `the checkpoint beside ${file} lacks tensor ${last}.weight: not a ${family.name}ForSequenceClassification`, { file, field: `${last}.weight` });
@@ -364,7 +394,7 @@ function encoderGraph(family: Family, config: JsonObject, weights: ReadonlyMap<s
     graphName: options.head === 'classification' ? `${family.name}ForSequenceClassification` : family.name,
     nodes,
     initializers,
-    inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes ? [io('token_type_ids')] : [])],
+    inputs: [io('input_ids'), io('attention_mask'), ...(family.tokenTypes === true ? [io('token_type_ids')] : [])],
     outputs: [output],
   };
 }

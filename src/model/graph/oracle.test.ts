@@ -19,7 +19,7 @@ after(() => rmSync(cache, { recursive: true, force: true }));
 describe('built graphs against torch on random configs (make_graph_configs.py)', () => {
   test('the committed set covers every family, both kinds, and refusals', () => {
     const kinds = new Set(manifest.configs.map((c) => `${c.kind}-${c.family}`));
-    assert.deepEqual([...kinds].sort(), ['bi-bert', 'bi-distilbert', 'bi-mpnet', 'cross-bert', 'cross-distilbert', 'cross-electra', 'cross-mpnet']);
+    assert.deepEqual([...kinds].sort(), ['bi-bert', 'bi-distilbert', 'bi-electra', 'bi-mpnet', 'bi-roberta', 'bi-xlm-roberta', 'cross-bert', 'cross-distilbert', 'cross-electra', 'cross-mpnet', 'cross-roberta', 'cross-xlm-roberta']);
     assert.ok(manifest.configs.some((c) => c.settings.expect !== 'match'));
   });
   for (const c of manifest.configs) {

@@ -113,7 +113,8 @@ export function compatRoutes(limits: Limits, state: ServerState): Record<string,
     method: 'POST',
     job: (body): Job => {
       if (!isObject(body)) bad('body', 'must be a JSON object');
-      for (const k of Object.keys(body)) if (!['inputs', 'normalize', 'truncate', 'truncation_direction'].includes(k)) bad(k, 'is not a field of an embed request');
+      for (const k of Object.keys(body)) if (!['inputs', 'normalize', 'truncate', 'truncation_direction', 'prompt_name'].includes(k)) bad(k, 'is not a field of an embed request');
+      if (body.prompt_name !== undefined && body.prompt_name !== null && (typeof body.prompt_name !== 'string' || body.prompt_name === '')) bad('prompt_name', "must name one of the model's prompts");
       if (body.normalize !== undefined && typeof body.normalize !== 'boolean') bad('normalize', 'must be true or false');
       if (body.truncate !== undefined && typeof body.truncate !== 'boolean') bad('truncate', 'must be true or false');
       if (body.truncation_direction !== undefined && body.truncation_direction !== 'Right' && body.truncation_direction !== 'right') {
@@ -121,7 +122,7 @@ export function compatRoutes(limits: Limits, state: ServerState): Record<string,
       }
       if (body.inputs === undefined) bad('inputs', 'is required');
       // TEI's defaults: embeddings normalised, over-long inputs refused.
-      return { kind: 'embed', ...inputsOf(body.inputs, 'inputs', limits, false), normalize: body.normalize !== false, truncate: body.truncate === true };
+      return { kind: 'embed', ...inputsOf(body.inputs, 'inputs', limits, false), normalize: body.normalize !== false, truncate: body.truncate === true, ...(typeof body.prompt_name === 'string' ? { promptName: body.prompt_name } : {}) };
     },
     answer: (value) => rowsOf(value).rows.map((r) => Array.from(r)),
     fail: teiError,

@@ -62,6 +62,7 @@ export function encodeJob(b: EncodeRequest): Job {
     texts: b.texts,
     precision: b.precision ?? 'float32',
     ...(b.normalize !== undefined ? { normalize: b.normalize } : {}),
+    ...(b.prompt_name !== undefined ? { promptName: b.prompt_name } : {}),
     ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms } : {}),
   };
 }
