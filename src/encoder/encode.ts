@@ -76,11 +76,6 @@ export interface EncoderParts {
   modules: PostModule[];
 }
 
-// Python's str.isspace set, so strip() trims exactly what sentence-transformers trimmed; the control
-// characters (\x1c-\x1f) are part of that set on purpose.
-// eslint-disable-next-line no-control-regex
-const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
-
 function codePointLength(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
@@ -159,10 +154,12 @@ export async function encodeTexts(parts: EncoderParts, texts: readonly string[],
     promptLength = tokenizer.encode(prompt, config.maxSeqLength).length - tokenizer.template.suffix.length;
   }
 
-  const stripped = texts.map((t) => t.replace(PY_SPACE, ''));
-  const inputOf = (i: number): string => (prompt === undefined ? (stripped[i] as string) : prompt + (stripped[i] as string));
-  const order = stripped.map((_, i) => i);
-  // sentence-transformers sorts by the length of the text as given, before any stripping.
+  // Texts go to the tokenizer as given: sentence-transformers 5 no longer strips them (its 2.x-4.x Transformer did).
+  // For WordPiece models the difference is invisible (the pre-tokenizer drops that whitespace); byte-level BPE and
+  // Metaspace tokenizers make tokens of it.
+  const inputOf = (i: number): string => (prompt === undefined ? (texts[i] as string) : prompt + (texts[i] as string));
+  const order = texts.map((_, i) => i);
+  // sentence-transformers sorts by the length of the text as given.
   const lengths = texts.map(codePointLength);
   order.sort((a, b) => (lengths[b] as number) - (lengths[a] as number));
 
