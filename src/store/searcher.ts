@@ -96,6 +96,8 @@ export interface Searcher {
   readonly model: SentenceTransformer;
   /** Live documents. */
   readonly count: number;
+  /** Whether the index holds documents as token windows (built with --chunk): hits are one per document, with its best window. */
+  readonly chunked?: boolean;
   /** The k best passages of each query (mode vector, keyword or hybrid; filters; see SearchOptions). */
   search(queries: string | readonly string[], k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
   /** search() with the query embeddings already computed by `model` (keyword mode needs none). */
