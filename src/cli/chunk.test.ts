@@ -89,10 +89,15 @@ test('semsearch index --chunk, search (one hit per document, its best window), a
     assert.equal(ids.length, 11);
     assert.ok(!ids.includes('d5') && !ids.includes('d1'));
 
+    // OpenSearch holds one document per id: a chunked index is refused before any request is sent.
+    const push = await runCaptured(['push', out, '--url', 'http://127.0.0.1:9', '--index-name', 'chunked']);
+    assert.equal(push.code, 2, push.err);
+    assert.match(push.err, /INVALID_ARGUMENT: .* is chunked \(built with --chunk\): push does not take chunked indexes yet/);
     const plainAdd = await runCaptured(['add', join(dir, 'plain'), more, '--chunk']);
     assert.equal(plainAdd.code, 1);
     assert.match(plainAdd.err, /INDEX_MISMATCH: .* was built without --chunk/);
     const noChunk = await runCaptured(['index', corpus, '-m', DISTILBERT, '-o', join(dir, 'x'), '--chunk-tokens', '32']);
+    assert.equal(noChunk.code, 2);
     assert.match(noChunk.err, /INVALID_ARGUMENT: --chunk-tokens sets how --chunk cuts; add --chunk/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
