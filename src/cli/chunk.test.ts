@@ -89,6 +89,9 @@ test('semsearch index --chunk, search (one hit per document, its best window), a
     assert.equal(ids.length, 11);
     assert.ok(!ids.includes('d5') && !ids.includes('d1'));
 
+    const info = await runCaptured(['info', out]);
+    assert.match(info.out, /passages {3}11 documents \(and \d+ deleted rows until semsearch compact\)\n/);
+    assert.match(info.out, new RegExp(`chunked    ${after.count - (after.deleted ?? 0)} windows of at most 64 tokens, overlap 7`));
     // OpenSearch holds one document per id: a chunked index is refused before any request is sent.
     const push = await runCaptured(['push', out, '--url', 'http://127.0.0.1:9', '--index-name', 'chunked']);
     assert.equal(push.code, 2, push.err);

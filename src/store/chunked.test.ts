@@ -9,6 +9,7 @@ import { normalizeRows } from '../encoder/normalize.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { seededRandom } from '../tensor/random.js';
+import { buildAnnIndex } from './ann.js';
 import { buildIndex } from './build-index.js';
 import { documentRows } from './chunk-rows.js';
 import { DocStore } from './doc-store.js';
@@ -202,6 +203,11 @@ test('a chunked index returns one hit per document, its best window with offsets
     const c = await index.compact();
     assert.equal(c.live, 38);
     await check('after compact');
+    // With an HNSW graph (built single-threaded: the same graph every run), grouping reads the graph's window ranking.
+    await buildAnnIndex(dir, { threads: 1 });
+    await index.refresh();
+    assert.ok(index.hasAnn);
+    await check('with a graph');
   } finally {
     await index.close();
   }

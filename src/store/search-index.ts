@@ -53,8 +53,10 @@ export interface IndexInfo {
   similarity: string;
   /** Rows of vectors, deleted ones included until compact. */
   count: number;
-  /** Live documents: count less the deleted. */
+  /** Live documents: count less the deleted (a chunked index: its documents, whose windows the rows are). */
   live: number;
+  /** Chunked indexes: how documents are cut, and the live windows. */
+  chunking?: { maxTokens: number; overlap: number; windows: number };
   deleted: number;
   /** Writes committed since the build. */
   generation: number;
@@ -89,7 +91,8 @@ export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
     onnxFile: m.model.onnxFile,
     similarity: m.model.similarityFnName,
     count: m.count,
-    live: m.count - (m.deleted ?? 0),
+    live: m.documents ?? m.count - (m.deleted ?? 0),
+    ...(m.chunking !== undefined ? { chunking: { ...m.chunking, windows: m.count - (m.deleted ?? 0) } } : {}),
     deleted: m.deleted ?? 0,
     generation: m.generation ?? 0,
     fields: { ...(m.fields ?? {}) },
