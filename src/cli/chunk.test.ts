@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,26 @@ test('semsearch index --chunk, search (one hit per document, its best window), a
     const push = await runCaptured(['push', out, '--url', 'http://127.0.0.1:9', '--index-name', 'chunked']);
     assert.equal(push.code, 2, push.err);
     assert.match(push.err, /INVALID_ARGUMENT: .* is chunked \(built with --chunk\): push does not take chunked indexes yet/);
+    // eval --chunk: full retrieval over the corpus ranks documents by their best window, as the chunked index does.
+    const queries = join(dir, 'q.tsv');
+    writeFileSync(queries, 'q1\tlighthouse keeper whales\nq2\tlondon bridge\n');
+    const qrels = join(dir, 'qrels.txt');
+    writeFileSync(qrels, 'q1 0 d5 2\nq1 0 d3 1\nq2 0 d0 1\n');
+    const runFile = join(dir, 'chunk.run');
+    const ev = await runCaptured(['eval', '-m', DISTILBERT, '--corpus', corpus, '--queries', queries, '--qrels', qrels, '--chunk', '--depth', '12', '-o', runFile, '--json']);
+    assert.equal(ev.code, 0, ev.err);
+    const runLines = readFileSync(runFile, 'utf8').trim().split('\n').map((l) => l.split(/\s+/));
+    const full = join(dir, 'full');
+    assert.equal((await runCaptured(['index', corpus, '-m', DISTILBERT, '-o', full, '--chunk'])).code, 0);
+    const viaIndex = await runCaptured(['search', full, 'lighthouse keeper whales', '-k', '12', '--json']);
+    assert.deepEqual(
+      runLines.filter((l) => l[0] === 'q1').map((l) => l[2]),
+      (JSON.parse(viaIndex.out) as { hits: JsonHit[] }).hits.map((h) => h.id),
+      'eval --chunk ranks as the chunked index',
+    );
+    const evIndex = await runCaptured(['eval', '-m', DISTILBERT, '--index', full, '--queries', queries, '--qrels', qrels, '--chunk']);
+    assert.equal(evIndex.code, 2);
+    assert.match(evIndex.err, /INVALID_ARGUMENT: chunk cuts the documents of full retrieval over a corpus/);
     const plainAdd = await runCaptured(['add', join(dir, 'plain'), more, '--chunk']);
     assert.equal(plainAdd.code, 1);
     assert.match(plainAdd.err, /INDEX_MISMATCH: .* was built without --chunk/);
