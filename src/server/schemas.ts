@@ -283,6 +283,10 @@ function infoSchemas(_limits?: Limits) {
           examples: [{ lang: 'string', year: 'number', reviewed: 'boolean' }],
         },
       ),
+      chunking: object(
+        { maxTokens: integer(), overlap: integer(), windows: integer(), documents: integer() },
+        { description: 'A chunked index (index --chunk): tokens per window, overlap, its live windows (count counts every stored row) and its live documents, which /search returns one hit each', required: ['maxTokens', 'overlap', 'windows', 'documents'] },
+      ),
       sample: string({ description: "The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend" }),
       crossEncoder: object(
         { model: string(), architecture: string(), maxLength: integer(), activation: string(), onnxFile: string() },

@@ -36,6 +36,8 @@ export interface IndexSummary {
   fields: Record<string, FieldType>;
   /** The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend. */
   sample?: string;
+  /** A chunked index (index --chunk): its window settings, its windows (`count` counts them) and its documents. */
+  chunking?: { maxTokens: number; overlap: number; windows: number; documents: number };
   /** The cross-encoder /search re-ranks with (`rerank: true`) and /rerank scores with. */
   crossEncoder?: { model: string; architecture: string; maxLength: number; activation: string; onnxFile: string };
 }
@@ -95,6 +97,7 @@ function servedLocal(index: SearchIndex): Served {
       onnxFile: i.onnxFile,
       ...cpuOf(index),
       fields: i.fields,
+      ...(i.chunking !== undefined ? { chunking: { ...i.chunking, documents: i.live } } : {}),
       ...sampleOf(index.firstPassage()?.text),
     },
     ...(m.ranges !== undefined ? { ranges: m.ranges } : {}),

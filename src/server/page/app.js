@@ -246,7 +246,9 @@ document.getElementById('clear-filters').addEventListener('click', () => {
 /** What the server serves: the index line, the placeholder, the filters and the re-rank toggle it allows. */
 function applyInfo(i) {
   maxK = i.limits?.maxK ?? maxK;
-  info.textContent = `${i.count.toLocaleString()} passages · ${i.model.split('/').pop()} · ${i.precision}, ${i.dim} dims`;
+  // A chunked index answers with documents: count those, and say how many windows they were cut into.
+  const size = i.chunking !== undefined ? `${i.chunking.documents.toLocaleString()} documents (${i.chunking.windows.toLocaleString()} windows)` : `${i.count.toLocaleString()} passages`;
+  info.textContent = `${size} · ${i.model.split('/').pop()} · ${i.precision}, ${i.dim} dims`;
   // An example from the index itself: the opening words of one of its passages.
   if (typeof i.sample === 'string' && i.sample !== '') input.placeholder = `e.g. ${i.sample}…`;
   buildFilters(i.fields ?? {});
