@@ -3,7 +3,7 @@ import { FLOAT16_VALUES } from '../tensor/float16.js';
 import type { Matrix } from '../tensor/matrix.js';
 import type { IndexPrecision } from './manifest.js';
 import type { ShardVectors } from './shards.js';
-import { scanErrorBound, simdReady, simdTopK } from './simd/simd-scan.js';
+import { scanErrorBound, simdReady, simdRowScores, simdTopK } from './simd/simd-scan.js';
 import { TopK } from './top-k.js';
 
 export interface ScoredRow {
@@ -244,6 +244,17 @@ function rowScores(q: Float32Array, rows: readonly number[], shards: readonly Sh
     off[j] = (row - (starts[s] as number)) * dim;
   }
   const data = (j: number): ShardVectors['data'] => (shards[si[j] as number] as ShardVectors).data;
+  // The kernels first, four rows at a time in float64 lanes (same sums); the JS loops below when they cannot run.
+  if (n >= 4 && precision !== 'binary' && (precision !== 'int8' || o.ranges !== undefined)) {
+    const kind = precision === 'float32' ? 'f32' : precision === 'float16' ? 'f16' : 'i8';
+    const affine = kind === 'i8' ? int8Affine(q, o.ranges as NonNullable<ExactSearchOptions['ranges']>) : undefined;
+    const simd = simdRowScores(kind, affine !== undefined ? affine.a : q, si, off, shards, dim);
+    if (simd !== undefined) {
+      if (kind === 'f32') for (let t = 0; t < n; t++) simd[t] = Math.fround(simd[t] as number);
+      else if (affine !== undefined) for (let t = 0; t < n; t++) simd[t] = (simd[t] as number) + affine.c;
+      return simd;
+    }
+  }
   let j = 0;
   if (precision === 'float32') {
     for (; j + 4 <= n; j += 4) {
