@@ -46,6 +46,11 @@ export interface EvaluateModelOptions {
   exact?: boolean;
   /** With an index: 'vector' (default), 'keyword' (BM25) or 'hybrid' (both, reciprocal rank fusion). */
   mode?: SearchMode;
+  /**
+   * Full retrieval over the task's corpus: cut each document into windows (RetrieveOptions.windows) and rank
+   * documents by their best window. An index built with --chunk does this by itself.
+   */
+  windows?: (text: string, id: string) => string[];
   /** Texts per forward pass (default 32, as sentence-transformers). */
   batchSize?: number;
   /**
@@ -225,6 +230,7 @@ export async function evaluateModel(model: EvalModel, task: EvalTask, options: E
   } else {
     const r = await retrieve(encoder, task.corpus, task.queries, {
       corpusChunkSize: chunk,
+      ...(options.windows !== undefined ? { windows: options.windows } : {}),
       ...(options.depth !== undefined ? { depth: options.depth } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -22,6 +22,12 @@ export interface RetrieveOptions {
   corpusChunkSize?: number;
   /** Queries scored at once (default 100), which bounds the score table to queryChunkSize × corpusChunkSize. */
   queryChunkSize?: number;
+  /**
+   * Documents as windows: the texts the encoder reads for one corpus text (e.g. its token windows, encoder/chunk.ts).
+   * A document then scores its best window's score, and both rankings are the documents in that order (best
+   * first; ties by corpus order): sentence-transformers' evaluator has no such mode to follow.
+   */
+  windows?: (text: string, id: string) => string[];
   /** Called after each encode call. */
   onProgress?: (p: { phase: 'queries' | 'documents'; done: number; total: number }) => void;
 }
@@ -75,6 +81,7 @@ export async function retrieve(
 
   const qEmb = await encodeAll(encodeQ, [...queries.values()], Math.max(qids.length, 1));
   options.onProgress?.({ phase: 'queries', done: qids.length, total: qids.length });
+  if (options.windows !== undefined) return retrieveWindows(qEmb, qids, dids, corpus, options.windows, encodeD, score, depth, chunk, qChunk, options.onProgress);
   // One encode call per evaluator chunk, so the texts are length-sorted into batches over the same span.
   const dEmb = await encodeAll(encodeD, [...corpus.values()], chunk, (done) => options.onProgress?.({ phase: 'documents', done, total: dids.length }));
   if (qEmb.dim !== dEmb.dim) {
@@ -114,6 +121,56 @@ export async function retrieve(
     run.set(qid, list);
   });
   return { run, evaluatorRun };
+}
+
+/** retrieve over documents cut into windows: each document scores its best window's score (max). */
+async function retrieveWindows(
+  qEmb: Matrix,
+  qids: readonly string[],
+  dids: readonly string[],
+  corpus: ReadonlyMap<string, string>,
+  windowsOf: (text: string, id: string) => string[],
+  encodeD: (t: string[]) => Promise<Matrix>,
+  score: (a: Matrix, b: Matrix) => Matrix,
+  depth: number,
+  chunk: number,
+  qChunk: number,
+  onProgress: RetrieveOptions['onProgress'],
+): Promise<Retrieval> {
+  const inputs: string[] = [];
+  const owner: number[] = [];
+  dids.forEach((id, d) => {
+    for (const w of windowsOf(corpus.get(id) as string, id)) {
+      inputs.push(w);
+      owner.push(d);
+    }
+  });
+  const wEmb = await encodeAll(encodeD, inputs, chunk, (done) => onProgress?.({ phase: 'documents', done, total: inputs.length }));
+  if (qEmb.dim !== wEmb.dim) {
+    throw new SemsearchError('SHAPE_MISMATCH', `queries were encoded to ${qEmb.dim} values but passages to ${wEmb.dim}`, { field: 'encoder' });
+  }
+  const run: Run = new Map();
+  const best = new Float64Array(dids.length);
+  const order = dids.map((_, i) => i);
+  for (let qs = 0; qs < qids.length; qs += qChunk) {
+    const q = qEmb.slice(qs, qs + qChunk);
+    const tables: Matrix[] = [];
+    for (let cs = 0; cs < inputs.length; cs += chunk) tables.push(score(q, wEmb.slice(cs, cs + chunk)));
+    for (let i = 0; i < q.rows; i++) {
+      best.fill(Number.NEGATIVE_INFINITY);
+      let j = 0;
+      for (const t of tables) {
+        for (let c = 0; c < t.dim; c++, j++) {
+          const v = t.data[i * t.dim + c] as number;
+          const d = owner[j] as number;
+          if (v > (best[d] as number)) best[d] = v;
+        }
+      }
+      const top = [...order].sort((a, b) => (best[b] as number) - (best[a] as number) || a - b).slice(0, depth);
+      run.set(qids[qs + i] as string, { docids: top.map((d) => dids[d] as string), scores: top.map((d) => best[d] as number) });
+    }
+  }
+  return { run, evaluatorRun: run };
 }
 
 /** retrieve's run alone. */

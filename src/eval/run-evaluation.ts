@@ -1,5 +1,7 @@
 import { basename, isAbsolute, relative } from 'node:path';
 import { SemsearchError } from '../errors.js';
+import { chunkingFor, documentRows, type ChunkSettings } from '../store/chunk-rows.js';
+import { buildPrompts } from '../store/prompts.js';
 import { readQueries } from '../corpus/queries.js';
 import { WarningTally, type WarningCount } from '../corpus/warnings.js';
 import { loadModel, type LoadModelByNameOptions } from '../encoder/load-model.js';
@@ -43,6 +45,11 @@ export interface RunEvaluationOptions {
   exact?: boolean;
   /** With an index: vector (default), keyword or hybrid. */
   mode?: SearchMode;
+  /**
+   * Full retrieval over the task's corpus: cut each document longer than the model's window into token windows
+   * (store/chunk-rows.ts, as `index --chunk`) and rank documents by their best window.
+   */
+  chunk?: boolean | ChunkSettings;
   /** The second stage: a cross-encoder (folder or hub name, loaded with `crossEncoderOptions` and disposed; or a loaded one, left open). */
   crossEncoder?: string | CrossEncoder;
   crossEncoderOptions?: LoadCrossEncoderOptions & Omit<LoadModelByNameOptions, 'variant'>;
@@ -239,7 +246,18 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
   try {
     // A local index is opened by the evaluator itself (task.index); another searcher here, with the same model.
     if (options.openIndex !== undefined) remote = await options.openIndex(st);
+    let windows: ((text: string, id: string) => string[]) | undefined;
+    if (options.chunk !== undefined && options.chunk !== false) {
+      if (task.mode !== 'retrieve' || task.index !== undefined || remote !== undefined) {
+        throw new SemsearchError('INVALID_ARGUMENT', 'chunk cuts the documents of full retrieval over a corpus; an index built with --chunk searches its windows by itself', { field: 'chunk' });
+      }
+      const chunking = chunkingFor(st, options.chunk === true ? {} : options.chunk);
+      // Windows leave room for the prompt encodeDocument puts before each of them.
+      const prompt = buildPrompts(st).document;
+      windows = (text, id) => documentRows(st, { id, text }, chunking, prompt).map((r) => r.input);
+    }
     ev = await evaluateModel(st, task, {
+      ...(windows !== undefined ? { windows } : {}),
       ...(remote !== undefined ? { index: remote } : {}),
       ...(options.depth !== undefined ? { depth: options.depth } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),

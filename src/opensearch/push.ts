@@ -136,6 +136,10 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
   if (m.precision !== 'float32' && m.precision !== 'float16') {
     throw new SemsearchError('INVALID_ARGUMENT', `the index at ${dir} stores ${m.precision} vectors; push takes float32 or float16 indexes (OpenSearch stores float vectors, and ${m.precision} ones are approximations)`, { field: 'precision' });
   }
+  if (m.chunking !== undefined) {
+    // The cluster index holds one OpenSearch document per semsearch id, and a chunked index has several rows (windows) per id.
+    throw new SemsearchError('INVALID_ARGUMENT', `the index at ${dir} is chunked (built with --chunk): push does not take chunked indexes yet; push an index built without --chunk`, { field: 'index' });
+  }
   checkPositive(options.batchSize, 'batchSize', 10_000);
   checkPositive(options.concurrency, 'concurrency', 16);
   checkPositive(options.shards, 'shards', 1024);

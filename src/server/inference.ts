@@ -355,6 +355,7 @@ async function runTogether(served: Served, jobs: readonly Job[], log: (line: str
                 text: h.text,
                 index: h.index,
                 ...(h.metadata !== undefined ? { metadata: h.metadata } : {}),
+                ...(h.chunk !== undefined ? { chunk: h.chunk } : {}),
               })),
             })),
             k: j.k,

@@ -91,6 +91,11 @@ function searchSchemas(limits: Limits) {
       mode: stringEnum(SEARCH_MODES, { default: 'vector', description: 'vector (embeddings), keyword (BM25 over the passages, SQLite FTS5) or hybrid (both, fused)' }),
       fusion: stringEnum(FUSION_METHODS, { default: 'rrf', description: 'hybrid: reciprocal rank fusion (k = 60) or a weighted sum of min-max normalised scores' }),
       vector_weight: number({ minimum: 0, maximum: 1, default: 0.5, description: 'hybrid with weighted fusion: the vector score\'s weight; the keyword score gets the rest' }),
+      chunk_score: stringEnum(['max', 'sum'], {
+        default: 'max',
+        description: "Chunked indexes: a document's score is its best window's (max) or the sum of its best sum_chunks windows' (sum); other indexes ignore it",
+      }),
+      sum_chunks: integer({ minimum: 1, maximum: 1000, default: 3, description: 'chunk_score sum: windows summed per document' }),
       ef: integer({
         minimum: 1,
         maximum: MAX_EF,
@@ -120,6 +125,15 @@ function searchSchemas(limits: Limits) {
       text: string(),
       index: integer({ description: 'Row number in the index (-1 on the OpenSearch backend, which has no row numbers)' }),
       metadata: object({}, { description: 'The passage\'s metadata fields that have a value' }),
+      chunk: object(
+        {
+          number: integer({ description: 'The window\'s number in its document, from 0' }),
+          start: integer({ description: 'UTF-16 offset in the document\'s text where the window (text) starts' }),
+          end: integer({ description: 'UTF-16 offset where it ends, exclusive' }),
+          score: number({ description: "The window's own score (score is the document's)" }),
+        },
+        { description: 'Chunked indexes (index --chunk): the document\'s best window, which text holds, and where it lies in the document', required: ['number', 'start', 'end', 'score'] },
+      ),
     },
     { required: ['id', 'score', 'text', 'index'] },
   );

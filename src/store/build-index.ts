@@ -18,6 +18,7 @@ import { lockForWriting } from './writer-lock.js';
 import { DEFAULT_DOCS_FILE, INDEX_PRECISIONS, MANIFEST, readManifest, writeManifest, type IndexManifest, type IndexPrecision } from './manifest.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { buildPrompts, type IndexPrompts } from './prompts.js';
+import { chunkingFor, documentRows, fitsModel, type ChunkRow, type ChunkSettings } from './chunk-rows.js';
 import { encodeShard, removeUnlistedShards, SHARD_DIR, writeShard } from './shards.js';
 
 export interface BuildProgress {
@@ -66,6 +67,11 @@ export interface BuildIndexOptions {
   documentPromptName?: string;
   queryPromptName?: string;
   onProgress?: (p: BuildProgress) => void;
+  /**
+   * Cut each passage longer than the model's window into token windows (true: the defaults of ChunkSettings) and
+   * search documents, one hit each, by their best window. Recorded in the manifest; a resume must ask the same.
+   */
+  chunk?: boolean | ChunkSettings;
 }
 
 export interface BuildResult {
@@ -79,6 +85,11 @@ export interface BuildResult {
    * `limit` stopped the build), counted rather than dropped silently; their fields are not used. Count 0 otherwise.
    */
   metadataUnmatched: UnmatchedMetadata;
+  /**
+   * Passages this call indexed whose tokens (with the special tokens) exceed the model's max_seq_length: without
+   * chunking their ends are not searched; with it they were cut into `windows` rows.
+   */
+  long: { passages: number; of: number; maxSeqLength: number; windows: number };
 }
 
 function checkCompatible(m: IndexManifest, fingerprint: string, prompts: IndexPrompts, precision: IndexPrecision, corpus: string, out: string): void {
@@ -217,9 +228,17 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
     const release = await lockForWriting(out);
     try {
       let manifest: IndexManifest | undefined = existsSync(join(out, MANIFEST)) ? readManifest(out) : undefined;
+      const chunking = options.chunk === undefined || options.chunk === false ? undefined : chunkingFor(model, options.chunk === true ? {} : options.chunk);
       if (manifest !== undefined) checkCompatible(manifest, fingerprint, prompts, precision, options.corpusLabel ?? corpus, out);
+      if (manifest !== undefined && JSON.stringify(manifest.chunking ?? null) !== JSON.stringify(chunking ?? null)) {
+        throw new SemsearchError(
+          'INDEX_MISMATCH',
+          `${out} was started ${manifest.chunking !== undefined ? `with --chunk (${manifest.chunking.maxTokens} tokens, overlap ${manifest.chunking.overlap})` : 'without --chunk'}; resume it the same way or build into another folder`,
+          { file: join(out, MANIFEST), field: 'chunk' },
+        );
+      }
       removeUnlistedShards(out, manifest?.shards);
-      const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE));
+      const docs = new DocStore(join(out, manifest?.docs ?? DEFAULT_DOCS_FILE), { chunked: chunking !== undefined });
       const side = options.metadata !== undefined ? await readMetadataFile(resolve(options.metadata)) : undefined;
       try {
         const now = new Date().toISOString();
@@ -245,6 +264,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           shards: [],
           corpus: { path: options.corpusLabel ?? corpus, format, consumed: 0, skipped: 0, lastId: null },
           complete: false,
+          ...(chunking !== undefined ? { chunking, documents: 0 } : {}),
           createdAt: now,
           updatedAt: now,
         };
@@ -254,7 +274,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           // Done already, unless the corpus changed since: read it through and compare before saying so.
           await verifyCompleteCorpus(manifest, corpus, format, out);
           docs.finish();
-          return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped, metadataUnmatched: { count: 0, ids: [] } };
+          return { manifest, added: 0, resumedFrom, skipped: manifest.corpus.skipped, metadataUnmatched: { count: 0, ids: [] }, long: { passages: 0, of: 0, maxSeqLength: model.maxSeqLength, windows: 0 } };
         }
 
         const total = format === 'msmarco' || format === 'beir' ? await countLines(corpus) : undefined;
@@ -263,7 +283,9 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
         const started = Date.now();
         let added = 0;
         let consumed = 0;
-        let pending: Passage[] = [];
+        let pending: ChunkRow[] = [];
+        let pendingDocs = 0;
+        const long = { passages: 0, of: 0, maxSeqLength: model.maxSeqLength, windows: 0 };
         let lastConsumedId: string | null = null;
         const seen = new Set<string>();
         const m = manifest;
@@ -283,7 +305,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           if (pending.length === 0) return;
           // Progress every batch, not every shard: a shard of 8,192 passages takes minutes on a CPU.
           const emb = (await model.encode(
-            pending.map((p) => p.text),
+            pending.map((p) => p.input),
             { batchSize: options.batchSize ?? 32, prompt: prompts.document, onProgress: (e) => report(m.count + e.done, consumed - pending.length + e.done) },
           )) as Matrix;
           if (m.normalized) normalizeRows(emb);
@@ -296,13 +318,15 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           docs.insertShard(m.count, pending, m.fields ?? {});
           m.shards.push(entry);
           m.count += pending.length;
+          if (m.documents !== undefined) m.documents += pendingDocs;
           m.corpus.consumed = consumed;
           m.corpus.lastId = lastConsumedId;
           m.corpus.prefixSha256 = prefix.copy().digest('hex');
           m.updatedAt = new Date().toISOString();
           writeManifest(out, m);
-          added += pending.length;
+          added += pendingDocs;
           pending = [];
+          pendingDocs = 0;
           seen.clear();
           report(m.count, consumed);
         };
@@ -341,9 +365,17 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
             const added = checkMetadata([{ id: p.id, metadata: p.metadata, file: p.file, ...(p.line !== undefined ? { line: p.line } : {}) }], m.fields ?? {});
             if (Object.keys(added).length > 0) m.fields = { ...(m.fields ?? {}), ...added };
           }
-          pending.push(p);
+          const rows = documentRows(model, p, m.chunking, prompts.document);
+          long.of++;
+          if (m.chunking !== undefined ? rows.length > 1 : !fitsModel(model, p.text, prompts.document)) {
+            long.passages++;
+            if (m.chunking !== undefined) long.windows += rows.length;
+          }
+          pending.push(...rows);
+          pendingDocs++;
+          // A document's windows stay in one shard, so a shard (the unit of resume) ends at a whole record.
           if (pending.length >= shardSize) await flush();
-          if (options.limit !== undefined && m.count + pending.length >= options.limit) {
+          if (options.limit !== undefined && (m.documents ?? m.count) + pendingDocs >= options.limit) {
             limitReached = true;
             break;
           }
@@ -359,7 +391,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildResul
           docs.finish();
           writeManifest(out, m);
         }
-        return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped, metadataUnmatched: side !== undefined ? unmatchedMetadata(side, matched) : { count: 0, ids: [] } };
+        return { manifest: m, added, resumedFrom, skipped: m.corpus.skipped, metadataUnmatched: side !== undefined ? unmatchedMetadata(side, matched) : { count: 0, ids: [] }, long };
       } finally {
         docs.close();
       }

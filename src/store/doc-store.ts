@@ -4,10 +4,19 @@ import { sqliteError } from './io-errors.js';
 import { fieldColumn, sqlValue, type CompiledFilter, type Metadata } from './filter.js';
 import type { FieldType } from './manifest.js';
 
+/** Where a row's text lies in its document, in a chunked index: window number and UTF-16 offsets (end exclusive). */
+export interface ChunkSpan {
+  number: number;
+  start: number;
+  end: number;
+}
+
 export interface StoredDoc {
   index: number;
   id: string;
   text: string;
+  /** Chunked indexes: the window of the document this row holds (its text is that span). */
+  chunk?: ChunkSpan;
   /** The document's metadata fields that have a value (absent when it has none). */
   metadata?: Metadata;
 }
@@ -16,6 +25,7 @@ export interface StoredDoc {
 export interface DocRow {
   id: string;
   text: string;
+  chunk?: ChunkSpan | undefined;
   metadata?: Metadata | undefined;
 }
 
@@ -58,6 +68,8 @@ export class DocStore {
   /** Stores written before deletes existed have no `deleted` column: every row is live. */
   private readonly lifecycle: boolean;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Rows are windows of documents: an id has several live rows, told apart by their chunk number. */
+  readonly chunked: boolean;
 
   /**
    * `readonly` opens read-only. `reader` opens to read without changing the schema: read-write where the file
@@ -65,7 +77,7 @@ export class DocStore {
    * connection refuses such a store), and read-only where it does not. Otherwise the store is opened to write:
    * created or brought to the current schema, in WAL mode unless `wal` is false.
    */
-  constructor(file: string, options: { readonly?: boolean; reader?: boolean; wal?: boolean } = {}) {
+  constructor(file: string, options: { readonly?: boolean; reader?: boolean; wal?: boolean; chunked?: boolean } = {}) {
     this.file = file;
     const readonly = options.readonly === true;
     const reader = options.reader === true;
@@ -84,7 +96,10 @@ export class DocStore {
       if (!readonly && !reader) {
         if (options.wal !== false) db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
-        if (!hasTable(db, 'docs')) {
+        if (!hasTable(db, 'docs') && options.chunked === true) {
+          db.exec('CREATE TABLE docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL, text TEXT NOT NULL, deleted INTEGER, chunk INTEGER NOT NULL, chunk_start INTEGER NOT NULL, chunk_end INTEGER NOT NULL)');
+          db.exec(CHUNKED_INDEXES);
+        } else if (!hasTable(db, 'docs')) {
           db.exec('CREATE TABLE docs (idx INTEGER PRIMARY KEY, id TEXT NOT NULL, text TEXT NOT NULL, deleted INTEGER)');
           db.exec(LIFECYCLE_INDEXES);
         } else if (!columnsOf(db).includes('deleted')) {
@@ -97,6 +112,7 @@ export class DocStore {
         if (!hadFts) db.exec("INSERT INTO docs_fts(docs_fts) VALUES('rebuild')");
       }
       this.lifecycle = columnsOf(db).includes('deleted');
+      this.chunked = columnsOf(db).includes('chunk');
     } catch (cause) {
       db?.close();
       throw storeError(file, 'open', cause);
@@ -247,6 +263,44 @@ export class DocStore {
     }
   }
 
+  /** The live rows of a document, in row order (a chunked index has one per window; others at most one). */
+  liveRows(id: string): number[] {
+    try {
+      return this.stmt(this.lifecycle ? 'SELECT idx FROM docs WHERE id = ? AND deleted IS NULL ORDER BY idx' : 'SELECT idx FROM docs WHERE id = ? ORDER BY idx').pluck().all(id) as number[];
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** The document id of a row (grouping a chunked index's windows into documents). */
+  idOf(index: number): string | undefined {
+    try {
+      return this.stmt('SELECT id FROM docs WHERE idx = ?').pluck().get(index) as string | undefined;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** How many rows of a document a view sees (its windows). */
+  visibleRowCount(id: string, view: StoreView): number {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT count(*) FROM docs d WHERE d.id = ? AND ${vis.sql}`).pluck().get(id, ...vis.params) as number;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** Distinct document ids a view sees (a check of a chunked manifest's document count). */
+  visibleDocumentCount(view: StoreView): number {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT count(DISTINCT d.id) FROM docs d WHERE ${vis.sql}`).pluck().get(...vis.params) as number;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
   /** Give the store a column for each new metadata field (a writer's step, inside its transaction). */
   private addColumns(fields: Readonly<Record<string, FieldType>>): void {
     const have = new Set(columnsOf(this.db));
@@ -259,7 +313,7 @@ export class DocStore {
 
   private insertRows(start: number, docs: readonly DocRow[], fields: Readonly<Record<string, FieldType>>): void {
     const names = Object.keys(fields);
-    const cols = ['idx', 'id', 'text', ...names.map(fieldColumn)];
+    const cols = ['idx', 'id', 'text', ...(this.chunked ? ['chunk', 'chunk_start', 'chunk_end'] : []), ...names.map(fieldColumn)];
     const insert = this.stmt(`INSERT INTO docs (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
     const fts = this.stmt('INSERT INTO docs_fts (rowid, text) VALUES (?, ?)');
     docs.forEach((d, i) => {
@@ -267,7 +321,10 @@ export class DocStore {
         const v = d.metadata?.[n];
         return v === undefined || v === null ? null : sqlValue(v);
       });
-      insert.run(start + i, d.id, d.text, ...meta);
+      if (this.chunked) {
+        const c = d.chunk ?? { number: 0, start: 0, end: d.text.length };
+        insert.run(start + i, d.id, d.text, c.number, c.start, c.end, ...meta);
+      } else insert.run(start + i, d.id, d.text, ...meta);
       fts.run(start + i, d.text);
     });
   }
@@ -363,6 +420,10 @@ export class DocStore {
   }
 }
 
+/** A chunked store: an id is live in several rows, one per window. */
+const CHUNKED_INDEXES =
+  'CREATE UNIQUE INDEX IF NOT EXISTS docs_live_id ON docs(id, chunk) WHERE deleted IS NULL; CREATE INDEX IF NOT EXISTS docs_deleted ON docs(deleted) WHERE deleted IS NOT NULL;';
+
 const LIFECYCLE_INDEXES =
   'CREATE UNIQUE INDEX IF NOT EXISTS docs_live_id ON docs(id) WHERE deleted IS NULL; CREATE INDEX IF NOT EXISTS docs_deleted ON docs(deleted) WHERE deleted IS NOT NULL;';
 
@@ -390,6 +451,7 @@ function migrate(db: Database.Database): void {
 
 function toDoc(r: Record<string, unknown>, fields: Readonly<Record<string, FieldType>>): StoredDoc {
   const doc: StoredDoc = { index: r.idx as number, id: r.id as string, text: r.text as string };
+  if (typeof r.chunk === 'number') doc.chunk = { number: r.chunk, start: r.chunk_start as number, end: r.chunk_end as number };
   let meta: Metadata | undefined;
   for (const [name, type] of Object.entries(fields)) {
     const v = r[`f:${name}`];

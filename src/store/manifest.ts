@@ -111,8 +111,21 @@ export interface IndexManifest {
   docs?: string;
   /** Metadata fields and their types. */
   fields?: Record<string, FieldType>;
+  /**
+   * A chunked index (`index --chunk`): each document longer than the window is stored as several rows, its token
+   * windows (encoder/chunk.ts), and searches return one hit per document. Writes chunk the same way.
+   */
+  chunking?: ChunkingInfo;
+  /** Chunked indexes: live documents (rows are windows, so `count` less `deleted` counts windows). */
+  documents?: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** How a chunked index cuts its documents: tokens per window (special tokens included) and tokens shared by neighbours. */
+export interface ChunkingInfo {
+  maxTokens: number;
+  overlap: number;
 }
 
 export const MANIFEST = 'manifest.json';

@@ -19,7 +19,8 @@ import { modelFingerprint } from './model-fingerprint.js';
 import { indexPrompts, type IndexPrompts } from './prompts.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { checkFusion, DEFAULT_FUSION_DEPTH, fuse } from './fusion.js';
-import { checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type SearchTimings, type WriteOptions } from './searcher.js';
+import { groupRanking, type DocumentHit } from './group.js';
+import { checkChunkScore, checkK, checkMode, type IndexHit, type Searcher, type SearchOptions, type SearchTimings, type WriteOptions } from './searcher.js';
 
 export interface OpenIndexOptions {
   /** A loaded model to encode queries with; it must be the one the index was built with. */
@@ -60,8 +61,10 @@ export interface IndexInfo {
   similarity: string;
   /** Rows of vectors, deleted ones included until compact. */
   count: number;
-  /** Live documents: count less the deleted. */
+  /** Live documents: count less the deleted (a chunked index: its documents, whose windows the rows are). */
   live: number;
+  /** Chunked indexes: how documents are cut, and the live windows. */
+  chunking?: { maxTokens: number; overlap: number; windows: number };
   deleted: number;
   /** Writes committed since the build. */
   generation: number;
@@ -96,7 +99,8 @@ export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
     onnxFile: m.model.onnxFile,
     similarity: m.model.similarityFnName,
     count: m.count,
-    live: m.count - (m.deleted ?? 0),
+    live: m.documents ?? m.count - (m.deleted ?? 0),
+    ...(m.chunking !== undefined ? { chunking: { ...m.chunking, windows: m.count - (m.deleted ?? 0) } } : {}),
     deleted: m.deleted ?? 0,
     generation: m.generation ?? 0,
     fields: { ...(m.fields ?? {}) },
@@ -143,6 +147,8 @@ interface Snapshot {
   /** Deleted rows as a skip bitset (absent when none). */
   deleted: Uint8Array | undefined;
   live: number;
+  /** Live documents: `live`, or in a chunked index the documents its windows belong to. */
+  documents: number;
   fields: Record<string, FieldType>;
   /** Rows allowed by recent filters, by the filter's canonical JSON. */
   filters: Map<string, AllowedRows>;
@@ -253,6 +259,10 @@ export class SearchIndex implements Searcher {
     const docsFile = manifest.docs ?? DEFAULT_DOCS_FILE;
     const ownDocs = prev === undefined || prev.docsFile !== docsFile;
     const docs = ownDocs ? new DocStore(join(dir, docsFile), { reader: true }) : prev.docs;
+    if (manifest.chunking !== undefined && !docs.chunked) {
+      docs.close();
+      throw new SemsearchError('INDEX_CORRUPT', `${docs.file} has no windows, which the manifest's chunking says it holds: rebuild the index`, { file: docs.file });
+    }
     try {
       const view = { count: manifest.count, generation: manifest.generation ?? 0 };
       if (ownDocs) docs.checkRows(manifest.count);
@@ -290,6 +300,7 @@ export class SearchIndex implements Searcher {
         view,
         deleted: deletedRows.length > 0 ? rowBitset(manifest.count, deletedRows) : undefined,
         live: manifest.count - deletedRows.length,
+        documents: manifest.documents ?? manifest.count - deletedRows.length,
         fields: { ...(manifest.fields ?? {}) },
         filters: new Map(),
         users: 0,
@@ -360,7 +371,12 @@ export class SearchIndex implements Searcher {
 
   /** Live documents (rows of vectors less the deleted ones). */
   get count(): number {
-    return this.snap.live;
+    return this.snap.documents;
+  }
+
+  /** Whether the index holds documents as token windows (built with --chunk): searches return one hit per document. */
+  get chunked(): boolean {
+    return this.snap.manifest.chunking !== undefined;
   }
 
   /**
@@ -391,18 +407,22 @@ export class SearchIndex implements Searcher {
     return this.withSnapshot(async (s) => {
       const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
+      const rank = async (kk: number): Promise<ScoredRow[][]> => {
+        let ranked: { index: number; score: number }[][];
+        if (mode === 'keyword') ranked = list.map((q) => s.docs.keywordSearch(q, kk, s.view, filter));
+        else {
+          // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
+          const depth = Math.min(s.live, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
+          const keyword = list.map((q) => s.docs.keywordSearch(q, depth, s.view, filter));
+          const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
+          ranked = list.map((_, qi) => fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options).slice(0, kk));
+        }
+        return ranked.map((hits) => hits.map((h) => ({ row: h.index, score: h.score })));
+      };
+      if (s.manifest.chunking !== undefined) return this.groupedHits(s, list.length, k, rank, t0, options, filter);
       const kk = Math.min(k, s.live);
       if (kk === 0) return list.map(() => []);
-      let ranked: { index: number; score: number }[][];
-      if (mode === 'keyword') ranked = list.map((q) => s.docs.keywordSearch(q, kk, s.view, filter));
-      else {
-        // Each ranking goes deeper than k, so a passage near the top of either one can still reach the fused top k.
-        const depth = Math.min(s.live, Math.max(kk, options.fusionDepth ?? DEFAULT_FUSION_DEPTH));
-        const keyword = list.map((q) => s.docs.keywordSearch(q, depth, s.view, filter));
-        const vector = await this.vectorSearch(s, embeddings as MatrixLike, depth, options, filter);
-        ranked = list.map((_, qi) => fuse((vector[qi] ?? []).map((h) => ({ index: h.row, score: h.score })), keyword[qi] ?? [], options).slice(0, kk));
-      }
-      return this.fetchHits(s, ranked.map((hits) => hits.map((h) => ({ row: h.index, score: h.score }))), t0, options.timings, options.signal);
+      return this.fetchHits(s, await rank(kk), t0, options.timings, options.signal);
     });
   }
 
@@ -418,12 +438,74 @@ export class SearchIndex implements Searcher {
     return out;
   }
 
-  private hit(s: Snapshot, row: number, score: number): IndexHit {
+  private hit(s: Snapshot, row: number, score: number, chunkScore?: number): IndexHit {
     const doc = s.docs.get(row, s.fields);
     if (doc === undefined) {
       throw new SemsearchError('INDEX_CORRUPT', `${s.docs.file} has no passage for row ${row}, which the vectors hold: rebuild the index`, { file: s.docs.file });
     }
-    return { index: row, id: doc.id, score, text: doc.text, ...(doc.metadata !== undefined ? { metadata: doc.metadata } : {}) };
+    return {
+      index: row,
+      id: doc.id,
+      score,
+      text: doc.text,
+      ...(doc.metadata !== undefined ? { metadata: doc.metadata } : {}),
+      ...(doc.chunk !== undefined ? { chunk: { ...doc.chunk, score: chunkScore ?? score } } : {}),
+    };
+  }
+
+  /**
+   * A chunked index's hits: one per document. The windows' ranking (`rank`, any mode) is read deeper until it
+   * settles the k best documents (groupRanking) or runs out, so the answer is the grouping of the whole ranking.
+   */
+  private async groupedHits(
+    s: Snapshot,
+    queries: number,
+    k: number,
+    rank: (depth: number) => Promise<ScoredRow[][]>,
+    t0: number,
+    options: SearchOptions,
+    filter: CompiledFilter | undefined,
+  ): Promise<IndexHit[][]> {
+    const group = checkChunkScore(options);
+    const rows = filter !== undefined ? this.allowedRows(s, filter).rows.length : s.live;
+    const out: (DocumentHit[] | undefined)[] = new Array<DocumentHit[] | undefined>(queries).fill(undefined);
+    if (rows === 0) return Array.from({ length: queries }, () => []);
+    const ids = new Map<number, string>();
+    const idOf = (row: number): string => {
+      let id = ids.get(row);
+      if (id === undefined) {
+        id = s.docs.idOf(row);
+        if (id === undefined) throw new SemsearchError('INDEX_CORRUPT', `${s.docs.file} has no passage for row ${row}, which the vectors hold: rebuild the index`, { file: s.docs.file });
+        ids.set(row, id);
+      }
+      return id;
+    };
+    const windows = new Map<string, number>();
+    const windowsOf = (id: string): number => {
+      let n = windows.get(id);
+      if (n === undefined) windows.set(id, (n = s.docs.visibleRowCount(id, s.view)));
+      return n;
+    };
+    for (let depth = Math.min(rows, Math.max(4 * k, k + 16)); ; depth = Math.min(rows, depth * 4)) {
+      throwIfCancelled(options.signal, 'search');
+      const ranked = await rank(depth);
+      let open = 0;
+      ranked.forEach((r, qi) => {
+        if (out[qi] !== undefined) return;
+        const settled = groupRanking(r, k, r.length < depth || depth >= rows, group, idOf, windowsOf);
+        if (settled === undefined) open++;
+        else out[qi] = settled;
+      });
+      if (open === 0) break;
+    }
+    throwIfCancelled(options.signal, 'search');
+    const t1 = performance.now();
+    const hits = out.map((docs) => (docs ?? []).map((d) => this.hit(s, d.row, d.score, d.chunkScore)));
+    if (options.timings !== undefined) {
+      options.timings.searchMs += t1 - t0;
+      options.timings.fetchMs += performance.now() - t1;
+    }
+    return hits;
   }
 
   /** Whether searches go through an HNSW graph by default. */
@@ -438,6 +520,7 @@ export class SearchIndex implements Searcher {
     return this.withSnapshot(async (s) => {
       const t0 = performance.now();
       const filter = options.filter !== undefined ? compileFilter(options.filter, s.fields) : undefined;
+      if (s.manifest.chunking !== undefined) return this.groupedHits(s, toMatrix(queries, 'queries').rows, k, (depth) => this.vectorSearch(s, queries, depth, options, filter), t0, options, filter);
       return this.fetchHits(s, await this.vectorSearch(s, queries, k, options, filter), t0, options.timings, options.signal);
     });
   }

@@ -17,7 +17,19 @@ export interface IndexHit {
   text: string;
   /** The passage's metadata fields that have a value, when it has any. */
   metadata?: Metadata;
+  /**
+   * Chunked indexes: the document's window that won (its `text` is that window): its number, its UTF-16 offsets in
+   * the document's text (end exclusive), and its own score (`score` is the document's: this one, or with
+   * `chunkScore: 'sum'` the sum of its best windows').
+   */
+  chunk?: { number: number; start: number; end: number; score: number };
 }
+
+/** How a chunked index scores a document from its windows: its best window's score, or the sum of its best `sumChunks`. */
+export type ChunkScore = 'max' | 'sum';
+export const CHUNK_SCORES: readonly ChunkScore[] = ['max', 'sum'];
+/** Windows summed by chunkScore 'sum' (default). */
+export const DEFAULT_SUM_CHUNKS = 3;
 
 export interface SearchOptions {
   /** Scan every vector even when the index has an HNSW graph (default: use the graph when there is one). */
@@ -48,6 +60,10 @@ export interface SearchOptions {
    * the graph) skipping the rest, and falls back to the scan when the graph cannot supply k allowed hits.
    */
   filter?: Filter;
+  /** Chunked indexes: a document's score from its windows' (default 'max'); other indexes ignore it. */
+  chunkScore?: ChunkScore;
+  /** chunkScore 'sum': how many of a document's best windows are summed (default 3). */
+  sumChunks?: number;
   /** Accumulates where the time went, in ms (a server's per-stage metrics): scoring vectors, and reading the hits' passages. */
   timings?: SearchTimings;
   /**
@@ -83,6 +99,8 @@ export interface Searcher {
   readonly prompts: IndexPrompts;
   /** Live documents. */
   readonly count: number;
+  /** Whether the index holds documents as token windows (built with --chunk): hits are one per document, with its best window. */
+  readonly chunked?: boolean;
   /** The k best passages of each query (mode vector, keyword or hybrid; filters; see SearchOptions). */
   search(queries: string | readonly string[], k?: number, options?: SearchOptions): Promise<IndexHit[][]>;
   /** search() with the query embeddings already computed by `model` (keyword mode needs none). */
@@ -102,6 +120,16 @@ export function checkMode(mode: SearchMode | undefined): SearchMode {
     throw new SemsearchError('INVALID_ARGUMENT', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(m)}`, { field: 'mode' });
   }
   return m;
+}
+
+export function checkChunkScore(options: Pick<SearchOptions, 'chunkScore' | 'sumChunks'>): { how: ChunkScore; sum: number } {
+  const how = options.chunkScore ?? 'max';
+  if (!CHUNK_SCORES.includes(how)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `chunkScore must be one of ${CHUNK_SCORES.join(', ')}, got ${JSON.stringify(how)}`, { field: 'chunkScore' });
+  }
+  const sum = options.sumChunks ?? DEFAULT_SUM_CHUNKS;
+  if (!Number.isInteger(sum) || sum < 1 || sum > 1000) throw new SemsearchError('INVALID_ARGUMENT', `sumChunks must be an integer from 1 to 1000, got ${sum}`, { field: 'sumChunks' });
+  return { how, sum };
 }
 
 export function checkK(k: number): void {

@@ -15,6 +15,7 @@ import { modelFingerprint } from './model-fingerprint.js';
 import { indexPrompts } from './prompts.js';
 import { encodeShard, readShard, readVerified, removeUnlistedShards, rowBytes, writeShard, type ShardVectors } from './shards.js';
 import { lockForWriting } from './writer-lock.js';
+import { documentRows } from './chunk-rows.js';
 
 /** A document to add or replace: its id, text, and optional metadata fields. */
 export interface WriteDocument {
@@ -110,8 +111,9 @@ function docsFile(m: IndexManifest): string {
   return m.docs ?? DEFAULT_DOCS_FILE;
 }
 
+/** Live documents: rows less the deleted, or a chunked index's own count (its rows are windows). */
 function liveCount(m: IndexManifest): number {
-  return m.count - (m.deleted ?? 0);
+  return m.documents ?? m.count - (m.deleted ?? 0);
 }
 
 async function lockWithin(dir: string, waitMs: number): Promise<() => Promise<void>> {
@@ -188,7 +190,7 @@ export class IndexWriter {
     try {
       // Under the lock, the manifest is final: read it again, in case a writer committed while we waited.
       const m = readManifest(dir);
-      docs = new DocStore(join(dir, docsFile(m)), { wal: false });
+      docs = new DocStore(join(dir, docsFile(m)), { wal: false, chunked: m.chunking !== undefined });
       const undone = docs.rollback({ count: m.count, generation: m.generation ?? 0 });
       const files = removeUnlisted(dir, m);
       const w = new IndexWriter(dir, m, docs, options, release);
@@ -227,17 +229,22 @@ export class IndexWriter {
     const m = this.manifest;
     const newFields = checkDocuments(documents, m.fields ?? {});
     const fields: Record<string, FieldType> = { ...(m.fields ?? {}), ...newFields };
+    // A replaced document's every row (every window of a chunked one) becomes a tombstone.
     const replaced: number[] = [];
+    let replacedDocs = 0;
     for (const d of documents) {
-      const row = this.docs.liveRow(d.id);
-      if (row !== undefined) replaced.push(row);
+      const rows = this.docs.liveRows(d.id);
+      if (rows.length > 0) replacedDocs++;
+      replaced.push(...rows);
     }
 
     const model = await this.encoder();
     return this.undoingOnFailure(async () => {
+      const documentPrompt = indexPrompts(m.model, model).document;
+      const rows = documents.flatMap((d) => documentRows(model, d, m.chunking, documentPrompt));
       const emb = (await model.encode(
-        documents.map((d) => d.text),
-        { batchSize: this.options.batchSize ?? 32, prompt: indexPrompts(m.model, model).document },
+        rows.map((r) => r.input),
+        { batchSize: this.options.batchSize ?? 32, prompt: documentPrompt },
       )) as Matrix;
       if (m.normalized) normalizeRows(emb);
       const ranges = m.ranges !== undefined ? { min: Float32Array.from(m.ranges.min), max: Float32Array.from(m.ranges.max) } : undefined;
@@ -246,13 +253,13 @@ export class IndexWriter {
       const generation = (m.generation ?? 0) + 1;
       const next: IndexManifest = structuredClone(m);
       const obsolete = this.appendVectors(next, stored, generation);
-      const rows: DocRow[] = documents.map((d) => ({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
       this.docs.applyWrite(generation, replaced, m.count, rows, fields);
-      next.count = m.count + documents.length;
+      next.count = m.count + rows.length;
       next.deleted = (m.deleted ?? 0) + replaced.length;
+      if (m.documents !== undefined) next.documents = m.documents + documents.length - replacedDocs;
       if (Object.keys(fields).length > 0) next.fields = fields;
       await this.followGraph(next, generation, obsolete);
-      return this.commit(next, generation, obsolete, { added: documents.length - replaced.length, replaced: replaced.length, deleted: 0, dropped: 0 });
+      return this.commit(next, generation, obsolete, { added: documents.length - replacedDocs, replaced: replacedDocs, deleted: 0, dropped: 0 });
     });
   }
 
@@ -264,9 +271,9 @@ export class IndexWriter {
     const rows: number[] = [];
     const unknown: string[] = [];
     for (const id of ids) {
-      const row = this.docs.liveRow(id);
-      if (row === undefined) unknown.push(id);
-      else rows.push(row);
+      const live = this.docs.liveRows(id);
+      if (live.length === 0) unknown.push(id);
+      else rows.push(...live);
     }
     if (unknown.length > 0) throw unknownDocuments(unknown);
     return this.undoingOnFailure(async () => {
@@ -275,8 +282,9 @@ export class IndexWriter {
       const obsolete: string[] = [];
       this.docs.applyWrite(generation, rows, m.count, [], m.fields ?? {});
       next.deleted = (m.deleted ?? 0) + rows.length;
+      if (m.documents !== undefined) next.documents = m.documents - ids.length;
       await this.followGraph(next, generation, obsolete);
-      return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: rows.length, dropped: 0 });
+      return this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: ids.length, dropped: 0 });
     });
   }
 
@@ -298,7 +306,7 @@ export class IndexWriter {
     const newDocs = `docs${suffix}.sqlite`;
     const next: IndexManifest = structuredClone(m);
     next.shards = [];
-    const store = new DocStore(join(this.dir, newDocs));
+    const store = new DocStore(join(this.dir, newDocs), { chunked: m.chunking !== undefined });
     const rb = rowBytes(m.precision, m.dim);
     let live = 0;
     const liveTotal = liveCount(m);
@@ -332,7 +340,7 @@ export class IndexWriter {
           const local = d.index - base;
           data.copy(vec, pending.length * rb, local * rb, (local + 1) * rb);
           if (rescore !== undefined && res !== undefined) rescore.copy(res, pending.length * m.dim, local * m.dim, (local + 1) * m.dim);
-          pending.push({ id: d.id, text: d.text, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) });
+          pending.push({ id: d.id, text: d.text, ...(d.chunk !== undefined ? { chunk: d.chunk } : {}), ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) });
           if (pending.length === cap) flush();
           nextDoc = docs.next();
         }
@@ -370,7 +378,7 @@ export class IndexWriter {
     const result = await this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: 0, dropped: m.count - live });
     // The old store is closed with its files gone; later writes go to the new one.
     this.docs.close();
-    this.docs = new DocStore(join(this.dir, newDocs), { wal: false });
+    this.docs = new DocStore(join(this.dir, newDocs), { wal: false, chunked: m.chunking !== undefined });
     return result;
   }
 

@@ -38,6 +38,9 @@ const OPTIONS = {
   ...BACKEND_OPTIONS,
   exact: { ...EXACT_OPTION, description: 'with --index: scan every vector even when the index has an HNSW graph' },
   mode: { type: 'string', description: 'with --index: vector (default), keyword (BM25) or hybrid (both, rank fusion)', choices: SEARCH_MODES },
+  chunk: { type: 'boolean', description: "full retrieval over a corpus: cut documents longer than the model's window into token windows and rank each by its best (as index --chunk)" },
+  'chunk-tokens': { type: 'number', description: "--chunk: tokens per window, special tokens included (default: the model's max_seq_length)", positiveInteger: true },
+  'chunk-overlap': { type: 'number', description: '--chunk: tokens neighbouring windows share (default: an eighth of the window)' },
   queries: { type: 'string', description: 'queries: TREC topics (tsv or <top>), BEIR queries.jsonl, SMART queries' },
   topics: { type: 'string', description: 'same as --queries' },
   'queries-format': { type: 'string', description: 'the queries file format (default auto)', choices: ['auto', ...QUERIES_FORMATS] },
@@ -298,6 +301,9 @@ export const evalCommand = defineCommand({
       ...(values['batch-size'] !== undefined ? { batchSize: values['batch-size'] } : {}),
       ...(values.exact === true ? { exact: true } : {}),
       ...(values.mode !== undefined ? { mode: values.mode } : {}),
+      ...(values.chunk === true
+        ? { chunk: { ...(values['chunk-tokens'] !== undefined ? { maxTokens: values['chunk-tokens'] } : {}), ...(values['chunk-overlap'] !== undefined ? { overlap: values['chunk-overlap'] } : {}) } }
+        : {}),
       ...(ceName !== undefined ? { crossEncoder: ceName, crossEncoderOptions: { ...(threads !== undefined ? { threads } : {}), ...deviceOption(values) } } : {}),
       ...(values['rerank-depth'] !== undefined ? { crossDepth: values['rerank-depth'] } : {}),
       perQuery: values['per-query'] === true,

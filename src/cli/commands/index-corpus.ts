@@ -29,6 +29,9 @@ corpus, so running the same command on the same input again resumes it.`,
     'skip-bad': { type: 'boolean', description: 'skip and count empty passages and repeated ids instead of failing' },
     limit: { type: 'number', description: 'stop after this many passages (resume later to continue)' },
     metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line (BEIR corpora carry their own fields)' },
+    chunk: { type: 'boolean', description: "cut passages longer than the model's window into token windows and search documents (one hit each, by its best window)" },
+    'chunk-tokens': { type: 'number', description: "--chunk: tokens per window, special tokens included (default: the model's max_seq_length)", positiveInteger: true },
+    'chunk-overlap': { type: 'number', description: '--chunk: tokens neighbouring windows share (default: an eighth of the window)' },
     ann: {
       type: 'string',
       description: 'also build an HNSW graph: i8 (the recall of f16 once hits are rescored, at half the size; docs/SEARCH-SCALE.md), f16 or f32',
@@ -54,6 +57,15 @@ corpus, so running the same command on the same input again resumes it.`,
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
     }
+    if ((values['chunk-tokens'] !== undefined || values['chunk-overlap'] !== undefined) && values.chunk !== true) {
+      throw new SemsearchError('INVALID_ARGUMENT', `${values['chunk-tokens'] !== undefined ? '--chunk-tokens' : '--chunk-overlap'} sets how --chunk cuts; add --chunk`, {
+        field: values['chunk-tokens'] !== undefined ? '--chunk-tokens' : '--chunk-overlap',
+      });
+    }
+    const chunk =
+      values.chunk === true
+        ? { ...(values['chunk-tokens'] !== undefined ? { maxTokens: values['chunk-tokens'] } : {}), ...(values['chunk-overlap'] !== undefined ? { overlap: values['chunk-overlap'] } : {}) }
+        : undefined;
     // Imported here, not at the top, so `index --help` loads neither ONNX Runtime nor SQLite nor usearch.
     const [{ buildIndex }, { buildAnnIndex }] = await Promise.all([import('../../store/build-index.js'), import('../../store/ann.js')]);
     const progress = commandProgress(io, 'passages');
@@ -78,6 +90,7 @@ corpus, so running the same command on the same input again resumes it.`,
       ...(values['prompt-name'] !== undefined ? { documentPromptName: values['prompt-name'] } : {}),
       ...(values['query-prompt-name'] !== undefined ? { queryPromptName: values['query-prompt-name'] } : {}),
       ...deviceOption(values),
+      ...(chunk !== undefined ? { chunk } : {}),
       }),
     );
     progress.finish();
@@ -88,9 +101,19 @@ corpus, so running the same command on the same input again resumes it.`,
       io.stdout.write(`HNSW graph (${ann.quantization}, M=${ann.connectivity}) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ann.file}\n`);
     }
     io.stdout.write(
-      `${m.complete ? 'complete' : 'partial'}: ${m.count} passages in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
+      `${m.complete ? 'complete' : 'partial'}: ${m.documents !== undefined ? `${m.documents} documents as ${m.count} windows` : `${m.count} passages`} in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +
         `added ${r.added}${r.resumedFrom > 0 ? `, resumed from ${r.resumedFrom}` : ''}${r.skipped > 0 ? `, skipped ${r.skipped} bad records` : ''}\n`,
     );
+    // Truncation is never silent: the model reads max_seq_length tokens of a text and drops the rest.
+    const long = r.long;
+    if (long.passages > 0) {
+      const n = (x: number): string => x.toLocaleString('en-US');
+      if (m.chunking !== undefined) {
+        io.stdout.write(`${n(long.passages)} of ${n(long.of)} texts exceed ${n(m.chunking.maxTokens)} tokens: cut into ${n(long.windows)} windows (overlap ${m.chunking.overlap} tokens)\n`);
+      } else {
+        io.stderr.write(`semsearch index: ${n(long.passages)} of ${n(long.of)} texts exceed ${n(long.maxSeqLength)} tokens: their ends are not searched; --chunk indexes them whole\n`);
+      }
+    }
     if (r.metadataUnmatched.count > 0 && values.metadata !== undefined) io.stderr.write(`semsearch index: warning: ${describeUnmatched(r.metadataUnmatched, values.metadata, corpus === STDIN_ARG ? '<stdin>' : corpus)}\n`);
     return 0;
   },

@@ -24,7 +24,8 @@ export const infoCommand = defineCommand({
         [
           `index      ${i.dir}`,
           `model      ${i.model} (${i.modelType}, ${i.similarity})`,
-          `passages   ${i.live}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}${i.deleted > 0 ? ` (and ${i.deleted} deleted rows until semsearch compact)` : ''}`,
+          `passages   ${i.live}${i.chunking !== undefined ? ' documents' : ''}${i.complete ? '' : ' (partial: run semsearch index again to finish)'}${i.deleted > 0 ? ` (and ${i.deleted} deleted rows until semsearch compact)` : ''}`,
+          ...(i.chunking !== undefined ? [`chunked    ${i.chunking.windows} windows of at most ${i.chunking.maxTokens} tokens, overlap ${i.chunking.overlap}`] : []),
           ...(i.generation > 0 ? [`writes     ${i.generation} committed since the build`] : []),
           ...(Object.keys(i.fields).length > 0 ? [`fields     ${Object.entries(i.fields).map(([n, t]) => `${n} (${t})`).join(', ')}`] : []),
           `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${formatBytes(i.vectorBytes, { binary: true })}`,

@@ -19,6 +19,7 @@ function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?
           score: h.score,
           ...('retrievalScore' in h ? { retrievalScore: h.retrievalScore } : {}),
           text: h.text,
+          ...(h.chunk !== undefined ? { chunk: h.chunk } : {}),
           ...(h.metadata !== undefined ? { metadata: h.metadata } : {}),
         })),
       }) + '\n',
@@ -27,7 +28,8 @@ function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?
   }
   io.stdout.write(`query: ${query}  (${ms.toFixed(1)} ms)\n`);
   hits.forEach((h, i) => {
-    io.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.text.length > 160 ? `${h.text.slice(0, 157)}...` : h.text}\n`);
+    const where = h.chunk !== undefined ? `  [window ${h.chunk.number}, chars ${h.chunk.start}-${h.chunk.end}]` : '';
+    io.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}${where}  ${h.text.length > 160 ? `${h.text.slice(0, 157)}...` : h.text}\n`);
     if (h.metadata !== undefined) io.stdout.write(`       ${JSON.stringify(h.metadata)}\n`);
   });
 }
@@ -66,6 +68,8 @@ export const searchCommand = defineCommand({
       deprecated: ['rerank'],
     },
     'rerank-depth': { type: 'number', description: 'hits retrieved per query for the cross-encoder to re-rank (default 100)', positiveInteger: true },
+    'chunk-score': { type: 'string', description: "chunked indexes: a document's score is its best window's (max, default) or the sum of its best --sum-chunks windows' (sum)", choices: ['max', 'sum'] },
+    'sum-chunks': { type: 'number', description: '--chunk-score sum: windows summed per document (default 3)', positiveInteger: true },
     where: { type: 'string', description: 'a metadata filter as JSON: {"year": {"gte": 2020}}, {"lang": {"in": ["en", "de"]}}, {"and": [...]}, {"or": [...]}, {"not": {...}}' },
     device: DEVICE_OPTION,
     ...BACKEND_OPTIONS,
@@ -111,6 +115,8 @@ export const searchCommand = defineCommand({
           ...(values.fusion !== undefined ? { fusion: values.fusion } : {}),
           ...(values['vector-weight'] !== undefined ? { vectorWeight: values['vector-weight'] } : {}),
           ...(filter !== undefined ? { filter } : {}),
+          ...(values['chunk-score'] !== undefined ? { chunkScore: values['chunk-score'] } : {}),
+          ...(values['sum-chunks'] !== undefined ? { sumChunks: values['sum-chunks'] } : {}),
         });
         const hits = reranker !== undefined && rerankHits !== undefined ? ((await rerankHits(reranker, [q], [found ?? []], { k }))[0] ?? []) : (found ?? []);
         printHits(io, q, hits, json, performance.now() - t);
@@ -121,7 +127,7 @@ export const searchCommand = defineCommand({
       }
       const tty = (io.stdin as NodeJS.ReadStream).isTTY === true;
       const rl = createInterface({ input: io.stdin, terminal: false });
-      if (tty) io.stdout.write(`${index.count} passages. Type a query, empty line or Ctrl-D to quit.\n> `);
+      if (tty) io.stdout.write(`${index.count} ${index.chunked === true ? 'documents' : 'passages'}. Type a query, empty line or Ctrl-D to quit.\n> `);
       for await (const line of rl) {
         const q = line.trim();
         if (q === '') {

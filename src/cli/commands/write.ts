@@ -57,6 +57,7 @@ left uncommitted (searches never see it). Running the same add again completes i
     format: { type: 'string', description: 'corpus format (default: guessed from the path and first line)', choices: CORPUS_FORMATS },
     metadata: { type: 'string', description: 'a JSONL side file of metadata: {"id": …, "field": value} per line' },
     'skip-existing': { type: 'boolean', description: 'add only passages whose id the index lacks (the first text of an id wins, as when several corpus files are pooled)' },
+    chunk: { type: 'boolean', description: 'the index must be chunked (built with index --chunk); its documents are always cut as it was built' },
     'commit-size': { type: 'number', description: `passages per commit (default 1000, at most ${MAX_WRITE_BATCH})`, positiveInteger: true },
     'batch-size': BATCH_SIZE_OPTION,
     threads: THREADS_OPTION,
@@ -80,6 +81,9 @@ left uncommitted (searches never see it). Running the same add again completes i
     const name = corpus === STDIN_ARG ? '<stdin>' : corpus;
     // `-`: standard input, spooled to a temporary file (the corpus is read twice: checked whole, then written).
     return withCorpusArg(corpus, io.stdin, values.format, (path, format) => withWriter(dir, 'add', io, writerOptions, async (writer) => {
+      if (values.chunk === true && writer.committed.chunking === undefined) {
+        throw new SemsearchError('INDEX_MISMATCH', `${dir} was built without --chunk: its rows are whole passages; rebuild it with semsearch index --chunk to add documents as windows`, { field: '--chunk' });
+      }
       const opts = format !== undefined ? { format } : {};
       // First pass: the file as a whole must be writable, so a bad record late in it leaves the index untouched.
       const lines = new Map<string, number | undefined>();

@@ -49,6 +49,8 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
       ...(b.mode !== undefined ? { mode: b.mode } : {}),
       ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
       ...(b.vector_weight !== undefined ? { vectorWeight: b.vector_weight } : {}),
+      ...(b.chunk_score !== undefined ? { chunkScore: b.chunk_score } : {}),
+      ...(b.sum_chunks !== undefined ? { sumChunks: b.sum_chunks } : {}),
       // The filter's depth and size are checked here, on the HTTP thread, before it is queued or cloned to a
       // worker; its shape against the index's fields in the worker (FILTER_INVALID naming where).
       ...(b.filter !== undefined ? { filter: b.filter as Filter } : {}),

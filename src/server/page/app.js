@@ -171,9 +171,12 @@ function applyAddress(params) {
 function render(query, hits, append = false) {
   const terms = queryTerms(query);
   const items = hits.map((h) => {
-    const meta = el('div', { className: 'meta' }, el('span', { className: 'score' }, h.score.toFixed(4)), el('span', { className: 'id' }, `passage ${h.id}`));
+    const meta = el('div', { className: 'meta' }, el('span', { className: 'score' }, h.score.toFixed(4)), el('span', { className: 'id' }, `${h.chunk !== undefined ? 'document' : 'passage'} ${h.id}`));
     if (h.retrieval_score !== undefined) meta.append(el('span', { className: 'retrieval', title: "the index's score before re-ranking" }, `retrieval ${h.retrieval_score.toFixed(4)}`));
-    const li = el('li', { className: 'result' }, meta, el('p', { className: 'text' }, highlight(h.text, terms)));
+    // A chunked index answers with the document's best window: say which, and mark the text as that window.
+    if (h.chunk !== undefined) meta.append(el('span', { className: 'chunk', title: `characters ${h.chunk.start}–${h.chunk.end} of the document; this window scores ${h.chunk.score.toFixed(4)}` }, `best window ${h.chunk.number + 1}`));
+    const text = el('p', { className: h.chunk !== undefined ? 'text window' : 'text' }, highlight(h.text, terms));
+    const li = el('li', { className: 'result' }, meta, text);
     const entries = Object.entries(h.metadata ?? {});
     if (entries.length > 0) {
       const fields = el('ul', { className: 'fields' });
