@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { normalizeRows } from '../encoder/normalize.js';
 import { Matrix } from '../tensor/matrix.js';
 import { rangesOf } from '../tensor/quantize.js';
-import { exactSearch } from './exact-search.js';
+import { exactSearch, scoreRows } from './exact-search.js';
 import { encodeShard } from './shards.js';
 import { TopK } from './top-k.js';
 import { gaussian } from '../test-support/vectors.js';
@@ -88,4 +88,38 @@ test('binary hamming distances are the same whether rows are read as words or as
   const q = gaussian(4, dim, 12);
   const o = { k: 20, dim, precision: 'binary' as const, rescore: false };
   assert.deepEqual(exactSearch(q, [{ rows: enc.rows, data: odd }], o), exactSearch(q, [{ rows: enc.rows, data: enc.data }], o));
+});
+
+test('scoreRows scores any rows, in any order and number, bit for bit as the row-at-a-time JS scan does', () => {
+  const dim = 48;
+  const corpus = gaussian(301, dim, 7);
+  normalizeRows(corpus);
+  const queries = gaussian(6, dim, 8);
+  const ranges = rangesOf(corpus);
+  // Uneven shards, so rows of one group of four come from different shards.
+  const cuts = [0, 37, 200, 301];
+  let seed = 99;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (const precision of ['float32', 'float16', 'int8'] as const) {
+    const shards = cuts.slice(1).map((end, i) => encodeShard(new Matrix(end - (cuts[i] as number), dim, corpus.data.slice((cuts[i] as number) * dim, end * dim)), precision, ranges));
+    const o = { dim, precision, ranges };
+    for (let qi = 0; qi < queries.rows; qi++) {
+      const q = queries.row(qi);
+      // k = every row: the JS scan's score of each row, one row at a time (shards outside kernel memory scan in JS).
+      const all = new Map(exactSearch(new Matrix(1, dim, q), shards, { ...o, k: corpus.rows })[0]?.map((h) => [h.row, h.score]));
+      assert.equal(all.size, corpus.rows);
+      for (const n of [0, 1, 3, 4, 5, 7, 8, 9, 64, 301]) {
+        const rows = Array.from({ length: n }, () => rnd(corpus.rows));
+        const got = scoreRows(q, rows, shards, o);
+        assert.equal(got.length, n);
+        for (const h of got) assert.ok(Object.is(h.score, all.get(h.row)), `${precision} row ${h.row}: ${h.score} vs ${all.get(h.row)}`);
+        for (let j = 1; j < got.length; j++) {
+          const a = got[j - 1] as { row: number; score: number };
+          const b = got[j] as { row: number; score: number };
+          assert.ok(a.score > b.score || (a.score === b.score && a.row <= b.row), 'best first, lower row first on equal scores');
+        }
+        assert.deepEqual(got.map((h) => h.row).sort((x, y) => x - y), [...rows].sort((x, y) => x - y));
+      }
+    }
+  }
 });

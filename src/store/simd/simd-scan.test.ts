@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fromFloat16Bits, toFloat16Bits } from '../../tensor/float16.js';
 import { Matrix } from '../../tensor/matrix.js';
 import { rangesOf } from '../../tensor/quantize.js';
-import { exactSearch, rowBitset, type ExactSearchOptions } from '../exact-search.js';
+import { exactSearch, rowBitset, scoreRows, type ExactSearchOptions } from '../exact-search.js';
 import type { IndexPrecision } from '../manifest.js';
 import { ParallelSearcher } from '../parallel-search.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../shards.js';
@@ -195,6 +195,44 @@ test('shards the kernels cannot take stay on the JS scan: dims not a multiple of
     assert.equal(simdReady(shards, 'f32', 20), false);
     assert.deepEqual(exactSearch(gaussian(2, 20, 4), shards, { k: 3, precision: 'float32', dim: 20 }), exactSearch(gaussian(2, 20, 4), jsOnly(shards), { k: 3, precision: 'float32', dim: 20 }));
     assert.equal(simdReady(shards, 'b1', 4096), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scoreRows through the rescoring kernels gives the JS scores bit for bit, with a busy shard falling back to JS', () => {
+  const dim = 384;
+  const corpus = gaussian(700, dim, 21);
+  // Values across float16's range, subnormal halves included, and exact zeros of both signs.
+  for (let i = 0; i < 2000; i++) corpus.data[(i * 131) % corpus.data.length] = i % 3 === 0 ? 3e-7 * ((i % 7) - 3) : i % 3 === 1 ? -0 : 0;
+  const ranges = rangesOf(corpus);
+  const queries = gaussian(5, dim, 22);
+  let seed = 5;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const dir = mkdtempSync(join(tmpdir(), 'semsearch-rescore-'));
+  try {
+    for (const precision of ['float32', 'float16', 'int8'] as const) {
+      const parts = [corpus.slice(0, 250), corpus.slice(250, 251), corpus.slice(251, 700)].map((m) => new Matrix(m.rows, dim, Float32Array.from(m.data)));
+      const shards = loadedShards(join(dir, precision), parts, precision, ranges);
+      assert.ok(shards.every((s) => s.memory !== undefined));
+      const o = { dim, precision, ranges };
+      for (let qi = 0; qi < queries.rows; qi++) {
+        const q = queries.row(qi);
+        for (const n of [4, 5, 6, 7, 8, 13, 64, 256, 700]) {
+          const rows = Array.from({ length: n }, () => rnd(corpus.rows));
+          const want = scoreRows(q, rows, jsOnly(shards), o);
+          assert.deepEqual(scoreRows(q, rows, shards, o), want, `${precision}, ${n} rows`);
+          // A shard whose scratch area another thread holds: the JS loops score everything, with the same result.
+          const busy = shards[2] as ShardVectors;
+          assert.ok(tryLock(busy.memory as NonNullable<ShardVectors['memory']>));
+          try {
+            assert.deepEqual(scoreRows(q, rows, shards, o), want);
+          } finally {
+            unlock(busy.memory as NonNullable<ShardVectors['memory']>);
+          }
+        }
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

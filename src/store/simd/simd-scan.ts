@@ -153,3 +153,56 @@ export function shardMaxNorm(memory: VectorMemory, rows: number, dim: number, ha
   // The kernel's own float32 sum may fall short of the true norm by a few units of roundoff.
   return Math.sqrt(n2) * (1 + 1e-4);
 }
+
+const RESCORE: Record<Exclude<ScanKind, 'b1'>, 'rescore_f32' | 'rescore_f16' | 'rescore_i8'> = { f32: 'rescore_f32', f16: 'rescore_f16', i8: 'rescore_i8' };
+/** Rows per rescoring call: their addresses (4 bytes) and scores (8 bytes) fit the output area. */
+const RESCORE_ROWS = Math.floor((SCRATCH_BYTES - SCRATCH.out) / 12 / 4) * 4;
+
+/**
+ * The float64 dot products of `weights` with given rows, row j being element `offsets[j]` of shard `shardOf[j]`,
+ * summed in dimension order as JavaScript's row-at-a-time loop sums them (the kernel adds each row's products in that
+ * order in its own float64 lane): the same numbers, bit for bit, several rows at a time. Undefined when a shard is
+ * not in kernel memory, dim is not a multiple of 4, or a scratch area is busy: the caller then scores in JS.
+ */
+export function simdRowScores(
+  kind: Exclude<ScanKind, 'b1'>,
+  weights: ArrayLike<number>,
+  shardOf: Int32Array,
+  offsets: Int32Array,
+  shards: readonly SimdShard[],
+  dim: number,
+): Float64Array | undefined {
+  const n = shardOf.length;
+  if (dim % 4 !== 0 || dim * 16 > SCRATCH.queryBytes) return undefined;
+  const elem = kind === 'f32' ? 4 : kind === 'f16' ? 2 : 1;
+  const out = new Float64Array(n);
+  const pending = new Uint8Array(shards.length);
+  for (let j = 0; j < n; j++) pending[shardOf[j] as number] = 1;
+  for (let si = 0; si < shards.length; si++) {
+    if (pending[si] === 0) continue;
+    const memory = (shards[si] as SimdShard).memory;
+    const k = memory !== undefined ? kernelsFor(memory) : undefined;
+    if (memory === undefined || k === undefined || !tryLock(memory)) return undefined;
+    try {
+      const buf = memory.buffer;
+      const w = new Float64Array(buf, SCRATCH.queries, 2 * dim);
+      for (let i = 0; i < dim; i++) w[2 * i] = w[2 * i + 1] = weights[i] as number;
+      const addr = new Int32Array(buf, SCRATCH.out, RESCORE_ROWS);
+      const scores = new Float64Array(buf, SCRATCH.out + 4 * RESCORE_ROWS, RESCORE_ROWS);
+      const which: number[] = [];
+      for (let j = 0; j < n; j++) if (shardOf[j] === si) which.push(j);
+      for (let c0 = 0; c0 < which.length; c0 += RESCORE_ROWS) {
+        const m = Math.min(RESCORE_ROWS, which.length - c0);
+        for (let t = 0; t < m; t++) addr[t] = SCRATCH_BYTES + (offsets[which[c0 + t] as number] as number) * elem;
+        // Whole groups of four: the padding repeats the last row, and its scores are not read.
+        const padded = Math.ceil(m / 4) * 4;
+        for (let t = m; t < padded; t++) addr[t] = addr[m - 1] as number;
+        k[RESCORE[kind]](SCRATCH.queries, SCRATCH.out, padded, dim, SCRATCH.out + 4 * RESCORE_ROWS);
+        for (let t = 0; t < m; t++) out[which[c0 + t] as number] = scores[t] as number;
+      }
+    } finally {
+      unlock(memory);
+    }
+  }
+  return out;
+}

@@ -44,6 +44,9 @@ export interface KernelExports {
   scan_b1_x4(q: number, x: number, rows: number, bytes: number, thr: number, out: number): number;
   scan_f16_x4(q: number, x: number, rows: number, dim: number, thr: number, out: number): number;
   scan_i8_x4(q: number, x: number, rows: number, dim: number, thr: number, out: number): number;
+  rescore_f32(w: number, rows: number, n: number, dim: number, out: number): void;
+  rescore_f16(w: number, rows: number, n: number, dim: number, out: number): void;
+  rescore_i8(w: number, rows: number, n: number, dim: number, out: number): void;
 }
 
 let compiled: object | null | undefined;
