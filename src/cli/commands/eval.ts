@@ -7,7 +7,11 @@ import type { Run } from '../../eval/run.js';
 import { SemsearchError } from '../../errors.js';
 import type { ModelEvaluation } from '../../eval/evaluate-model.js';
 import { QRELS_FORMATS } from '../../eval/judgments.js';
-import { formatReportTable, type RelevanceNoteOptions } from '../../eval/report.js';
+import type { RelevanceNoteOptions } from '../../eval/report.js';
+
+// The report's table is formatted by eval/report.js and the metric modules behind it, imported when a command runs
+// (not for `eval --help`) and handed to the functions below.
+type FormatTable = (typeof import('../../eval/report.js'))['formatReportTable'];
 import type { Evaluation, OnnxUsed } from '../../eval/run-evaluation.js';
 import type { EvalTask, EvalTaskSpec } from '../../eval/tasks.js';
 import { defineCommand, type CliIO, type OptionValues } from '../command.js';
@@ -210,14 +214,14 @@ async function scoreRun(values: EvalValues, runPath: string, json: boolean, io: 
     io.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
     return 0;
   }
-  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (${levelWords(result.relevanceLevel, source)})`, '', formatReportTable(result.report, LEVEL_FLAG).trimEnd()];
+  const lines = [`semsearch eval: the run ${runPath} scored against ${qrelsPath} (${levelWords(result.relevanceLevel, source)})`, '', (await import('../../eval/report.js')).formatReportTable(result.report, LEVEL_FLAG).trimEnd()];
   lines.push(...warningLines(result.warnings));
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
 
 /** The cross-encoder stage's report, as a table beside the first stage's figures. */
-function crossLines(result: Evaluation, task: EvalTask, source: LevelSource): string[] {
+function crossLines(result: Evaluation, task: EvalTask, source: LevelSource, formatReportTable: FormatTable): string[] {
   const first = result.firstStage as NonNullable<Evaluation['firstStage']>;
   const { name, depth, pairs, seconds } = result.crossEncoder as NonNullable<Evaluation['crossEncoder']>;
   const ceLabel = basename(name.replace(/[\\/]+$/, ''));
@@ -239,7 +243,7 @@ function crossLines(result: Evaluation, task: EvalTask, source: LevelSource): st
 }
 
 /** The bi-encoder's report: the seed's table row, the metrics, the timings. */
-function modelLines(result: Evaluation, task: EvalTask, label: string, source: LevelSource): string[] {
+function modelLines(result: Evaluation, task: EvalTask, label: string, source: LevelSource, formatReportTable: FormatTable): string[] {
   const ev = result.modelEvaluation as ModelEvaluation;
   const onnx = result.onnx as OnnxUsed;
   const lines = [
@@ -319,7 +323,8 @@ export const evalCommand = defineCommand({
       io.stdout.write(JSON.stringify({ ...result.json, ...(runOut !== undefined ? { runFile: runOut } : {}) }, null, 2) + '\n');
       return 0;
     }
-    const lines = result.kind === 'cross-encoder' ? crossLines(result, task, source) : modelLines(result, task, basename((modelName as string).replace(/[\\/]+$/, '')), source);
+    const { formatReportTable } = await import('../../eval/report.js');
+    const lines = result.kind === 'cross-encoder' ? crossLines(result, task, source, formatReportTable) : modelLines(result, task, basename((modelName as string).replace(/[\\/]+$/, '')), source, formatReportTable);
     if (runOut !== undefined) lines.push(`Run written to ${runOut}`);
     io.stdout.write(lines.join('\n') + '\n');
     return 0;
