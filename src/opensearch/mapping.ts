@@ -1,5 +1,5 @@
 import { SemsearchError } from '../errors.js';
-import type { FieldType, IndexModelInfo } from '../store/manifest.js';
+import type { ChunkingInfo, FieldType, IndexModelInfo } from '../store/manifest.js';
 import type { OpenSearchConnection } from './connection.js';
 
 /** OpenSearch's name for the model's similarity: dot models are inner-product, cos models cosine. */
@@ -44,6 +44,11 @@ export interface RemoteMeta {
   precision: 'float32' | 'float16';
   spaceType: SpaceType;
   fields: Record<string, FieldType>;
+  /**
+   * A chunked local index (`index --chunk`): the cluster holds one OpenSearch document per window, whose `id` is the
+   * document's and whose `_id` is windowId(id, number), and searches group the windows into documents.
+   */
+  chunking?: ChunkingInfo;
   /** The local state the cluster last matched in full. */
   synced?: { source: string; docs: string; generation: number; count: number };
   /** A push under way (absent when none is). */
@@ -53,6 +58,15 @@ export interface RemoteMeta {
 
 export const VECTOR_FIELD = 'vector';
 export const METADATA_FIELD = 'metadata';
+export const CHUNK_FIELD = 'chunk';
+
+/**
+ * The OpenSearch `_id` of a document's window: the id, '#', the window number. The number never holds a '#', so
+ * the last '#' splits it back, and two windows never share an `_id`.
+ */
+export function windowId(id: string, number: number): string {
+  return `${id}#${number}`;
+}
 
 export function spaceTypeOf(model: IndexModelInfo): SpaceType {
   if (model.similarityFnName === 'cosine') return 'cosinesimil';
@@ -107,6 +121,11 @@ export function createBody(meta: RemoteMeta, o: CreateOptions): Record<string, u
           },
         },
         [METADATA_FIELD]: { type: 'object', dynamic: 'strict', properties: metadataMappings(meta.fields) },
+        // A window's place in its document (number, UTF-16 offsets) and the document's window count, which lets a
+        // search tell when a document's windows are all counted (chunkScore 'sum').
+        ...(meta.chunking !== undefined
+          ? { [CHUNK_FIELD]: { type: 'object', dynamic: 'strict', properties: { number: { type: 'integer' }, start: { type: 'integer' }, end: { type: 'integer' }, windows: { type: 'integer' } } } }
+          : {}),
       },
     },
   };

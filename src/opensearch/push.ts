@@ -6,7 +6,7 @@ import { DEFAULT_DOCS_FILE, readManifest, type FieldType, type IndexManifest } f
 import { readShard, type ShardVectors } from '../store/shards.js';
 import { bulkWrite, type BulkOp } from './bulk.js';
 import { OpenSearchConnection, type ConnectOptions } from './connection.js';
-import { createBody, readMeta, spaceTypeOf, writeMeta, type HnswOptions, type PushState, type RemoteMeta } from './mapping.js';
+import { createBody, readMeta, spaceTypeOf, windowId, writeMeta, type HnswOptions, type PushState, type RemoteMeta } from './mapping.js';
 import { countOf, documentSource } from './opensearch-index.js';
 
 export interface PushOptions extends ConnectOptions {
@@ -106,15 +106,20 @@ async function setRefresh(conn: OpenSearchConnection, index: string, value: stri
   await conn.request('PUT', `/${encodeURIComponent(index)}/_settings`, { index: { refresh_interval: value } });
 }
 
-/** Every id the OpenSearch index holds, page by page (search_after on the id, so no scroll context is left behind). */
-async function* remoteIds(conn: OpenSearchConnection, index: string): AsyncGenerator<string[]> {
+/**
+ * Every document the OpenSearch index holds, page by page (search_after, so no scroll context is left behind): its
+ * `_id` and its sort values, [id] or, in a chunked index, [id, window number] (an id alone repeats across windows,
+ * and search_after on it would skip windows at a page boundary).
+ */
+async function* remoteDocs(conn: OpenSearchConnection, index: string, chunked: boolean): AsyncGenerator<{ _id: string; sort: unknown[] }[]> {
   let after: unknown[] | undefined;
+  const sort = chunked ? [{ id: 'asc' }, { 'chunk.number': 'asc' }] : [{ id: 'asc' }];
   for (;;) {
-    const body = { size: 5000, _source: false, sort: [{ id: 'asc' }], query: { match_all: {} }, ...(after !== undefined ? { search_after: after } : {}) };
+    const body = { size: 5000, _source: false, sort, query: { match_all: {} }, ...(after !== undefined ? { search_after: after } : {}) };
     const r = await conn.request<{ hits: { hits: { _id: string; sort: unknown[] }[] } }>('POST', `/${encodeURIComponent(index)}/_search`, body);
     const hits = r.body.hits.hits;
     if (hits.length === 0) return;
-    yield hits.map((h) => h._id);
+    yield hits;
     after = hits[hits.length - 1]?.sort;
   }
 }
@@ -136,10 +141,6 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
   if (m.precision !== 'float32' && m.precision !== 'float16') {
     throw new SemsearchError('INVALID_ARGUMENT', `the index at ${dir} stores ${m.precision} vectors; push takes float32 or float16 indexes (OpenSearch stores float vectors, and ${m.precision} ones are approximations)`, { field: 'precision' });
   }
-  if (m.chunking !== undefined) {
-    // The cluster index holds one OpenSearch document per semsearch id, and a chunked index has several rows (windows) per id.
-    throw new SemsearchError('INVALID_ARGUMENT', `the index at ${dir} is chunked (built with --chunk): push does not take chunked indexes yet; push an index built without --chunk`, { field: 'index' });
-  }
   checkPositive(options.batchSize, 'batchSize', 10_000);
   checkPositive(options.concurrency, 'concurrency', 16);
   checkPositive(options.shards, 'shards', 1024);
@@ -149,7 +150,8 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
   const docsFile = m.docs ?? DEFAULT_DOCS_FILE;
   const generation = m.generation ?? 0;
   const fields: Record<string, FieldType> = { ...(m.fields ?? {}) };
-  const live = m.count - (m.deleted ?? 0);
+  const chunked = m.chunking !== undefined;
+  const live = chunked ? (m.documents ?? 0) : m.count - (m.deleted ?? 0);
   const conn = new OpenSearchConnection(options);
   const index = options.indexName;
   const docs = new DocStore(join(dir, docsFile), { reader: true });
@@ -169,6 +171,7 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
         precision: m.precision,
         spaceType: spaceTypeOf(m.model),
         fields,
+        ...(m.chunking !== undefined ? { chunking: m.chunking } : {}),
         push: { ...target, row: 0, phase: 'rows', from: 0, deletesSince: generation },
         updatedAt: new Date().toISOString(),
       };
@@ -178,6 +181,11 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
     } else {
       if (meta.model.fingerprint !== m.model.fingerprint || meta.dim !== m.dim || JSON.stringify(meta.model.prompts) !== JSON.stringify(m.model.prompts)) {
         throw new SemsearchError('INDEX_MISMATCH', `the OpenSearch index ${index} holds vectors of ${meta.model.ref} (dim ${meta.dim}); the index at ${dir} was built with ${m.model.ref} (dim ${m.dim}): push it under another --index-name`, { field: 'indexName' });
+      }
+      // Compared field by field: the cluster hands _meta back with its keys in its own order.
+      if (meta.chunking?.maxTokens !== m.chunking?.maxTokens || meta.chunking?.overlap !== m.chunking?.overlap) {
+        const what = (c: RemoteMeta['chunking']): string => (c === undefined ? 'whole passages (no --chunk)' : `windows of ${c.maxTokens} tokens overlapping by ${c.overlap}`);
+        throw new SemsearchError('INDEX_MISMATCH', `the OpenSearch index ${index} holds ${what(meta.chunking)}; the index at ${dir} holds ${what(m.chunking)}: push it under another --index-name`, { field: 'indexName' });
       }
       const p = meta.push;
       const s = meta.synced;
@@ -248,8 +256,21 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
           progress('rows', sent, total);
           await checkpoint(false);
         };
+        // A window carries its document's window count; one document's windows are neighbours, so one count serves them.
+        let counted: { id: string; windows: number } | undefined;
+        const windowsOf = (id: string): number => {
+          if (counted?.id !== id) counted = { id, windows: docs.visibleRowCount(id, view) };
+          return counted.windows;
+        };
+        const opOf = (d: StoredDoc): BulkOp => {
+          const vector = cursor.vector(d.index);
+          if (!chunked) return { op: 'index', id: d.id, source: documentSource(d.id, d.text, d.metadata, vector) };
+          const c = d.chunk;
+          if (c === undefined) throw new SemsearchError('INDEX_CORRUPT', `${join(dir, docsFile)} row ${d.index} has no window, which the manifest's chunking says it holds: rebuild the index`, { file: join(dir, docsFile) });
+          return { op: 'index', id: windowId(d.id, c.number), source: documentSource(d.id, d.text, d.metadata, vector, { ...c, windows: windowsOf(d.id) }) };
+        };
         const send = (batch: StoredDoc[], end: number): void => {
-          const ops: BulkOp[] = batch.map((d) => ({ op: 'index', id: d.id, source: documentSource(d.id, d.text, d.metadata, cursor.vector(d.index)) }));
+          const ops: BulkOp[] = batch.map(opOf);
           const done = bulkWrite(conn, index, ops, { ...(options.retryForMs !== undefined ? { retryForMs: options.retryForMs } : {}), ...(options.onRetry !== undefined ? { onRetry: options.onRetry } : {}) }).then(() => ops.length);
           // Failures surface in order through settle(); this keeps a later batch's from going unhandled meanwhile.
           done.catch(() => undefined);
@@ -277,13 +298,21 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
 
       if (state.deletesSince >= 0) {
         // Only rows the cluster had: those below where this push began sending.
-        deleted += await deleteIds(docs.deletedIdsSince(state.deletesSince, state.from, view));
+        deleted += await deleteIds(
+          chunked ? docs.deletedWindowsSince(state.deletesSince, state.from, view).map((w) => windowId(w.id, w.number)) : docs.deletedIdsSince(state.deletesSince, state.from, view),
+        );
       } else {
         // A full resync: what the cluster holds and the local index does not is deleted. Refresh first, so the
         // ids just sent are among those listed (they are live locally and stay).
         await conn.request('POST', `/${encodeURIComponent(index)}/_refresh`);
         const stray: string[] = [];
-        for await (const page of remoteIds(conn, index)) for (const id of page) if (docs.visibleRow(id, view) === undefined) stray.push(id);
+        for await (const page of remoteDocs(conn, index, chunked)) {
+          for (const h of page) {
+            const id = String(h.sort[0]);
+            const gone = chunked ? docs.visibleWindow(id, Number(h.sort[1]), view) === undefined : docs.visibleRow(id, view) === undefined;
+            if (gone) stray.push(h._id);
+          }
+        }
         deleted += await deleteIds(stray);
       }
     }
@@ -295,7 +324,7 @@ export async function pushIndex(dirIn: string, options: PushOptions): Promise<Pu
       meta = { ...rest, synced: { source, docs: docsFile, generation, count: m.count } };
       await writeMeta(conn, index, meta);
     }
-    const remote = await countOf(conn, index);
+    const remote = await countOf(conn, index, chunked);
     const seconds = (performance.now() - t0) / 1000;
     return { indexName: index, mode, sent, deleted, remote, local: live, seconds, docsPerSecond: sent / Math.max(seconds, 1e-9) };
   } finally {

@@ -13,7 +13,8 @@ import { pushIndex } from '../opensearch/push.js';
 import type { Filter } from '../store/filter.js';
 import { openIndex, type SearchIndex } from '../store/search-index.js';
 import { type IndexHit } from '../store/searcher.js';
-import { cleanBuild, passageMeta, passageText, type Content } from '../store/test-support/living.js';
+import { buildIndex } from '../store/build-index.js';
+import { cleanBuild, passageMeta, passageText, writeCorpus, type Content } from '../store/test-support/living.js';
 import { buildSchemas, DEFAULT_LIMITS } from './schemas.js';
 import { createServer, type SemsearchServer } from './server.js';
 import { validate } from './validate.js';
@@ -163,6 +164,43 @@ describe('semsearch serve on the OpenSearch backend', () => {
     const want = (await model.encode(['how big is london'])).row(0);
     assert.equal(got.length, want.length);
     got.forEach((v, i) => assert.ok(Math.abs(v - (want[i] ?? NaN)) < 1e-6, `dim ${i}`));
+  });
+
+  test('a chunked index on the cluster: /info counts windows and documents, /search answers one hit per document with its window, as locally', async () => {
+    // Documents of 1 to 12 passages, cut into windows of 48 tokens.
+    const content = new Map<string, Content>();
+    for (let i = 0; i < 30; i++) content.set(`doc${i}`, { text: Array.from({ length: 1 + (i % 12) }, (_, p) => passageText(i * 20 + p)).join('. '), metadata: passageMeta(i) });
+    const { corpus, metadata } = writeCorpus(tmp, 'chunked', content);
+    const cdir = join(tmp, 'chunked-index');
+    const built = await buildIndex({ corpus, out: cdir, model, modelRef: BERT, metadata, chunk: { maxTokens: 48, overlap: 6 } });
+    const windows = built.manifest.count;
+    assert.ok(windows > 40, `${windows} windows`);
+    await pushIndex(cdir, { url, indexName: 'srv-chunked', full: true });
+    const clocal = await openIndex(cdir, { model });
+    const cserver = await createServer({ opensearch: { url, indexName: 'srv-chunked', rescore: true, oversample: 100 }, threads: 1 });
+    try {
+      const info = await call(cserver.url, '/info');
+      const invalid = validate(info.json, buildSchemas(DEFAULT_LIMITS).infoResponse);
+      assert.equal(invalid, undefined, invalid?.message);
+      assert.equal(info.json['count'], windows);
+      assert.deepEqual(info.json['chunking'], { ...built.manifest.chunking, windows, documents: 30 });
+      for (const how of ['max', 'sum'] as const) {
+        const r = await call(cserver.url, '/search', { queries: QUERIES, k: 5, chunk_score: how, sum_chunks: 2 });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        const want = await clocal.search(QUERIES, 5, { chunkScore: how, sumChunks: 2 });
+        const got = (r.json['results'] as { hits: (WireHit & { chunk?: Json })[] }[]).map((x) => x.hits);
+        got.forEach((hits, qi) => {
+          assert.deepEqual(
+            hits.map((h) => [h.id, h.score, h.text, h.chunk ?? null]),
+            (want[qi] ?? []).map((h) => [h.id, h.score, h.text, h.chunk ?? null]),
+            `${how}: query ${qi}`,
+          );
+        });
+      }
+    } finally {
+      await cserver.close();
+      await clocal.close();
+    }
   });
 
   test('the CLI: semsearch serve --backend opensearch answers /search, and SIGTERM stops it', async () => {

@@ -115,7 +115,8 @@ async function servedRemote(index: OpenSearchIndex): Promise<Served> {
       model: servedModelId(i.model),
       modelType: i.modelType,
       similarity: i.similarity,
-      count: i.live,
+      // As locally: a chunked index counts its windows here, its documents in chunking.
+      count: i.chunking?.windows ?? i.live,
       dim: i.dim,
       precision: i.precision,
       shards: i.shards,
@@ -125,6 +126,7 @@ async function servedRemote(index: OpenSearchIndex): Promise<Served> {
       onnxFile: i.onnxFile,
       ...cpuOf(index),
       fields: { ...i.fields },
+      ...(i.chunking !== undefined ? { chunking: { ...i.chunking, documents: i.live } } : {}),
       opensearch: { url: i.url, indexName: i.indexName, replicas: i.replicas, oversample: i.oversample, rescore: i.rescore },
     },
     rescore: i.rescore,

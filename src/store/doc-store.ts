@@ -396,6 +396,35 @@ export class DocStore {
     }
   }
 
+  /**
+   * deletedIdsSince for a chunked store: the windows (id and window number) such a copy holds and the view does not.
+   * A replaced document's windows that the view holds again under the same number are not among them: the copy
+   * gets those rows anew, and deleting them afterwards would delete the new window.
+   */
+  deletedWindowsSince(since: number, below: number, view: StoreView): { id: string; number: number }[] {
+    if (!this.lifecycle || !this.chunked) return [];
+    const vis = this.visible(view);
+    try {
+      return (
+        this.stmt(
+          `SELECT DISTINCT o.id AS id, o.chunk AS number FROM docs o WHERE o.deleted > ? AND o.deleted <= ? AND o.idx < ? AND NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = o.id AND d.chunk = o.chunk AND ${vis.sql}) ORDER BY o.id, o.chunk`,
+        ).all(since, view.generation, Math.min(below, view.count), ...vis.params) as { id: string; number: number }[]
+      ).map((r) => ({ id: r.id, number: r.number }));
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
+  /** The row of a document's window as a view sees it (chunked stores). */
+  visibleWindow(id: string, number: number, view: StoreView): number | undefined {
+    const vis = this.visible(view);
+    try {
+      return this.stmt(`SELECT d.idx FROM docs d WHERE d.id = ? AND d.chunk = ? AND ${vis.sql}`).pluck().get(id, number, ...vis.params) as number | undefined;
+    } catch (cause) {
+      throw storeError(this.file, 'read', cause);
+    }
+  }
+
   /** The live row of an id as a view sees it (a reader's question; liveRow is the writer's). */
   visibleRow(id: string, view: StoreView): number | undefined {
     const vis = this.visible(view);
