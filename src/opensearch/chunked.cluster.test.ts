@@ -115,7 +115,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     model = await loadModelFromDir(DISTILBERT);
     // A cluster left running by an earlier run of this file starts these tests afresh.
     const conn = new OpenSearchConnection({ url });
-    await conn.request('DELETE', '/chunked-docs,chunked-writes,chunked-sync', undefined, { ignore: [404], query: { ignore_unavailable: 'true' } });
+    await conn.request('DELETE', '/chunked-docs,chunked-writes,chunked-sync,chunked-resume', undefined, { ignore: [404], query: { ignore_unavailable: 'true' } });
     await conn.close();
   });
   after(async () => {
@@ -238,6 +238,37 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     } finally {
       await remote.close();
     }
+  });
+
+  test('a chunked push that dies mid-load resumes from its checkpoint: every window there once', async () => {
+    const content = longContent(150, 41);
+    const dir = await chunkedBuild(tmp, 'resume', content, model);
+    const windows = readManifest(dir).count;
+    // The load stops (as a crash would) once some batches are acknowledged and checkpointed.
+    await assert.rejects(
+      pushIndex(dir, {
+        url,
+        indexName: 'chunked-resume',
+        batchSize: 40,
+        concurrency: 1,
+        checkpointSeconds: 0,
+        onProgress: (p) => {
+          if (p.phase === 'rows' && p.done >= 120) throw new Error('stopped mid-load');
+        },
+      }),
+      /stopped mid-load/,
+    );
+    const part = await remoteIds('chunked-resume');
+    assert.ok(part.length >= 120 && part.length < windows, `${part.length} of ${windows} windows before the resume`);
+    const conn = new OpenSearchConnection({ url });
+    const row = (await readMeta(conn, 'chunked-resume'))?.push?.row ?? 0;
+    await conn.close();
+    assert.ok(row >= 80, `a checkpoint at row ${row}`);
+    const r = await pushIndex(dir, { url, indexName: 'chunked-resume' });
+    assert.equal(r.mode, 'resumed');
+    assert.equal(r.sent, windows - row, 'resumed from its checkpoint: the windows past it, every one live');
+    assert.deepEqual(await remoteIds('chunked-resume'), localWindowIds(dir));
+    assert.equal(r.remote, 150);
   });
 
   test('push again syncs local chunked writes: incremental (changed windows only, shrunk documents lose their tail), full after compact', async () => {
