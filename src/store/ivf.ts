@@ -521,6 +521,25 @@ export function scanRows(qbits: Uint8Array, rows: readonly number[], shards: rea
   }
 }
 
+/**
+ * A query's hamming candidates on the IVF path: the best `kc` by (distance, row) among the allowed rows of its
+ * `nprobe` nearest lists and the `tail` rows (ascending; written since the lists were built, in no list).
+ */
+export async function ivfCandidates(
+  searcher: IvfSearcher,
+  q: Float32Array,
+  qbits: Uint8Array,
+  nprobe: number,
+  kc: number,
+  skip: Uint8Array | undefined,
+  tail: readonly number[],
+  shards: readonly ShardVectors[],
+): Promise<TopK> {
+  const top = await searcher.scan(qbits, searcher.probe(q, nprobe), kc, skip);
+  scanRows(qbits, tail, shards, Math.ceil(searcher.lists.dim / 8), top);
+  return top;
+}
+
 /** INVALID_ARGUMENT unless nprobe is an integer from 1 to nlist. */
 export function checkNprobe(nprobe: number, nlist: number): void {
   if (!Number.isInteger(nprobe) || nprobe < 1 || nprobe > nlist) {

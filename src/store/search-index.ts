@@ -10,7 +10,7 @@ import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph, checkEf } from './ann.js';
 import { DocStore } from './doc-store.js';
 import { exactSearch, rescoreBinary, rowBitset, scoreRows, signBits, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
-import { checkNprobe, IvfSearcher, scanRows } from './ivf.js';
+import { checkNprobe, ivfCandidates, IvfSearcher } from './ivf.js';
 import { ParallelSearcher } from './parallel-search.js';
 import { GEMM_PRECISIONS, GemmSearcher } from './gemm-search.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
@@ -659,15 +659,13 @@ export class SearchIndex implements Searcher {
     const kc = options.rescore === false ? kk : kk * (options.rescoreMultiplier ?? 4);
     const from = ivf.searcher.entry.rows;
     const tail = allowed !== undefined ? allowed.rows.filter((r) => r >= from) : ivf.tail;
-    const bytes = Math.ceil(m.dim / 8);
     const out: ScoredRow[][] = [];
     const fallback: number[] = [];
     for (let qi = 0; qi < q.rows; qi++) {
       throwIfCancelled(options.signal, 'search');
       const qv = q.row(qi);
       const bits = signBits(qv, m.dim);
-      const top = await ivf.searcher.scan(bits, ivf.searcher.probe(qv, nprobe), kc, exactOptions.skip);
-      scanRows(bits, tail, s.shards, bytes, top);
+      const top = await ivfCandidates(ivf.searcher, qv, bits, nprobe, kc, exactOptions.skip, tail, s.shards);
       if (top.size < Math.min(kc, candidates)) fallback.push(qi);
       out.push(rescoreBinary(qv, top, s.shards, exactOptions));
     }
