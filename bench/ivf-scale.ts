@@ -19,6 +19,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { exactSearch, rescoreBinary, signBits, type ExactSearchOptions, type ScoredRow } from '../src/store/exact-search.js';
 import { buildIvfIndex, ivfCandidates, IvfSearcher } from '../src/store/ivf.js';
+import { ParallelSearcher } from '../src/store/parallel-search.js';
 import { readManifest, writeManifest, type IndexManifest, type ShardEntry } from '../src/store/manifest.js';
 import { encodeShard, readShard, SHARD_DIR, writeShard, type ShardVectors } from '../src/store/shards.js';
 import { Matrix } from '../src/tensor/matrix.js';
@@ -75,8 +76,19 @@ function loadShards(dir: string, m: IndexManifest): ShardVectors[] {
 async function ivfQuery(searcher: IvfSearcher, q: Float32Array, shards: readonly ShardVectors[], o: ExactSearchOptions, nprobe: number): Promise<ScoredRow[]> {
   const kc = o.k * (o.rescoreMultiplier ?? 4);
   const bits = signBits(q, o.dim);
+  if (PROBE === 'ip') {
+    // Experiment (--probe ip): lists ranked by q·c alone instead of the nearest centroid.
+    const { nlist, dim, centroids } = searcher.lists;
+    const scored = Array.from({ length: nlist }, (_, l) => {
+      let s = 0;
+      for (let i = 0; i < dim; i++) s += (q[i] as number) * (centroids[l * dim + i] as number);
+      return { l, s };
+    }).sort((a, b) => b.s - a.s || a.l - b.l);
+    return rescoreBinary(q, await searcher.scan(bits, scored.slice(0, nprobe).map((x) => x.l), kc, undefined), shards, o);
+  }
   return rescoreBinary(q, await ivfCandidates(searcher, q, bits, nprobe, kc, undefined, [], shards), shards, o);
 }
+const PROBE = opt('probe', 'l2');
 
 async function recall(name: string): Promise<void> {
   const dir = join(cacheRoot, 'search-workload', name);
@@ -103,25 +115,34 @@ async function recall(name: string): Promise<void> {
   writeManifest(out, manifestOf(dim, shardRows, entries, { min: Array.from(r.min), max: Array.from(r.max) }));
   const m = readManifest(out);
   const shards = loadShards(out, m);
-  const recallOf = (found: (readonly ScoredRow[])[]): number => {
-    let hit = 0;
+  const sources = readFileSync(join(dir, 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { source: string }).source);
+  const hitsOf = (hits: readonly ScoredRow[], qi: number): number => {
+    const t = new Set(Array.from(gt.subarray(qi * meta.gtK, qi * meta.gtK + K)));
+    return hits.slice(0, K).filter((h) => t.has(h.row)).length;
+  };
+  const recallOf = (found: (readonly ScoredRow[])[]): number => found.reduce((n, hits, qi) => n + hitsOf(hits, qi), 0) / (found.length * K);
+  /** Recall@10 of the questions (DL19, DL20, dev, Cranfield, CACM) and of the held-apart passages used as queries. */
+  const bySource = (found: (readonly ScoredRow[])[]): Record<string, number> => {
+    const acc: Record<string, [number, number]> = {};
     found.forEach((hits, qi) => {
-      const t = new Set(Array.from(gt.subarray(qi * meta.gtK, qi * meta.gtK + K)));
-      for (const h of hits.slice(0, K)) if (t.has(h.row)) hit++;
+      const key = sources[qi] === 'msmarco-heldout-passage' ? 'passages' : 'questions';
+      const a = (acc[key] ??= [0, 0]);
+      a[0] += hitsOf(hits, qi);
+      a[1] += K;
     });
-    return hit / (found.length * K);
+    return Object.fromEntries(Object.entries(acc).map(([k, [h, n]]) => [k, Number((h / n).toFixed(4))]));
   };
   const mults = opt('rescore', '4,10,25').split(',').map(Number);
   const base = { workload: name, model: meta.model, dim, rows, queries: meta.queryRows, normalized: meta.normalized };
   for (const mult of mults) {
     const o: ExactSearchOptions = { k: K, precision: 'binary', dim, ranges: m.ranges as NonNullable<IndexManifest['ranges']>, rescoreMultiplier: mult };
     const found = exactSearch(queries, shards, o);
-    emit({ ...base, method: 'exact binary + int8 rescoring', rescore: mult, recallAt10: recallOf(found) });
+    emit({ ...base, method: 'exact binary + int8 rescoring', rescore: mult, recallAt10: recallOf(found), bySource: bySource(found) });
   }
   const nlists = opt('nlist', String(Math.round(Math.sqrt(rows)))).split(',').map(Number);
   for (const nlist of nlists) {
     const tb = performance.now();
-    const entry = await buildIvfIndex(out, { nlist, threads: 2 });
+    const entry = await buildIvfIndex(out, { nlist, threads: 2, iterations: Number(opt('iterations', '4')) });
     const buildSeconds = (performance.now() - tb) / 1000;
     const searcher = IvfSearcher.open(out, entry, dim, shards, true, 1);
     const sizes = Array.from({ length: nlist }, (_, l) => (searcher.lists.starts[l + 1] as number) - (searcher.lists.starts[l] as number));
@@ -135,11 +156,14 @@ async function recall(name: string): Promise<void> {
           emit({
             ...base,
             method: 'IVF binary + int8 rescoring',
+            probe: PROBE,
+            iterations: entry.training.iterations,
             nlist,
             nprobe,
             probedShare: nprobe / nlist,
             rescore: mult,
             recallAt10: recallOf(found),
+            bySource: bySource(found),
             buildSeconds,
             listRows: { min: Math.min(...sizes), median: pct(sizes, 50), max: Math.max(...sizes) },
           });
@@ -208,6 +232,28 @@ async function full(n: number): Promise<void> {
   const probes = opt('nprobe', '16,32,64,128').split(',').map(Number);
   const mult = Number(opt('rescore', '10'));
   const o: ExactSearchOptions = { k: K, precision: 'binary', dim, ranges: m.ranges as NonNullable<IndexManifest['ranges']>, rescoreMultiplier: mult };
+  // The exact binary path in the same run, as the baseline (1 thread, and 2 workers as search-scale.ts runs it).
+  {
+    const ms1: number[] = [];
+    for (let i = 0; i < Math.min(50, LAT_Q); i++) {
+      const t = performance.now();
+      exactSearch(new Matrix(1, dim, q.row(i)), shards, o);
+      ms1.push(performance.now() - t);
+    }
+    const pool = new ParallelSearcher(shards, 2);
+    try {
+      await pool.search(new Matrix(1, dim, q.row(0)), o);
+      const ms2: number[] = [];
+      for (let i = 0; i < LAT_Q; i++) {
+        const t = performance.now();
+        await pool.search(new Matrix(1, dim, q.row(i)), o);
+        ms2.push(performance.now() - t);
+      }
+      emit({ section: `${n} x ${dim} simulated codes`, method: 'exact binary + int8 rescoring', rescore: mult, p50: pct(ms2, 50), p99: pct(ms2, 99), queries: LAT_Q, p50OneThread: pct(ms1, 50), p99OneThread: pct(ms1, 99), oneThreadQueries: ms1.length });
+    } finally {
+      await pool.close();
+    }
+  }
   for (const threads of [1, 2]) {
     const to = performance.now();
     const searcher = IvfSearcher.open(dir, entry, dim, shards, true, threads);
