@@ -152,7 +152,11 @@ async function recall(name: string): Promise<void> {
         const o: ExactSearchOptions = { k: K, precision: 'binary', dim, ranges: m.ranges as NonNullable<IndexManifest['ranges']>, rescoreMultiplier: mult };
         for (const nprobe of probes) {
           const found: ScoredRow[][] = [];
-          for (let qi = 0; qi < queries.rows; qi++) found.push(await ivfQuery(searcher, queries.row(qi), shards, o, nprobe));
+          let scanned = 0;
+          for (let qi = 0; qi < queries.rows; qi++) {
+            found.push(await ivfQuery(searcher, queries.row(qi), shards, o, nprobe));
+            for (const l of searcher.probe(queries.row(qi), nprobe)) scanned += sizes[l] as number;
+          }
           emit({
             ...base,
             method: 'IVF binary + int8 rescoring',
@@ -161,6 +165,8 @@ async function recall(name: string): Promise<void> {
             nlist,
             nprobe,
             probedShare: nprobe / nlist,
+            // With --probe ip the lists scanned differ; this counts the nearest-centroid ones.
+            rowsShare: Number((scanned / queries.rows / rows).toFixed(4)),
             rescore: mult,
             recallAt10: recallOf(found),
             bySource: bySource(found),
