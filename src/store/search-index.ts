@@ -80,6 +80,8 @@ export interface IndexInfo {
   docStoreBytes: number;
   /** The HNSW graph, when built: its quantization and size. */
   ann?: { quantization: string; bytes: number };
+  /** IVF lists, when built: lists, the default nprobe, the rows they hold (later rows are scanned exactly) and the file's size. */
+  ivf?: { nlist: number; nprobe: number; rows: number; bytes: number };
   /** The model's ONNX file the index was built with and queries are encoded with, relative to the model folder. */
   onnxFile: string;
 }
@@ -113,6 +115,7 @@ export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
     vectorBytes,
     docStoreBytes: sizeOf(join(dir, m.docs ?? DEFAULT_DOCS_FILE)),
     ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
+    ...(m.ivf !== undefined ? { ivf: { nlist: m.ivf.nlist, nprobe: m.ivf.nprobe, rows: m.ivf.rows, bytes: m.ivf.bytes } } : {}),
   };
 }
 
