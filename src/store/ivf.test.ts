@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { exactSearch, int8Affine, rowBitset, type ExactSearchOptions } from './e
 import { buildIvfIndex, centroidHalfNorms, IvfSearcher, ivfParts, probeLists, readIvfLists, scanLists, type IvfLists } from './ivf.js';
 import { readManifest, writeManifest, type IndexManifest } from './manifest.js';
 import { openIndex } from './search-index.js';
+import { IndexWriter } from './write-index.js';
 import { encodeShard, readShard, writeShard, type ShardVectors } from './shards.js';
 import { TopK } from './top-k.js';
 import { rangesOf } from '../tensor/quantize.js';
@@ -186,7 +187,13 @@ test('a missing, truncated or altered list file is INDEX_CORRUPT naming the file
   rmSync(file);
   await assert.rejects(openIndex(out, { model }), corrupt);
   writeFileSync(file, good);
-  (await openIndex(out, { model })).close();
+  await (await openIndex(out, { model })).close();
+  // What a killed build or compact leaves (a temporary file, lists the manifest never named) the next writer removes.
+  writeFileSync(join(out, 'ivf.lists.tmp'), 'partial');
+  writeFileSync(join(out, 'ivf-g7.lists'), 'uncommitted');
+  await (await IndexWriter.open(out, { model })).close();
+  assert.ok(!existsSync(join(out, 'ivf.lists.tmp')) && !existsSync(join(out, 'ivf-g7.lists')), 'stray list files removed');
+  assert.ok(existsSync(file), 'the committed lists stay');
   const f32 = join(tmp, 'f32');
   await buildIndex({ corpus: join(tmp, 'collection.tsv'), out: f32, model, modelRef: BERT, shardSize: 256 });
   await assert.rejects(buildIvfIndex(f32, { nlist: 4 }), (e: { code: string; field: string }) => e.code === 'INVALID_ARGUMENT' && e.field === 'ivf');
