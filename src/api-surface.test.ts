@@ -22,7 +22,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
 
 const PUBLIC: Readonly<Record<string, readonly string[]>> = {
   'semsearch': [
-    'ANN_QUANTIZATIONS', 'AnnEntry', 'AnnQuantization', 'Batching', 'BuildAnnOptions', 'BuildIndexOptions',
+    'ANN_QUANTIZATIONS', 'AnnEntry', 'AnnQuantization', 'Batching', 'BuildAnnOptions', 'BuildIndexOptions', 'BuildIvfOptions', 'IvfEntry', 'buildIvfIndex',
     'BuildProgress', 'BuildResult', 'CHUNK_SCORES', 'ChunkScore', 'ChunkSettings', 'ChunkingInfo', 'CompactOptions', 'CompactProgress', 'CROSS_ACTIVATIONS', 'CROSS_MODEL_TYPES', 'CrossActivation', 'CrossEncoder', 'CrossEncoderConfig', 'CrossModelType',
     'ERROR_CODES', 'EncodedPair', 'LoadCrossEncoderOptions', 'PredictOptions', 'RankHit', 'RankOptions', 'RerankedHit', 'TextPair', 'rerankHits', 'loadCrossEncoder', 'loadCrossEncoderFromDir', 'EncodeOptions', 'EncodeProgress', 'ErrorCode', 'FUSION_METHODS', 'FieldCondition', 'FieldType', 'FieldValue', 'Filter', 'FusionMethod', 'INDEX_PRECISIONS',
     'IndexHit', 'IndexInfo', 'IndexManifest', 'IndexPrecision', 'IndexWriter', 'IndexWriterOptions', 'LoadModelByNameOptions', 'LoadModelOptions', 'MAX_WRITE_BATCH', 'Matrix', 'MatrixLike', 'Metadata',

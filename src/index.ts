@@ -47,6 +47,7 @@ export { SEARCH_MODES, FUSION_METHODS } from './store/fusion.js';
 export type { SearchMode, FusionMethod } from './store/fusion.js';
 export type { IndexManifest, IndexPrecision } from './store/manifest.js';
 export { buildAnnIndex, ANN_QUANTIZATIONS } from './store/ann.js';
+export { buildIvfIndex } from './store/ivf.js';
 export type { FieldType } from './store/manifest.js';
 // A living index: writes after the build, metadata, filters
 export { IndexWriter, MAX_WRITE_BATCH } from './store/write-index.js';
@@ -54,3 +55,4 @@ export type { CompactOptions, CompactProgress, IndexWriterOptions, WriteDocument
 export type { WriteOptions } from './store/searcher.js';
 export type { Filter, FieldCondition, FieldValue, Metadata } from './store/filter.js';
 export type { AnnEntry, AnnQuantization, BuildAnnOptions } from './store/ann.js';
+export type { BuildIvfOptions, IvfEntry } from './store/ivf.js';

@@ -110,6 +110,21 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const wide = await run(['search', annOut, 'how big is london', '-k', '5', '--ef', '120', '--json']);
     assert.equal(wide.code, 0, wide.err);
     assert.deepEqual(ids(wide), ids(await run(['search', annOut, 'how big is london', '-k', '5', '--exact', '--json'])));
+    // --ivf builds a binary index's IVF lists; --nprobe at nlist gives the exact path's hits, and --ivf wants binary.
+    const ivfOut = join(dir, 'ivf');
+    const ivfBuilt = await run(['index', corpus, '-m', BERT, '-o', ivfOut, '--precision', 'binary', '--ivf', '4']);
+    assert.equal(ivfBuilt.code, 0, ivfBuilt.err);
+    assert.match(ivfBuilt.out, /IVF lists \(4 lists, 1 probed by default\)/);
+    assert.match((await run(['info', ivfOut])).out, /^ivf {8}4 lists, 1 probed by default, over the first \d+ rows, /m);
+    const probed = await run(['search', ivfOut, 'how big is london', '-k', '5', '--nprobe', '4', '--json']);
+    assert.equal(probed.code, 0, probed.err);
+    assert.deepEqual(ids(probed), ids(await run(['search', ivfOut, 'how big is london', '-k', '5', '--exact', '--json'])));
+    const badProbe = await run(['search', ivfOut, 'how big is london', '--nprobe', '5']);
+    assert.equal(badProbe.code, 2);
+    assert.match(badProbe.err, /nprobe must be an integer from 1 to 4/);
+    const floatIvf = await run(['index', corpus, '-m', BERT, '-o', join(dir, 'typo'), '--ivf', '4']);
+    assert.equal(floatIvf.code, 2);
+    assert.match(floatIvf.err, /IVF lists partition binary indexes/);
     // Keyword (BM25) and hybrid modes from the CLI.
     const kw = await run(['search', out, 'how big is london', '-k', '3', '--mode', 'keyword', '--json']);
     assert.equal(kw.code, 0, kw.err);

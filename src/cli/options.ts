@@ -41,6 +41,12 @@ export const EF_OPTION = {
   positiveInteger: true,
 } as const satisfies OptionSpec;
 
+export const NPROBE_OPTION = {
+  type: 'number',
+  description: 'binary indexes with IVF lists: lists scanned per query (default: the lists\' own); the index\'s nlist gives the exact hits',
+  positiveInteger: true,
+} as const satisfies OptionSpec;
+
 /** Where an index lives: a local folder (default) or an OpenSearch index that `semsearch push` filled. */
 export const BACKEND_OPTIONS = {
   backend: { type: 'string', description: 'local (default: the index folder) or opensearch (with --url and --index-name)', choices: ['local', 'opensearch'] },

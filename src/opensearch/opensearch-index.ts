@@ -188,6 +188,7 @@ export class OpenSearchIndex implements Searcher {
       throw new SemsearchError('INVALID_ARGUMENT', 'an OpenSearch index is searched through its HNSW graphs, never exactly: raise oversample for recall, and rescore for exact scores of the candidates', { field: 'exact' });
     }
     if (options.ef !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'ef is an option of the local HNSW graph; on OpenSearch, raise oversample instead', { field: 'ef' });
+    if (options.nprobe !== undefined) throw new SemsearchError('INVALID_ARGUMENT', 'nprobe is an option of a local binary index\'s IVF lists; on OpenSearch, raise oversample instead', { field: 'nprobe' });
     const t0 = performance.now();
     try {
       return await this.searchBy(mode, list, embeddings, k, options);

@@ -101,6 +101,11 @@ function searchSchemas(limits: Limits) {
         maximum: MAX_EF,
         description: "Local indexes with an HNSW graph: the search expansion for these queries (default: the graph's own); higher is slower and closer to exact. The OpenSearch backend refuses it: use oversample",
       }),
+      nprobe: integer({
+        minimum: 1,
+        maximum: 65536,
+        description: "Local binary indexes with IVF lists: lists scanned per query (default: the lists' own, at most their nlist); nlist gives the exact binary path's hits. The OpenSearch backend refuses it",
+      }),
       filter: object(
         {},
         {

@@ -357,7 +357,8 @@ function rowScores(q: Float32Array, rows: readonly number[], shards: readonly Sh
   return out;
 }
 
-function signBits(q: Float32Array, dim: number): Uint8Array {
+/** A query's sign bits, packed as binary rows are (bit set where the component is positive). */
+export function signBits(q: Float32Array, dim: number): Uint8Array {
   const qbits = new Uint8Array(Math.ceil(dim / 8));
   for (let i = 0; i < dim; i++) if ((q[i] as number) > 0) qbits[i >> 3] = (qbits[i >> 3] as number) | (0x80 >> (i & 7));
   return qbits;
@@ -421,7 +422,7 @@ function hammingCandidates(qbits: Uint8Array, shards: readonly ShardVectors[], o
 }
 
 /** The best hamming candidates rescored against their int8 rows (or, with rescore false, ranked by −distance). */
-function rescoreBinary(q: Float32Array, candidates: TopK, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[] {
+export function rescoreBinary(q: Float32Array, candidates: TopK, shards: readonly ShardVectors[], o: ExactSearchOptions): ScoredRow[] {
   const { dim, k } = o;
   if (o.rescore === false) return candidates.sorted();
   const starts = shardStarts(shards);

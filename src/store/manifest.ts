@@ -50,6 +50,28 @@ export interface AnnEntry {
   nodes?: number;
 }
 
+/**
+ * The manifest's record of an IVF partition of a binary index (ivf.ts builds and opens it): k-means centroids and,
+ * per centroid, the rows nearest it. A search scans the sign bits of the rows of the `nprobe` lists nearest the
+ * query, then rescores the best hamming candidates with their int8 rows, as the exact binary path does.
+ */
+export interface IvfEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** Lists (centroids). */
+  nlist: number;
+  /** Lists a search scans by default (SearchOptions.nprobe overrides it per search). */
+  nprobe: number;
+  /**
+   * Rows 0 … rows−1 are in the lists (deleted ones too, skipped by searches); rows written since are not, and every
+   * search scans them exactly beside the probed lists until compact reassigns them.
+   */
+  rows: number;
+  /** How the centroids were trained: Lloyd iterations over a seeded sample of the rows' int8 values. */
+  training: { sample: number; iterations: number; seed: number };
+}
+
 /** The type of a metadata field: each field keeps one type for the life of the index. */
 export type FieldType = 'string' | 'number' | 'boolean';
 export const FIELD_TYPES: readonly FieldType[] = ['string', 'number', 'boolean'];
@@ -99,6 +121,8 @@ export interface IndexManifest {
   complete: boolean;
   /** An HNSW graph over the vectors, when one was built. */
   ann?: AnnEntry;
+  /** An IVF partition of a binary index's rows, when one was built. */
+  ivf?: IvfEntry;
   /**
    * Writes after the build (upsert, delete, compact) committed so far; absent: 0. The document store tags each
    * row with the generation that added it and the one that deleted it, so a reader holding this manifest sees
@@ -212,6 +236,15 @@ function checkEntries(m: IndexManifest, file: string): void {
     if (a.rows !== undefined && !(Number.isInteger(a.rows) && a.rows >= 1 && a.rows <= m.count)) bad('ann.rows', `must be a row count from 1 to count, got ${JSON.stringify(a.rows)}`);
     if (a.nodes !== undefined && !(Number.isInteger(a.nodes) && a.nodes >= 1 && a.nodes <= (a.rows ?? m.count))) bad('ann.nodes', `must be a count from 1 to ann.rows, got ${JSON.stringify(a.nodes)}`);
     if (a.scale !== undefined && !(typeof a.scale === 'number' && Number.isFinite(a.scale) && a.scale > 0)) bad('ann.scale', `must be a positive number, got ${JSON.stringify(a.scale)}`);
+  }
+  if (m.ivf !== undefined) {
+    const v = m.ivf as Partial<IvfEntry>;
+    if (!isInside(v.file)) bad('ivf.file', `must be a file inside the index folder, got ${JSON.stringify(v.file)}`);
+    if (typeof v.sha256 !== 'string' || !SHA256.test(v.sha256) || !Number.isInteger(v.bytes)) bad('ivf.sha256', 'and ivf.bytes must describe the list file');
+    if (m.precision !== 'binary') bad('ivf', `partitions binary indexes only; this one is ${m.precision}`);
+    if (!(Number.isInteger(v.nlist) && (v.nlist as number) >= 1)) bad('ivf.nlist', `must be a positive integer, got ${JSON.stringify(v.nlist)}`);
+    if (!(Number.isInteger(v.nprobe) && (v.nprobe as number) >= 1 && (v.nprobe as number) <= (v.nlist as number))) bad('ivf.nprobe', `must be an integer from 1 to ivf.nlist, got ${JSON.stringify(v.nprobe)}`);
+    if (!(Number.isInteger(v.rows) && (v.rows as number) >= 1 && (v.rows as number) <= m.count)) bad('ivf.rows', `must be a row count from 1 to count, got ${JSON.stringify(v.rows)}`);
   }
 }
 

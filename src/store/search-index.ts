@@ -1,4 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Device } from '../model/device.js';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../encoder/load-model.js';
@@ -8,7 +9,8 @@ import { SemsearchError, throwIfCancelled, type CancelSignal } from '../errors.j
 import { Matrix, toMatrix, type MatrixLike } from '../tensor/matrix.js';
 import { AnnGraph, checkEf } from './ann.js';
 import { DocStore } from './doc-store.js';
-import { exactSearch, rowBitset, scoreRows, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
+import { exactSearch, rescoreBinary, rowBitset, scoreRows, signBits, skips, type ExactSearchOptions, type ScoredRow } from './exact-search.js';
+import { checkNprobe, ivfCandidates, IvfSearcher } from './ivf.js';
 import { ParallelSearcher } from './parallel-search.js';
 import { GEMM_PRECISIONS, GemmSearcher } from './gemm-search.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, readManifest, type FieldType, type IndexManifest } from './manifest.js';
@@ -78,6 +80,8 @@ export interface IndexInfo {
   docStoreBytes: number;
   /** The HNSW graph, when built: its quantization and size. */
   ann?: { quantization: string; bytes: number };
+  /** IVF lists, when built: lists, the default nprobe, the rows they hold (later rows are scanned exactly) and the file's size. */
+  ivf?: { nlist: number; nprobe: number; rows: number; bytes: number };
   /** The model's ONNX file the index was built with and queries are encoded with, relative to the model folder. */
   onnxFile: string;
 }
@@ -111,6 +115,7 @@ export function indexInfo(dir: string, m: IndexManifest): IndexInfo {
     vectorBytes,
     docStoreBytes: sizeOf(join(dir, m.docs ?? DEFAULT_DOCS_FILE)),
     ...(m.ann !== undefined ? { ann: { quantization: m.ann.quantization, bytes: m.ann.bytes } } : {}),
+    ...(m.ivf !== undefined ? { ivf: { nlist: m.ivf.nlist, nprobe: m.ivf.nprobe, rows: m.ivf.rows, bytes: m.ivf.bytes } } : {}),
   };
 }
 
@@ -143,6 +148,8 @@ interface Snapshot {
   /** With a graph: the rows it was given (below `rows`), its nodes, how many of them are live, and the live rows after it (searched exactly). */
   graph: { rows: number; nodes: number; live: number; tail: number[] } | undefined;
   parallel: ParallelSearcher | undefined;
+  /** With IVF lists: their searcher, and the live rows written since they were built (no list holds them: scanned exactly). */
+  ivf: { searcher: IvfSearcher; tail: number[] } | undefined;
   view: { count: number; generation: number };
   /** Deleted rows as a skip bitset (absent when none). */
   deleted: Uint8Array | undefined;
@@ -280,6 +287,17 @@ export class SearchIndex implements Searcher {
         : searchThreads !== 1 && values >= PARALLEL_MIN_VALUES && shards.length > 1
           ? new ParallelSearcher(shards, searchThreads)
           : undefined;
+      let ivf: Snapshot['ivf'];
+      if (manifest.ivf !== undefined) {
+        const e = manifest.ivf;
+        const reuse = prev?.ivf !== undefined && prev.ivf.searcher.entry.file === e.file && prev.ivf.searcher.entry.sha256 === e.sha256 ? prev.ivf.searcher : undefined;
+        const threads = searchThreads !== 1 && e.rows * manifest.dim >= PARALLEL_MIN_VALUES ? (searchThreads ?? availableParallelism()) : 1;
+        const searcher = reuse ?? IvfSearcher.open(dir, e, manifest.dim, shards, verify, threads);
+        const deletedSet = new Set(deletedRows);
+        const tail: number[] = [];
+        for (let r = e.rows; r < manifest.count; r++) if (!deletedSet.has(r)) tail.push(r);
+        ivf = { searcher, tail };
+      }
       const extent = graphExtent(manifest);
       let graph: Snapshot['graph'];
       if (extent !== undefined) {
@@ -297,6 +315,7 @@ export class SearchIndex implements Searcher {
         ann,
         graph,
         parallel,
+        ivf,
         view,
         deleted: deletedRows.length > 0 ? rowBitset(manifest.count, deletedRows) : undefined,
         live: manifest.count - deletedRows.length,
@@ -315,6 +334,7 @@ export class SearchIndex implements Searcher {
   /** Close what an old snapshot holds that its successor does not share, once no search uses it. */
   private static async release(old: Snapshot, next: Snapshot | undefined): Promise<void> {
     if (old.parallel !== undefined && old.parallel !== next?.parallel) await old.parallel.close();
+    if (old.ivf !== undefined && old.ivf.searcher !== next?.ivf?.searcher) await old.ivf.searcher.close();
     if (old.docs !== next?.docs) old.docs.close();
   }
 
@@ -584,6 +604,7 @@ export class SearchIndex implements Searcher {
       }
       return scan(qm);
     };
+    if (s.ivf !== undefined && options.exact !== true && m.precision === 'binary') return this.ivfSearch(s, s.ivf, q, kk, candidates, options, exactOptions, allowed, exact);
     if (s.ann === undefined || s.graph === undefined || options.exact === true) return exact(q);
     const ef = options.ef ?? s.ann.entry.expansionSearch;
     checkEf(ef);
@@ -613,6 +634,47 @@ export class SearchIndex implements Searcher {
       const sub = new Matrix(fallback.length, q.dim, new Float32Array(fallback.length * q.dim));
       fallback.forEach((qi, j) => sub.data.set(q.row(qi), j * q.dim));
       throwIfCancelled(options.signal, 'search');
+      const again = await exact(sub);
+      fallback.forEach((qi, j) => (out[qi] = again[j] ?? []));
+    }
+    return out;
+  }
+
+  /**
+   * The IVF path of a binary index: each query's hamming candidates among the rows of its `nprobe` nearest lists and
+   * the rows written since the lists were built, rescored as the exact path rescores them. A query whose probed rows
+   * hold fewer allowed candidates than it needs (deletes, a filter) is scanned exactly, as the graph path does.
+   */
+  private async ivfSearch(
+    s: Snapshot,
+    ivf: NonNullable<Snapshot['ivf']>,
+    q: Matrix,
+    kk: number,
+    candidates: number,
+    options: SearchOptions,
+    exactOptions: ExactSearchOptions,
+    allowed: AllowedRows | undefined,
+    exact: (qm: Matrix) => Promise<ScoredRow[][]>,
+  ): Promise<ScoredRow[][]> {
+    const m = s.manifest;
+    const nprobe = options.nprobe ?? ivf.searcher.entry.nprobe;
+    checkNprobe(nprobe, ivf.searcher.lists.nlist);
+    const kc = options.rescore === false ? kk : kk * (options.rescoreMultiplier ?? 4);
+    const from = ivf.searcher.entry.rows;
+    const tail = allowed !== undefined ? allowed.rows.filter((r) => r >= from) : ivf.tail;
+    const out: ScoredRow[][] = [];
+    const fallback: number[] = [];
+    for (let qi = 0; qi < q.rows; qi++) {
+      throwIfCancelled(options.signal, 'search');
+      const qv = q.row(qi);
+      const bits = signBits(qv, m.dim);
+      const top = await ivfCandidates(ivf.searcher, qv, bits, nprobe, kc, exactOptions.skip, tail, s.shards);
+      if (top.size < Math.min(kc, candidates)) fallback.push(qi);
+      out.push(rescoreBinary(qv, top, s.shards, exactOptions));
+    }
+    if (fallback.length > 0) {
+      const sub = new Matrix(fallback.length, q.dim, new Float32Array(fallback.length * q.dim));
+      fallback.forEach((qi, j) => sub.data.set(q.row(qi), j * q.dim));
       const again = await exact(sub);
       fallback.forEach((qi, j) => (out[qi] = again[j] ?? []));
     }

@@ -32,7 +32,7 @@ export const CHUNK_SCORES: readonly ChunkScore[] = ['max', 'sum'];
 export const DEFAULT_SUM_CHUNKS = 3;
 
 export interface SearchOptions {
-  /** Scan every vector even when the index has an HNSW graph (default: use the graph when there is one). */
+  /** Scan every vector even when the index has an HNSW graph or IVF lists (default: use them when there are). */
   exact?: boolean;
   /** binary indexes: rescore the hamming candidates with their int8 rows (default true); other precisions ignore it. */
   rescore?: boolean;
@@ -54,6 +54,11 @@ export interface SearchOptions {
    * Higher finds the true neighbours more often and costs more; max(k, ef) candidates are rescored exactly.
    */
   ef?: number;
+  /**
+   * Binary indexes with IVF lists: how many lists (those whose centroids are nearest the query) are scanned (default:
+   * the nprobe the lists were built with; nlist scans every list and gives the exact binary path's hits).
+   */
+  nprobe?: number;
   /**
    * Only passages whose metadata match (filter.ts): `{ year: { gte: 2020 } }`, `{ and: [...] }`, … Vector search
    * with a filter is exact over the allowed rows: a selective filter scores just them; a broad one scans (or walks

@@ -8,6 +8,7 @@ import { checkWellFormed } from '../corpus/encoding.js';
 import { SemsearchError } from '../errors.js';
 import type { Matrix } from '../tensor/matrix.js';
 import { extendGraph, graphThreads, shardFloats, writeGraph } from './ann.js';
+import { readIvfLists, writeIvf } from './ivf.js';
 import { DocStore, type DocRow } from './doc-store.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { DEFAULT_DOCS_FILE, MANIFEST, MAX_WRITE_BATCH, readManifest, writeManifest, type AnnEntry, type FieldType, type IndexManifest } from './manifest.js';
@@ -375,6 +376,16 @@ export class IndexWriter {
         delete next.ann;
       }
     }
+    if (m.ivf !== undefined) {
+      // Row numbers change: the live rows are assigned again to the same centroids, so the lists stay trained as built.
+      obsolete.push(m.ivf.file);
+      if (live > 0) {
+        const old = readIvfLists(this.dir, m.ivf, m.dim, true);
+        next.ivf = await writeIvf(this.dir, next, {}, `ivf${suffix}.lists`, { centroids: old.centroids, nprobe: m.ivf.nprobe, training: m.ivf.training });
+      } else {
+        delete next.ivf;
+      }
+    }
     const result = await this.commit(next, generation, obsolete, { added: 0, replaced: 0, deleted: 0, dropped: m.count - live });
     // The old store is closed with its files gone; later writes go to the new one.
     this.docs.close();
@@ -591,7 +602,8 @@ function removeUnlisted(dir: string, m: IndexManifest): string[] {
   for (const f of readdirSync(dir)) {
     const isStore = /^docs(-g\d+)?\.sqlite(-journal|-wal|-shm)?$/.test(f) && f.replace(/-(journal|wal|shm)$/, '') !== store;
     const isGraph = /^ann-.*\.usearch(\.tmp)?$/.test(f) && f !== m.ann?.file;
-    if (isStore || isGraph || f === `${MANIFEST}.tmp`) {
+    const isLists = /^ivf(-g\d+)?\.lists(\.tmp)?$/.test(f) && f !== m.ivf?.file;
+    if (isStore || isGraph || isLists || f === `${MANIFEST}.tmp`) {
       removeQuietly(join(dir, f));
       removed.push(f);
     }

@@ -37,6 +37,11 @@ corpus, so running the same command on the same input again resumes it.`,
       description: 'also build an HNSW graph: i8 (the recall of f16 once hits are rescored, at half the size; docs/SEARCH-SCALE.md), f16 or f32',
       choices: ANN_QUANTIZATIONS,
     },
+    ivf: {
+      type: 'number',
+      description: 'binary indexes: also build IVF lists with this many centroids (about √passages; docs/SEARCH-SCALE.md), so a search scans the sign bits of the lists nearest the query only',
+      positiveInteger: true,
+    },
     'prompt-name': {
       type: 'string',
       description: "the model's prompt put before every passage (default: as encode_document, its \"document\" prompt, empty unless the model sets one)",
@@ -56,6 +61,9 @@ corpus, so running the same command on the same input again resumes it.`,
       if (values.precision === 'binary') {
         throw new SemsearchError('INVALID_ARGUMENT', 'a binary index is searched exactly (hamming, then int8 rescoring) and takes no --ann graph; drop --ann or pick another --precision', { field: '--ann' });
       }
+    }
+    if (values.ivf !== undefined && values.precision !== 'binary') {
+      throw new SemsearchError('INVALID_ARGUMENT', 'IVF lists partition binary indexes (hamming scan, int8 rescoring): add --precision binary, or use --ann for the other precisions', { field: '--ivf' });
     }
     if ((values['chunk-tokens'] !== undefined || values['chunk-overlap'] !== undefined) && values.chunk !== true) {
       throw new SemsearchError('INVALID_ARGUMENT', `${values['chunk-tokens'] !== undefined ? '--chunk-tokens' : '--chunk-overlap'} sets how --chunk cuts; add --chunk`, {
@@ -99,6 +107,12 @@ corpus, so running the same command on the same input again resumes it.`,
       const t = Date.now();
       const ann = await buildAnnIndex(out, { quantization: annQ });
       io.stdout.write(`HNSW graph (${ann.quantization}, M=${ann.connectivity}) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ann.file}\n`);
+    }
+    if (values.ivf !== undefined && m.complete) {
+      const t = Date.now();
+      const { buildIvfIndex } = await import('../../store/ivf.js');
+      const ivf = await buildIvfIndex(out, { nlist: Math.min(values.ivf, m.count) });
+      io.stdout.write(`IVF lists (${ivf.nlist} lists, ${ivf.nprobe} probed by default) built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ivf.file}\n`);
     }
     io.stdout.write(
       `${m.complete ? 'complete' : 'partial'}: ${m.documents !== undefined ? `${m.documents} documents as ${m.count} windows` : `${m.count} passages`} in ${m.shards.length} shards (${m.precision}, dim ${m.dim}) at ${out}; ` +

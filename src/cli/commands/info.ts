@@ -30,6 +30,7 @@ export const infoCommand = defineCommand({
           ...(Object.keys(i.fields).length > 0 ? [`fields     ${Object.entries(i.fields).map(([n, t]) => `${n} (${t})`).join(', ')}`] : []),
           `vectors    dim ${i.dim}, ${i.precision}, ${i.shards} shards, ${formatBytes(i.vectorBytes, { binary: true })}`,
           `documents  ${formatBytes(i.docStoreBytes, { binary: true })}`,
+          ...(i.ivf !== undefined ? [`ivf        ${i.ivf.nlist} lists, ${i.ivf.nprobe} probed by default, over the first ${i.ivf.rows} rows, ${formatBytes(i.ivf.bytes, { binary: true })}`] : []),
           `onnx       ${i.onnxFile}${drift !== undefined ? ` (drifts on this CPU: ${cpu.isa})` : ''}`,
           `cpu        ${cpu.model} (${cpu.isa})`,
         ].join('\n') + '\n',

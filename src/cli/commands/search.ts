@@ -6,7 +6,7 @@ import type { IndexHit } from '../../store/searcher.js';
 import type { CrossEncoder } from '../../encoder/cross-encoder.js';
 import { isRemote, openSearcher } from '../backend.js';
 import { defineCommand, type CliIO } from '../command.js';
-import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
+import { BACKEND_OPTIONS, CROSS_ENCODER_OPTION, DEVICE_OPTION, EF_OPTION, EXACT_OPTION, NPROBE_OPTION, RESCORE_MULTIPLIER_OPTION, deviceOption } from '../options.js';
 
 function printHits(io: CliIO, query: string, hits: (IndexHit & { retrievalScore?: number })[], json: boolean, ms: number): void {
   if (json) {
@@ -58,6 +58,7 @@ export const searchCommand = defineCommand({
     k: { type: 'number', short: 'k', description: 'hits per query (default 10)', positiveInteger: true },
     exact: EXACT_OPTION,
     ef: EF_OPTION,
+    nprobe: NPROBE_OPTION,
     'rescore-multiplier': RESCORE_MULTIPLIER_OPTION,
     mode: { type: 'string', description: 'vector (default), keyword (BM25) or hybrid (both, fused)', choices: SEARCH_MODES },
     fusion: { type: 'string', description: 'hybrid: rrf (default) or weighted', choices: FUSION_METHODS },
@@ -110,6 +111,7 @@ export const searchCommand = defineCommand({
         const [found] = await index.search([q], reranker !== undefined ? depth : k, {
           exact: values.exact === true,
           ...(values.ef !== undefined ? { ef: values.ef } : {}),
+          ...(values.nprobe !== undefined ? { nprobe: values.nprobe } : {}),
           ...(values['rescore-multiplier'] !== undefined ? { rescoreMultiplier: values['rescore-multiplier'] } : {}),
           ...(values.mode !== undefined ? { mode: values.mode } : {}),
           ...(values.fusion !== undefined ? { fusion: values.fusion } : {}),

@@ -45,6 +45,7 @@ export function searchJob(b: SearchRequest, limits: Limits): Job {
       ...(b.rescore_multiplier !== undefined ? { rescoreMultiplier: b.rescore_multiplier } : {}),
       ...(b.exact !== undefined ? { exact: b.exact } : {}),
       ...(b.ef !== undefined ? { ef: b.ef } : {}),
+      ...(b.nprobe !== undefined ? { nprobe: b.nprobe } : {}),
       ...(b.oversample !== undefined ? { oversample: b.oversample } : {}),
       ...(b.mode !== undefined ? { mode: b.mode } : {}),
       ...(b.fusion !== undefined ? { fusion: b.fusion } : {}),
