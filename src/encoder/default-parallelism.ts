@@ -29,7 +29,7 @@ export function defaultParallelism(cores: number, device: Device = 'cpu'): Paral
 // The figures behind it (2 cores, all-MiniLM-L6-v2, /search one query per request, and loadModel's encode).
 const RULE_WHY =
   'two sessions sharing the cores: on 2 cores they beat one 2-thread session at 128 connections on AVX2 (1.13x) and AVX-512 (1.29x), ' +
-  'under CPU contention (AVX2, 3-5 interleaved rounds) and in encode (1.1-1.5x), and lose at 1-32 connections on a quiet machine (AVX2 1.00x and 0.92x, AVX-512 0.72x and 0.76x); ' +
+  'under heavy CPU contention (AVX2, 5 interleaved rounds begun) and in encode (1.1-1.5x), and lose at 1-32 connections on a quiet machine (AVX2 1.00x and 0.92x, AVX-512 0.72x and 0.76x); ' +
   `${PARALLELISM_EVIDENCE}`;
 
 /**
