@@ -28,7 +28,8 @@ export function defaultParallelism(cores: number, device: Device = 'cpu'): Paral
 
 // The figures behind it (2 cores, all-MiniLM-L6-v2, /search one query per request, and loadModel's encode).
 const RULE_WHY =
-  'two sessions sharing the cores: on 2 cores they beat one 2-thread session at 128 connections on AVX2 (1.13x) and AVX-512 (1.29x), ' +
+  'two sessions sharing the cores: on 2 cores (AVX2, 5 interleaved rounds) within the noise of the best at 1, 32 and 128 connections (0.91x, 1.00x, 0.94x); ' +
+  'single cells: they beat one 2-thread session at 128 connections on AVX2 (1.13x) and AVX-512 (1.29x), ' +
   'under heavy CPU contention (AVX2, 5 interleaved rounds begun) and in encode (1.1-1.5x), and lose at 1-32 connections on a quiet machine (AVX2 1.00x and 0.92x, AVX-512 0.72x and 0.76x); ' +
   `${PARALLELISM_EVIDENCE}`;
 
