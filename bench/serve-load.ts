@@ -3,8 +3,13 @@
 //
 //   npm run bench:serve -- --model DIR [--index DIR] [--targets search,embeddings,encode,infinity-torch,infinity-optimum]
 //        [--connections 1,8,32,128] [--texts 1,32] [--duration 8] [--threads 2] [--workers 1]
-//        [--infinity /path/to/venv/bin/infinity_emb] [--infinity-model DIR] [--grid] [--soak SECONDS]
-//        [--out docs/SERVING.md] [--json FILE]
+//        [--infinity /path/to/venv/bin/infinity_emb] [--infinity-model DIR] [--grid [--rounds N] [--grid-duration 5]]
+//        [--soak SECONDS] [--out docs/SERVING.md] [--json FILE]
+//
+// --grid measures /search (one query per request) at 1, 32 and 128 connections for each workers x threads split; with
+// --rounds N it does so N times, each round starting at the next configuration (so none always runs first or after
+// the same neighbour), and reports each cell's median, its min-max over the rounds (the noise floor), and the winner
+// of each column. `--targets none` measures the grid alone.
 //
 // Every server runs in its own process; only 127.0.0.1 is addressed. The library's own encode rate at the same
 // thread count is measured first in this process: the bar a server is held to (texts/s at the batch the load allows).
@@ -18,6 +23,7 @@ import autocannon from 'autocannon';
 import { loadModel } from '../src/encoder/load-model.js';
 import { buildIndex } from '../src/store/build-index.js';
 import { readIndexInfo } from '../src/store/search-index.js';
+import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data/msmarco-passage-dl19-relevant-subset');
@@ -41,6 +47,8 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'infinity-port': { type: 'string', default: '17997' },
     grid: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+    'grid-duration': { type: 'string' },
     soak: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
@@ -225,7 +233,24 @@ interface Cell {
   stages?: Record<string, number>;
   /** semsearch: texts per batch the server actually ran, on average over the cell. */
   meanBatch?: number;
+  /** --rounds: which round measured it (0-based). */
+  round?: number;
 }
+
+interface GridConfig {
+  workers: number;
+  threads: number;
+}
+/** The splits of 2 cores the grid compares, and 2 workers that may each use both cores (spinning off). */
+const GRID_CONFIGS: readonly GridConfig[] = [
+  { workers: 1, threads: 1 },
+  { workers: 1, threads: 2 },
+  { workers: 2, threads: 1 },
+  { workers: 2, threads: 2 },
+];
+// The server turns spinning off by itself where the threads outnumber the cores (spinningFor); the name says so.
+const gridName = (g: GridConfig): string =>
+  `${g.workers} worker${g.workers === 1 ? '' : 's'} x ${g.threads} thread${g.threads === 1 ? '' : 's'}${g.workers * g.threads > cpus().length ? ', spinning off' : ''}`;
 
 /** The library's own encode rate, texts/s, at each batch size, with `t` ONNX threads: the bar for the servers. */
 async function libraryRates(t: number, sizes: readonly number[]): Promise<Record<number, number>> {
@@ -249,13 +274,13 @@ async function libraryRates(t: number, sizes: readonly number[]): Promise<Record
 }
 
 /** Measures each cell into `cells` as it goes, so a server that dies mid-way leaves the cells it finished. */
-async function measure(s: Server, target: string, conns: readonly number[], sizes: readonly number[], cells: Cell[] = []): Promise<Cell[]> {
+async function measure(s: Server, target: string, conns: readonly number[], sizes: readonly number[], cells: Cell[] = [], seconds = duration): Promise<Cell[]> {
   for (const n of sizes) {
     for (const c of conns) {
       if (warmup > 0) await drive(s, warmup, c, n);
       const semsearch = !target.startsWith('infinity');
       const st0 = semsearch ? await stageTotals(s.url) : undefined;
-      const r = await drive(s, duration, c, n);
+      const r = await drive(s, seconds, c, n);
       const st1 = semsearch ? await stageTotals(s.url) : undefined;
       const cell: Cell = {
         target,
@@ -291,7 +316,7 @@ const started = new Date();
 try {
   const conns = list(args.connections);
   const sizes = list(args.texts);
-  const targets = args.targets.split(',').map((t) => t.trim());
+  const targets = args.targets.split(',').map((t) => t.trim()).filter((t) => t !== '' && t !== 'none');
   process.stderr.write(`library encode rates at ${threads} threads ...\n`);
   const before = await libraryRates(threads, [1, 2, 4, 8, 16, 32]);
   const cells: Cell[] = [];
@@ -319,24 +344,33 @@ try {
       peaks[target] = await stop(s).catch(() => 0);
     }
   }
-  // Defaults by measurement: semsearch /search at each threads × workers split of the cores.
+  // Defaults by measurement: semsearch /search at each workers x threads split of the cores, in rounds whose order
+  // rotates, so a slow spell of the machine falls on different configurations in different rounds.
   const grid: Cell[] = [];
+  const rounds = Math.max(1, Math.min(20, Number(args.rounds)));
+  const gridSeconds = Math.min(120, Math.max(1, Number(args['grid-duration'] ?? duration)));
   if (args.grid) {
-    for (const [t, w] of [[1, 1], [threads, 1], [1, 2]] as const) {
-      const name = `search threads ${t} workers ${w}`;
-      let s: Server;
-      try {
-        s = await startSemsearch(index, 'search', t, w);
-      } catch (e) {
-        failed(name, e);
-        continue;
-      }
-      try {
-        await measure(s, name, [1, 32, 128], [1], grid);
-      } catch (e) {
-        failed(name, e);
-      } finally {
-        await stop(s).catch(() => 0);
+    for (let round = 0; round < rounds; round++) {
+      const order = GRID_CONFIGS.map((_, i) => GRID_CONFIGS[(i + round) % GRID_CONFIGS.length] as GridConfig);
+      process.stderr.write(`grid round ${round + 1}/${rounds}: ${order.map(gridName).join(' -> ')}\n`);
+      for (const g of order) {
+        const name = gridName(g);
+        let s: Server;
+        try {
+          s = await startSemsearch(index, 'search', g.threads, g.workers);
+        } catch (e) {
+          failed(name, e);
+          continue;
+        }
+        try {
+          const mine: Cell[] = [];
+          await measure(s, name, [1, 32, 128], [1], mine, gridSeconds);
+          for (const c of mine) grid.push({ ...c, round });
+        } catch (e) {
+          failed(name, e);
+        } finally {
+          await stop(s).catch(() => 0);
+        }
       }
     }
   }
@@ -377,7 +411,7 @@ try {
   process.stderr.write(`library before ${JSON.stringify(before)}, after ${JSON.stringify(after)}\n`);
   const info = readIndexInfo(index);
   const workload = `${args.index !== undefined ? `the index ${args.index}` : 'an index of the first DL19-subset passages'}: ${info.live.toLocaleString('en')} passages (${info.precision}, exact)`;
-  const result = { date: started.toISOString(), libraryBefore: before, libraryAfter: after, cpu: cpuName(), model: args.model, index, workload, passages: info.live, failures, threads, workers: Number(args.workers), duration, library, cells, grid, soak, peaks };
+  const result = { date: started.toISOString(), finished: new Date().toISOString(), rounds, gridSeconds, libraryBefore: before, libraryAfter: after, cpu: cpuName(), model: args.model, index, workload, passages: info.live, failures, threads, workers: Number(args.workers), duration, library, cells, grid, soak, peaks };
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(result, null, 2));
   const md = render(result);
   if (args.out !== undefined) writeFileSync(args.out, md);
@@ -391,7 +425,7 @@ try {
   cleanup();
 }
 
-function render(r: { date: string; cpu: string; model: string; workload: string; failures: { target: string; error: string }[]; threads: number; library: Record<number, number>; cells: Cell[]; grid: Cell[]; soak?: Record<string, unknown>; peaks: Record<string, number> }): string {
+function render(r: { date: string; rounds: number; gridSeconds: number; cpu: string; model: string; workload: string; failures: { target: string; error: string }[]; threads: number; library: Record<number, number>; cells: Cell[]; grid: Cell[]; soak?: Record<string, unknown>; peaks: Record<string, number> }): string {
   // The library at the batch size the server ran (its /metrics), so the two do the same work per model call.
   const lib = (c: Cell): number => libraryAt(r.library, Math.min(32, c.meanBatch ?? 1));
   const best = (n: number, c: number): number => Math.max(0, ...r.cells.filter((x) => x.target.startsWith('infinity') && x.texts === n && x.connections === c).map((x) => x.textsPerSecond));
@@ -408,7 +442,7 @@ function render(r: { date: string; cpu: string; model: string; workload: string;
       const total = STAGES.filter((k) => k !== 'queue').reduce((s, k) => s + (c.stages?.[k] ?? 0), 0);
       return `| ${c.target} | ${c.texts} | ${STAGES.map((k) => `${(c.stages?.[k] ?? 0).toFixed(2)}`).join(' | ')} | ${((100 * (c.stages?.inference ?? 0)) / Math.max(total, 1e-9)).toFixed(0)}% |`;
     });
-  const gridRows = r.grid.map((c) => `| ${c.target} | ${c.connections} | ${c.requestsPerSecond.toFixed(0)} | ${c.p50Ms} | ${c.p99Ms} | ${c.errors + c.non2xx + c.timeouts} |`);
+  const gridLines = gridSection(r.grid, r.rounds, r.gridSeconds, lib);
   return [
     '# Serving: semsearch serve beside infinity-emb',
     '',
@@ -431,10 +465,55 @@ function render(r: { date: string; cpu: string; model: string; workload: string;
     ...stageRows,
     '',
     'queue is summed over requests (time waiting for a worker); the others over batches, in the worker; serialize on the HTTP thread.',
-    ...(gridRows.length > 0 ? ['', '## Thread and worker defaults (/search, one query per request)', '', '| config | connections | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|', ...gridRows] : []),
+    ...gridLines,
     ...(r.soak !== undefined ? ['', '## Held at saturation', '', '```json', JSON.stringify(r.soak, null, 1), '```'] : []),
     '',
     `Peak RSS (MiB): ${Object.entries(r.peaks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.`,
     '',
   ].join('\n');
+}
+
+/** The grid as markdown: per configuration and connections, the median over rounds, min-max, and each column's winner. */
+function gridSection(grid: readonly Cell[], rounds: number, seconds: number, lib: (c: Cell) => number): string[] {
+  if (grid.length === 0) return [];
+  const names = [...new Set(grid.map((c) => c.target))];
+  const conns = [...new Set(grid.map((c) => c.connections))].sort((a, b) => a - b);
+  const cellsOf = (name: string, c: number): Cell[] => grid.filter((x) => x.target === name && x.connections === c);
+  const med = (name: string, c: number, f: (x: Cell) => number): number => median(cellsOf(name, c).map(f));
+  const winner = (c: number): string => names.reduce((a, b) => (med(b, c, (x) => x.requestsPerSecond) > med(a, c, (x) => x.requestsPerSecond) ? b : a));
+  const rows = names.map((name) => {
+    const parts = conns.map((c) => {
+      const rps = cellsOf(name, c).map((x) => x.requestsPerSecond);
+      return `${med(name, c, (x) => x.requestsPerSecond).toFixed(0)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`;
+    });
+    return `| ${name} | ${parts.join(' | ')} |`;
+  });
+  const spreads = names.flatMap((name) => conns.map((c) => { const rps = cellsOf(name, c).map((x) => x.requestsPerSecond); return (Math.max(...rps) - Math.min(...rps)) / median(rps); }));
+  const stageRows = names.flatMap((name) =>
+    conns.filter((c) => c >= 32).map((c) => {
+      const cs = cellsOf(name, c);
+      const st = (k: string): number => median(cs.map((x) => x.stages?.[k] ?? 0));
+      const work = STAGES.filter((k) => k !== 'queue').reduce((s, k) => s + st(k), 0);
+      return `| ${name} | ${c} | ${med(name, c, (x) => x.requestsPerSecond).toFixed(0)} | ${med(name, c, (x) => x.meanBatch ?? 1).toFixed(1)} | ${median(cs.map((x) => (100 * x.textsPerSecond) / lib(x))).toFixed(0)}% | ${STAGES.map((k) => st(k).toFixed(2)).join(' | ')} | ${work.toFixed(2)} |`;
+    }),
+  );
+  return [
+    '',
+    `## Thread and worker defaults (/search, one query per request; ${rounds} interleaved round${rounds === 1 ? '' : 's'} of ${seconds}-second cells)`,
+    '',
+    'req/s: median over the rounds (min–max). Each round starts one configuration later than the one before.',
+    '',
+    `| config | ${conns.map((c) => `c=${c}`).join(' | ')} |`,
+    `|---|${conns.map(() => '---').join('|')}|`,
+    ...rows,
+    `| **wins** | ${conns.map((c) => winner(c)).join(' | ')} |`,
+    '',
+    `Noise floor: a cell's min–max across rounds spans ${(100 * Math.min(...spreads)).toFixed(0)}–${(100 * Math.max(...spreads)).toFixed(0)}% of its median (median ${(100 * median(spreads)).toFixed(0)}%).`,
+    '',
+    '### Where /search time goes (medians over the rounds; seconds over the cell, from /metrics)',
+    '',
+    `| config | connections | req/s | texts/batch | of library | ${STAGES.join(' | ')} | worker total |`,
+    `|---|---|---|---|---|${STAGES.map(() => '---').join('|')}|---|`,
+    ...stageRows,
+  ];
 }

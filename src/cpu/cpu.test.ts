@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSemsearchError } from '../errors.js';
 import { detectCpu, parseCpuinfo } from './features.js';
-import { chooseInt8Variant, inaccuracyWarning, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, QUANTIZED_VARIANTS } from './int8.js';
+import { chooseInt8Variant, inaccuracyWarning, INT8_BUILT_FOR, INT8_MEASURED_SPEED, INT8_PREFERENCE, int8SpeedLine, isAccurateOn, QUANTIZED_VARIANTS } from './int8.js';
 
 // Trimmed /proc/cpuinfo of the two machine kinds sessions draw, and of an arm64 host.
 const INTEL_VNNI = `processor\t: 0
@@ -116,4 +116,21 @@ test('detectCpu reads this machine without throwing', () => {
   const cpu = detectCpu({ env: {} });
   assert.ok(['avx512_vnni', 'avx512', 'avx2', 'arm64', 'baseline'].includes(cpu.isa));
   assert.ok(cpu.cores >= 1);
+});
+
+test('int8 speed per ISA: measured ratios where they exist, never a promise where they do not', () => {
+  for (const isa of Object.keys(INT8_PREFERENCE) as (keyof typeof INT8_PREFERENCE)[]) {
+    const line = int8SpeedLine(isa);
+    const s = INT8_MEASURED_SPEED[isa];
+    if (s === undefined) {
+      assert.match(line, /^not measured on /);
+      continue;
+    }
+    // The file measured is the one 'int8' takes there, and the line gives both ratios as measured.
+    assert.equal(s.file, INT8_PREFERENCE[isa][0]);
+    assert.ok(line.includes(`${s.docs.toFixed(2)}× fp32 on documents`) && line.includes(`${s.queries.toFixed(2)}× on queries`), line);
+  }
+  // AVX2 has no VNNI: queries measured below fp32 there, and the line says int8 does not pay for them.
+  assert.match(int8SpeedLine('avx2'), /on queries \(does not pay\)/);
+  assert.match(int8SpeedLine('avx512_vnni'), /on documents \(pays\)/);
 });

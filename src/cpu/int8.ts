@@ -92,3 +92,34 @@ export function inaccuracyWarning(variant: string, isa: Isa): string | undefined
     `vectors drift; load the model with variant 'int8' (CLI --variant int8; for an index, rebuild it with it) to get ${INT8_PREFERENCE[isa].join(' or ')}`
   );
 }
+
+/** What int8 measured against fp32 on one CPU kind (all-MiniLM-L6-v2, real weights, the library's defaults). */
+export interface Int8Speed {
+  /** × fp32 docs/s and queries/s (batches of 32). */
+  docs: number;
+  queries: number;
+  /** The int8 file measured, the CPU, the date, and where the figures are written down. */
+  file: string;
+  measuredOn: string;
+}
+
+/**
+ * int8's measured speed per ISA, so `semsearch doctor` says what it gives here instead of promising a speed-up.
+ * Absent: not measured on that kind of CPU.
+ */
+export const INT8_MEASURED_SPEED: Readonly<Partial<Record<Isa, Int8Speed>>> = {
+  // docs/BENCHMARK.md, the generated section: semsearch int8 200.4 docs/s, 1485.0 queries/s against fp32 93.7 and 773.0.
+  avx512_vnni: { docs: 2.14, queries: 1.92, file: 'qint8_avx512_vnni', measuredOn: 'AMD EPYC Zen 4 (AVX-512 VNNI), 2 cores, 2026-11-25; docs/BENCHMARK.md' },
+  // The lower of two runs each (docs/BENCHMARK.md, "int8 per CPU kind"): documents 1.33x (issue 33, quiet) and 1.29x
+  // (3 interleaved rounds, 2026-12-07), queries 0.95x and 1.36x. No VNNI: vpmaddubsw bounds int8 near 2x fp32 here.
+  avx2: { docs: 1.29, queries: 0.95, file: 'quint8_avx2', measuredOn: 'AMD EPYC Zen 3 (AVX2, no VNNI), 2 cores, two runs of 2026-12, the lower of each; docs/BENCHMARK.md' },
+
+};
+
+/** int8's speed on this ISA in one line: the measured ratios, and where int8 does not pay. */
+export function int8SpeedLine(isa: Isa): string {
+  const s = INT8_MEASURED_SPEED[isa];
+  if (s === undefined) return `not measured on ${isa}: time it before counting on a speed-up (npm run bench)`;
+  const pays = (x: number): string => (x >= 1.2 ? 'pays' : x > 1.05 ? 'pays little' : 'does not pay');
+  return `${s.file} measured ${s.docs.toFixed(2)}× fp32 on documents (${pays(s.docs)}), ${s.queries.toFixed(2)}× on queries (${pays(s.queries)}); ${s.measuredOn}`;
+}

@@ -14,6 +14,7 @@ import { SessionPool } from '../model/session-pool.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { builtOnnxFile, hasCheckpoint, int8KindFor } from '../model/graph/build.js';
 import type { GraphOptions } from '../model/graph/encoder-graph.js';
+import { defaultParallelism } from './default-parallelism.js';
 import { DenseLayer } from './dense.js';
 import type { PostModule } from './encode.js';
 import { SentenceTransformer, type OnnxChoice } from './sentence-transformer.js';
@@ -39,8 +40,9 @@ export interface LoadModelOptions {
   device?: Device;
   /**
    * Worker threads, each with its own ONNX Runtime session, that run whole batches at once; `threads` is the budget
-   * they share (default: one per core). Default: 2 when that budget is at least 2 threads, else 1 (one session on
-   * the calling thread). Two sessions of one thread each beat one session of two threads by 1.1–1.5× on both
+   * they share (default: one per core). Default: `defaultParallelism` of that budget (the rule `serve` follows too
+   * and `semsearch doctor` reports): 2 when the budget is at least 2 threads, else 1 (one session on the calling
+   * thread); 1 on a GPU. Two sessions of one thread each beat one session of two threads by 1.1–1.5× on both
    * model sizes and both CPUs measured (docs/BENCHMARK.md, "Defaults"), with the same embeddings; each worker
    * loads its own copy of the weights (+90 MB for MiniLM-L6, +440 MB for BERT-base): pass `workers: 1` to save it.
    */
@@ -52,12 +54,6 @@ export interface LoadModelOptions {
    * name drifts here (default: process.emitWarning).
    */
   onWarning?: (message: string) => void;
-}
-
-/** Two sessions when there are two threads to share, else one: see `workers`. One on a GPU. */
-export function defaultWorkers(threads: number | undefined, device?: Device): number {
-  if (device === 'cuda') return 1;
-  return (threads ?? cpus().length) >= 2 ? 2 : 1;
 }
 
 /** The device of the options, checked (INVALID_ARGUMENT) and, for 'cuda', available here (DEVICE_UNAVAILABLE); before any download or file read. */
@@ -141,10 +137,12 @@ export async function openRunner(file: string, options: Pick<LoadModelOptions, '
  * each: `intraOpThreads` is absent where ONNX Runtime picks (one session and no `threads`: one per core). With no
  * options this is what they do by default, which `semsearch doctor` reports.
  */
-export function sessionPlan(options: Pick<LoadModelOptions, 'threads' | 'workers' | 'device'> = {}): { workers: number; intraOpThreads?: number } {
-  const workers = options.workers ?? defaultWorkers(options.threads, options.device);
+export function sessionPlan(options: Pick<LoadModelOptions, 'threads' | 'workers' | 'device'> = {}, cores: number = cpus().length): { workers: number; intraOpThreads?: number } {
+  // The thread budget is what the rule splits: the caller's `threads`, else the cores.
+  const budget = options.threads ?? cores;
+  const workers = options.workers ?? defaultParallelism(budget, options.device).workers;
   if (workers === 1) return { workers, ...(options.threads !== undefined ? { intraOpThreads: options.threads } : {}) };
-  return { workers, intraOpThreads: Math.max(1, Math.floor((options.threads ?? cpus().length) / workers)) };
+  return { workers, intraOpThreads: Math.max(1, Math.floor(budget / workers)) };
 }
 
 /** The export's usual place; a folder without it but with weights gets a built graph in its stead. */

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { detectCpu, type CpuFacts } from '../cpu/features.js';
-import { chooseInt8Variant, INT8_BUILT_FOR, INT8_PREFERENCE, isAccurateOn, isQuantizedVariant } from '../cpu/int8.js';
+import { chooseInt8Variant, INT8_BUILT_FOR, INT8_MEASURED_SPEED, INT8_PREFERENCE, int8SpeedLine, isAccurateOn, isQuantizedVariant, type Int8Speed } from '../cpu/int8.js';
 import { isSemsearchError, SemsearchError } from '../errors.js';
 import { resolveModel } from '../hub/resolve.js';
 import { onnxFilePath, variantsInFolder } from '../hub/model-files.js';
 import { CUDA_INSTALL_COMMAND, cudaInstallCommand, cudaStatus } from '../model/device.js';
+import { defaultParallelism, type ParallelismPlan } from './default-parallelism.js';
 import { sessionPlan } from './load-model.js';
 
 export interface ModelFilesReport {
@@ -31,8 +32,11 @@ export interface RuntimeReport {
     /** An opened index's model (`semsearch search`), when the caller gives its session count, as doctor does. */
     openIndex?: { sessions: number; threadsPerSession: number; onnxRuntimePicks?: true };
     serve?: { workers: number; threadsPerWorker: number };
+    /** The one rule both follow when given neither workers nor threads (defaultParallelism), and why. */
+    rule: ParallelismPlan;
   };
-  int8: { builtFor: string; preference: readonly string[] };
+  /** `measured`: int8 against fp32 on this kind of CPU (absent: not measured); `speed`: that, in words. */
+  int8: { builtFor: string; preference: readonly string[]; measured?: Int8Speed; speed: string };
   /**
    * The devices `device` / --device can ask for here: the CPU always; CUDA when ONNX Runtime's CUDA provider is
    * installed (its files in `folder`), else why not and the command that installs it. The CUDA 12 and cuDNN 9 system
@@ -47,10 +51,10 @@ export interface RuntimeReport {
  * precision would load. Never downloads: a hub name is looked up in the local cache only.
  */
 export async function describeRuntime(
-  options: { model?: string; cpu?: CpuFacts; indexWorkers?: number; serve?: { workers: number; threads: number } } = {},
+  options: { model?: string; cpu?: CpuFacts; indexWorkers?: number; serve?: { workers: number; threads: number }; cores?: number } = {},
 ): Promise<RuntimeReport> {
   const cpu = options.cpu ?? detectCpu();
-  const cores = availableParallelism();
+  const cores = options.cores ?? availableParallelism();
   // What loadModel opens with no options (sessionPlan is the rule it follows); ONNX Runtime sizes a pool left to it to
   // the cores it sees.
   const sessions = (plan: ReturnType<typeof sessionPlan>): RuntimeReport['threads']['loadModel'] => ({
@@ -63,11 +67,17 @@ export async function describeRuntime(
     onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
     threads: {
       cores,
-      loadModel: sessions(sessionPlan()),
-      ...(options.indexWorkers !== undefined ? { openIndex: sessions(sessionPlan({ workers: options.indexWorkers })) } : {}),
+      loadModel: sessions(sessionPlan({}, cores)),
+      ...(options.indexWorkers !== undefined ? { openIndex: sessions(sessionPlan({ workers: options.indexWorkers }, cores)) } : {}),
       ...(options.serve !== undefined ? { serve: { workers: options.serve.workers, threadsPerWorker: options.serve.threads } } : {}),
+      rule: defaultParallelism(cores),
     },
-    int8: { builtFor: INT8_BUILT_FOR[cpu.isa], preference: INT8_PREFERENCE[cpu.isa] },
+    int8: {
+      builtFor: INT8_BUILT_FOR[cpu.isa],
+      preference: INT8_PREFERENCE[cpu.isa],
+      ...(INT8_MEASURED_SPEED[cpu.isa] !== undefined ? { measured: INT8_MEASURED_SPEED[cpu.isa] } : {}),
+      speed: int8SpeedLine(cpu.isa),
+    },
     devices: { cpu: { available: true }, cuda: cudaReport() },
   };
   if (options.model !== undefined) report.model = await describeModelFiles(options.model, cpu);
@@ -130,7 +140,9 @@ export function formatRuntimeReport(r: RuntimeReport): string {
     `flags        ${r.cpu.flags.length > 0 ? r.cpu.flags.join(' ') : '(none of interest)'}`,
     `onnxruntime  ${r.onnxruntime} (onnxruntime-node)`,
     `threads      ${threadsLine(r.threads)}`,
+    `             why: ${r.threads.rule.why}`,
     `int8         built for this CPU: ${r.int8.builtFor}; accurate here, best first: ${r.int8.preference.join(', ')}`,
+    `int8 speed   ${r.int8.speed}`,
     `devices      cpu: yes; cuda: ${
       r.devices.cuda.available
         ? `yes, ONNX Runtime's CUDA provider is in ${r.devices.cuda.folder} (it loads the CUDA 12 and cuDNN 9 libraries when a session starts)`

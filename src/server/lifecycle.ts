@@ -74,12 +74,12 @@ export interface Workers {
 
 /** Start the inference workers behind the batcher; `state` learns when they are loaded or why they are not. */
 export function startWorkers(
-  config: Pick<ServerConfig, 'source' | 'rerank' | 'threads' | 'device' | 'verify' | 'workers' | 'log'>,
+  config: Pick<ServerConfig, 'source' | 'rerank' | 'threads' | 'allowSpinning' | 'device' | 'verify' | 'workers' | 'log'>,
   batcher: Batcher,
   state: ServerState,
   onStages?: (s: StageTimings) => void,
 ): Workers {
-  const init = { source: config.source, ...(config.rerank !== undefined ? { crossEncoder: config.rerank } : {}), threads: config.threads, ...(config.device !== 'cpu' ? { device: config.device } : {}), ...(config.verify !== undefined ? { verify: config.verify } : {}) };
+  const init = { source: config.source, ...(config.rerank !== undefined ? { crossEncoder: config.rerank } : {}), threads: config.threads, ...(config.allowSpinning !== undefined ? { allowSpinning: config.allowSpinning } : {}), ...(config.device !== 'cpu' ? { device: config.device } : {}), ...(config.verify !== undefined ? { verify: config.verify } : {}) };
   const started = WorkerPool.start(init, config.workers, batcher, config.log, onStages).then(
     ({ pool, summary }) => {
       state.summary = summary;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { assertDeviceAvailable, checkDevice, type Device } from '../model/device.js';
 import { SemsearchError } from '../errors.js';
+import { defaultParallelism, spinningFor } from '../encoder/default-parallelism.js';
 import { checkToken, checkWriteExposure } from './auth.js';
 import { DEFAULT_BATCHING, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type Limits } from './schemas.js';
@@ -32,9 +33,9 @@ export interface ServeOptions {
   port?: number;
   /** Address to listen on (default 127.0.0.1: this machine only). */
   host?: string;
-  /** Inference worker threads, each with its own copy of the model and index (default 1). */
+  /** Inference worker threads, each with its own copy of the model and index (default: `defaultParallelism`, as loadModel; `semsearch doctor` says it). */
   workers?: number;
-  /** ONNX Runtime threads per worker (default: the cores shared by the workers; at least 1). */
+  /** ONNX Runtime threads per worker (default: `defaultParallelism`'s; with `workers` given, the cores shared by the workers; at least 1). */
   threads?: number;
   /** Where each worker's ONNX Runtime runs: 'cpu' (default) or 'cuda' (DEVICE_UNAVAILABLE before listening where its provider is absent). */
   device?: Device;
@@ -91,12 +92,16 @@ export interface ServeOptions {
 /** A request's deadline unless the server is told otherwise: far above what a request within the limits takes. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** Inference workers of a server by default: each opens the index with one ONNX Runtime session of its own. */
-export const DEFAULT_SERVE_WORKERS = 1;
-
-/** ONNX Runtime intra-op threads of each server worker's session when `threads` is not given: the cores, shared. */
-export function serveThreads(workers: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / workers));
+/**
+ * A server's inference workers and each one's ONNX Runtime threads: what the caller gave, the rest from
+ * `defaultParallelism` (the rule loadModel follows too). Workers given without threads share the cores. Spinning is
+ * off where the threads together outnumber the cores.
+ */
+export function serveParallelism(o: { workers?: number; threads?: number; device?: Device }, cores: number = availableParallelism()): { workers: number; threads: number; allowSpinning: false | undefined } {
+  const rule = defaultParallelism(cores, o.device);
+  const workers = o.workers ?? rule.workers;
+  const threads = o.threads ?? (o.workers === undefined ? rule.threadsPerWorker : Math.max(1, Math.floor(cores / workers)));
+  return { workers, threads, allowSpinning: spinningFor(workers, threads, cores) };
 }
 
 /** ServeOptions once checked, with every default filled in: what the parts of a server are built from. */
@@ -107,6 +112,8 @@ export interface ServerConfig {
   port: number;
   workers: number;
   threads: number;
+  /** false where the workers' threads together outnumber the cores (spinningFor); else ONNX Runtime's default. */
+  allowSpinning: false | undefined;
   device: Device;
   verify: boolean | undefined;
   limits: Limits;
@@ -149,8 +156,12 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   if (options.requestTimeoutMs !== undefined && (!Number.isInteger(options.requestTimeoutMs) || options.requestTimeoutMs < 1)) {
     throw new SemsearchError('INVALID_ARGUMENT', `requestTimeoutMs must be a positive integer (milliseconds), got ${options.requestTimeoutMs}`, { field: 'requestTimeoutMs' });
   }
-  const workers = options.workers ?? DEFAULT_SERVE_WORKERS;
-  if (!Number.isInteger(workers) || workers < 1) throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${workers}`, { field: 'workers' });
+  if (options.workers !== undefined && (!Number.isInteger(options.workers) || options.workers < 1)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `workers must be a positive integer, got ${options.workers}`, { field: 'workers' });
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new SemsearchError('INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`, { field: 'threads' });
+  }
   if (options.rerank !== undefined && (typeof options.rerank !== 'string' || options.rerank === '')) {
     throw new SemsearchError('INVALID_ARGUMENT', 'rerank must name a cross-encoder (a folder or hub name)', { field: 'rerank' });
   }
@@ -160,6 +171,7 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
   checkWriteExposure({ host, readOnly, token, insecureWrites: options.insecureWrites === true });
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device);
   assertDeviceAvailable(device);
+  const { workers, threads, allowSpinning } = serveParallelism({ ...options, device });
   return {
     source,
     rerank: options.rerank,
@@ -167,10 +179,8 @@ export function resolveOptions(options: ServeOptions): ServerConfig {
     host,
     port: options.port ?? 0,
     workers,
-    // Every core to the model, shared by the workers: on 2 AVX-512 cores with the real MiniLM-L6, one worker with two
-    // threads answered 13-41% more /search requests per second than one thread, at 1 to 128 connections
-    // (docs/SERVING.md, the threads x workers grid); the HTTP thread's work is small beside inference.
-    threads: options.threads ?? serveThreads(workers),
+    threads,
+    allowSpinning,
     verify: options.verify,
     limits,
     batching: {

@@ -134,7 +134,7 @@ async function servedRemote(index: OpenSearchIndex): Promise<Served> {
 }
 
 /** Open what a worker serves: the index, and the cross-encoder when one is named. */
-export async function openServed(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean; crossEncoder?: string }): Promise<Served> {
+export async function openServed(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean; crossEncoder?: string; allowSpinning?: boolean }): Promise<Served> {
   // The cross-encoder first: a name that cannot be loaded, or a model that cannot re-rank, stops the start early.
   const ce = o.crossEncoder === undefined ? undefined : await loadCrossEncoder(o.crossEncoder, { workers: 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}) });
   try {
@@ -157,9 +157,11 @@ export async function openServed(source: IndexSource, o: { threads?: number; dev
   }
 }
 
-async function openIndexOf(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean }): Promise<Served> {
+async function openIndexOf(source: IndexSource, o: { threads?: number; device?: Device; verify?: boolean; allowSpinning?: boolean }): Promise<Served> {
   const threads = { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.device !== undefined ? { device: o.device } : {}) };
-  if (source.backend === 'local') return servedLocal(await openIndex(source.dir, { ...threads, ...(o.verify !== undefined ? { verify: o.verify } : {}) }));
+  if (source.backend === 'local') {
+    return servedLocal(await openIndex(source.dir, { ...threads, ...(o.verify !== undefined ? { verify: o.verify } : {}), ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}) }));
+  }
   // Loaded on demand: the cluster client is needed only by this backend.
   const { OpenSearchIndex } = await import('../opensearch/opensearch-index.js');
   const index = await OpenSearchIndex.open({

@@ -27,7 +27,8 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('requests that outlive the shutdown timeout are answered 503 SERVER_NOT_READY with Retry-After, then their connections close', async () => {
-  const server = await createServer({ index: dir, shutdownTimeoutMs: 300, log: () => undefined });
+  // One worker, named: the default (2 on 2+ cores) would answer the search on the second while the first waits.
+  const server = await createServer({ index: dir, workers: 1, shutdownTimeoutMs: 300, log: () => undefined });
   // Another writer holds the index: the server's write waits for it (up to 30 s), holding the one worker, and a
   // search sent after it waits in the queue. Neither can finish within the 300 ms shutdown timeout.
   const release = await lockForWriting(dir);

@@ -11,6 +11,8 @@ export interface WorkerInit {
   /** A cross-encoder to load beside the index, for re-ranking. */
   crossEncoder?: string;
   threads?: number;
+  /** false where the workers' threads together outnumber the cores: a spinning thread would hold a core another worker needs. */
+  allowSpinning?: boolean;
   device?: Device;
   verify?: boolean;
 }
@@ -29,6 +31,7 @@ if (port !== null) {
     const served = await openServed(init.source, {
       ...(init.crossEncoder !== undefined ? { crossEncoder: init.crossEncoder } : {}),
       ...(init.threads !== undefined ? { threads: init.threads } : {}),
+      ...(init.allowSpinning !== undefined ? { allowSpinning: init.allowSpinning } : {}),
       ...(init.device !== undefined ? { device: init.device } : {}),
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     });

@@ -33,6 +33,8 @@ export interface OpenIndexOptions {
   threads?: number;
   /** Where ONNX Runtime encodes queries: 'cpu' (default) or 'cuda' (see LoadModelOptions.device). */
   device?: Device;
+  /** Whether the query encoder's idle intra-op threads spin before sleeping (ONNX Runtime's default: yes). */
+  allowSpinning?: boolean;
   /** Worker threads for exact search (default: one per core; 1 searches on the calling thread). */
   searchThreads?: number;
   /** Told when the index's ONNX file drifts on this CPU (an int8 file built for another one); default process.emitWarning. */
@@ -231,6 +233,7 @@ export class SearchIndex implements Searcher {
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.device !== undefined ? { device: options.device } : {}),
+        ...(options.allowSpinning !== undefined ? { session: { allowSpinning: options.allowSpinning } } : {}),
       });
       if (modelFingerprint(model) !== snap.manifest.model.fingerprint) {
         throw new SemsearchError('INDEX_MISMATCH', `the index at ${dir} was built with ${snap.manifest.model.ref}; queries must be encoded with that same model`, {

@@ -9,13 +9,13 @@ export const doctorCommand = defineCommand({
   },
   async run({ values, json, io }) {
     // Imported here, not at the top, so `doctor --help` loads none of them (nor ONNX Runtime, SQLite or usearch).
-    const [{ describeRuntime, formatRuntimeReport }, { INDEX_MODEL_WORKERS }, { DEFAULT_SERVE_WORKERS, serveThreads }] = await Promise.all([
+    const [{ describeRuntime, formatRuntimeReport }, { INDEX_MODEL_WORKERS }, { serveParallelism }] = await Promise.all([
       import('../../encoder/runtime-report.js'),
       import('../../store/search-index.js'),
       import('../../server/options.js'),
     ]);
-    // serve's defaults from the server's own rule, beside loadModel's (which runtime-report reads itself).
-    const serve = { workers: DEFAULT_SERVE_WORKERS, threads: serveThreads(DEFAULT_SERVE_WORKERS) };
+    // serve's defaults as the server resolves them, beside loadModel's (which runtime-report reads itself): both from defaultParallelism.
+    const serve = serveParallelism({});
     const report = await describeRuntime({ serve, indexWorkers: INDEX_MODEL_WORKERS, ...(values.model !== undefined ? { model: values.model } : {}) });
     io.stdout.write(json ? JSON.stringify(report) + '\n' : formatRuntimeReport(report));
     return 0;

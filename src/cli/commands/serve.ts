@@ -19,8 +19,8 @@ export const serveCommand = defineCommand({
   options: {
     port: { type: 'number', short: 'p', description: 'port to listen on (default 8080; 0 picks a free one)' },
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1, this machine only)' },
-    workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default 1)' },
-    threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: every core, shared by the workers)' },
+    workers: { type: 'number', description: 'inference worker threads, each with its own copy of the model (default: the rule semsearch doctor prints)' },
+    threads: { type: 'number', description: 'ONNX Runtime threads per worker (default: the rule semsearch doctor prints; with --workers alone, every core shared by the workers)' },
     device: DEVICE_OPTION,
     'no-batching': { type: 'boolean', description: 'send every request to a worker alone instead of batching concurrent ones' },
     'max-batch': { type: 'number', description: 'texts per batch (default 32)' },
