@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SemsearchError } from '../errors.js';
 import { ScoreTopKSession } from '../model/score-topk-session.js';
 import { diskIsFull, writeError } from './io-errors.js';
 import { readManifest, syncDir, writeManifest, type IndexManifest, type IvfEntry } from './manifest.js';
+import { startWorker } from './parallel-search.js';
 import { readShard, type ShardVectors } from './shards.js';
 import { allocVectorMemory, kernelsFor, OUT_CAPACITY, SCRATCH, SCRATCH_BYTES, tryLock, unlock, type VectorMemory } from './simd/vector-memory.js';
 import { TopK } from './top-k.js';
@@ -571,10 +572,7 @@ export class IvfSearcher {
     if (threads > 1) {
       const url = new URL(import.meta.url.endsWith('.ts') ? './ivf-worker.ts' : './ivf-worker.js', import.meta.url);
       for (const part of parts) {
-        // From TypeScript sources (tests, tsx) the worker registers tsx's loader before importing its module.
-        const worker = url.pathname.endsWith('.ts')
-          ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
-          : new Worker(url);
+        const worker = startWorker(url);
         worker.unref();
         worker.postMessage({ type: 'init', part });
         worker.on('message', (m: { id: number; scores: Float64Array; rows: Float64Array; size: number }) => this.receive(m));

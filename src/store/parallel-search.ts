@@ -6,6 +6,16 @@ import type { ShardVectors } from './shards.js';
 import { TopK } from './top-k.js';
 
 /**
+ * A worker thread on a module of this folder: the .js one from dist, or the .ts one from sources (tests, tsx), whose
+ * worker registers tsx's loader before importing it.
+ */
+export function startWorker(url: URL): Worker {
+  return url.pathname.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
+    : new Worker(url);
+}
+
+/**
  * Exact search spread over worker threads, one contiguous share of the shards each. Shard memory is shared
  * (SharedArrayBuffer), so starting the pool copies nothing; results merge with the same tie order as one thread.
  */
@@ -32,10 +42,7 @@ export class ParallelSearcher {
         row += s.rows;
         si++;
       }
-      // From TypeScript sources (tests, tsx) the worker registers tsx's loader before importing its module.
-      const worker = url.pathname.endsWith('.ts')
-        ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
-        : new Worker(url);
+      const worker = startWorker(url);
       worker.unref();
       worker.postMessage({ type: 'init', shards: mine, offsets });
       worker.on('message', (m: { id: number; hits: ScoredRow[][] }) => this.receive(m));
