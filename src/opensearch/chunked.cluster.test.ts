@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelFromDir } from '../encoder/load-model.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
-import { isSemsearchError, type ErrorCode } from '../errors.js';
 import { seededRandom } from '../tensor/random.js';
 import { buildIndex } from '../store/build-index.js';
 import { documentRows } from '../store/chunk-rows.js';
@@ -21,6 +20,7 @@ import type { ChunkScore, IndexHit } from '../store/searcher.js';
 import { passageMeta, passageText, writeCorpus, type Content } from '../store/test-support/living.js';
 import { IndexWriter } from '../store/write-index.js';
 import { OpenSearchConnection } from './connection.js';
+import { rejectsWith, remoteIds } from './test-support/cluster.js';
 import { readMeta, windowId } from './mapping.js';
 import { OpenSearchIndex } from './opensearch-index.js';
 import { pushIndex } from './push.js';
@@ -61,17 +61,6 @@ function localWindowIds(dir: string): string[] {
   }
 }
 
-async function remoteIds(indexName: string): Promise<string[]> {
-  const conn = new OpenSearchConnection({ url });
-  try {
-    await conn.request('POST', `/${indexName}/_refresh`);
-    const r = await conn.request<{ hits: { hits: { _id: string }[] } }>('POST', `/${indexName}/_search`, { size: 10000, _source: false, query: { match_all: {} } });
-    return r.body.hits.hits.map((h) => h._id).sort();
-  } finally {
-    await conn.close();
-  }
-}
-
 /** Same documents in the same order, the same scores bit for bit, the same winning windows. */
 function assertSameDocs(got: IndexHit[][], want: IndexHit[][], what: string): void {
   assert.equal(got.length, want.length, what);
@@ -81,15 +70,6 @@ function assertSameDocs(got: IndexHit[][], want: IndexHit[][], what: string): vo
       (want[qi] ?? []).map((h) => [h.id, h.score, h.text, h.chunk ?? null, h.metadata ?? null]),
       `${what}: query ${qi}`,
     );
-  });
-}
-
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isSemsearchError(e), `expected a SemsearchError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern !== undefined) assert.match(e.message, pattern);
-    return true;
   });
 }
 
@@ -133,7 +113,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     assert.equal(r.sent, m.count, 'every window sent');
     assert.equal(r.remote, 60, 'the cluster counts documents');
     assert.equal(r.local, 60);
-    assert.deepEqual(await remoteIds('chunked-docs'), localWindowIds(dir));
+    assert.deepEqual(await remoteIds(url, 'chunked-docs'), localWindowIds(dir));
     const conn = new OpenSearchConnection({ url });
     const pushed = (await readMeta(conn, 'chunked-docs'))?.chunking;
     assert.deepEqual([pushed?.maxTokens, pushed?.overlap], [m.chunking?.maxTokens, m.chunking?.overlap]);
@@ -217,7 +197,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
         { id: 'n1', text: newText, metadata: { colour: 'red' } },
       ]);
       assert.deepEqual([r.added, r.replaced, r.live], [1, 1, 21]);
-      const ids = await remoteIds('chunked-writes');
+      const ids = await remoteIds(url, 'chunked-writes');
       assert.deepEqual(ids.filter((x) => x.startsWith(`${longId}#`)), [windowId(longId, 0)], 'the replaced document keeps one window');
       assert.equal(ids.filter((x) => x.startsWith('n1#')).length, newWindows);
       const short = 'now a short text about a quiet museum garden';
@@ -233,7 +213,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
       assert.equal(remote.count, 21, 'nothing was deleted');
       const d = await remote.delete(['n1', 'd3']);
       assert.deepEqual([d.deleted, d.live], [2, 19]);
-      const left = await remoteIds('chunked-writes');
+      const left = await remoteIds(url, 'chunked-writes');
       assert.ok(!left.some((x) => x.startsWith('n1#') || x.startsWith('d3#')), 'every window of a deleted document is gone');
     } finally {
       await remote.close();
@@ -258,7 +238,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
       }),
       /stopped mid-load/,
     );
-    const part = await remoteIds('chunked-resume');
+    const part = await remoteIds(url, 'chunked-resume');
     assert.ok(part.length >= 120 && part.length < windows, `${part.length} of ${windows} windows before the resume`);
     const conn = new OpenSearchConnection({ url });
     const row = (await readMeta(conn, 'chunked-resume'))?.push?.row ?? 0;
@@ -267,7 +247,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     const r = await pushIndex(dir, { url, indexName: 'chunked-resume' });
     assert.equal(r.mode, 'resumed');
     assert.equal(r.sent, windows - row, 'resumed from its checkpoint: the windows past it, every one live');
-    assert.deepEqual(await remoteIds('chunked-resume'), localWindowIds(dir));
+    assert.deepEqual(await remoteIds(url, 'chunked-resume'), localWindowIds(dir));
     assert.equal(r.remote, 150);
   });
 
@@ -290,7 +270,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     const inc = await pushIndex(dir, { url, indexName: 'chunked-sync' });
     assert.equal(inc.mode, 'incremental');
     assert.ok(inc.deleted > 0, 'the shrunk and the deleted documents lost windows');
-    assert.deepEqual(await remoteIds('chunked-sync'), localWindowIds(dir));
+    assert.deepEqual(await remoteIds(url, 'chunked-sync'), localWindowIds(dir));
     assert.equal(inc.remote, 44);
     const local = await openIndex(dir, { model });
     const remote = await OpenSearchIndex.open({ url, indexName: 'chunked-sync', model, oversample: 100 });
@@ -308,7 +288,7 @@ describe('a chunked index on a 2-node OpenSearch cluster', () => {
     const full = await pushIndex(dir, { url, indexName: 'chunked-sync' });
     assert.equal(full.mode, 'full');
     assert.equal(full.deleted, 1, 'the stray window');
-    assert.deepEqual(await remoteIds('chunked-sync'), localWindowIds(dir));
+    assert.deepEqual(await remoteIds(url, 'chunked-sync'), localWindowIds(dir));
 
     // A chunked index never goes into an unchunked one, nor one cut into other windows.
     const plain = join(tmp, 'plain-index');

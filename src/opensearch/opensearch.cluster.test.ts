@@ -10,13 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { killNode, nodesOf, startNode, waitReady } from '../../scripts/opensearch.mjs';
 import { loadModelFromDir } from '../encoder/load-model.js';
 import type { SentenceTransformer } from '../encoder/sentence-transformer.js';
-import { isSemsearchError, type ErrorCode } from '../errors.js';
 import type { Filter } from '../store/filter.js';
 import { openIndex, type SearchIndex } from '../store/search-index.js';
 import { type IndexHit } from '../store/searcher.js';
 import { cleanBuild, passageMeta, passageText, type Content } from '../store/test-support/living.js';
 import { IndexWriter } from '../store/write-index.js';
 import { OpenSearchConnection } from './connection.js';
+import { rejectsWith, remoteIds } from './test-support/cluster.js';
 import { readMeta } from './mapping.js';
 import { OpenSearchIndex } from './opensearch-index.js';
 import { pushIndex, type PushProgress } from './push.js';
@@ -38,15 +38,6 @@ function contentOf(n: number, from = 0): Map<string, Content> {
   return c;
 }
 
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isSemsearchError(e), `expected a SemsearchError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern !== undefined) assert.match(e.message, pattern);
-    return true;
-  });
-}
-
 /** Same ids and the very same scores, query by query. */
 function assertSameHits(got: IndexHit[][], want: IndexHit[][], what: string): void {
   assert.equal(got.length, want.length, what);
@@ -57,17 +48,6 @@ function assertSameHits(got: IndexHit[][], want: IndexHit[][], what: string): vo
       `${what}: query ${qi}`,
     );
   });
-}
-
-async function remoteIds(indexName: string): Promise<string[]> {
-  const conn = new OpenSearchConnection({ url });
-  try {
-    await conn.request('POST', `/${indexName}/_refresh`);
-    const r = await conn.request<{ hits: { hits: { _id: string }[] } }>('POST', `/${indexName}/_search`, { size: 10000, _source: false, query: { match_all: {} } });
-    return r.body.hits.hits.map((h) => h._id).sort();
-  } finally {
-    await conn.close();
-  }
 }
 
 function liveIds(content: ReadonlyMap<string, Content>): string[] {
@@ -116,7 +96,7 @@ describe('OpenSearch backend on a 2-node cluster', () => {
       assert.equal(s?.refresh_interval, undefined, 'refresh is back to its default after the load');
       assert.equal(s?.number_of_shards, '2', 'one shard per data node');
       await conn.close();
-      assert.deepEqual(await remoteIds(indexName), liveIds(content));
+      assert.deepEqual(await remoteIds(url, indexName), liveIds(content));
 
       const local = await openIndex(dir, { model });
       const remote = await OpenSearchIndex.open({ url, indexName, model });
@@ -192,7 +172,7 @@ describe('OpenSearch backend on a 2-node cluster', () => {
     assert.equal(inc.mode, 'incremental');
     assert.equal(inc.sent, 10, 'only the rows written since: 9 new documents and p5 (p501 was deleted before the push)');
     assert.equal(inc.deleted, 2);
-    assert.deepEqual(await remoteIds('sync'), liveIds(content));
+    assert.deepEqual(await remoteIds(url, 'sync'), liveIds(content));
     const local = await openIndex(dir, { model: bert });
     const remote = await OpenSearchIndex.open({ url, indexName: 'sync', model: bert });
     try {
@@ -210,7 +190,7 @@ describe('OpenSearch backend on a 2-node cluster', () => {
     const full = await pushIndex(dir, { url, indexName: 'sync' });
     assert.equal(full.mode, 'full');
     assert.equal(full.deleted, 1, 'the stray');
-    assert.deepEqual(await remoteIds('sync'), liveIds(content));
+    assert.deepEqual(await remoteIds(url, 'sync'), liveIds(content));
   });
 
   test('bad input: a model mismatch, an int8 index and a bad index name are refused with codes, the cluster untouched', async () => {
@@ -224,7 +204,7 @@ describe('OpenSearch backend on a 2-node cluster', () => {
     const i8 = await cleanBuild(tmp, 'int8', contentOf(20), bert, join(MODELS, 'bert'), 'int8');
     await rejectsWith(pushIndex(i8, { url, indexName: 'int8' }), 'INVALID_ARGUMENT', /float32 or float16/);
     await rejectsWith(pushIndex(dir, { url: 'http://127.0.0.1:1', indexName: 'x', retryForMs: 0 }), 'BACKEND_UNAVAILABLE');
-    assert.deepEqual((await remoteIds('mismatch')).length, 20);
+    assert.deepEqual((await remoteIds(url, 'mismatch')).length, 20);
   });
 
   test('kill -9 of a push (the CLI) mid-load: the next push resumes, nothing lost or duplicated', async () => {
@@ -246,11 +226,11 @@ describe('OpenSearch backend on a 2-node cluster', () => {
     child.kill('SIGKILL');
     await new Promise((res) => child.once('exit', res));
     await conn.close();
-    assert.ok((await remoteIds('crash')).length < 3000, 'killed before the end');
+    assert.ok((await remoteIds(url, 'crash')).length < 3000, 'killed before the end');
     const r = await pushIndex(dir, { url, indexName: 'crash' });
     assert.equal(r.mode, 'resumed');
     assert.ok(r.sent <= 2800, `resumed from its checkpoint (sent ${r.sent})`);
-    assert.deepEqual(await remoteIds('crash'), liveIds(content));
+    assert.deepEqual(await remoteIds(url, 'crash'), liveIds(content));
     assert.equal(r.remote, 3000);
   });
 
@@ -294,7 +274,7 @@ describe('OpenSearch backend on a 2-node cluster', () => {
     assert.ok(killed, 'node2 was killed during the load');
     assert.ok(retries.length > 0, 'the push met the lost node and retried');
     assert.equal(r.mode, 'created');
-    assert.deepEqual(await remoteIds('node-loss'), liveIds(content));
+    assert.deepEqual(await remoteIds(url, 'node-loss'), liveIds(content));
     const remote = await OpenSearchIndex.open({ url, indexName: 'node-loss', model: bert });
     const local = await openIndex(dir, { model: bert });
     try {

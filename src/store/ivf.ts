@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SemsearchError } from '../errors.js';
+import { seededRandom } from '../tensor/random.js';
 import { ScoreTopKSession } from '../model/score-topk-session.js';
 import { diskIsFull, writeError } from './io-errors.js';
 import { readManifest, syncDir, writeManifest, type IndexManifest, type IvfEntry } from './manifest.js';
@@ -62,18 +63,6 @@ function checkCount(name: string, v: number | undefined, min: number, max: numbe
   if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
     throw new SemsearchError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got ${v}`, { field: name });
   }
-}
-
-/** The seeded generator of the training sample (mulberry32): the same seed picks the same rows on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The dequantisation of an index's int8 rows (the bucket centres the rescoring scores against). */
@@ -216,7 +205,7 @@ async function train(
 ): Promise<Float32Array> {
   const total = shards.reduce((n, s) => n + s.rows, 0);
   // A partial Fisher–Yates shuffle of the row numbers: the first sampleRows are the sample, in random order.
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const order = new Uint32Array(total);
   for (let i = 0; i < total; i++) order[i] = i;
   for (let i = 0; i < sampleRows; i++) {
