@@ -15,7 +15,8 @@
  * else ../shared/data beside the repository), --threads N (2), --batch-size N (64), --chunk N (8192 rows per resumable
  * chunk), --seed N (20240611, picks the held-apart passages), --heldout N (1000), --limit N (caps the corpus rows,
  * evenly spread over it: a quick end-to-end check), --force (rebuild a finished workload), --dry-run (build and
- * count the texts only).
+ * count the texts only), --reuse NAME[,NAME] (copy the embedding of every text that a finished workload of the same
+ * model already holds instead of encoding it again: a --limit 10000 corpus holds every row of the --limit 5000 one).
  *
  * Python is only needed once, to export the weights to ONNX (tools/reference/export_real.py); this script needs
  * Node alone. The files go to ${SEMSEARCH_BENCH_CACHE:-~/.cache/semsearch}/search-workload/<name>/: meta.json,
@@ -44,6 +45,7 @@ import { readCacmQueries, readCranfieldQueries, readSmartDocs, smartDocumentText
 import { loadModel } from '../src/encoder/load-model.js';
 import type { SentenceTransformer } from '../src/encoder/sentence-transformer.js';
 import { exactSearch } from '../src/store/exact-search.js';
+import { Matrix } from '../src/tensor/matrix.js';
 import { seededRandom } from './stats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,6 +71,7 @@ const SEED = intOpt('seed', 20240611);
 const HELDOUT = intOpt('heldout', 1000);
 const FORCE = args.includes('--force');
 const DRY_RUN = args.includes('--dry-run');
+const REUSE = opt('reuse', '').split(',').filter((n) => n !== '');
 const MIN_ROWS = 150_000;
 const GT_K = 100;
 const CACHE_ROOT = process.env['SEMSEARCH_BENCH_CACHE'] ?? join(homedir(), '.cache', 'semsearch');
@@ -303,8 +306,47 @@ interface Progress {
   encodeSeconds: number;
 }
 
+/** text → embedding, from the finished workloads named by --reuse that were encoded by the same model. */
+function reuseCache(dim: number): Map<string, Float32Array> {
+  const cache = new Map<string, Float32Array>();
+  for (const name of REUSE) {
+    const dir = join(CACHE_ROOT, 'search-workload', name);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { model?: string; dim?: number };
+    if (meta.model !== MODEL || meta.dim !== dim) throw new Error(`--reuse ${name}: its model is ${meta.model} (dim ${meta.dim}), not ${MODEL} (dim ${dim})`);
+    for (const part of ['corpus', 'queries']) {
+      const rows = readFileSync(join(dir, `${part}.jsonl`), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Row).text);
+      const data = readF32(join(dir, `${part}.f32`));
+      if (data.length !== rows.length * dim) throw new Error(`--reuse ${name}: ${part}.f32 holds ${data.length} floats, expected ${rows.length}×${dim}`);
+      rows.forEach((t, i) => cache.set(t, data.slice(i * dim, (i + 1) * dim)));
+    }
+    log(`--reuse ${name}: ${cache.size} distinct texts cached so far`);
+  }
+  return cache;
+}
+
+/** Encode texts, copying those the cache already holds; returns the rows and how many were copied. */
+async function encodeWithCache(model: SentenceTransformer, texts: readonly string[], dim: number, cache: Map<string, Float32Array>, onProgress?: (p: { done: number }) => void): Promise<{ data: Float32Array; reused: number }> {
+  const data = new Float32Array(texts.length * dim);
+  const todo: number[] = [];
+  texts.forEach((t, i) => {
+    const hit = cache.get(t);
+    if (hit) data.set(hit, i * dim);
+    else todo.push(i);
+  });
+  if (todo.length > 0) {
+    const m = await model.encode(
+      todo.map((i) => texts[i] as string),
+      { batchSize: BATCH, ...(onProgress ? { onProgress } : {}) },
+    );
+    if (m.dim !== dim || m.rows !== todo.length) throw new Error(`encode gave ${m.rows}×${m.dim}, expected ${todo.length}×${dim}`);
+    todo.forEach((i, j) => data.set(m.data.subarray(j * dim, (j + 1) * dim), i * dim));
+  }
+  return { data, reused: texts.length - todo.length };
+}
+
 /** Encode the corpus chunk by chunk into corpus.f32.partial, resuming after the last finished chunk. */
-async function encodeCorpus(model: SentenceTransformer, corpus: readonly Row[], sha: string, dim: number): Promise<{ seconds: number; sessionRows: number; sessionSeconds: number }> {
+async function encodeCorpus(model: SentenceTransformer, corpus: readonly Row[], sha: string, dim: number, cache: Map<string, Float32Array>): Promise<{ seconds: number; sessionRows: number; sessionSeconds: number; reused: number }> {
+  let reused = 0;
   const partial = join(OUT, 'corpus.f32.partial');
   const progressFile = join(OUT, 'corpus.progress.json');
   let done = 0;
@@ -338,9 +380,7 @@ async function encodeCorpus(model: SentenceTransformer, corpus: readonly Row[], 
       const end = Math.min(done + CHUNK, corpus.length);
       const texts = corpus.slice(done, end).map((r) => r.text);
       const chunkStart = performance.now();
-      const m = await model.encode(texts, {
-        batchSize: BATCH,
-        onProgress: (p) => {
+      const m = await encodeWithCache(model, texts, dim, cache, (p) => {
           const now = performance.now();
           if (now - lastPrint < 10_000) return;
           lastPrint = now;
@@ -348,9 +388,8 @@ async function encodeCorpus(model: SentenceTransformer, corpus: readonly Row[], 
           const rate = rows / ((now - sessionStart) / 1000);
           const total = done + p.done;
           log(`encode ${total}/${corpus.length} (${((100 * total) / corpus.length).toFixed(1)}%), ${rate.toFixed(0)} rows/s, ETA ${duration((corpus.length - total) / rate)}`);
-        },
       });
-      if (m.dim !== dim || m.rows !== texts.length) throw new Error(`encode gave ${m.rows}×${m.dim}, expected ${texts.length}×${dim}`);
+      reused += m.reused;
       writeSync(fd, bytesOf(m.data), 0, m.data.byteLength, done * rowBytes);
       fsyncSync(fd);
       seconds += (performance.now() - chunkStart) / 1000;
@@ -364,7 +403,7 @@ async function encodeCorpus(model: SentenceTransformer, corpus: readonly Row[], 
   const sessionSeconds = (performance.now() - sessionStart) / 1000;
   renameSync(partial, join(OUT, 'corpus.f32'));
   rmSync(progressFile, { force: true });
-  return { seconds, sessionRows: corpus.length - firstRow, sessionSeconds };
+  return { seconds, sessionRows: corpus.length - firstRow, sessionSeconds, reused };
 }
 
 function isNormalized(data: Float32Array, dim: number, rows: number): boolean {
@@ -405,13 +444,14 @@ async function main(): Promise<void> {
   const model = await loadModel(MODEL, { threads: THREADS });
   const dim = model.dimension;
   log(`loaded ${model.onnxFile} (dim ${dim}, ${THREADS} threads)`);
-  const enc = await encodeCorpus(model, corpus, sha, dim);
+  const cache = reuseCache(dim);
+  const enc = await encodeCorpus(model, corpus, sha, dim, cache);
+  if (enc.reused > 0) log(`corpus: ${enc.reused} rows copied from --reuse ${REUSE.join(',')}`);
   log(`corpus encoded: ${duration(enc.seconds)} in all; this run ${enc.sessionRows} rows in ${duration(enc.sessionSeconds)} (${(enc.sessionRows / enc.sessionSeconds).toFixed(1)} rows/s)`);
   const q0 = performance.now();
-  const qm = await model.encode(
-    queries.map((r) => r.text),
-    { batchSize: BATCH },
-  );
+  const qe = await encodeWithCache(model, queries.map((r) => r.text), dim, cache);
+  const qm = new Matrix(queries.length, dim, qe.data);
+  if (qe.reused > 0) log(`queries: ${qe.reused} rows copied from --reuse ${REUSE.join(',')}`);
   const querySeconds = (performance.now() - q0) / 1000;
   await model.dispose();
   writeAtomic(join(OUT, 'queries.f32'), bytesOf(qm.data));
@@ -481,6 +521,7 @@ async function main(): Promise<void> {
     },
     heldOut: { count: queries.filter((q) => q.source === 'msmarco-heldout-passage').length, seed: SEED },
     limit: LIMIT ?? null,
+    reused: REUSE.length > 0 ? { from: REUSE, corpusRows: enc.reused, queryRows: qe.reused } : null,
     dataDir: DATA,
     node: process.version,
   };

@@ -14,7 +14,7 @@
 // Every server runs in its own process; only 127.0.0.1 is addressed. The library's own encode rate at the same
 // thread count is measured first in this process: the bar a server is held to (texts/s at the batch the load allows).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +191,57 @@ function drive(s: Server, seconds: number, conns: number, n: number): Promise<au
   });
 }
 
+/** CPU seconds so far: the server's HTTP (main) thread, its other threads (workers, ONNX Runtime, V8), this process
+ * (autocannon, the load generator), and the whole machine's busy time, from /proc. A cell's difference tells where the
+ * cores went while it ran, which the library's in-process encode rate never pays for. */
+interface CpuSnapshot {
+  serverMain: number;
+  serverOther: number;
+  loadGenerator: number;
+  machineBusy: number;
+  at: number;
+}
+function cpuSnapshot(pid: number | undefined): CpuSnapshot {
+  const tick = 100; // USER_HZ on Linux
+  let serverMain = 0;
+  let serverOther = 0;
+  if (pid !== undefined) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      // the server is gone: its share reads 0
+    }
+    for (const tid of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const sec = (Number(f[11]) + Number(f[12])) / tick; // utime, stime
+        if (tid === String(pid)) serverMain += sec;
+        else serverOther += sec;
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+  }
+  const u = process.cpuUsage();
+  const cpuLine = (/^cpu (.+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait
+  const busy = cpuLine.slice(0, 8).reduce((a, b, i) => (i === 3 || i === 4 ? a : a + b), 0) / tick;
+  return { serverMain, serverOther, loadGenerator: (u.user + u.system) / 1e6, machineBusy: busy, at: performance.now() / 1000 };
+}
+function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
+  const r = (x: number): number => Number(x.toFixed(2));
+  return {
+    seconds: r(b.at - a.at),
+    serverMain: r(b.serverMain - a.serverMain),
+    serverOther: r(b.serverOther - a.serverOther),
+    loadGenerator: r(b.loadGenerator - a.loadGenerator),
+    otherProcesses: r(b.machineBusy - a.machineBusy - (b.serverMain - a.serverMain) - (b.serverOther - a.serverOther) - (b.loadGenerator - a.loadGenerator)),
+    machineBusy: r(b.machineBusy - a.machineBusy),
+  };
+}
+
 const STAGES = ['queue', 'tokenize', 'inference', 'search', 'fetch', 'serialize'] as const;
 
 async function stageTotals(url: string): Promise<Record<string, number>> {
@@ -233,6 +284,8 @@ interface Cell {
   stages?: Record<string, number>;
   /** semsearch: texts per batch the server actually ran, on average over the cell. */
   meanBatch?: number;
+  /** CPU seconds over the cell: the server's HTTP thread, its other threads, the load generator, everything else. */
+  cpu?: Record<string, number>;
   /** --rounds: which round measured it (0-based). */
   round?: number;
 }
@@ -280,7 +333,9 @@ async function measure(s: Server, target: string, conns: readonly number[], size
       if (warmup > 0) await drive(s, warmup, c, n);
       const semsearch = !target.startsWith('infinity');
       const st0 = semsearch ? await stageTotals(s.url) : undefined;
+      const cpu0 = cpuSnapshot(s.child.pid);
       const r = await drive(s, seconds, c, n);
+      const cpu1 = cpuSnapshot(s.child.pid);
       const st1 = semsearch ? await stageTotals(s.url) : undefined;
       const cell: Cell = {
         target,
@@ -293,6 +348,7 @@ async function measure(s: Server, target: string, conns: readonly number[], size
         errors: r.errors,
         non2xx: r.non2xx,
         timeouts: r.timeouts,
+        cpu: cpuDelta(cpu0, cpu1),
       };
       if (st0 !== undefined && st1 !== undefined) {
         cell.stages = Object.fromEntries(STAGES.map((k) => [k, (st1[k] ?? 0) - (st0[k] ?? 0)]));
@@ -497,6 +553,17 @@ function gridSection(grid: readonly Cell[], rounds: number, seconds: number, lib
       return `| ${name} | ${c} | ${med(name, c, (x) => x.requestsPerSecond).toFixed(0)} | ${med(name, c, (x) => x.meanBatch ?? 1).toFixed(1)} | ${median(cs.map((x) => (100 * x.textsPerSecond) / lib(x))).toFixed(0)}% | ${STAGES.map((k) => st(k).toFixed(2)).join(' | ')} | ${work.toFixed(2)} |`;
     }),
   );
+  const cpuKeys = ['loadGenerator', 'serverMain', 'serverOther', 'otherProcesses'] as const;
+  const cores = cpus().length;
+  const cpuRows = names.flatMap((name) =>
+    conns.filter((c) => c >= 32).map((c) => {
+      const cs = cellsOf(name, c).filter((x) => x.cpu !== undefined);
+      const share = (k: string): number => median(cs.map((x) => (100 * (x.cpu?.[k] ?? 0)) / (cores * (x.cpu?.['seconds'] ?? 1))));
+      const inf = median(cs.map((x) => (100 * (x.stages?.['inference'] ?? 0)) / (cores * (x.cpu?.['seconds'] ?? 1))));
+      const idle = 100 - median(cs.map((x) => (100 * (x.cpu?.['machineBusy'] ?? 0)) / (cores * (x.cpu?.['seconds'] ?? 1))));
+      return `| ${name} | ${c} | ${cpuKeys.map((k) => `${share(k).toFixed(0)}%`).join(' | ')} | ${idle.toFixed(0)}% | ${inf.toFixed(0)}% |`;
+    }),
+  );
   return [
     '',
     `## Thread and worker defaults (/search, one query per request; ${rounds} interleaved round${rounds === 1 ? '' : 's'} of ${seconds}-second cells)`,
@@ -515,5 +582,15 @@ function gridSection(grid: readonly Cell[], rounds: number, seconds: number, lib
     `| config | connections | req/s | texts/batch | of library | ${STAGES.join(' | ')} | worker total |`,
     `|---|---|---|---|---|${STAGES.map(() => '---').join('|')}|---|`,
     ...stageRows,
+    '',
+    `### Where the ${cores} cores went (medians over the rounds; share of ${cores} cores × the cell, from /proc)`,
+    '',
+    'load generator: this process (autocannon); HTTP thread: the server\'s main thread (parse, batch, serialize);',
+    'other server threads: the workers (tokenize, inference, search, fetch) and ONNX Runtime\'s and V8\'s threads;',
+    'inference: the workers\' inference seconds from /metrics on the same scale (wall time inside the session).',
+    '',
+    '| config | connections | load generator | HTTP thread | other server threads | other processes | idle | inference |',
+    '|---|---|---|---|---|---|---|---|',
+    ...cpuRows,
   ];
 }
