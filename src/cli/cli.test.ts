@@ -114,8 +114,8 @@ test('semsearch index, search (arguments, --json, interactive lines) and info on
     const ivfOut = join(dir, 'ivf');
     const ivfBuilt = await run(['index', corpus, '-m', BERT, '-o', ivfOut, '--precision', 'binary', '--ivf', '4']);
     assert.equal(ivfBuilt.code, 0, ivfBuilt.err);
-    assert.match(ivfBuilt.out, /IVF lists \(4 lists, 1 probed by default\)/);
-    assert.match((await run(['info', ivfOut])).out, /^ivf {8}4 lists, 1 probed by default, over the first \d+ rows, /m);
+    assert.match(ivfBuilt.out, /IVF lists \(4 lists, 4 probed by default\)/);
+    assert.match((await run(['info', ivfOut])).out, /^ivf {8}4 lists, 4 probed by default, over the first \d+ rows, /m);
     const probed = await run(['search', ivfOut, 'how big is london', '-k', '5', '--nprobe', '4', '--json']);
     assert.equal(probed.code, 0, probed.err);
     assert.deepEqual(ids(probed), ids(await run(['search', ivfOut, 'how big is london', '-k', '5', '--exact', '--json'])));

@@ -10,7 +10,7 @@ import { Matrix } from '../tensor/matrix.js';
 import { gaussian } from '../test-support/vectors.js';
 import { buildIndex } from './build-index.js';
 import { exactSearch, int8Affine, rowBitset, type ExactSearchOptions } from './exact-search.js';
-import { buildIvfIndex, centroidHalfNorms, IvfSearcher, ivfParts, probeLists, readIvfLists, scanLists, type IvfLists } from './ivf.js';
+import { buildIvfIndex, centroidHalfNorms, defaultNprobe, IvfSearcher, ivfParts, probeLists, readIvfLists, scanLists, type IvfLists } from './ivf.js';
 import { readManifest, writeManifest, type IndexManifest } from './manifest.js';
 import { openIndex } from './search-index.js';
 import { IndexWriter } from './write-index.js';
@@ -165,6 +165,15 @@ test('IVF with fewer probes: every hit has its exact int8 score and the hits are
   } finally {
     await index.close();
   }
+});
+
+test('the default nprobe is ⌈4·√nlist⌉, at most nlist, and buildIvfIndex records it when none is given', async () => {
+  assert.deepEqual([1, 2, 4, 16, 17, 71, 100, 141, 1024, 4096].map(defaultNprobe), [1, 2, 4, 16, 17, 34, 40, 48, 128, 256]);
+  const out = join(tmp, 'default-nprobe');
+  await buildIndex({ corpus: join(tmp, 'collection.tsv'), out, model, modelRef: BERT, precision: 'binary', shardSize: 128 });
+  const entry = await buildIvfIndex(out, { nlist: 30, iterations: 1, threads: 1 });
+  assert.equal(entry.nprobe, 22);
+  assert.equal(readManifest(out).ivf?.nprobe, 22);
 });
 
 test('a missing, truncated or altered list file is INDEX_CORRUPT naming the file; IVF on a non-binary index is refused', async () => {
