@@ -28,9 +28,9 @@ export function defaultParallelism(cores: number, device: Device = 'cpu'): Paral
 
 // The figures behind it (2 cores, all-MiniLM-L6-v2, /search one query per request, and loadModel's encode).
 const RULE_WHY =
-  'two sessions sharing the cores: on 2 cores (AVX2, 5 interleaved rounds) within the noise of the best at 1, 32 and 128 connections (0.91x, 1.00x, 0.94x); ' +
-  'single cells: they beat one 2-thread session at 128 connections on AVX2 (1.13x) and AVX-512 (1.29x), ' +
-  'under heavy CPU contention (AVX2, 5 interleaved rounds begun) and in encode (1.1-1.5x), and lose at 1-32 connections on a quiet machine (AVX2 1.00x and 0.92x, AVX-512 0.72x and 0.76x); ' +
+  'two sessions sharing the cores: on a quiet 2-core AVX2 machine (5 interleaved rounds each, noise floor 16%) the fastest library encode (1.09x docs, 1.18x queries) ' +
+  'and the fastest server at 128 connections (1.40x one 2-thread session), within the noise at 32 (0.93x) and 0.83x at 1 connection (p50 13 ms against 10); ' +
+  'AVX-512 single cells the same shape (1.29x at 128, 0.76x at 32, 0.72x at 1); under CPU contention one 2-thread session falls furthest; ' +
   `${PARALLELISM_EVIDENCE}`;
 
 /**

@@ -288,6 +288,10 @@ function infoSchemas(_limits?: Limits) {
           examples: [{ lang: 'string', year: 'number', reviewed: 'boolean' }],
         },
       ),
+      ivf: object(
+        { nlist: integer(), nprobe: integer(), rows: integer() },
+        { description: "IVF lists of a binary index (index --ivf): how many, the nprobe a search uses unless it sets one, and the rows they hold (rows written later are scanned exactly)", required: ['nlist', 'nprobe', 'rows'] },
+      ),
       chunking: object(
         { maxTokens: integer(), overlap: integer(), windows: integer(), documents: integer() },
         { description: 'A chunked index (index --chunk): tokens per window, overlap, its live windows (count counts every stored row) and its live documents, which /search returns one hit each', required: ['maxTokens', 'overlap', 'windows', 'documents'] },

@@ -36,6 +36,8 @@ export interface IndexSummary {
   fields: Record<string, FieldType>;
   /** The opening words of one passage of the index (its first live one), for the search page's placeholder; absent on the OpenSearch backend. */
   sample?: string;
+  /** IVF lists (index --ivf): their count, the nprobe a search uses unless it says otherwise, and the rows they hold (later rows are scanned exactly). */
+  ivf?: { nlist: number; nprobe: number; rows: number };
   /** A chunked index (index --chunk): its window settings, its windows (`count` counts them) and its documents. */
   chunking?: { maxTokens: number; overlap: number; windows: number; documents: number };
   /** The cross-encoder /search re-ranks with (`rerank: true`) and /rerank scores with. */
@@ -97,6 +99,7 @@ function servedLocal(index: SearchIndex): Served {
       onnxFile: i.onnxFile,
       ...cpuOf(index),
       fields: i.fields,
+      ...(i.ivf !== undefined ? { ivf: { nlist: i.ivf.nlist, nprobe: i.ivf.nprobe, rows: i.ivf.rows } } : {}),
       ...(i.chunking !== undefined ? { chunking: { ...i.chunking, documents: i.live } } : {}),
       ...sampleOf(index.firstPassage()?.text),
     },
