@@ -110,9 +110,10 @@ export interface Int8Speed {
 export const INT8_MEASURED_SPEED: Readonly<Partial<Record<Isa, Int8Speed>>> = {
   // docs/BENCHMARK.md, the generated section: semsearch int8 200.4 docs/s, 1485.0 queries/s against fp32 93.7 and 773.0.
   avx512_vnni: { docs: 2.14, queries: 1.92, file: 'qint8_avx512_vnni', measuredOn: 'AMD EPYC Zen 4 (AVX-512 VNNI), 2 cores, 2026-11-25; docs/BENCHMARK.md' },
-  // The lower of two runs each (docs/BENCHMARK.md, "int8 per CPU kind"): documents 1.33x (issue 33, quiet) and 1.29x
-  // (3 interleaved rounds, 2026-12-07), queries 0.95x and 1.36x. No VNNI: vpmaddubsw bounds int8 near 2x fp32 here.
-  avx2: { docs: 1.29, queries: 0.95, file: 'quint8_avx2', measuredOn: 'AMD EPYC Zen 3 (AVX2, no VNNI), 2 cores, two runs of 2026-12, the lower of each; docs/BENCHMARK.md' },
+  // The lowest of three runs each (docs/BENCHMARK.md, "int8 per CPU kind"): documents 1.33x (issue 33, quiet), 1.29x
+  // (3 interleaved rounds, 2026-12-07) and 1.28x (5 quiet rounds, 2026-12-07), queries 0.95x, 1.36x and 1.24x. No
+  // VNNI: vpmaddubsw bounds int8 near 2x fp32 here.
+  avx2: { docs: 1.28, queries: 0.95, file: 'quint8_avx2', measuredOn: 'AMD EPYC Zen 3 (AVX2, no VNNI), 2 cores, three runs of 2026-12, the lowest of each; docs/BENCHMARK.md' },
 
 };
 
